@@ -4,6 +4,7 @@
 
     MedcurateError
      ├── ConfigError             a setting or the TOML configuration is wrong
+     ├── SourceError             an input (feed, OPML, bookmarks, URL list, saved page) cannot be read
      ├── FrontMatterError        a Markdown file's front matter cannot be read
      ├── StorageError            the database refused an operation
      │    └── NotFound           no such item, user or token
@@ -42,6 +43,17 @@ class MedcurateError(Exception):
 
 class ConfigError(MedcurateError):
     """A setting or the TOML configuration is wrong."""
+
+
+class SourceError(MedcurateError):
+    """An input file or fetched feed (feed, OPML, bookmarks, URL list, saved page) cannot be read."""
+
+    def __init__(self, message: str, *, origin: str | None = None) -> None:
+        super().__init__(message, stage="sources")
+        self.origin = origin
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.message}" if self.origin else self.message
 
 
 class FrontMatterError(MedcurateError):

@@ -1,10 +1,32 @@
-"""The ``medcurate`` command: a thin Typer shell over the library."""
+"""The ``medcurate`` command: a thin Typer shell over the library.
+
+Each command group lives in its own module with a ``register(app)`` function; this module only
+assembles them, so that every group can be read (and tested) on its own.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="medcurate: curated healthcare content from links.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="medcurate: turn links into curated, classified, published healthcare content.",
+    pretty_exceptions_enable=False,
+)
+
+_COMMAND_MODULES = ("core", "extract", "ingest", "topics", "site", "users", "serve")
+
+
+def _register_all() -> None:
+    """Attach every command group to the root app."""
+    for name in _COMMAND_MODULES:
+        module = importlib.import_module(f"medcurate.cli.{name}")
+        module.register(app)
+
+
+_register_all()
 
 
 def main() -> None:

@@ -1,0 +1,51 @@
+"""What every command group shares: the settings from ``--home``, the database, the console."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from medcurate.errors import MedcurateError
+from medcurate.settings import Settings, make_settings
+from medcurate.store.db import Database, open_database
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The settings the root callback built from ``--home`` and the environment."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = make_settings()
+    return root.obj
+
+
+def open_db(settings: Settings) -> Database:
+    """The site's database, migrated to the newest schema."""
+    return open_database(settings.database)
+
+
+def fail(message: str, *, code: int = 1) -> NoReturn:
+    """Print an error for a person and exit non-zero."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output on stdout, one document."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def run_guarded(settings: Settings, home_hint: Path | None = None) -> Database:
+    """Open the database, turning medcurate errors into a clear message and exit code 1."""
+    del home_hint
+    try:
+        return open_db(settings)
+    except MedcurateError as exc:
+        fail(str(exc))

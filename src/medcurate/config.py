@@ -1,0 +1,98 @@
+"""The site configuration: communities, taxonomies, offerings and publishing paths, from one TOML file.
+
+The bundled default (``data/default-config.toml``) is built from what the seeds show; ``medcurate
+init`` copies it into the data directory, where the editors change it. Loading is pure: a path in,
+a validated ``SiteConfig`` out.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from medcurate.errors import ConfigError
+from medcurate.models import Community, Offering, Taxonomy, Topic
+
+CONFIG_FILE_NAME = "medcurate.toml"
+
+
+class PublishingConfig(BaseModel):
+    """Where and how content is published."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    content_dir: str = "content"
+    site_dir: str = "site"
+    base_url: str = "https://example.org/"
+    site_title: str = "Curated Health-IT News"
+    language: str = "en"
+    page_size: int = Field(default=20, ge=1, le=500)
+    default_community: str = "news"
+
+
+class SiteConfig(BaseModel):
+    """Everything a site's editors configure."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    publishing: PublishingConfig = Field(default_factory=PublishingConfig)
+    communities: list[Community] = Field(default_factory=list)
+    taxonomies: list[Taxonomy] = Field(default_factory=list)
+    offerings: list[Offering] = Field(default_factory=list)
+
+    def community(self, key_or_name: str) -> Community:
+        """The community with this key, name, identifier or base path."""
+        wanted = key_or_name.strip().casefold()
+        for community in self.communities:
+            names = (community.key, community.name, community.identifier or "", community.base_path)
+            if wanted in {n.casefold() for n in names}:
+                return community
+        known = ", ".join(c.key for c in self.communities) or "none configured"
+        raise ConfigError(f"unknown community {key_or_name!r}; known: {known}")
+
+    def community_for_base_path(self, base_path: str | None) -> Community | None:
+        """The community whose base path an item carries, if any."""
+        for community in self.communities:
+            if base_path and community.base_path.strip("/") == base_path.strip("/"):
+                return community
+        return None
+
+    @property
+    def default_community(self) -> Community:
+        """The community new items go to unless an editor picks another."""
+        return self.community(self.publishing.default_community)
+
+    @property
+    def topics(self) -> list[Topic]:
+        """Every configured topic, taxonomy by taxonomy."""
+        return [topic for taxonomy in self.taxonomies for topic in taxonomy.topics]
+
+
+def default_config_text() -> str:
+    """The bundled default configuration, as TOML text."""
+    return resources.files("medcurate").joinpath("data/default-config.toml").read_text(encoding="utf-8")
+
+
+def parse_config(text: str, *, origin: str = "<text>") -> SiteConfig:
+    """Validate TOML text into a ``SiteConfig``, with a message that names the bad key."""
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+    try:
+        return SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{origin}: {where}: {first['msg']}") from exc
+
+
+def load_config(path: Path | None) -> SiteConfig:
+    """The configuration at ``path``, or the bundled default when there is none."""
+    if path is None or not path.exists():
+        return parse_config(default_config_text(), origin="bundled default")
+    return parse_config(path.read_text(encoding="utf-8"), origin=str(path))

@@ -1,0 +1,253 @@
+"""Keyword-only repository functions over the tables; the only place that writes SQL for items.
+
+Every function takes the session first and everything else by keyword, so call sites read as
+sentences and never depend on argument order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from medcurate.errors import NotFound
+from medcurate.frontmatter import detect_variant
+from medcurate.models import CuratedItem, ItemState, Variant, normalize_label
+from medcurate.store.models import AuditRecord, ItemRecord, ItemTopic
+
+SaveOutcome = Literal["created", "updated", "unchanged"]
+DEFAULT_PAGE_SIZE = 50
+
+
+def item_from_record(record: ItemRecord) -> CuratedItem:
+    """The domain item a row holds."""
+    front_matter = dict(record.front_matter)
+    return CuratedItem(
+        front_matter=front_matter,
+        body=record.body,
+        variant=Variant(record.variant),
+        source_path=record.source_path,
+    )
+
+
+def next_item_id(session: Session) -> int:
+    """One more than the largest item id: ids are unique and increasing."""
+    current = session.scalar(select(func.max(ItemRecord.id)))
+    return (current or 0) + 1
+
+
+def get_item(session: Session, *, item_id: int) -> ItemRecord:
+    """The item with this id, or ``NotFound``."""
+    record = session.get(ItemRecord, item_id, options=[selectinload(ItemRecord.topics)])
+    if record is None:
+        raise NotFound(f"no item with id {item_id}; `medcurate items list` shows the ids")
+    return record
+
+
+def find_item(
+    session: Session, *, md_name: str | None = None, url_key: str | None = None
+) -> ItemRecord | None:
+    """The item with this mdName or canonical URL key, if stored."""
+    if md_name:
+        found = session.scalar(select(ItemRecord).where(ItemRecord.md_name == md_name))
+        if found is not None:
+            return found
+    if url_key:
+        return session.scalar(select(ItemRecord).where(ItemRecord.url_key == url_key))
+    return None
+
+
+def _sync_topics(record: ItemRecord, labels: Sequence[str]) -> None:
+    wanted: dict[str, tuple[int, str]] = {}
+    for position, label in enumerate(labels):
+        key = normalize_label(label)[:400]
+        if key and key not in wanted:
+            wanted[key] = (position, label[:400])
+    existing = {topic.label_key: topic for topic in record.topics}
+    for key, topic in existing.items():
+        if key not in wanted:
+            record.topics.remove(topic)
+    for key, (position, label) in wanted.items():
+        if key in existing:
+            existing[key].position = position
+            existing[key].label = label
+        else:
+            record.topics.append(ItemTopic(label_key=key, label=label, position=position))
+
+
+def _fill_columns(record: ItemRecord, item: CuratedItem, community: str | None) -> None:
+    record.title = item.title
+    record.url = item.url
+    record.variant = detect_variant(item.front_matter).value
+    record.brand = item.brand
+    record.published_at = item.published
+    record.front_matter = dict(item.front_matter)
+    record.body = item.body
+    record.source_path = item.source_path
+    if community is not None:
+        record.community = community
+    _sync_topics(record, item.topics)
+
+
+def save_item(
+    session: Session,
+    *,
+    item: CuratedItem,
+    md_name: str,
+    url_key: str | None,
+    state: ItemState | None = None,
+    community: str | None = None,
+    text: str | None = None,
+    provenance: dict[str, Any] | None = None,
+    item_id: int | None = None,
+) -> tuple[ItemRecord, SaveOutcome]:
+    """Insert or update the item with this mdName (or URL key); never a second row for the same one."""
+    record = find_item(session, md_name=md_name, url_key=url_key)
+    if record is None:
+        wanted_id = item_id if item_id and session.get(ItemRecord, item_id) is None else None
+        record = ItemRecord(
+            id=wanted_id or next_item_id(session),
+            md_name=md_name,
+            url_key=url_key,
+            state=(state or ItemState.DRAFT).value,
+            community=community,
+            text=text or "",
+            provenance=provenance,
+            topics=[],
+        )
+        _fill_columns(record, item, community)
+        session.add(record)
+        session.flush()
+        return record, "created"
+    before = (dict(record.front_matter), record.body, record.state, record.community, record.text)
+    _fill_columns(record, item, community)
+    if state is not None:
+        record.state = state.value
+    if text is not None:
+        record.text = text
+    if provenance is not None:
+        record.provenance = provenance
+    if url_key and record.url_key is None:
+        record.url_key = url_key
+    after = (dict(record.front_matter), record.body, record.state, record.community, record.text)
+    if before == after:
+        return record, "unchanged"
+    record.updated_at = datetime.now(UTC)
+    session.flush()
+    return record, "updated"
+
+
+def set_state(session: Session, *, item_id: int, state: ItemState, reason: str | None = None) -> ItemRecord:
+    """Move an item to another workflow state."""
+    record = get_item(session, item_id=item_id)
+    record.state = state.value
+    record.failure_reason = reason
+    record.updated_at = datetime.now(UTC)
+    session.flush()
+    return record
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """Filters for listing items; every field optional."""
+
+    state: str | None = None
+    community: str | None = None
+    topic: str | None = None
+    brand: str | None = None
+    text: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = DEFAULT_PAGE_SIZE
+    offset: int = 0
+
+
+def _filtered(statement: Select[Any], query: ItemQuery) -> Select[Any]:
+    if query.state:
+        statement = statement.where(ItemRecord.state == query.state)
+    if query.community:
+        statement = statement.where(ItemRecord.community == query.community)
+    if query.brand:
+        statement = statement.where(ItemRecord.brand == query.brand)
+    if query.topic:
+        statement = statement.where(
+            ItemRecord.topics.any(ItemTopic.label_key == normalize_label(query.topic))
+        )
+    if query.since:
+        statement = statement.where(ItemRecord.published_at >= query.since)
+    if query.until:
+        statement = statement.where(ItemRecord.published_at < query.until)
+    if query.text:
+        pattern = f"%{query.text.strip().lower()}%"
+        statement = statement.where(
+            or_(
+                func.lower(ItemRecord.title).like(pattern),
+                func.lower(ItemRecord.text).like(pattern),
+                func.lower(ItemRecord.body).like(pattern),
+            )
+        )
+    return statement
+
+
+def list_items(session: Session, *, query: ItemQuery | None = None) -> list[ItemRecord]:
+    """Items matching ``query``, newest first."""
+    query = query or ItemQuery()
+    statement = _filtered(select(ItemRecord), query).options(selectinload(ItemRecord.topics))
+    statement = (
+        statement.order_by(ItemRecord.published_at.desc().nulls_last(), ItemRecord.id.desc())
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    return list(session.scalars(statement))
+
+
+def count_items(session: Session, *, query: ItemQuery | None = None) -> int:
+    """How many items match ``query`` (ignoring its limit and offset)."""
+    statement = _filtered(select(func.count(ItemRecord.id)), query or ItemQuery())
+    return int(session.scalar(statement) or 0)
+
+
+def all_items(session: Session, *, states: Sequence[ItemState] | None = None) -> list[ItemRecord]:
+    """Every item (in the given states), oldest id first."""
+    statement = select(ItemRecord).options(selectinload(ItemRecord.topics)).order_by(ItemRecord.id)
+    if states:
+        statement = statement.where(ItemRecord.state.in_([s.value for s in states]))
+    return list(session.scalars(statement))
+
+
+def record_audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str | int,
+    detail: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Append one event to the audit trail."""
+    event = AuditRecord(
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        detail=detail or {},
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def audit_trail(
+    session: Session, *, entity_type: str | None = None, entity_id: str | int | None = None, limit: int = 200
+) -> list[AuditRecord]:
+    """The newest audit events, for one entity or for all."""
+    statement = select(AuditRecord).order_by(AuditRecord.at.desc(), AuditRecord.id.desc()).limit(limit)
+    if entity_type:
+        statement = statement.where(AuditRecord.entity_type == entity_type)
+    if entity_id is not None:
+        statement = statement.where(AuditRecord.entity_id == str(entity_id))
+    return list(session.scalars(statement))

@@ -1,0 +1,37 @@
+"""The one Jinja environment factory, for the web app and the static site alike.
+
+A site's own templates (``<home>/templates``) come first, so editors override any built-in template
+by writing a file of the same name; autoescaping is always on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
+
+
+def make_environment(
+    package_path: str, *, overrides: Sequence[Path] = (), strict: bool = True
+) -> Environment:
+    """An autoescaping environment over ``medcurate/<package_path>``, with ``overrides`` searched first."""
+    loaders = [
+        FileSystemLoader([str(p) for p in overrides if p.is_dir()]),
+        PackageLoader("medcurate", package_path),
+    ]
+    return Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined if strict else Environment().undefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
