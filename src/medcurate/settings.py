@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     config_file: Path | None = None
     secret_key: str | None = None
     offline_model: bool = True
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Hosts or networks the SSRF guard lets through (tests, intranet sources).",
+    )
 
     @property
     def database(self) -> str:

@@ -1,0 +1,84 @@
+"""Fixtures shared by the whole suite: databases on SQLite and PostgreSQL, the shared corpora."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from medcurate.store.db import Database, open_database
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+SEEDS = SHARED / "seeds"
+CURATED_POSTS = SHARED / "corpora" / "curated-posts-dev"
+POSTGRES_ADMIN_URL = os.environ.get("MEDCURATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def require_shared(path: Path) -> Path:
+    """The path under ../shared, or a skip that says why."""
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared corpora sit beside the repo only on the team's machines")
+    return path
+
+
+@pytest.fixture()
+def seeds_dir() -> Path:
+    """The five reference items."""
+    return require_shared(SEEDS)
+
+
+@pytest.fixture()
+def curated_posts_dir() -> Path:
+    """The 260 bookmark-variant posts."""
+    return require_shared(CURATED_POSTS)
+
+
+def _sqlite(tmp_path: Path) -> Iterator[Database]:
+    database = open_database(f"sqlite:///{tmp_path / 'medcurate.db'}")
+    yield database
+    database.dispose()
+
+
+def _postgres() -> Iterator[Database]:
+    name = f"medcurate_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # the server is part of CI: fail loudly there, skip on a laptop without it
+        admin.dispose()
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {exc}")
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    database = open_database(url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh, migrated database: the same tests run on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield from _sqlite(tmp_path)
+    else:
+        yield from _postgres()
+
+
+@pytest.fixture()
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    """A fresh, migrated SQLite database, for tests that are not about storage."""
+    yield from _sqlite(tmp_path)

@@ -1,0 +1,139 @@
+"""The storage suite: the same tests on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from medcurate.config import load_config
+from medcurate.errors import NotFound
+from medcurate.frontmatter import parse_document, read_document, render_document
+from medcurate.importer import import_paths
+from medcurate.models import ItemState
+from medcurate.store.db import Database
+from medcurate.store.models import Base
+from medcurate.store.repository import (
+    ItemQuery,
+    audit_trail,
+    count_items,
+    get_item,
+    item_from_record,
+    list_items,
+    record_audit,
+    save_item,
+    set_state,
+)
+
+DOC = """---
+title: Ransomware hits a hospital network
+date: 2019-01-31T10:38:39Z
+archetype: bookmark
+categories:
+- Cybersecurity
+- ' Hospitals '
+link: https://example.org/ransomware
+linkBrand: example.org
+source:
+  name: Dropmark
+  apiendpoint: https://example.org/api.json
+---
+Body text about ransomware.
+"""
+
+
+def test_migrations_match_the_models(database: Database) -> None:
+    with database.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_save_is_idempotent_and_keeps_front_matter_types(database: Database) -> None:
+    item = parse_document(DOC)
+    with database.session() as session:
+        record, outcome = save_item(session, item=item, md_name="m-1", url_key="example.org/ransomware")
+        assert outcome == "created"
+        first_id = record.id
+    with database.session() as session:
+        again, outcome = save_item(session, item=item, md_name="m-1", url_key="example.org/ransomware")
+        assert (again.id, outcome) == (first_id, "unchanged")
+    with database.session() as session:
+        stored = item_from_record(get_item(session, item_id=first_id))
+    assert dict(stored.front_matter) == dict(item.front_matter)
+    assert stored.front_matter["date"] == datetime(2019, 1, 31, 10, 38, 39, tzinfo=UTC)
+    assert list(stored.front_matter) == list(item.front_matter)
+    assert render_document(stored) == render_document(item)
+
+
+def test_same_url_key_never_makes_a_second_item(database: Database) -> None:
+    item = parse_document(DOC)
+    with database.session() as session:
+        first, _ = save_item(session, item=item, md_name="m-1", url_key="example.org/ransomware")
+        second, outcome = save_item(
+            session, item=item.updated({"title": "New title"}), md_name="m-other", url_key="example.org/ransomware"
+        )
+        assert second.id == first.id and outcome == "updated"
+        assert count_items(session) == 1
+
+
+def test_filters_topics_text_state_and_ids_increase(database: Database) -> None:
+    item = parse_document(DOC)
+    with database.session() as session:
+        a, _ = save_item(session, item=item, md_name="a", url_key="a", state=ItemState.DRAFT, community="news")
+        b, _ = save_item(
+            session,
+            item=item.updated({"title": "Telehealth grows", "categories": ["Telemedicine"]}),
+            md_name="b",
+            url_key="b",
+            state=ItemState.PUBLISHED,
+        )
+        assert b.id > a.id
+        assert [r.id for r in list_items(session, query=ItemQuery(topic="hospitals"))] == [a.id]
+        assert [r.id for r in list_items(session, query=ItemQuery(topic="  TELEMEDICINE "))] == [b.id]
+        assert [r.id for r in list_items(session, query=ItemQuery(state="draft"))] == [a.id]
+        assert [r.id for r in list_items(session, query=ItemQuery(text="telehealth"))] == [b.id]
+        assert [r.id for r in list_items(session, query=ItemQuery(community="news"))] == [a.id]
+        set_state(session, item_id=a.id, state=ItemState.REJECTED, reason="off topic")
+        assert get_item(session, item_id=a.id).state == "rejected"
+        with pytest.raises(NotFound):
+            get_item(session, item_id=999_999)
+
+
+def test_audit_trail(database: Database) -> None:
+    with database.session() as session:
+        record_audit(session, actor="ann", action="item.approve", entity_type="item", entity_id=7, detail={"a": 1})
+        record_audit(session, actor="bob", action="item.publish", entity_type="item", entity_id=7)
+        record_audit(session, actor="bob", action="user.add", entity_type="user", entity_id="carol")
+    with database.session() as session:
+        events = audit_trail(session, entity_type="item", entity_id=7)
+        assert [e.action for e in events] == ["item.publish", "item.approve"]
+        assert events[1].detail == {"a": 1}
+
+
+def test_import_seeds_twice_adds_nothing(database: Database, seeds_dir: Path) -> None:
+    config = load_config(None)
+    first = import_paths(database, [seeds_dir], config=config)
+    assert (first.created, first.failures) == (5, ())
+    second = import_paths(database, [seeds_dir], config=config)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 5)
+    with database.session() as session:
+        record = get_item(session, item_id=15771)
+        assert record.community == "news"
+        assert dict(item_from_record(record).front_matter) == dict(
+            read_document(next(seeds_dir.glob("002_*.txt"))).front_matter
+        )
+
+
+def test_import_dev_corpus(database: Database, curated_posts_dir: Path) -> None:
+    config = load_config(None)
+    report = import_paths(database, [curated_posts_dir], config=config)
+    assert (report.created, len(report.failures)) == (260, 0)
+    again = import_paths(database, [curated_posts_dir], config=config)
+    assert (again.created, again.unchanged) == (0, 260)
+    with database.session() as session:
+        assert count_items(session) == 260
+        labelled = list_items(session, query=ItemQuery(topic="iot", limit=500))
+        assert labelled and all("iot" in [t.label_key for t in r.topics] for r in labelled)
