@@ -1,10 +1,180 @@
-"""CLI commands of this group (filled in by the engineer who owns it)."""
+"""Ingestion commands: ``medcurate add URL...`` and ``medcurate ingest --file/--feed/--opml/...``."""
 
 from __future__ import annotations
 
+import getpass
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from medcurate.cli._shared import console, fail, run_guarded, settings_of
+from medcurate.errors import MedcurateError
+from medcurate.pipeline import BatchReport, IngestOptions, default_options, ingest_entries, ingest_urls
+from medcurate.pipeline import Progress as IngestProgress
+from medcurate.settings import Settings
+from medcurate.sources import SourceEntry, SourceKind, entries_of, read_source
+from medcurate.store.db import Database
+
+STATUS_STYLE = {"created": "green", "existing": "cyan", "duplicate": "yellow", "failed": "red"}
+
+
+def _options(settings: Settings, community: str | None, no_robots: bool, no_images: bool) -> IngestOptions:
+    options = default_options(settings, community=community, download_images=not no_images)
+    if no_robots:
+        options = replace(options, fetch=replace(options.fetch, respect_robots=False))
+    return options
+
+
+def _report(report: BatchReport) -> None:
+    table = Table("status", "item", "url", "reason", title=f"Batch {report.batch_id}")
+    for outcome in report.outcomes:
+        style = STATUS_STYLE.get(outcome.status, "")
+        item = outcome.item_id or outcome.duplicate_of
+        table.add_row(f"[{style}]{outcome.status}[/]", str(item or ""), outcome.url, outcome.reason or "")
+    console.print(table)
+    counts = report.counts
+    console.print(", ".join(f"{status} {counts.get(status, 0)}" for status in STATUS_STYLE))
+
+
+def _with_progress(total: int, run: Callable[[Callable[[IngestProgress], None]], BatchReport]) -> BatchReport:
+    """Run a batch under a Rich progress bar."""
+    with Progress(
+        TextColumn("[bold]ingesting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=total)
+
+        def advance(update: IngestProgress) -> None:
+            progress.update(
+                task, completed=update.done, total=update.total, description=update.outcome.url[-60:]
+            )
+
+        return run(advance)
+
+
+def _finish(database: Database, report: BatchReport) -> None:
+    database.dispose()
+    _report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def add(
+    ctx: typer.Context,
+    urls: Annotated[list[str], typer.Argument(help="Links to curate.")],
+    community: Annotated[
+        str | None, typer.Option(help="Community key (default: the configured one).")
+    ] = None,
+    no_robots: Annotated[bool, typer.Option("--no-robots", help="Do not consult robots.txt.")] = False,
+    no_images: Annotated[bool, typer.Option("--no-images", help="Do not download featured images.")] = False,
+) -> None:
+    """Turn links into drafts: fetch, extract, dedupe, suggest, store."""
+    settings = settings_of(ctx)
+    try:
+        options = _options(settings, community, no_robots, no_images)
+        settings.load_site_config().community(community) if community else None
+    except MedcurateError as exc:
+        fail(str(exc), code=2)
+    database = run_guarded(settings)
+    actor = getpass.getuser()
+    report = _with_progress(
+        len(urls),
+        lambda advance: ingest_urls(
+            database, urls, settings=settings, actor=actor, options=options, on_progress=advance
+        ),
+    )
+    _finish(database, report)
+
+
+def _read_inputs(
+    file: list[Path], feed: list[str], opml: list[Path], bookmarks: list[Path], html_dir: list[Path]
+) -> tuple[list[SourceEntry], list[str]]:
+    """Every entry of every input; feeds named by URL are fetched; problems are returned as text."""
+    from medcurate.sources import parse_source
+
+    reports = []
+    problems: list[str] = []
+    for path in file:
+        reports.append(read_source(path))
+    for path in opml:
+        reports.append(read_source(path, kind=SourceKind.OPML))
+    for path in bookmarks:
+        reports.append(read_source(path, kind=SourceKind.BOOKMARKS))
+    for path in html_dir:
+        if not path.is_dir():
+            raise MedcurateError(f"{path} is not a directory of saved pages")
+        reports.append(read_source(path))
+    feed_locations = list(feed)
+    for report in list(reports):
+        if report.kind is SourceKind.OPML:
+            reports.remove(report)
+            feed_locations.extend(e.url for e in report.entries if e.url)
+    for location in feed_locations:
+        if location.startswith(("http://", "https://")):
+            from medcurate.fetch import fetch_feed_bytes
+
+            try:
+                data = fetch_feed_bytes(location)
+            except MedcurateError as exc:
+                problems.append(f"{location}: {exc}")
+                continue
+            reports.append(parse_source(data, origin=location, kind=SourceKind.FEED, base_url=location))
+        else:
+            reports.append(read_source(Path(location), kind=SourceKind.FEED))
+    problems.extend(f"{r.origin}: {p}" for r in reports for p in r.problems)
+    return entries_of(reports), problems
+
+
+def ingest(
+    ctx: typer.Context,
+    file: Annotated[
+        list[Path], typer.Option("--file", help="A URL list, text, e-mail, feed... (sniffed).")
+    ] = [],  # noqa: B006
+    feed: Annotated[list[str], typer.Option("--feed", help="An RSS, Atom or JSON feed: URL or file.")] = [],  # noqa: B006
+    opml: Annotated[list[Path], typer.Option("--opml", help="An OPML list of feeds.")] = [],  # noqa: B006
+    bookmarks: Annotated[list[Path], typer.Option("--bookmarks", help="A Netscape bookmark export.")] = [],  # noqa: B006
+    html_dir: Annotated[list[Path], typer.Option("--html-dir", help="A directory of saved pages.")] = [],  # noqa: B006
+    community: Annotated[
+        str | None, typer.Option(help="Community key (default: the configured one).")
+    ] = None,
+    no_robots: Annotated[bool, typer.Option("--no-robots", help="Do not consult robots.txt.")] = False,
+    no_images: Annotated[bool, typer.Option("--no-images", help="Do not download featured images.")] = False,
+) -> None:
+    """Ingest every link of files, feeds, OPML lists, bookmark exports or saved pages."""
+    if not any([file, feed, opml, bookmarks, html_dir]):
+        fail("name at least one input: --file, --feed, --opml, --bookmarks or --html-dir", code=2)
+    settings = settings_of(ctx)
+    try:
+        entries, problems = _read_inputs(file, feed, opml, bookmarks, html_dir)
+        options = _options(settings, community, no_robots, no_images)
+    except MedcurateError as exc:
+        fail(str(exc), code=2)
+    for problem in problems:
+        console.print(f"[yellow]warning:[/] {problem}", highlight=False)
+    if not entries:
+        fail("the inputs hold no links", code=1)
+    database = run_guarded(settings)
+    actor = getpass.getuser()
+    report = _with_progress(
+        len(entries),
+        lambda advance: ingest_entries(
+            database, entries, settings=settings, actor=actor, options=options, on_progress=advance
+        ),
+    )
+    _finish(database, report)
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this group's commands to the root app."""
-    del app
+    """Attach the ingestion commands to the root app."""
+    app.command("add")(add)
+    app.command("ingest")(ingest)
