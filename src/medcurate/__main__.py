@@ -1,0 +1,5 @@
+"""``python -m medcurate``: the command-line interface."""
+
+from medcurate.cli import main
+
+main()
