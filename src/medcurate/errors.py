@@ -7,7 +7,8 @@
      ├── SourceError             an input (feed, OPML, bookmarks, URL list, saved page) cannot be read
      ├── FrontMatterError        a Markdown file's front matter cannot be read
      ├── StorageError            the database refused an operation
-     │    └── NotFound           no such item, user or token
+     │    ├── NotFound           no such item, user or token
+     │    └── Conflict           the thing already exists (a username, a source)
      ├── FetchError              a URL could not be fetched
      │    ├── BlockedURL         refused before connecting (scheme, SSRF guard, robots.txt)
      │    ├── TooLarge           the body passed the size cap, or decompressed past it
@@ -18,8 +19,10 @@
      ├── ExtractionError         a page held no usable article
      ├── SuggestError            the suggestion model cannot be trained or loaded
      ├── PublishError            a site or export could not be written
+     ├── InvalidInput            a value a person typed is not acceptable (a weak password, a bad role)
      └── AuthError               sign-in, role or token refused
-          └── PermissionDenied   signed in, but the role may not do this
+          ├── PermissionDenied   signed in, but the role may not do this
+          └── RateLimited        too many failed sign-ins; wait and try again
 
 A page that is a duplicate or not an article is a *result* of a stage, never an exception.
 """
@@ -72,6 +75,10 @@ class NotFound(StorageError):
     """No such item, user, token or batch."""
 
 
+class Conflict(StorageError):
+    """The thing to create already exists (a username, a source location)."""
+
+
 class FetchError(MedcurateError):
     """A URL could not be fetched."""
 
@@ -119,9 +126,17 @@ class PublishError(MedcurateError):
     """A site build or an export could not be written."""
 
 
+class InvalidInput(MedcurateError):
+    """A value a person supplied is not acceptable (a weak password, an unknown role or state)."""
+
+
 class AuthError(MedcurateError):
     """Sign-in, session or token refused."""
 
 
 class PermissionDenied(AuthError):
     """Signed in, but the user's role may not do this."""
+
+
+class RateLimited(AuthError):
+    """Too many failed sign-ins for this user or address; wait before trying again."""

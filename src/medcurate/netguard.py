@@ -131,8 +131,8 @@ def address_problem(ip: IPAddress) -> str | None:
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
         ("multicast", ip.is_multicast),
-        ("private", ip.is_private),
         ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
         ("shared (carrier-grade NAT)", isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED),
         ("non-global", not ip.is_global),
     )
@@ -279,8 +279,10 @@ def guarded_transport(
 ) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose every connection goes through ``GuardedBackend``, proxies off."""
     limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
-    transport = httpx.AsyncHTTPTransport(trust_env=False, limits=limits, verify=verify)
-    ssl_context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+    ssl_context = verify
+    if not isinstance(ssl_context, ssl.SSLContext):
+        ssl_context = httpx.create_ssl_context(verify, trust_env=False)
+    transport = httpx.AsyncHTTPTransport(trust_env=False, limits=limits, verify=ssl_context)
     # httpx does not expose httpcore's network_backend; swap the pool it built for one that uses ours.
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=ssl_context,

@@ -17,7 +17,7 @@ snapshot; nothing is fetched from the network.
 
 from __future__ import annotations
 
-from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
 from courlan import normalize_url as _courlan_normalize
 from tld import get_fld
@@ -125,11 +125,12 @@ def normalize_url(url: str) -> str:
 
 
 def canonical_key(url: str) -> str:
-    """Key for dedupe: normalised and stripped, blind to http/https and to a trailing slash."""
+    """Key for dedupe: normalised, stripped, blind to scheme, ``www.``, query order and a trailing slash."""
     parts = urlsplit(normalize_url(strip_tracking(url)))
+    host = parts.netloc.removeprefix("www.")
     path = parts.path.rstrip("/")
-    key = parts.netloc + path
-    return f"{key}?{parts.query}" if parts.query else key
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return f"{host}{path}?{query}" if query else f"{host}{path}"
 
 
 def registrable_domain(url: str) -> str:

@@ -43,6 +43,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import lxml.etree
 import lxml.html
+from htmldate import find_date
 from trafilatura.utils import decode_file
 
 from medcurate.errors import SourceError
@@ -198,7 +199,8 @@ def _links_in_html(text: str) -> Iterator[tuple[str, str | None]]:
         href = el.get("href") if el.tag == "a" else None
         if href and _is_web_url(href.strip()):
             label = _collapse(el.text_content())
-            yield href.strip(), None if label == href.strip() else label
+            # Anchor text that is itself a URL is not a title (mail trackers wrap the real link).
+            yield href.strip(), None if label is None or _URL_RE.match(label) else label
         for chunk in (el.text, el.tail):
             if chunk:
                 yield from _links_in_plain(chunk)
@@ -567,8 +569,6 @@ def _page_url(tree: Any, text: str) -> str | None:
 
 def _html_date(text: str, url: str | None) -> datetime | None:
     """The page's publication date by htmldate (fast mode), as midnight UTC."""
-    from htmldate import find_date  # imported late: it pulls in dateparser-sized modules
-
     try:
         found = find_date(text, extensive_search=False, original_date=True, url=url)
     except (ValueError, TypeError):
@@ -656,7 +656,10 @@ def read_saved_pages(directory: Path, *, max_bytes: int = DEFAULT_MAX_SOURCE_BYT
 # --- sniffing and dispatch -------------------------------------------------------------------------
 
 _FIRST_TAG_RE = re.compile(r"<([A-Za-z][\w:.-]*)")
-_SKIP_PROLOGUE_RE = re.compile(r"^(?:\s+|<\?.*?\?>|<!--.*?-->|<!(?!--)[^>]*>)+", re.DOTALL)
+# White space, <?xml ...?>, comments and a DOCTYPE (with its internal subset) before the root element.
+_SKIP_PROLOGUE_RE = re.compile(
+    r"^(?:\s+|<\?.*?\?>|<!--.*?-->|<!doctype[^>\[]*(?:\[.*?\])?\s*>)+", re.DOTALL | re.IGNORECASE
+)
 
 
 def _sniff(head: bytes, *, origin: str) -> SourceKind:
