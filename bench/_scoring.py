@@ -50,7 +50,9 @@ def page_counts(predicted: str | None, true: str) -> PageCounts:
     """Count the shared, predicted and true shingles of one page."""
     pred = shingles(predicted or "")
     gold = shingles(true)
-    return PageCounts(shared=sum((pred & gold).values()), predicted=sum(pred.values()), true=sum(gold.values()))
+    return PageCounts(
+        shared=sum((pred & gold).values()), predicted=sum(pred.values()), true=sum(gold.values())
+    )
 
 
 def micro_score(counts: Iterable[PageCounts]) -> Score:

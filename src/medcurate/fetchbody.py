@@ -156,7 +156,7 @@ def _codec(label: str | None) -> str | None:
         return None
 
 
-def _guess_encoding(body: bytes) -> str:
+def guess_encoding(body: bytes) -> str:
     """UTF-8 when the bytes are valid UTF-8, else charset_normalizer's guess, preferring windows-1252."""
     try:
         body.decode("utf-8")
@@ -203,7 +203,7 @@ def decode_html(body: bytes, http_charset: str | None = None) -> tuple[str, str]
         if encoding is not None and encoding.startswith("utf-16"):
             encoding = "utf-8"
     if encoding is None:
-        encoding = _guess_encoding(body)
+        encoding = guess_encoding(body)
     return body.decode(encoding, errors="replace"), encoding
 
 

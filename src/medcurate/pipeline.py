@@ -230,7 +230,7 @@ class _Run:
         if page.kind == "pdf":
             return _pdf_extraction(page)
         return extract(
-            PageInput(html=page.body or page.text, url=page.final_url, content_type=page.content_type),
+            PageInput(html=page.text, url=page.final_url),
             self.options.extract,
         )
 

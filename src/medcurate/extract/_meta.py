@@ -1,0 +1,219 @@
+"""Page metadata beyond trafilatura's: meta-tag maps, title cleansing, brand, images, favicon, language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from courlan import extract_domain
+from lxml.etree import XPath
+from lxml.html import HtmlElement
+
+from medcurate.extract._body import _WS, _is_prose, _normalise, _truncate_paragraph
+from medcurate.extract._decode import _fix_text
+from medcurate.extract._types import ExtractOptions
+
+
+def meta_key(name: str) -> str:
+    """Key a meta name as the seeds do: lower case, colons removed (``og:title`` -> ``ogtitle``)."""
+    return name.strip().lower().replace(":", "")
+
+
+@dataclass(frozen=True, slots=True)
+class _MetaMaps:
+    html_meta: dict[str, str]
+    open_graph: dict[str, str]
+    twitter: dict[str, str]
+
+
+def _read_meta(tree: HtmlElement) -> _MetaMaps:
+    """Collect every named ``<meta>`` tag; the first of repeated names wins."""
+    html_meta: dict[str, str] = {}
+    open_graph: dict[str, str] = {}
+    twitter: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        name = meta.get("name") or meta.get("property") or meta.get("itemprop")
+        content = meta.get("content")
+        if not name or content is None:
+            continue
+        raw = name.strip().lower()
+        key = meta_key(raw)
+        if not key or key in html_meta:
+            continue
+        value = _fix_text(content.strip())
+        html_meta[key] = value
+        if raw.startswith("og:"):
+            open_graph[key] = value
+        elif raw.startswith("twitter:"):
+            twitter[key] = value
+    return _MetaMaps(html_meta, open_graph, twitter)
+
+
+def _first(meta: Mapping[str, str], *keys: str) -> str | None:
+    """Return the first non-empty value among ``keys``."""
+    for key in keys:
+        value = meta.get(key)
+        if value:
+            return value
+    return None
+
+
+_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»]\s+")
+
+
+def _clean_title(title: str | None, names: list[str]) -> str | None:
+    """Drop a leading or trailing ' | Site' part when it names the site (site name or brand)."""
+    if not title:
+        return None
+    title = _fix_text(_WS.sub(" ", title).strip())
+    wanted = {n for n in (_normalise(name) for name in names if name) if n}
+    if not wanted:
+        return title
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+
+    def is_site(part: str) -> bool:
+        norm = _normalise(part)
+        return bool(norm) and any(norm == w or (len(norm) > 3 and w.startswith(norm)) for w in wanted)
+
+    seps = _TITLE_SEPARATORS.findall(title)
+    if is_site(parts[-1]):
+        return title[: len(title) - len(parts[-1]) - len(seps[-1])].strip() or title
+    if is_site(parts[0]):
+        return title[len(parts[0]) + len(seps[0]) :].strip() or title
+    return title
+
+
+def _brand(url: str | None) -> str | None:
+    """Registrable domain of a URL (``www.example.co.uk`` -> ``example.co.uk``)."""
+    if not url or not url.startswith(("http://", "https://")):
+        return None
+    domain = extract_domain(url)
+    return domain.lower() if domain else None
+
+
+def _absolute(link: str | None, base: str | None) -> str | None:
+    """Make a link absolute against ``base``; ``None`` for empty, data: or script links."""
+    if not link:
+        return None
+    link = link.strip()
+    if link.startswith("//"):
+        link = "https:" + link
+    if link.lower().startswith(("data:", "javascript:", "about:")):
+        return None
+    absolute = urljoin(base, link) if base else link
+    return absolute if absolute.startswith(("http://", "https://")) else None
+
+
+_TINY_IMAGE = re.compile(r"(sprite|pixel|spacer|blank|icon|logo|avatar|badge|1x1|placeholder)", re.IGNORECASE)
+
+
+_NAMED_SIZE = re.compile(r"[-_](\d{2,4})x(\d{2,4})\.\w+$")
+
+
+def _side(value: str | None) -> int | None:
+    """Read an image width/height attribute (``"640"``, ``"640px"``)."""
+    match = re.match(r"\s*(\d+)", value or "")
+    return int(match.group(1)) if match else None
+
+
+_ARTICLE_IMAGES = XPath(
+    "(//article | //*[@itemprop='articleBody'] | //main | //*[@role='main'])//img | //figure//img"
+)
+
+
+def _img_src(img: Any) -> str | None:
+    """An image's source, including the lazy-loading attributes and the first srcset entry."""
+    for attr in ("src", "data-src", "data-lazy-src", "data-original"):
+        value = img.get(attr)
+        if value and not value.startswith("data:"):
+            return str(value)
+    srcset = img.get("srcset") or img.get("data-srcset")
+    return srcset.strip().split(",")[0].split()[0] if srcset and srcset.strip() else None
+
+
+def _is_large(img: Any, src: str, min_side: int) -> bool:
+    """Reject icons, tracking pixels, vector art and images declared smaller than ``min_side``."""
+    if _TINY_IMAGE.search(src) or src.lower().split("?")[0].endswith((".svg", ".gif", ".ico")):
+        return False
+    sides: tuple[int | None, ...] = (_side(img.get("width")), _side(img.get("height")))
+    if named := _NAMED_SIZE.search(src.rsplit("/", 1)[-1]):
+        # WordPress-style thumbnails carry their size in the name: photo-115x115.png
+        sides = (*sides, int(named.group(1)), int(named.group(2)))
+    return not any(side is not None and side < min_side for side in sides)
+
+
+def _image_candidates(
+    tree: HtmlElement, meta: Mapping[str, str], base: str | None, options: ExtractOptions
+) -> tuple[str, ...]:
+    """Featured-image candidates: og:image, twitter:image, image_src, then large article images."""
+    found: list[str] = []
+
+    def add(link: str | None) -> None:
+        absolute = _absolute(link, base)
+        if absolute and absolute not in found:
+            found.append(absolute)
+
+    for key in ("ogimage", "ogimagesecure_url", "ogimageurl", "twitterimage", "twitterimagesrc"):
+        add(meta.get(key))
+    for link in tree.iterfind(".//link[@rel='image_src']"):
+        add(link.get("href"))
+    images = _ARTICLE_IMAGES(tree) or list(tree.iter("img"))
+    for img in images:
+        if len(found) >= options.max_images:
+            break
+        src = _img_src(img)
+        if src and _is_large(img, src, options.min_image_side):
+            add(src)
+    return tuple(found[: options.max_images])
+
+
+def _favicon(tree: HtmlElement, base: str | None) -> str | None:
+    """The page's declared icon, else ``/favicon.ico`` at its origin."""
+    best: str | None = None
+    for link in tree.iterfind(".//link[@rel][@href]"):
+        rels = set((link.get("rel") or "").lower().split())
+        if "icon" in rels:
+            return _absolute(link.get("href"), base)
+        if best is None and rels & {"apple-touch-icon", "apple-touch-icon-precomposed"}:
+            best = link.get("href")
+    if best:
+        return _absolute(best, base)
+    if base and base.startswith(("http://", "https://")):
+        parts = urlsplit(base)
+        return f"{parts.scheme}://{parts.netloc}/favicon.ico"
+    return None
+
+
+def _language(tree: HtmlElement, meta: Mapping[str, str]) -> str | None:
+    """Primary language subtag from ``<html lang>``, content-language or og:locale."""
+    raw = tree.get("lang") or tree.get("xml:lang") or meta.get("content-language") or meta.get("language")
+    if not raw:
+        http_equiv = tree.find(".//meta[@http-equiv='content-language']")
+        raw = http_equiv.get("content") if http_equiv is not None else meta.get("oglocale")
+    if not raw:
+        return None
+    primary = re.split(r"[-_,\s]", raw.strip().lower(), maxsplit=1)[0]
+    return primary if primary.isalpha() and 2 <= len(primary) <= 3 else None
+
+
+def _first_sentences(text: str, limit: int) -> str | None:
+    """Leading sentences of the first prose paragraph, up to ``limit`` characters."""
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    first = next((p for p in paragraphs if _is_prose(p)), paragraphs[0] if paragraphs else "")
+    return _truncate_paragraph(first.strip(), limit) or None
+
+
+def _dedupe(values: list[str]) -> tuple[str, ...]:
+    """Keep the first of equal values (case-insensitive), in order."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for value in values:
+        if value and value.lower() not in seen:
+            seen.add(value.lower())
+            kept.append(value)
+    return tuple(kept)
