@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from courlan import extract_domain
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from medcurate.extract._body import _WS, _is_prose, _normalise, _truncate_paragraph
 from medcurate.extract._decode import _fix_text
 from medcurate.extract._types import ExtractOptions
+from medcurate.resolve import registrable_domain
 
 
 def meta_key(name: str) -> str:
@@ -92,8 +92,7 @@ def _brand(url: str | None) -> str | None:
     """Registrable domain of a URL (``www.example.co.uk`` -> ``example.co.uk``)."""
     if not url or not url.startswith(("http://", "https://")):
         return None
-    domain = extract_domain(url)
-    return domain.lower() if domain else None
+    return registrable_domain(url) or None
 
 
 def _absolute(link: str | None, base: str | None) -> str | None:
