@@ -59,9 +59,9 @@ def time_medcurate(entries: list[SourceEntry], *, suggest: bool) -> tuple[float,
         database = open_database(settings.database)
         options = replace(default_options(settings), suggest=suggest, download_images=False)
         if suggest:  # the model loads once per process: not part of the per-draft cost
-            from medcurate.suggest.embedding import load_model
+            from medcurate.suggest.embedding import default_encoder
 
-            load_model()
+            default_encoder().encode_texts(["warm up"])
         start = time.perf_counter()
         report = ingest_entries(database, entries, settings=settings, actor="bench", options=options)
         seconds = time.perf_counter() - start

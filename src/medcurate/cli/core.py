@@ -68,7 +68,7 @@ def show_config(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--jso
         table.add_row(community.key, community.base_path, community.mast_head, community.variant.value)
     console.print(table)
     counts = (len(config.topics), len(config.taxonomies), len(config.offerings))
-    console.print("%d topics in %d taxonomies; %d offerings" % counts)
+    console.print("{} topics in {} taxonomies; {} offerings".format(*counts))
 
 
 def import_command(

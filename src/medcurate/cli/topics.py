@@ -1,10 +1,161 @@
-"""CLI commands of this group (filled in by the engineer who owns it)."""
+"""``medcurate topics``: suggest, decide, train and evaluate topic suggestions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from medcurate.cli._shared import console, fail, print_json, run_guarded, settings_of
+from medcurate.errors import MedcurateError
+from medcurate.frontmatter import read_document
+from medcurate.models import DecisionAction
+from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
+
+topics_app = typer.Typer(
+    no_args_is_help=True, help="Suggest topics, communities and offerings; learn from editors."
+)
+
+
+def _print_suggestions(suggestions: list[Suggestion], *, title: str) -> None:
+    table = Table("kind", "#", "label", "score", "reason", title=title)
+    for s in suggestions:
+        table.add_row(s.kind, str(s.rank), s.label, f"{s.score:.2f}", s.reason)
+    console.print(table)
+
+
+def suggest_command(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="A stored item's id, or a Markdown file.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="How many topics.")] = DEFAULT_K,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Suggest topics, communities and related offerings for an item (stored ones are saved)."""
+    from medcurate.suggest.service import suggest_for_document, suggest_for_item
+
+    settings = settings_of(ctx)
+    path = Path(target)
+    if not target.isdigit() and not path.is_file():
+        fail(f"{target!r} is neither an item id nor a file", code=2)
+    database = run_guarded(settings)
+    try:
+        if target.isdigit():
+            suggestions = suggest_for_item(database, item_id=int(target), settings=settings, k=k)
+        else:
+            item = read_document(path)
+            suggestions = suggest_for_document(database, item=item, settings=settings, k=k)
+    except MedcurateError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
+    if as_json:
+        print_json([s.as_json() for s in suggestions])
+        return
+    _print_suggestions(suggestions, title=f"Suggestions for {target}")
+
+
+def decide_command(
+    ctx: typer.Context,
+    item_id: Annotated[int, typer.Argument(help="The item's id.")],
+    label: Annotated[str, typer.Argument(help="The topic label, community key or offering label.")],
+    action: Annotated[str, typer.Option("--action", help="accept, reject or add.")] = "accept",
+    kind: Annotated[str, typer.Option("--kind", help="topic, community or offering.")] = "topic",
+    actor: Annotated[str, typer.Option("--actor", help="Who decides.")] = "cli",
+) -> None:
+    """Record an editor's decision on a suggestion (the engine learns from it)."""
+    from medcurate.suggest.service import record_decision
+
+    if action not in {a.value for a in DecisionAction}:
+        fail(f"unknown action {action!r}; one of accept, reject, add", code=2)
+    if kind not in KINDS:
+        fail(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", code=2)
+    settings = settings_of(ctx)
+    database = run_guarded(settings)
+    try:
+        record_decision(
+            database,
+            item_id=item_id,
+            kind=kind,
+            label=label,
+            action=action,
+            actor=actor,
+            config=settings.load_site_config(),
+        )
+    except MedcurateError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
+    console.print(f"{action} {kind} ‘{label}’ on item {item_id}")
+
+
+def train_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Retrain the topic and community models from every item and decision; store a new version."""
+    from medcurate.suggest.service import train
+
+    settings = settings_of(ctx)
+    database = run_guarded(settings)
+    try:
+        info = train(database, settings=settings)
+    except MedcurateError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
+    if as_json:
+        print_json({"version": info.version, "path": str(info.path), "metrics": info.metrics})
+        return
+    metrics = info.metrics
+    console.print(
+        f"model {info.version}: {metrics['topic_items']} labelled items, {metrics['topic_labels']} topics, "
+        f"{metrics['texts_embedded']} texts embedded, threshold {metrics['threshold']:.2f} "
+        f"({'calibrated' if metrics['calibrated'] else 'cold-start weights'}), in {info.path}"
+    )
+
+
+def evaluate_command(
+    train_dir: Annotated[Path, typer.Option("--train", help="Items to learn from (their editors' labels).")],
+    test_dir: Annotated[Path, typer.Option("--test", help="Items to predict and score.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=20, help="hit@k: a correct label in the top k.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Learn from one directory, predict another; compare with a TF-IDF + logistic-regression baseline."""
+    from medcurate.suggest.embedding import EmbeddingCache, default_encoder
+    from medcurate.suggest.evaluate import evaluate_dirs
+
+    for directory in (train_dir, test_dir):
+        if not directory.is_dir():
+            fail(f"{directory} is not a directory", code=2)
+    cache = EmbeddingCache.open(default_encoder())
+    try:
+        report = evaluate_dirs(train_dir, test_dir, embed=cache.embed, k=k)
+    except MedcurateError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(report.as_json())
+        return
+    table = Table("method", "P@1", f"hit@{k}", "micro-F1", "ceiling", "n_test", title="Topic suggestions")
+    for name, scores in (("medcurate", report.engine), ("tf-idf + logreg", report.baseline)):
+        table.add_row(
+            name,
+            f"{scores.p_at_1:.3f}",
+            f"{scores.hit_at_3:.3f}",
+            f"{scores.micro_f1:.3f}",
+            f"{scores.ceiling:.3f}",
+            str(scores.n_test),
+        )
+    console.print(table)
+    console.print(
+        f"{report.n_train} training items; "
+        f"{report.engine.n_unlabelled} test items without labels not scored; "
+        f"threshold {report.threshold:.2f}; {report.seconds:.1f} s"
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this group's commands to the root app."""
-    del app
+    """Attach the ``topics`` commands to the root app."""
+    topics_app.command("suggest")(suggest_command)
+    topics_app.command("decide")(decide_command)
+    topics_app.command("train")(train_command)
+    topics_app.command("evaluate")(evaluate_command)
+    app.add_typer(topics_app, name="topics")

@@ -1,0 +1,68 @@
+"""Suggestions: topics, communities and related offerings for an item, learned from the editors.
+
+The extension point is ``Suggester``: anything that turns an item into ranked, scored, explained
+``Suggestion``s. The built-in implementation is ``medcurate.suggest.suggester.EmbeddingSuggester``
+(MiniLM embeddings, kNN over curated items, per-label classifiers, MeSH term matching). The modules:
+
+- ``embedding``: the bundled all-MiniLM-L6-v2, loaded once per process, and a text -> vector cache;
+- ``mesh``: the MeSH descriptor vocabulary and exact phrase matching of its names;
+- ``engine``: the learner (pure: texts and labels in, a calibrated model out);
+- ``persist``: models on disk (``.npz`` + JSON, no pickle);
+- ``suggester``: the built-in ``Suggester`` (topics, MeSH, communities, offerings);
+- ``evaluate``: P@1, hit@3, micro-F1 and the ceiling, next to a TF-IDF baseline;
+- ``service``: the functions over the database (``suggest_for_item``, ``record_decision``, ``train``).
+
+This module imports nothing heavy, so importing it never loads a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from medcurate.models import CuratedItem
+
+DEFAULT_K = 5
+KINDS = ("topic", "community", "offering")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Suggestion:
+    """A topic, community or offering proposed for an item, with a calibrated score and a reason."""
+
+    kind: str
+    label: str
+    score: float
+    rank: int
+    reason: str
+    model_version: str = ""
+    entry: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """A plain mapping, for ``--json`` output and the web API."""
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "label": self.label,
+            "score": round(self.score, 4),
+            "rank": self.rank,
+            "reason": self.reason,
+            "model_version": self.model_version,
+        }
+        if self.entry:
+            data["entry"] = dict(self.entry)
+        return data
+
+
+@runtime_checkable
+class Suggester(Protocol):
+    """Turns an item into ranked suggestions (topics, then communities, then offerings)."""
+
+    version: str
+
+    def suggest(self, item: CuratedItem, *, k: int = DEFAULT_K, text: str = "") -> list[Suggestion]:
+        """At most ``k`` topics, plus communities and related offerings, best first within each kind."""
+        ...
+
+
+__all__ = ["DEFAULT_K", "KINDS", "Suggester", "Suggestion"]

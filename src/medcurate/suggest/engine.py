@@ -1,0 +1,473 @@
+"""The learner: which labels (topics, communities) fit an item, from its text and the editors' history.
+
+Pure: texts and labels in, a ``LabelModel`` (numpy arrays and plain data) out; no database, no files.
+Six signals are computed for every (item, label) pair:
+
+1. ``knn``: similarity-weighted votes of the nearest labelled items (an editor's reject votes -1, so
+   a rejected label is pushed down for items like that one);
+2. ``classifier``: a per-label logistic regression on the item embeddings;
+3. ``prototype``: cosine similarity of the item to the label's own text (name, description,
+   synonyms), the cold-start signal;
+4. ``prior``: the log share of labelled items carrying the label;
+5. ``term`` and 6. ``title_term``: the label's name or a synonym occurs, as a phrase, in the text or
+   in the title.
+
+A logistic regression over these six features ("stacking") is fitted on held-out folds of the
+history, so its output is a calibrated probability and the threshold (chosen on the same folds to
+maximise micro-F1) means something. Until there is enough history to fit it, fixed default weights
+are used (``DEFAULT_BLEND``), which rank by prototype similarity and term matches. An item's vector
+is the normalised sum of its text's and its title's embeddings (a title is a focused summary).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+
+from medcurate.models import normalize_label
+from medcurate.suggest.embedding import EMBEDDING_DIM, Vector
+from medcurate.suggest.mesh import tokens
+
+Embed = Callable[[Sequence[str]], Vector]
+Matrix = npt.NDArray[np.float64]
+
+FEATURES = ("knn", "classifier", "prototype", "prior", "term", "title_term")
+DEFAULT_NEIGHBOURS = 10
+DEFAULT_VOTE_POWER = 3.0
+DEFAULT_FOLDS = 5
+DEFAULT_CLASSIFIER_C = 1.0
+DEFAULT_STACK_C = 1.0
+DEFAULT_MIN_STACK_ITEMS = 30
+DEFAULT_MIN_STACK_POSITIVES = 20
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_SEED = 13
+DEFAULT_REASON_TITLES = 2
+# Cold-start weights, in FEATURES order, and intercept: a prototype similarity of 0.5 (a clear match
+# of MiniLM sentence vectors) gives 0.5; a term match adds about as much as 0.2 of similarity.
+DEFAULT_BLEND = (5.0, 4.0, 8.0, 0.0, 1.5, 1.5)
+DEFAULT_BLEND_INTERCEPT = -4.0
+_THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelInfo:
+    """A candidate label with the words that describe it (``Namespace: Name`` for topics)."""
+
+    label: str
+    description: str = ""
+    synonyms: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The part after ``Namespace: ``, or the whole label."""
+        _, sep, tail = self.label.partition(": ")
+        return tail if sep else self.label
+
+    @property
+    def prototype_text(self) -> str:
+        """What the label is about, as one text to embed."""
+        parts = [self.name]
+        if self.description:
+            parts.append(self.description)
+        if self.synonyms:
+            parts.append(", ".join(self.synonyms))
+        return ". ".join(parts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Example:
+    """One item of the history: its text, its labels, and the labels an editor rejected for it."""
+
+    key: str
+    title: str
+    text: str
+    positives: tuple[str, ...] = ()
+    negatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineOptions:
+    """How the learner fits and scores."""
+
+    neighbours: int = DEFAULT_NEIGHBOURS
+    vote_power: float = DEFAULT_VOTE_POWER
+    folds: int = DEFAULT_FOLDS
+    classifier_c: float = DEFAULT_CLASSIFIER_C
+    stack_c: float = DEFAULT_STACK_C
+    min_stack_items: int = DEFAULT_MIN_STACK_ITEMS
+    min_stack_positives: int = DEFAULT_MIN_STACK_POSITIVES
+    seed: int = DEFAULT_SEED
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoredLabel:
+    """A label's calibrated score for one item and why."""
+
+    label: str
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LabelModel:
+    """A fitted learner: the kNN store, per-label classifiers, prototypes and the stacking weights."""
+
+    labels: tuple[LabelInfo, ...]
+    label_vectors: Vector
+    keys: tuple[str, ...]
+    titles: tuple[str, ...]
+    item_vectors: Vector
+    votes: Matrix
+    classifier_coef: Matrix
+    classifier_intercept: Matrix
+    classifier_active: npt.NDArray[np.bool_]
+    blend: tuple[float, ...] = DEFAULT_BLEND
+    blend_intercept: float = DEFAULT_BLEND_INTERCEPT
+    threshold: float = DEFAULT_THRESHOLD
+    calibrated: bool = False
+    options: EngineOptions = field(default_factory=EngineOptions)
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label_keys(self) -> tuple[str, ...]:
+        """The normalised labels, in column order."""
+        return tuple(normalize_label(info.label) for info in self.labels)
+
+    @property
+    def log_prior(self) -> Matrix:
+        """Log share of labelled items that carry each label (add-one-half smoothed)."""
+        positives = (self.votes > 0).sum(axis=0)
+        return np.asarray(np.log((positives + 0.5) / (len(self.keys) + 1.0)), dtype=np.float64)
+
+
+def normalise_rows(matrix: npt.NDArray[Any]) -> Vector:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.asarray(matrix / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def item_vectors(embed: Embed, titles: Sequence[str], texts: Sequence[str]) -> Vector:
+    """One vector per item: the normalised sum of its text's and its title's embeddings."""
+    if not texts:
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    both = embed([*texts, *titles])
+    text_part, title_part = both[: len(texts)], both[len(texts) :]
+    has_title = np.array([bool(t.strip()) for t in titles], dtype=np.float32)[:, None]
+    return normalise_rows(text_part + title_part * has_title)
+
+
+def _sigmoid(values: npt.NDArray[Any]) -> Matrix:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(values, -30, 30))), dtype=np.float64)
+
+
+# --- terms -----------------------------------------------------------------------------------------
+
+
+def _phrases(info: LabelInfo) -> list[tuple[str, ...]]:
+    phrases: list[tuple[str, ...]] = []
+    for name in (info.name, *info.synonyms):
+        words = tuple(tokens(name))
+        if not words:
+            continue
+        phrases.append(words)
+        if len(words) > 1:
+            # "HIMSS 19" is written "HIMSS19" as often as not.
+            phrases.append(("".join(words),))
+    return phrases
+
+
+def term_hits(labels: Sequence[LabelInfo], text: str) -> tuple[Matrix, list[list[str]]]:
+    """Which labels' names or synonyms occur as phrases in ``text``, and the words that matched."""
+    index: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+    for column, info in enumerate(labels):
+        for phrase in _phrases(info):
+            index.setdefault(phrase[0], []).append((phrase, column))
+    words = tokens(text)
+    hits = np.zeros(len(labels))
+    matched: list[list[str]] = [[] for _ in labels]
+    for position, word in enumerate(words):
+        for phrase, column in index.get(word, ()):
+            if tuple(words[position : position + len(phrase)]) == phrase:
+                hits[column] = 1.0
+                shown = " ".join(phrase)
+                if shown not in matched[column]:
+                    matched[column].append(shown)
+    return hits, matched
+
+
+# --- features --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Signals:
+    features: Matrix  # labels x FEATURES
+    neighbours: npt.NDArray[np.int64]
+    matched: list[list[str]]
+
+
+def _signals(model: LabelModel, vector: Vector, title: str, text: str) -> _Signals:
+    n_labels = len(model.labels)
+    features = np.zeros((n_labels, len(FEATURES)))
+    neighbours = np.zeros(0, dtype=np.int64)
+    if len(model.keys):
+        similarities = model.item_vectors @ vector
+        count = min(model.options.neighbours, len(model.keys))
+        neighbours = np.argsort(-similarities, kind="stable")[:count]
+        weights = np.maximum(similarities[neighbours], 0.0) ** model.options.vote_power
+        if weights.sum() > 0:
+            features[:, 0] = weights @ model.votes[neighbours] / weights.sum()
+    if model.classifier_active.any():
+        logits = model.classifier_coef @ vector + model.classifier_intercept
+        features[:, 1] = _sigmoid(logits) * model.classifier_active
+    if n_labels:
+        features[:, 2] = model.label_vectors @ vector
+    features[:, 3] = model.log_prior
+    text_hits, matched = term_hits(model.labels, f"{title}\n{text}")
+    title_hits, _ = term_hits(model.labels, title)
+    features[:, 4] = text_hits
+    features[:, 5] = title_hits
+    return _Signals(features=features, neighbours=neighbours, matched=matched)
+
+
+def _probabilities(model: LabelModel, features: Matrix) -> Matrix:
+    return _sigmoid(features @ np.asarray(model.blend) + model.blend_intercept)
+
+
+def _reason(model: LabelModel, column: int, signals: _Signals) -> str:
+    parts: list[str] = []
+    like = [model.titles[i] for i in signals.neighbours if model.votes[i, column] > 0 and model.titles[i]][
+        :DEFAULT_REASON_TITLES
+    ]
+    if like:
+        parts.append("like " + "; ".join(f"“{title}”" for title in like))
+    if signals.matched[column]:
+        parts.append("mentions " + ", ".join(f"‘{w}’" for w in signals.matched[column][:3]))
+    if any(model.votes[i, column] < 0 for i in signals.neighbours):
+        parts.append("rejected for a similar item")
+    if not parts:
+        parts.append(f"close to the label's description ({signals.features[column, 2]:.2f})")
+    return "; ".join(parts)
+
+
+def predict(
+    model: LabelModel, *, vector: Vector, title: str, text: str, exclude: Sequence[str] = ()
+) -> list[ScoredLabel]:
+    """Every label scored for one item, best first (``exclude``: labels it already carries)."""
+    if not model.labels:
+        return []
+    signals = _signals(model, vector, title, text)
+    scores = _probabilities(model, signals.features)
+    skip = {normalize_label(label) for label in exclude}
+    keys = model.label_keys
+    order = np.argsort(-scores, kind="stable")
+    return [
+        ScoredLabel(
+            label=model.labels[column].label,
+            score=float(scores[column]),
+            reason=_reason(model, int(column), signals),
+        )
+        for column in order
+        if keys[column] not in skip
+    ]
+
+
+# --- fitting ---------------------------------------------------------------------------------------
+
+
+def _vocabulary(labels: Sequence[LabelInfo], examples: Sequence[Example]) -> list[LabelInfo]:
+    known = {normalize_label(info.label): info for info in labels}
+    spellings: dict[str, Counter[str]] = {}
+    for example in examples:
+        for label in example.positives:
+            key = normalize_label(label)
+            if key and key not in known:
+                spellings.setdefault(key, Counter())[" ".join(label.split())] += 1
+    learned = [LabelInfo(label=counts.most_common(1)[0][0]) for counts in spellings.values()]
+    return [*known.values(), *learned]
+
+
+def _vote_matrix(examples: Sequence[Example], keys: Sequence[str]) -> Matrix:
+    column = {key: i for i, key in enumerate(keys)}
+    votes = np.zeros((len(examples), len(keys)))
+    for row, example in enumerate(examples):
+        for label in example.negatives:
+            if (key := normalize_label(label)) in column:
+                votes[row, column[key]] = -1.0
+        for label in example.positives:
+            if (key := normalize_label(label)) in column:
+                votes[row, column[key]] = 1.0
+    return votes
+
+
+def _classifiers(
+    vectors: Vector, votes: Matrix, options: EngineOptions
+) -> tuple[Matrix, Matrix, npt.NDArray[np.bool_]]:
+    n_labels = votes.shape[1]
+    coef = np.zeros((n_labels, vectors.shape[1]))
+    intercept = np.zeros(n_labels)
+    active = np.zeros(n_labels, dtype=bool)
+    for column in range(n_labels):
+        target = votes[:, column] > 0
+        if target.all() or not target.any():
+            continue
+        classifier = LogisticRegression(C=options.classifier_c, class_weight="balanced", max_iter=1000)
+        classifier.fit(vectors, target)
+        coef[column] = classifier.coef_[0]
+        intercept[column] = classifier.intercept_[0]
+        active[column] = True
+    return coef, intercept, active
+
+
+def _assemble(
+    *,
+    labels: Sequence[LabelInfo],
+    label_vectors: Vector,
+    examples: Sequence[Example],
+    vectors: Vector,
+    options: EngineOptions,
+) -> LabelModel:
+    keys = [normalize_label(info.label) for info in labels]
+    votes = _vote_matrix(examples, keys)
+    coef, intercept, active = _classifiers(vectors, votes, options)
+    return LabelModel(
+        labels=tuple(labels),
+        label_vectors=label_vectors,
+        keys=tuple(e.key for e in examples),
+        titles=tuple(e.title for e in examples),
+        item_vectors=vectors,
+        votes=votes,
+        classifier_coef=coef,
+        classifier_intercept=intercept,
+        classifier_active=active,
+        options=options,
+    )
+
+
+def _best_threshold(probabilities: Matrix, targets: Matrix) -> float:
+    best, best_f1 = DEFAULT_THRESHOLD, -1.0
+    for threshold in _THRESHOLD_GRID:
+        predicted = probabilities >= threshold
+        true_positives = float((predicted & (targets > 0)).sum())
+        denominator = float(predicted.sum() + (targets > 0).sum())
+        f1 = 2 * true_positives / denominator if denominator else 0.0
+        if f1 > best_f1:
+            best, best_f1 = threshold, f1
+    return best
+
+
+def _stack(model: LabelModel, examples: Sequence[Example], options: EngineOptions) -> LabelModel:
+    """Fit the blend on held-out folds so that its output is a calibrated probability."""
+    n_items = len(examples)
+    rows: list[Matrix] = []
+    targets: list[Matrix] = []
+    folds = KFold(n_splits=min(options.folds, n_items), shuffle=True, random_state=options.seed)
+    for train_rows, held_out in folds.split(np.arange(n_items)):
+        sub = _assemble(
+            labels=model.labels,
+            label_vectors=model.label_vectors,
+            examples=[examples[i] for i in train_rows],
+            vectors=model.item_vectors[train_rows],
+            options=options,
+        )
+        for row in held_out:
+            example = examples[row]
+            signals = _signals(sub, model.item_vectors[row], example.title, example.text)
+            rows.append(signals.features)
+            targets.append((model.votes[row] > 0).astype(float))
+    features = np.vstack(rows)
+    target = np.concatenate(targets)
+    stacker = LogisticRegression(C=options.stack_c, max_iter=2000)
+    stacker.fit(features, target)
+    probabilities = stacker.predict_proba(features)[:, 1].reshape(len(rows), -1)
+    threshold = _best_threshold(probabilities, np.vstack(targets))
+    blend = tuple(float(w) for w in stacker.coef_[0])
+    return replace(
+        model,
+        blend=blend,
+        blend_intercept=float(stacker.intercept_[0]),
+        threshold=threshold,
+        calibrated=True,
+        metrics={**model.metrics, "stack_pairs": len(target), "threshold": threshold},
+    )
+
+
+def fit(
+    examples: Sequence[Example],
+    *,
+    labels: Sequence[LabelInfo],
+    embed: Embed,
+    options: EngineOptions | None = None,
+) -> LabelModel:
+    """Learn from ``examples`` over ``labels`` plus every label the examples carry.
+
+    Args:
+        examples: the history: items with their editors' labels and rejects.
+        labels: configured labels (they are candidates even with no history: the cold start).
+        embed: texts -> normalised vectors (the MiniLM encoder, through its cache).
+        options: neighbours, folds, regularisation.
+
+    Returns:
+        The fitted model; calibrated when the history is large enough.
+    """
+    options = options or EngineOptions()
+    vocabulary = _vocabulary(labels, examples)
+    labelled = [e for e in examples if e.positives or e.negatives]
+    label_vectors = (
+        embed([info.prototype_text for info in vocabulary])
+        if vocabulary
+        else np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    )
+    vectors = item_vectors(embed, [e.title for e in labelled], [e.text for e in labelled])
+    model = _assemble(
+        labels=vocabulary, label_vectors=label_vectors, examples=labelled, vectors=vectors, options=options
+    )
+    positives = int((model.votes > 0).sum())
+    model = replace(
+        model, metrics={"items": len(labelled), "labels": len(vocabulary), "positives": positives}
+    )
+    if len(labelled) >= options.min_stack_items and positives >= options.min_stack_positives:
+        model = _stack(model, labelled, options)
+    return model
+
+
+def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> LabelModel:
+    """The model with ``examples`` added to (or replacing their rows in) the kNN store, without refitting.
+
+    This is how decisions taken since the last training count at once: new labels become candidates
+    (through their prototype and the neighbours' votes) and the classifiers wait for the next ``train``.
+    """
+    if not examples:
+        return model
+    vocabulary = _vocabulary(model.labels, examples)
+    new_labels = vocabulary[len(model.labels) :]
+    label_vectors = model.label_vectors
+    pad = len(new_labels)
+    if new_labels:
+        label_vectors = np.vstack([label_vectors, embed([info.prototype_text for info in new_labels])])
+    keys = [normalize_label(info.label) for info in vocabulary]
+    votes = np.hstack([model.votes, np.zeros((len(model.keys), pad))])
+    replaced = {e.key for e in examples}
+    keep = [i for i, key in enumerate(model.keys) if key not in replaced]
+    fresh = [e for e in examples if e.positives or e.negatives]
+    fresh_vectors = item_vectors(embed, [e.title for e in fresh], [e.text for e in fresh])
+    return replace(
+        model,
+        labels=tuple(vocabulary),
+        label_vectors=np.asarray(label_vectors, dtype=np.float32),
+        keys=tuple([model.keys[i] for i in keep] + [e.key for e in fresh]),
+        titles=tuple([model.titles[i] for i in keep] + [e.title for e in fresh]),
+        item_vectors=np.vstack([model.item_vectors[keep], fresh_vectors]).astype(np.float32),
+        votes=np.vstack([votes[keep], _vote_matrix(fresh, keys)]),
+        classifier_coef=np.vstack([model.classifier_coef, np.zeros((pad, model.classifier_coef.shape[1]))]),
+        classifier_intercept=np.concatenate([model.classifier_intercept, np.zeros(pad)]),
+        classifier_active=np.concatenate([model.classifier_active, np.zeros(pad, dtype=bool)]),
+    )

@@ -1,0 +1,413 @@
+"""The database-facing suggestion functions: train, suggest (and store), record an editor's decision.
+
+1. ``train`` reads the history (every kept item's labels and community, every reject), fits the
+   topic and community models, writes them to ``settings.models_dir/<version>/`` and records the
+   version in ``model_versions``. Embeddings are cached on disk (``embeddings.npz``), so a retrain
+   embeds only new or changed items.
+2. ``suggest_for_item`` loads the newest model (once per process), adds the decisions taken since it
+   was trained to its kNN store (so an accept counts at once, before the next ``train``), and stores
+   the item's suggestions, replacing its pending ones.
+3. ``record_decision`` stores the decision, changes the item's front matter (topics, community,
+   ``relatedOfferings``), marks the suggestion and writes an audit event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from medcurate.config import SiteConfig, load_config
+from medcurate.errors import SuggestError
+from medcurate.models import CuratedItem, Decision, DecisionAction, ItemState, normalize_label
+from medcurate.rules import offering_entries, with_topics
+from medcurate.settings import Settings
+from medcurate.store.db import Database
+from medcurate.store.models import DecisionRecord, ItemRecord, ModelVersionRecord, SuggestionRecord
+from medcurate.store.repository import all_items, get_item, item_from_record, record_audit, save_item
+from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
+from medcurate.suggest.embedding import EmbeddingCache, default_encoder, item_text
+from medcurate.suggest.engine import EngineOptions, Example, LabelInfo, LabelModel, extend, fit
+from medcurate.suggest.mesh import default_index
+from medcurate.suggest.persist import load_model, save_model
+from medcurate.suggest.suggester import EmbeddingSuggester
+
+MODEL_KIND = "suggest"
+EMBEDDING_CACHE_FILE = "embeddings.npz"
+LEARNING_STATES = (ItemState.PUBLISHED, ItemState.APPROVED, ItemState.DRAFT)
+_STATUS = {DecisionAction.ACCEPT: "accepted", DecisionAction.REJECT: "rejected", DecisionAction.ADD: "added"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelInfo:
+    """A trained model: its version, where it is stored, and what it learned from."""
+
+    version: str
+    path: Path
+    created_at: datetime
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+# --- history ---------------------------------------------------------------------------------------
+
+
+def _latest_decisions(session: Session, *, after_id: int = 0) -> dict[tuple[int, str, str], DecisionRecord]:
+    """The newest decision per (item, kind, label) since ``after_id``."""
+    statement = select(DecisionRecord).where(DecisionRecord.id > after_id).order_by(DecisionRecord.id)
+    return {(d.item_id, d.kind, d.label_key): d for d in session.scalars(statement)}
+
+
+def _examples(
+    records: Sequence[ItemRecord], decisions: dict[tuple[int, str, str], DecisionRecord]
+) -> tuple[list[Example], list[Example]]:
+    """Topic and community examples from item rows and the decisions on them."""
+    topic_examples: list[Example] = []
+    community_examples: list[Example] = []
+    by_item: dict[int, list[DecisionRecord]] = {}
+    for (item_id, _, _), decision in decisions.items():
+        by_item.setdefault(item_id, []).append(decision)
+    for record in records:
+        item = item_from_record(record)
+        text = item_text(item, extra=record.text)
+        on_item = by_item.get(record.id, [])
+        topic_rejects = {
+            d.label for d in on_item if d.kind == "topic" and d.action == DecisionAction.REJECT.value
+        }
+        carried = {normalize_label(label) for label in item.topics}
+        negatives = tuple(sorted(label for label in topic_rejects if normalize_label(label) not in carried))
+        key = f"item:{record.id}"
+        topic_examples.append(
+            Example(key=key, title=item.title, text=text, positives=tuple(item.topics), negatives=negatives)
+        )
+        community_rejects = tuple(
+            d.label
+            for d in on_item
+            if d.kind == "community"
+            and d.action == DecisionAction.REJECT.value
+            and d.label != record.community
+        )
+        community_examples.append(
+            Example(
+                key=key,
+                title=item.title,
+                text=text,
+                positives=(record.community,) if record.community else (),
+                negatives=community_rejects,
+            )
+        )
+    return topic_examples, community_examples
+
+
+def topic_labels(config: SiteConfig) -> list[LabelInfo]:
+    """The configured topics as candidate labels."""
+    return [
+        LabelInfo(label=t.label, description=t.description or "", synonyms=tuple(t.synonyms))
+        for t in config.topics
+    ]
+
+
+def community_labels(config: SiteConfig) -> list[LabelInfo]:
+    """The configured communities as candidate labels (their key), described by name, text and topics."""
+    labels: list[LabelInfo] = []
+    for community in config.communities:
+        topics = ", ".join(label.partition(": ")[2] or label for label in community.topics)
+        description = ". ".join(part for part in (community.description or "", topics) if part)
+        labels.append(LabelInfo(label=community.key, description=description, synonyms=(community.name,)))
+    return labels
+
+
+# --- training --------------------------------------------------------------------------------------
+
+_CACHES: dict[Path, EmbeddingCache] = {}
+_MODELS: dict[Path, tuple[LabelModel, LabelModel, dict[str, Any]]] = {}
+
+
+def embedding_cache(settings: Settings) -> EmbeddingCache:
+    """The site's embedding cache, opened once per process."""
+    path = settings.models_dir / EMBEDDING_CACHE_FILE
+    if path not in _CACHES:
+        _CACHES[path] = EmbeddingCache.open(default_encoder(), path)
+    return _CACHES[path]
+
+
+def _version(created: datetime, metrics: dict[str, Any]) -> str:
+    digest = hashlib.blake2b(repr(sorted(metrics.items())).encode(), digest_size=4).hexdigest()
+    return f"{created:%Y%m%dT%H%M%S%f}-{digest}"
+
+
+def train(database: Database, *, settings: Settings, options: EngineOptions | None = None) -> ModelInfo:
+    """Fit the topic and community models on the whole history and store them with a new version.
+
+    Args:
+        database: the site's database.
+        settings: where models are written (``settings.models_dir``) and the site configuration.
+        options: the learner's options (defaults when omitted).
+
+    Returns:
+        The new model's version, directory and figures.
+    """
+    started = time.perf_counter()
+    config = settings.load_site_config()
+    with database.session() as session:
+        records = all_items(session, states=LEARNING_STATES)
+        decisions = _latest_decisions(session)
+        last_decision = max((d.id for d in decisions.values()), default=0)
+        topic_examples, community_examples = _examples(records, decisions)
+    cache = embedding_cache(settings)
+    known_before = len(cache.vectors)
+    topics = fit(topic_examples, labels=topic_labels(config), embed=cache.embed, options=options)
+    communities = fit(community_examples, labels=community_labels(config), embed=cache.embed, options=options)
+    cache.save()
+    created = datetime.now(UTC)
+    metrics: dict[str, Any] = {
+        "items": len(records),
+        "topic_items": topics.metrics.get("items", 0),
+        "topic_labels": len(topics.labels),
+        "calibrated": topics.calibrated,
+        "threshold": topics.threshold,
+        "community_items": communities.metrics.get("items", 0),
+        "texts_embedded": len(cache.vectors) - known_before,
+        "last_decision_id": last_decision,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    version = _version(created, metrics)
+    directory = settings.models_dir / version
+    save_model(topics, directory, name="topics")
+    save_model(communities, directory, name="communities")
+    with database.session() as session:
+        session.add(
+            ModelVersionRecord(kind=MODEL_KIND, version=version, path=str(directory), metrics=metrics)
+        )
+    _MODELS[directory] = (topics, communities, metrics)
+    return ModelInfo(version=version, path=directory, created_at=created, metrics=metrics)
+
+
+def latest_model(database: Database) -> ModelVersionRecord | None:
+    """The newest recorded model, if any."""
+    with database.session() as session:
+        statement = (
+            select(ModelVersionRecord)
+            .where(ModelVersionRecord.kind == MODEL_KIND)
+            .order_by(ModelVersionRecord.created_at.desc(), ModelVersionRecord.id.desc())
+            .limit(1)
+        )
+        return session.scalar(statement)
+
+
+def load_suggester(database: Database, *, settings: Settings) -> EmbeddingSuggester:
+    """The newest model as a suggester, with the decisions taken since its training applied.
+
+    Trains a first model when none exists yet (a fresh site: the cold start).
+    """
+    row = latest_model(database)
+    if row is None:
+        info = train(database, settings=settings)
+        version, directory = info.version, info.path
+    else:
+        version, directory = row.version, Path(row.path)
+    if directory not in _MODELS:
+        metrics = dict(row.metrics) if row is not None else {}
+        _MODELS[directory] = (
+            load_model(directory, name="topics"),
+            load_model(directory, name="communities"),
+            metrics,
+        )
+    topics, communities, metrics = _MODELS[directory]
+    cache = embedding_cache(settings)
+    with database.session() as session:
+        recent = _latest_decisions(session, after_id=int(metrics.get("last_decision_id", 0)))
+        if recent:
+            item_ids = sorted({item_id for item_id, _, _ in recent})
+            records = [get_item(session, item_id=i) for i in item_ids]
+            # Every decision on those items, not just the recent ones, so rejects are not forgotten.
+            all_on_items = {k: d for k, d in _latest_decisions(session).items() if k[0] in set(item_ids)}
+            topic_examples, community_examples = _examples(records, all_on_items)
+            topics = extend(topics, topic_examples, embed=cache.embed)
+            communities = extend(communities, community_examples, embed=cache.embed)
+    return EmbeddingSuggester(
+        topics=topics,
+        communities=communities,
+        offerings=settings.load_site_config().offerings,
+        embed=cache.embed,
+        mesh=default_index(),
+        version=version,
+    )
+
+
+# --- suggestions and decisions ---------------------------------------------------------------------
+
+
+def suggest_for_item(
+    database: Database, *, item_id: int, settings: Settings, k: int = DEFAULT_K
+) -> list[Suggestion]:
+    """Compute the item's suggestions and store them, replacing its pending ones.
+
+    Args:
+        database: the site's database.
+        item_id: the item to suggest for.
+        settings: models directory and configuration.
+        k: how many topics (communities and offerings have their own small limits).
+
+    Returns:
+        The suggestions, topics first, each kind ranked from 1.
+    """
+    suggester = load_suggester(database, settings=settings)
+    with database.session() as session:
+        record = get_item(session, item_id=item_id)
+        item, extra = item_from_record(record), record.text
+    suggestions = suggester.suggest(item, k=k, text=extra)
+    with database.session() as session:
+        session.execute(
+            delete(SuggestionRecord).where(
+                SuggestionRecord.item_id == item_id, SuggestionRecord.status == "pending"
+            )
+        )
+        decided = {
+            (row.kind, row.label_key)
+            for row in session.scalars(select(SuggestionRecord).where(SuggestionRecord.item_id == item_id))
+        }
+        kept: list[Suggestion] = []
+        for suggestion in suggestions:
+            key = normalize_label(suggestion.label)[:400]
+            if (suggestion.kind, key) in decided:
+                continue
+            decided.add((suggestion.kind, key))
+            kept.append(suggestion)
+            session.add(
+                SuggestionRecord(
+                    item_id=item_id,
+                    kind=suggestion.kind,
+                    label=suggestion.label[:400],
+                    label_key=key,
+                    score=suggestion.score,
+                    rank=suggestion.rank,
+                    reason=suggestion.reason,
+                    model_version=suggestion.model_version[:64],
+                    status="pending",
+                )
+            )
+    return kept
+
+
+def suggest_for_document(
+    database: Database, *, item: CuratedItem, settings: Settings, k: int = DEFAULT_K
+) -> list[Suggestion]:
+    """Suggestions for an item that is not stored (a file on disk); nothing is written but a first model."""
+    return load_suggester(database, settings=settings).suggest(item, k=k)
+
+
+def _changed_item(
+    item: CuratedItem, *, kind: str, label: str, action: DecisionAction, config: SiteConfig
+) -> CuratedItem:
+    key = normalize_label(label)
+    if kind == "topic":
+        labels = [t for t in item.topics if normalize_label(t) != key]
+        if action is not DecisionAction.REJECT:
+            labels.append(label)
+        return with_topics(item, labels) if labels != item.topics else item
+    if kind == "offering":
+        current = list(item.front_matter.get("relatedOfferings") or [])
+        kept = [
+            e
+            for e in current
+            if not (isinstance(e, dict) and normalize_label(str(e.get("label", ""))) == key)
+        ]
+        if action is not DecisionAction.REJECT:
+            offering = next((o for o in config.offerings if normalize_label(o.label) == key), None)
+            if offering is None:
+                raise SuggestError(f"unknown offering {label!r}; `medcurate config show` lists them")
+            kept.append(offering_entries([offering])[0])
+        return item.updated({"relatedOfferings": kept}) if kept != current else item
+    return item
+
+
+def record_decision(
+    database: Database,
+    *,
+    item_id: int,
+    kind: str,
+    label: str,
+    action: str | DecisionAction,
+    actor: str,
+    config: SiteConfig | None = None,
+) -> None:
+    """Store an editor's accept, reject or add, apply it to the item, mark the suggestion, audit it.
+
+    Args:
+        database: the site's database.
+        item_id: the item decided on.
+        kind: ``topic``, ``community`` or ``offering``.
+        label: the topic label, community key or offering label.
+        action: ``accept``, ``reject`` or ``add``.
+        actor: who decided (a user name).
+        config: the site configuration, for offerings (the bundled default when omitted).
+    """
+    if kind not in KINDS:
+        raise SuggestError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
+    try:
+        decision = Decision(
+            item_id=item_id, kind=kind, label=" ".join(label.split()), action=action, actor=actor
+        )
+    except ValueError as exc:
+        raise SuggestError(f"not a valid decision: {exc}") from exc
+    key = normalize_label(decision.label)[:400]
+    if not key:
+        raise SuggestError("the label is empty")
+    with database.session() as session:
+        record = get_item(session, item_id=item_id)
+        item = item_from_record(record)
+        site = config or load_config(None)
+        changed = _changed_item(item, kind=kind, label=decision.label, action=decision.action, config=site)
+        community = (
+            decision.label if kind == "community" and decision.action is not DecisionAction.REJECT else None
+        )
+        if changed is not item or community is not None:
+            save_item(
+                session, item=changed, md_name=record.md_name, url_key=record.url_key, community=community
+            )
+        session.add(
+            DecisionRecord(
+                item_id=item_id,
+                kind=kind,
+                label=decision.label[:400],
+                label_key=key,
+                action=decision.action.value,
+                actor=actor,
+                at=decision.at,
+            )
+        )
+        suggestion = session.scalar(
+            select(SuggestionRecord).where(
+                SuggestionRecord.item_id == item_id,
+                SuggestionRecord.kind == kind,
+                SuggestionRecord.label_key == key,
+            )
+        )
+        if suggestion is not None:
+            suggestion.status = _STATUS[decision.action]
+        record_audit(
+            session,
+            actor=actor,
+            action=f"suggestion.{decision.action.value}",
+            entity_type="item",
+            entity_id=item_id,
+            detail={"kind": kind, "label": decision.label, "suggested": suggestion is not None},
+        )
+
+
+def stored_suggestions(database: Database, *, item_id: int) -> list[SuggestionRecord]:
+    """The item's stored suggestions, by kind and rank."""
+    with database.session() as session:
+        statement = (
+            select(SuggestionRecord)
+            .where(SuggestionRecord.item_id == item_id)
+            .order_by(SuggestionRecord.kind, SuggestionRecord.rank)
+        )
+        return list(session.scalars(statement))

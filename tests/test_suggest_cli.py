@@ -1,0 +1,84 @@
+"""``medcurate topics``: suggest, decide, train, evaluate; and the quality gate on the shared corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from medcurate.cli import app
+from medcurate.suggest.evaluate import split_by_date
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "suggest"
+KEYS = {"p_at_1", "hit_at_3", "micro_f1", "ceiling", "n_test"}
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_suggest_train_decide_on_a_site(tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    _run("--home", home, "import", str(FIXTURES / "history"))
+    trained = json.loads(_run("--home", home, "topics", "train", "--json"))
+    assert trained["metrics"]["topic_items"] == 10
+    new_file = FIXTURES / "new" / "hospital-ransomware.md"
+    from_file = json.loads(_run("--home", home, "topics", "suggest", str(new_file), "--k", "3", "--json"))
+    topics = [s for s in from_file if s["kind"] == "topic"]
+    assert len(topics) == 3 and topics[0]["label"] == "Cybersecurity"
+    assert topics[0]["model_version"] == trained["version"] and topics[0]["reason"]
+    stored = json.loads(_run("--home", home, "topics", "suggest", "1", "--json"))
+    assert stored and all(s["score"] >= 0 for s in stored)
+    _run("--home", home, "topics", "decide", "1", "Rural Health", "--action", "add", "--actor", "ana")
+    shown = json.loads(_run("--home", home, "items", "show", "1", "--json"))
+    assert "Rural Health" in shown["front_matter"]["categories"]
+
+
+def test_bad_arguments_exit_with_usage_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["--home", str(tmp_path), "topics", "suggest", "no-such-file.md"])
+    assert result.exit_code == 2
+    result = runner.invoke(
+        app, ["topics", "evaluate", "--train", str(tmp_path / "x"), "--test", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+
+
+def test_evaluate_reports_both_methods_in_one_object(tmp_path: Path) -> None:
+    report = json.loads(
+        _run(
+            "topics",
+            "evaluate",
+            "--train",
+            str(FIXTURES / "history"),
+            "--test",
+            str(FIXTURES / "history"),
+            "--json",
+        )
+    )
+    assert report.keys() >= KEYS and report["baseline"].keys() >= KEYS
+    assert report["n_test"] == 10 and report["ceiling"] == 1.0
+    assert report["hit_at_3"] >= report["p_at_1"] > 0.5
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_learning_from_older_posts_beats_the_tfidf_baseline_on_newer_ones(
+    curated_posts_dir: Path, tmp_path: Path
+) -> None:
+    floors = json.loads((REPO_ROOT / "bench" / "eval_baseline.json").read_text(encoding="utf-8"))["suggest"]
+    train, test = split_by_date(curated_posts_dir, tmp_path)
+    report = json.loads(_run("topics", "evaluate", "--train", str(train), "--test", str(test), "--json"))
+    baseline = report["baseline"]
+    assert report["p_at_1"] >= floors["p_at_1_floor"]
+    assert report["hit_at_3"] >= floors["hit_at_3_floor"]
+    margin = floors["margin_over_baseline_floor"]
+    assert report["p_at_1"] >= baseline["p_at_1"] + margin
+    assert report["hit_at_3"] >= baseline["hit_at_3"] + margin
+    assert report["micro_f1"] > baseline["micro_f1"]
+    assert report["ceiling"] == baseline["ceiling"] and report["n_test"] == baseline["n_test"] > 50
