@@ -49,7 +49,9 @@ def test_import_then_export_gives_back_the_seeds(run: CliRunner, tmp_path: Path,
 def test_bad_files_are_named_good_ones_imported(run: CliRunner, tmp_path: Path) -> None:
     folder = tmp_path / "mixed"
     folder.mkdir()
-    (folder / "good.md").write_text((FIXTURES / "edge-cases.md").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "good.md").write_text(
+        (FIXTURES / "edge-cases.md").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     (folder / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
     (folder / "plain.md").write_text("Just some notes, no front matter.\n", encoding="utf-8")
     (folder / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64))
@@ -61,7 +63,7 @@ def test_bad_files_are_named_good_ones_imported(run: CliRunner, tmp_path: Path) 
     assert "binary file" in result.output
     listed = run.invoke(app, ["items", "list", "--json"])
     assert [row["title"] for row in json.loads(listed.stdout)] == [
-        "Ransomware: what \"zero trust\" means --- for #hospitals"
+        'Ransomware: what "zero trust" means --- for #hospitals'
     ]
 
 

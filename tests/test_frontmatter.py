@@ -40,7 +40,9 @@ def test_seeds_round_trip_to_equal_yaml_and_identical_body(seeds_dir: Path) -> N
 
 
 def test_2020_seeds_are_written_byte_for_byte(seeds_dir: Path) -> None:
-    community = [p for p in sorted(seeds_dir.glob("*.txt")) if read_document(p).variant is Variant.COMMUNITY_2020]
+    community = [
+        p for p in sorted(seeds_dir.glob("*.txt")) if read_document(p).variant is Variant.COMMUNITY_2020
+    ]
     assert len(community) == 4
     for path in community:
         original, written = _round_trip(path)
@@ -72,7 +74,7 @@ def test_dev_corpus_round_trips(curated_posts_dir: Path) -> None:
 def test_yaml_edge_cases_survive_a_round_trip() -> None:
     path = FIXTURES / "edge-cases.md"
     item = read_document(path)
-    assert item.title == "Ransomware: what \"zero trust\" means --- for #hospitals"
+    assert item.title == 'Ransomware: what "zero trust" means --- for #hospitals'
     assert item.front_matter["author"] == ["@curator", "*starred* name"]
     assert item.front_matter["date"] == date(2022, 11, 11)
     assert item.front_matter["empty"] is None

@@ -63,8 +63,14 @@ def test_md_name_is_a_stable_uuid5() -> None:
 @pytest.mark.parametrize(
     ("title", "slug"),
     [
-        ("Improve Healthcare Security With These Five Steps", "improve-healthcare-security-with-these-five-steps"),
-        ("3 ways healthcare organizations can improve their IT security", "3-ways-healthcare-organizations-can-improve-their-it-security"),
+        (
+            "Improve Healthcare Security With These Five Steps",
+            "improve-healthcare-security-with-these-five-steps",
+        ),
+        (
+            "3 ways healthcare organizations can improve their IT security",
+            "3-ways-healthcare-organizations-can-improve-their-it-security",
+        ),
         ("Becker’s Hospital Review: 10 things", "beckers-hospital-review-10-things"),
         ("Café — Köln", "cafe-koln"),
         ("  --Odd   spacing!!  ", "odd-spacing"),

@@ -73,7 +73,10 @@ def test_same_url_key_never_makes_a_second_item(database: Database) -> None:
     with database.session() as session:
         first, _ = save_item(session, item=item, md_name="m-1", url_key="example.org/ransomware")
         second, outcome = save_item(
-            session, item=item.updated({"title": "New title"}), md_name="m-other", url_key="example.org/ransomware"
+            session,
+            item=item.updated({"title": "New title"}),
+            md_name="m-other",
+            url_key="example.org/ransomware",
         )
         assert second.id == first.id and outcome == "updated"
         assert count_items(session) == 1
@@ -82,7 +85,9 @@ def test_same_url_key_never_makes_a_second_item(database: Database) -> None:
 def test_filters_topics_text_state_and_ids_increase(database: Database) -> None:
     item = parse_document(DOC)
     with database.session() as session:
-        a, _ = save_item(session, item=item, md_name="a", url_key="a", state=ItemState.DRAFT, community="news")
+        a, _ = save_item(
+            session, item=item, md_name="a", url_key="a", state=ItemState.DRAFT, community="news"
+        )
         b, _ = save_item(
             session,
             item=item.updated({"title": "Telehealth grows", "categories": ["Telemedicine"]}),
@@ -104,7 +109,9 @@ def test_filters_topics_text_state_and_ids_increase(database: Database) -> None:
 
 def test_audit_trail(database: Database) -> None:
     with database.session() as session:
-        record_audit(session, actor="ann", action="item.approve", entity_type="item", entity_id=7, detail={"a": 1})
+        record_audit(
+            session, actor="ann", action="item.approve", entity_type="item", entity_id=7, detail={"a": 1}
+        )
         record_audit(session, actor="bob", action="item.publish", entity_type="item", entity_id=7)
         record_audit(session, actor="bob", action="user.add", entity_type="user", entity_id="carol")
     with database.session() as session:
@@ -137,3 +144,17 @@ def test_import_dev_corpus(database: Database, curated_posts_dir: Path) -> None:
         assert count_items(session) == 260
         labelled = list_items(session, query=ItemQuery(topic="iot", limit=500))
         assert labelled and all("iot" in [t.label_key for t in r.topics] for r in labelled)
+
+
+def test_every_change_sets_last_mod(database: Database) -> None:
+    item = parse_document(
+        "---\ntitle: A\nlastMod: '2020-01-01T00:00:00.000000Z'\ncommunityTopics: []\n---\nbody\n"
+    )
+    with database.session() as session:
+        save_item(session, item=item, md_name="lm", url_key="lm")
+        record, outcome = save_item(session, item=item.updated({"title": "B"}), md_name="lm", url_key="lm")
+        assert outcome == "updated"
+        assert record.front_matter["lastMod"] > "2020-01-01T00:00:00.000000Z"
+        stamp = record.front_matter["lastMod"]
+        same, outcome = save_item(session, item=item_from_record(record), md_name="lm", url_key="lm")
+        assert outcome == "unchanged" and same.front_matter["lastMod"] == stamp

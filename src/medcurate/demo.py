@@ -1,4 +1,4 @@
-"""``make demo``: the main job end to end, offline, on the embedded default (SQLite, in-process, bundled model).
+"""``make demo``: the main job end to end, offline, on the embedded default (SQLite, in-process, MiniLM).
 
 1. A fresh data directory (``demo-home/``) with the bundled configuration.
 2. History: the seeds (and the dev corpus) from ``../shared`` when they are there, imported.
@@ -52,7 +52,7 @@ class _DemoHandler(SimpleHTTPRequestHandler):
 
     base_url = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the demo prints its own story."""
 
     def send_head(self) -> Any:
@@ -119,14 +119,19 @@ def _article_urls(base: str) -> list[str]:
 def _show_batch(report: BatchReport) -> None:
     table = Table("status", "item", "url", "reason", title="Ingestion")
     for outcome in report.outcomes:
-        table.add_row(outcome.status, str(outcome.item_id or outcome.duplicate_of or ""), outcome.url,
-                      outcome.reason or "")
+        table.add_row(
+            outcome.status,
+            str(outcome.item_id or outcome.duplicate_of or ""),
+            outcome.url,
+            outcome.reason or "",
+        )
     console.print(table)
 
 
 def _show_drafts(database: Database) -> None:
-    from medcurate.store.models import SuggestionRecord
     from sqlalchemy import select
+
+    from medcurate.store.models import SuggestionRecord
 
     with database.session() as session:
         table = Table("id", "state", "brand", "title", "suggested topics", title="Drafts")
@@ -158,8 +163,9 @@ def run_demo(*, home: Path, serve: bool, port: int) -> Settings:
         from dataclasses import replace
 
         options = replace(options, fetch=replace(options.fetch, per_host_delay=DEMO_PER_HOST_DELAY))
-        report = ingest_urls(database, urls, settings=settings, actor="demo", options=options,
-                             description="demo sample site")
+        report = ingest_urls(
+            database, urls, settings=settings, actor="demo", options=options, description="demo sample site"
+        )
         _show_batch(report)
         again = ingest_urls(database, urls, settings=settings, actor="demo", options=options)
         console.print(f"Same links again: {dict(again.counts)} (resumed, nothing duplicated)")

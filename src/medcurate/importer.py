@@ -67,6 +67,7 @@ def import_paths(
                 community=community.key if community else None,
                 text=item.fields.description or "",
                 item_id=item.item_id,
+                touch=False,
             )
             if outcome != "unchanged":
                 record_audit(

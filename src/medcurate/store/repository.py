@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from medcurate.errors import NotFound
 from medcurate.frontmatter import detect_variant
 from medcurate.models import CuratedItem, ItemState, Variant, normalize_label
+from medcurate.rules import timestamp
 from medcurate.store.models import AuditRecord, ItemRecord, ItemTopic
 
 SaveOutcome = Literal["created", "updated", "unchanged"]
@@ -104,8 +105,13 @@ def save_item(
     text: str | None = None,
     provenance: dict[str, Any] | None = None,
     item_id: int | None = None,
+    touch: bool = True,
 ) -> tuple[ItemRecord, SaveOutcome]:
-    """Insert or update the item with this mdName (or URL key); never a second row for the same one."""
+    """Insert or update the item with this mdName (or URL key); never a second row for the same one.
+
+    With ``touch``, an item whose front matter or body changes gets a new ``lastMod`` (bookmark
+    items only when they already carry one); imports pass ``touch=False`` to keep files as they are.
+    """
     record = find_item(session, md_name=md_name, url_key=url_key)
     if record is None:
         wanted_id = item_id if item_id and session.get(ItemRecord, item_id) is None else None
@@ -124,6 +130,8 @@ def save_item(
         session.flush()
         return record, "created"
     before = (dict(record.front_matter), record.body, record.state, record.community, record.text)
+    if touch and _content_changed(record, item) and _carries_last_mod(item):
+        item = item.updated({"lastMod": timestamp()})
     _fill_columns(record, item, community)
     if state is not None:
         record.state = state.value
@@ -139,6 +147,16 @@ def save_item(
     record.updated_at = datetime.now(UTC)
     session.flush()
     return record, "updated"
+
+
+def _content_changed(record: ItemRecord, item: CuratedItem) -> bool:
+    old = {k: v for k, v in record.front_matter.items() if k != "lastMod"}
+    new = {k: v for k, v in item.front_matter.items() if k != "lastMod"}
+    return old != new or record.body != item.body
+
+
+def _carries_last_mod(item: CuratedItem) -> bool:
+    return item.variant is not Variant.BOOKMARK_2019 or "lastMod" in item.front_matter
 
 
 def set_state(session: Session, *, item_id: int, state: ItemState, reason: str | None = None) -> ItemRecord:
