@@ -194,3 +194,40 @@ def test_killed_batch_resumes_without_duplicates(tmp_path: Path) -> None:
             assert len(set(titles)) == len(pages)
     finally:
         database.dispose()
+
+
+def test_pdf_becomes_an_item_with_featured_pdf(db: Database, tmp_path: Path) -> None:
+    from test_fetch import make_pdf
+
+    settings = _settings(tmp_path)
+    with LocalServer() as server:
+        server.route("/robots.txt", Reply(body=b"", content_type="text/plain"))
+        server.route(
+            "/reports/sepsis.pdf",
+            Reply(body=make_pdf("Sepsis bundle compliance report"), content_type="application/pdf"),
+        )
+        report = ingest_urls(
+            db,
+            [server.url("/reports/sepsis.pdf")],
+            settings=settings,
+            actor="ann",
+            options=_options(settings),
+        )
+        assert [o.status for o in report.outcomes] == ["created"], report.outcomes
+        with db.session() as session:
+            record = get_item(session, item_id=report.outcomes[0].item_id or 0)
+            assert record.front_matter["featuredPdf"] == server.url("/reports/sepsis.pdf")
+            assert record.title == "Sepsis bundle compliance report"
+            assert "Sepsis bundle" in record.text
+
+
+def test_an_image_url_is_refused_and_the_batch_goes_on(
+    site: LocalServer, db: Database, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path)
+    urls = [site.url("/images/hardening.png"), site.url(ARTICLE_PATH)]
+    report = ingest_urls(db, urls, settings=settings, actor="ann", options=_options(settings))
+    outcomes = {o.url: o for o in report.outcomes}
+    assert outcomes[urls[0]].status == "failed"
+    assert "UnsupportedContent" in (outcomes[urls[0]].reason or "")
+    assert outcomes[urls[1]].status == "created"
