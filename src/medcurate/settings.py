@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     config_file: Path | None = None
     secret_key: str | None = None
     offline_model: bool = True
+    queue_url: str | None = Field(
+        default=None,
+        description="A Redis URL: ingestion jobs go to an RQ queue served by `medcurate worker` processes.",
+    )
+    queue_name: str = "medcurate"
     allowed_hosts: tuple[str, ...] = Field(
         default=(),
         description="Hosts or networks the SSRF guard lets through (tests, intranet sources).",

@@ -16,7 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_COMMAND_MODULES = ("core", "extract", "ingest", "topics", "site", "users", "serve")
+_COMMAND_MODULES = ("core", "extract", "ingest", "topics", "site", "users", "serve", "worker")
 
 
 def _register_all() -> None:

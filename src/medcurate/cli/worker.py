@@ -1,0 +1,30 @@
+"""``medcurate worker``: serve the ingestion queue (``MEDCURATE_QUEUE_URL``) from this machine."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from medcurate.cli._shared import console, fail, settings_of
+from medcurate.errors import MedcurateError
+from medcurate.jobs import run_worker
+
+
+def worker(
+    ctx: typer.Context,
+    burst: Annotated[bool, typer.Option("--burst", help="Stop when the queue is empty.")] = False,
+) -> None:
+    """Run queued ingestion jobs; start as many as you like, on as many machines as share the database."""
+    settings = settings_of(ctx)
+    if settings.queue_url:
+        console.print(f"worker on queue {settings.queue_name!r} at {settings.queue_url}")
+    try:
+        run_worker(settings, burst=burst)
+    except MedcurateError as exc:
+        fail(str(exc), code=2)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``worker`` to the root app."""
+    app.command("worker")(worker)
