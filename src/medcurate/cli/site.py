@@ -1,10 +1,111 @@
-"""CLI commands of this group (filled in by the engineer who owns it)."""
+"""``medcurate site build`` and ``medcurate site serve``: the static site from the store, and its preview."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from medcurate.cli._shared import console, fail, run_guarded, settings_of
+from medcurate.errors import MedcurateError
+from medcurate.models import ItemState
+from medcurate.publish.site import SiteItem, SiteOptions, build_site
+from medcurate.publish.site.serve import DEFAULT_HOST, DEFAULT_PORT, make_server
+from medcurate.settings import Settings
+from medcurate.store.repository import all_items, item_from_record
+
+site_app = typer.Typer(no_args_is_help=True, help="Build and preview medcurate's own static site.")
+
+
+def _default_site_dir(settings: Settings) -> Path:
+    """The configured site directory (``publishing.site_dir``, relative to the data directory)."""
+    configured = Path(settings.load_site_config().publishing.site_dir)
+    return configured if configured.is_absolute() else settings.home / configured
+
+
+def build_command(
+    ctx: typer.Context,
+    out_dir: Annotated[
+        Path | None,
+        typer.Argument(help="Output directory (default: publishing.site_dir in the data directory)."),
+    ] = None,
+    include_approved: Annotated[
+        bool, typer.Option("--include-approved", help="Publish approved items too, not only published ones.")
+    ] = False,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Override publishing.base_url.")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Ignore the manifest and rebuild every page.")] = False,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Render processes for large builds (0: one per CPU).")
+    ] = 0,
+) -> None:
+    """Build the static site from the store's published items; only changed pages are written."""
+    settings = settings_of(ctx)
+    try:
+        config = settings.load_site_config()
+        target = out_dir or _default_site_dir(settings)
+    except MedcurateError as exc:
+        fail(str(exc))
+    states = [ItemState.PUBLISHED, ItemState.APPROVED] if include_approved else [ItemState.PUBLISHED]
+    database = run_guarded(settings)
+    with database.session() as session:
+        items = [
+            SiteItem(item=item_from_record(r), key=r.md_name, community=r.community)
+            for r in all_items(session, states=states)
+        ]
+    database.dispose()
+    options = SiteOptions(
+        base_url=base_url,
+        images_dir=settings.images_dir,
+        template_dirs=(settings.home / "templates",),
+        workers=workers,
+        incremental=not full,
+    )
+    try:
+        report = build_site(items, target, config=config, options=options)
+    except MedcurateError as exc:
+        fail(str(exc))
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    console.print(
+        f"Site in {target}: {report.items} items, {report.written} files written, "
+        f"{report.unchanged} unchanged, {report.removed} removed ({report.seconds:.2f} s)"
+    )
+
+
+def serve_command(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path | None, typer.Argument(help="The built site (default: publishing.site_dir).")
+    ] = None,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free one).")
+    ] = DEFAULT_PORT,
+) -> None:
+    """Preview a built site on http://127.0.0.1:PORT/ until Ctrl-C."""
+    settings = settings_of(ctx)
+    try:
+        root = directory or _default_site_dir(settings)
+    except MedcurateError as exc:
+        fail(str(exc))
+    if not (root / "index.html").is_file():
+        fail(f"no built site in {root}: run `medcurate site build {root}` first", code=2)
+    try:
+        server = make_server(root, host=DEFAULT_HOST, port=port)
+    except OSError as exc:
+        fail(f"cannot listen on {DEFAULT_HOST}:{port}: {exc.strerror or exc}")
+    host, bound = server.server_address[:2]
+    console.print(f"Serving {root} at http://{host!s}:{bound}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        server.server_close()
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this group's commands to the root app."""
-    del app
+    """Attach ``site build`` and ``site serve`` to the root app."""
+    site_app.command("build")(build_command)
+    site_app.command("serve")(serve_command)
+    app.add_typer(site_app, name="site")

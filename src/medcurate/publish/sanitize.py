@@ -1,0 +1,93 @@
+"""Make text from the web safe to publish: briefs through nh3, URLs by scheme, control characters out.
+
+Everything an item carries came from someone else's page, so the brief's HTML passes nh3 (the Rust
+``ammonia`` sanitiser) with a small allow-list, links keep only ``http``/``https`` targets, and the
+plain-text fields lose the C0 control characters that would make a feed or a sitemap ill-formed XML.
+Escaping of everything else is left to Jinja's autoescape.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import nh3
+
+from medcurate.models import CuratedItem, Variant
+from medcurate.rules import plain_text
+
+ALLOWED_TAGS = frozenset({"p", "br", "a", "em", "strong", "ul", "ol", "li", "blockquote"})
+ALLOWED_ATTRIBUTES = {"a": {"href"}}
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+LINK_REL = "nofollow noopener noreferrer"
+# Tags whose text is code or chrome, never prose: dropped with their content, not just unwrapped.
+_DROP_WITH_CONTENT = frozenset({"script", "style", "template", "noscript", "iframe", "object", "svg", "math"})
+# XML 1.0 forbids these; a single one in a title makes a feed unparseable.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_HTML_TAG = re.compile(r"<[a-zA-Z/!]")
+
+
+@lru_cache(maxsize=1)
+def _cleaner() -> nh3.Cleaner:
+    """The one configured sanitiser (building it parses the allow-lists)."""
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(_DROP_WITH_CONTENT),
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(ALLOWED_SCHEMES),
+        url_relative="deny",
+        link_rel=LINK_REL,
+        strip_comments=True,
+    )
+
+
+def clean_text(text: str | None) -> str:
+    """Plain text without XML-forbidden control characters, white space folded."""
+    if not text:
+        return ""
+    return " ".join(_CONTROL.sub("", str(text)).split())
+
+
+def clean_html(fragment: str) -> str:
+    """A brief's HTML reduced to the allow-list (p, br, a[href], em, strong, ul, ol, li, blockquote)."""
+    return str(_cleaner().clean(_CONTROL.sub("", fragment))).strip()
+
+
+def safe_http_url(url: str | None) -> str | None:
+    """The URL when it is an absolute http(s) URL with a host, else None (no javascript:, data:...)."""
+    if not url:
+        return None
+    text = _CONTROL.sub("", str(url)).strip()
+    if any(ch.isspace() for ch in text) or '"' in text or "<" in text:
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ALLOWED_SCHEMES or not parts.hostname:
+        return None
+    return text
+
+
+def looks_like_html(body: str) -> bool:
+    """True when a body carries markup (seed briefs) rather than Markdown prose (2019 bookmarks)."""
+    return bool(_HTML_TAG.search(body))
+
+
+def brief_html(item: CuratedItem) -> str:
+    """The item's brief as sanitised HTML: HTML bodies cleaned, Markdown bodies rendered then cleaned."""
+    body = item.body.strip()
+    if not body:
+        return ""
+    if item.variant is Variant.BOOKMARK_2019 and not looks_like_html(body):
+        # Only the 2019 bookmarks are Markdown; importing the library costs ~50 ms, so only then.
+        import markdown  # type: ignore[import-untyped, unused-ignore]
+
+        body = markdown.markdown(body, output_format="html")
+    return clean_html(body)
+
+
+def brief_text(html_fragment: str) -> str:
+    """The plain text of a sanitised brief."""
+    return plain_text(html_fragment)

@@ -1,0 +1,203 @@
+"""Plan every output of the site as a ``PageSpec``: where it goes, which template, what it shows.
+
+Planning renders nothing. Each spec carries a digest of its inputs (the site digest, the template,
+the digests of the items it shows, its pager), so the builder can skip any page whose digest the
+manifest already records, without rendering it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from medcurate.publish.site.views import ItemView, NavLink, Section, digest_of
+
+INDEX = "index.html"
+
+
+@dataclass(frozen=True, slots=True)
+class PageSpec:
+    """One output file: its path below the site root, its template and context, its input digest."""
+
+    path: str
+    template: str
+    context: Mapping[str, Any]
+    digest: str
+    sitemap: bool = False
+    lastmod: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    """Where a listing page sits among its pages."""
+
+    number: int
+    count: int
+    prev_url: str | None
+    next_url: str | None
+    first_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A set of items shown as a paginated list with feeds (a section, a topic, a brand, everything)."""
+
+    kind: str
+    title: str
+    url: str
+    items: Sequence[ItemView]
+    description: str = ""
+    feeds: bool = False
+    crumbs: tuple[NavLink, ...] = field(default_factory=tuple)
+
+
+def page_url(base: str, number: int) -> str:
+    """The URL of page ``number`` of a listing (``/news/``, ``/news/page/2/``)."""
+    return base if number == 1 else f"{base}page/{number}/"
+
+
+def file_of(url: str, name: str = INDEX) -> str:
+    """The output path of a site URL (``/news/x/`` -> ``news/x/index.html``)."""
+    stripped = url.strip("/")
+    return f"{stripped}/{name}" if stripped else name
+
+
+def listing_pages(listing: Listing, *, site_digest: str, page_size: int) -> Iterator[PageSpec]:
+    """The paginated pages of a listing."""
+    items = listing.items
+    count = max(1, -(-len(items) // page_size))
+    for number in range(1, count + 1):
+        chunk = items[(number - 1) * page_size : number * page_size]
+        pager = Pager(
+            number=number,
+            count=count,
+            prev_url=page_url(listing.url, number - 1) if number > 1 else None,
+            next_url=page_url(listing.url, number + 1) if number < count else None,
+            first_url=listing.url,
+        )
+        url = page_url(listing.url, number)
+        yield PageSpec(
+            path=file_of(url),
+            template="site/list.html",
+            context={"listing": listing, "items": chunk, "pager": pager, "url": url},
+            digest=digest_of(
+                site_digest,
+                "list",
+                listing.kind,
+                listing.title,
+                listing.description,
+                listing.crumbs,
+                pager,
+                tuple(v.digest for v in chunk),
+            ),
+            sitemap=number == 1,
+            lastmod=max((v.date_iso for v in chunk), default=""),
+        )
+
+
+def feed_pages(listing: Listing, *, site_digest: str, feed_size: int) -> Iterator[PageSpec]:
+    """RSS 2.0 and Atom feeds of a listing's newest items; dated by the newest item, never by now."""
+    chunk = listing.items[:feed_size]
+    updated = max((v.published for v in chunk if v.published is not None), default=None)
+    for name, template in (("index.xml", "site/rss.xml"), ("atom.xml", "site/atom.xml")):
+        yield PageSpec(
+            path=file_of(listing.url, name),
+            template=template,
+            context={"listing": listing, "items": chunk, "updated": updated, "self_url": listing.url + name},
+            digest=digest_of(
+                site_digest, template, listing.title, listing.description, tuple(v.digest for v in chunk)
+            ),
+        )
+
+
+def item_pages(views: Sequence[ItemView], *, site_digest: str) -> Iterator[PageSpec]:
+    """One page per item, then one redirecting page per alias that no real page occupies."""
+    taken = {v.url for v in views}
+    for view in views:
+        yield PageSpec(
+            path=file_of(view.url),
+            template="site/item.html",
+            context={"item": view, "url": view.url},
+            digest=f"{site_digest}:{view.digest}",  # joined, not re-hashed: 10,000 hashes cost 0.1 s
+            sitemap=True,
+            lastmod=view.date_iso,
+        )
+    for view in views:
+        for alias in view.aliases:
+            if alias in taken:
+                continue
+            taken.add(alias)
+            yield PageSpec(
+                path=file_of(alias),
+                template="site/alias.html",
+                context={"target": view.url, "title": view.title, "url": alias},
+                digest=f"{site_digest}:alias:{view.digest}",
+            )
+
+
+def term_index(
+    kind: str, title: str, url: str, entries: Sequence[tuple[NavLink, int]], *, site_digest: str
+) -> PageSpec:
+    """An index page of topics, sources or sections, each with its item count."""
+    return PageSpec(
+        path=file_of(url),
+        template="site/terms.html",
+        context={"kind": kind, "title": title, "entries": entries, "url": url},
+        digest=digest_of(site_digest, "terms", kind, title, tuple(entries)),
+        sitemap=True,
+    )
+
+
+def group_listings(views: Sequence[ItemView]) -> tuple[list[Listing], list[Listing], list[Listing]]:
+    """The section, topic and brand listings of newest-first views (each keeps that order)."""
+    sections: dict[str, tuple[Section, list[ItemView]]] = {}
+    topics: dict[str, tuple[str, list[ItemView]]] = {}
+    brands: dict[str, tuple[str, list[ItemView]]] = {}
+    topic_labels: dict[str, Counter[str]] = {}
+    for view in views:
+        sections.setdefault(view.section.url, (view.section, []))[1].append(view)
+        for topic in view.topics:
+            url = topic.url or ""
+            topics.setdefault(url, (topic.label, []))[1].append(view)
+            topic_labels.setdefault(url, Counter())[topic.label] += 1
+        if view.brand and view.brand_url:
+            brands.setdefault(view.brand_url, (view.brand, []))[1].append(view)
+    home = NavLink("Home", "/")
+    section_listings = [
+        Listing(
+            kind="section",
+            title=section.name,
+            url=url,
+            items=items,
+            description=section.description,
+            feeds=True,
+            crumbs=(home, NavLink("Communities", "/communities/")),
+        )
+        for url, (section, items) in sorted(sections.items())
+    ]
+    topic_listings = [
+        Listing(
+            kind="topic",
+            # The spelling most items use names the topic: labels differ only in case and spacing.
+            title=topic_labels[url].most_common(1)[0][0],
+            url=url,
+            items=items,
+            feeds=True,
+            crumbs=(home, NavLink("Topics", "/topic/")),
+        )
+        for url, (_label, items) in sorted(topics.items())
+    ]
+    brand_listings = [
+        Listing(
+            kind="source",
+            title=label,
+            url=url,
+            items=items,
+            description=f"Items curated from {label}.",
+            crumbs=(home, NavLink("Sources", "/source/")),
+        )
+        for url, (label, items) in sorted(brands.items())
+    ]
+    return section_listings, topic_listings, brand_listings

@@ -1,0 +1,308 @@
+"""Turn stored items into safe, precomputed views: the only shape templates ever see.
+
+A view holds every string a page prints, already cleaned (brief through nh3, URLs by scheme, control
+characters out), its site URL and its dates in the three formats the pages need, plus a digest of
+all of it. Pages that show an item are rebuilt exactly when that digest changes, so the digest is
+the unit of incremental builds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from pathlib import PurePosixPath
+
+from markupsafe import Markup
+
+from medcurate.config import SiteConfig
+from medcurate.models import CuratedItem, FeaturedImage, Offering
+from medcurate.publish.sanitize import brief_html, brief_text, clean_text, safe_http_url
+from medcurate.publish.seed import relative_path
+from medcurate.rules import slugify
+
+_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
+_SAFE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(?:jpe?g|png|gif|webp|avif)$", re.I)
+DIGEST_SIZE = 16
+
+
+@dataclass(frozen=True)
+class SiteItem:
+    """An item to publish, with what the store knows beside its front matter."""
+
+    item: CuratedItem
+    key: str | None = None
+    community: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    """A label and the site path (or absolute URL) it points at; ``url`` None prints plain text."""
+
+    label: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A community (or any basePath) with its own listing and feeds."""
+
+    key: str
+    name: str
+    url: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ImageView:
+    """A featured image: where the page finds it, and where to copy it from (local files)."""
+
+    src: str
+    alt: str
+    width: int | None = None
+    height: int | None = None
+    source_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferingView:
+    """A related offering, as printed under an item."""
+
+    label: str
+    description: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """Everything a page prints about one item, cleaned; ``digest`` covers every field."""
+
+    key: str
+    url: str
+    title: str
+    description: str
+    brief: Markup
+    text: str
+    source_url: str | None
+    brand: str
+    brand_url: str | None
+    published: datetime | None
+    date_iso: str
+    date_rfc822: str
+    date_human: str
+    authors: tuple[str, ...]
+    topics: tuple[NavLink, ...]
+    section: Section
+    breadcrumbs: tuple[NavLink, ...]
+    offerings: tuple[OfferingView, ...]
+    image: ImageView | None
+    aliases: tuple[str, ...]
+    digest: str
+
+
+def digest_of(*parts: object) -> str:
+    """A short, stable hash of the parts' reprs."""
+    return hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=DIGEST_SIZE).hexdigest()
+
+
+def _segment(text: str) -> str:
+    """A URL path segment that is safe as a directory name."""
+    return text if _SAFE_SEGMENT.match(text) and text not in {".", ".."} else (slugify(text) or "x")
+
+
+def url_path(*segments: str) -> str:
+    """``/a/b/`` from segments, each made safe."""
+    parts = [_segment(s) for s in segments if s]
+    return "/" + "".join(f"{p}/" for p in parts)
+
+
+def topic_url(label: str) -> str:
+    """The topic's page (``/topic/healthcare-it-news-cybersecurity/``, as ``categoryUrl`` has it)."""
+    return url_path("topic", slugify(label) or f"t-{digest_of(label)[:10]}")
+
+
+def brand_url(brand: str) -> str:
+    """The source brand's page."""
+    return url_path("source", slugify(brand) or f"s-{digest_of(brand)[:10]}")
+
+
+def item_key(site_item: SiteItem) -> str:
+    """The item's identity: the store's key, its mdName, slug or title."""
+    item = site_item.item
+    return site_item.key or item.md_name or item.fields.slug or slugify(item.title) or digest_of(item.title)
+
+
+def item_section_dir(item: CuratedItem) -> tuple[str, ...]:
+    """The item's section directory below the site root (its basePath)."""
+    return tuple(_segment(p) for p in relative_path(item).parent.parts)
+
+
+def item_slug(site_item: SiteItem) -> str:
+    """The last segment of the item's URL: its slug, else its mdName or key."""
+    item = site_item.item
+    return _segment(slugify(item.fields.slug or "") or item.md_name or item_key(site_item))
+
+
+def resolve_section(site_item: SiteItem, config: SiteConfig) -> Section:
+    """The item's community from the store or its basePath, else a section named after its directory."""
+    item = site_item.item
+    community = None
+    if site_item.community:
+        community = next((c for c in config.communities if c.key == site_item.community), None)
+    community = community or config.community_for_base_path(item.fields.base_path)
+    directory = item_section_dir(item)
+    if community is not None:
+        return Section(
+            key=community.key,
+            name=clean_text(community.name),
+            url=url_path(*[p for p in community.base_path.split("/") if p]),
+            description=clean_text(community.description),
+        )
+    name = (
+        clean_text(item.fields.identifier or item.fields.mast_head) or directory[-1].replace("-", " ").title()
+    )
+    return Section(key="/".join(directory), name=name, url=url_path(*directory))
+
+
+def _dates(published: datetime | None) -> tuple[str, str, str]:
+    if published is None:
+        return "", "", ""
+    return (
+        published.isoformat().replace("+00:00", "Z"),
+        format_datetime(published),
+        f"{published.day} {published:%B %Y}",
+    )
+
+
+def _image(item: CuratedItem, page_url: str, title: str, images: Mapping[str, str]) -> ImageView | None:
+    image = item.fields.featured_image
+    if not isinstance(image, FeaturedImage) or not image.href:
+        return None
+    alt = clean_text(image.alt) or title
+    width = height = None
+    if image.size and len(image.size) == 2 and all(int(v) > 0 for v in image.size):
+        width, height = int(image.size[0]), int(image.size[1])
+    remote = safe_http_url(image.href)
+    if remote:
+        return ImageView(src=remote, alt=alt, width=width, height=height)
+    name = image.href
+    if not _SAFE_FILE.match(name) or name not in images:
+        return None
+    return ImageView(src=f"{page_url}{name}", alt=alt, width=width, height=height, source_file=images[name])
+
+
+def _breadcrumbs(
+    item: CuratedItem, section: Section, title: str, known: AbstractSet[str]
+) -> tuple[NavLink, ...]:
+    """The front matter's breadcrumbs, linked only where the site has that page; else home > section."""
+    labels = item.fields.breadcrumbs or []
+    links = item.fields.breadcrumb_links or []
+    if not labels:
+        return (NavLink("Home", "/"), NavLink(section.name, section.url), NavLink(title))
+    crumbs: list[NavLink] = []
+    for position, label in enumerate(labels[:-1]):
+        link = links[position] if position < len(links) else ""
+        path = "/" + link.strip("/") + "/" if link.startswith("/") else None
+        path = "/" if link == "/" else path
+        crumbs.append(NavLink(clean_text(label), path if path in known else None))
+    crumbs.append(NavLink(title))
+    return tuple(crumbs)
+
+
+def _offerings(entries: Sequence[Offering] | None, config: SiteConfig) -> tuple[OfferingView, ...]:
+    catalogue = {o.offering_id: o for o in config.offerings if o.offering_id is not None}
+    views = []
+    for offering in entries or []:
+        known = catalogue.get(offering.offering_id or -1)
+        description = offering.description or (known.description if known else None)
+        views.append(
+            OfferingView(
+                label=clean_text(offering.label),
+                description=clean_text(description),
+                url=safe_http_url(offering.permalink),
+            )
+        )
+    return tuple(views)
+
+
+def _aliases(item: CuratedItem, own_url: str) -> tuple[str, ...]:
+    value = item.fields.aliases
+    raw = [value] if isinstance(value, str) else list(value or [])
+    paths = []
+    for alias in raw:
+        parts = [p for p in str(alias).split("/") if p and p not in {".", ".."}]
+        path = url_path(*parts) if parts else ""
+        if path and path != own_url and path not in paths:
+            paths.append(path)
+    return tuple(paths)
+
+
+def make_view(
+    site_item: SiteItem,
+    *,
+    url: str,
+    section: Section,
+    config: SiteConfig,
+    images: Mapping[str, str],
+    known_pages: AbstractSet[str],
+) -> ItemView:
+    """The cleaned view of one item at ``url``."""
+    item = site_item.item
+    fields = item.fields
+    title = clean_text(item.title) or "(untitled)"
+    brief = brief_html(item)
+    description = clean_text(fields.description) or brief_text(brief)[:200]
+    brand = clean_text(item.brand)
+    published = item.published
+    date_iso, date_rfc822, date_human = _dates(published)
+    topics = tuple(NavLink(clean_text(t), topic_url(t)) for t in item.topics if clean_text(t))
+    parts = (
+        item_key(site_item),
+        url,
+        title,
+        description,
+        brief,
+        safe_http_url(item.url),
+        brand,
+        brand_url(brand) if brand else None,
+        date_iso,
+        tuple(clean_text(a) for a in item.authors if clean_text(a)),
+        topics,
+        section,
+        _breadcrumbs(item, section, title, known_pages),
+        _offerings(fields.related_offerings, config),
+        _image(item, url, title, images),
+        _aliases(item, url),
+    )
+    return ItemView(
+        key=parts[0],
+        url=url,
+        title=title,
+        description=description,
+        brief=Markup(brief),
+        text=brief_text(brief),
+        source_url=parts[5],
+        brand=brand,
+        brand_url=parts[7],
+        published=published,
+        date_iso=date_iso,
+        date_rfc822=date_rfc822,
+        date_human=date_human,
+        authors=parts[9],
+        topics=topics,
+        section=section,
+        breadcrumbs=parts[12],
+        offerings=parts[13],
+        image=parts[14],
+        aliases=parts[15],
+        digest=digest_of(*parts),
+    )
+
+
+def section_path(url: str) -> PurePosixPath:
+    """The output directory of a site path (``/news/x/`` -> ``news/x``)."""
+    return PurePosixPath(url.strip("/"))

@@ -1,0 +1,279 @@
+"""The static site: pages, feeds, sitemap, search index, escaping, incremental builds, CLI, preview server."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from threading import Thread
+
+import feedparser
+import lxml.html
+import pytest
+from lxml import etree
+from PIL import Image
+from typer.testing import CliRunner
+
+from medcurate.cli import app
+from medcurate.config import load_config
+from medcurate.frontmatter import read_document
+from medcurate.models import CuratedItem
+from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site
+from medcurate.publish.site.manifest import MANIFEST_NAME
+from medcurate.publish.site.serve import make_server
+
+FIXTURES = Path(__file__).parent / "fixtures" / "publish" / "items"
+COMMUNITY_PAGE = "communities/chronic-care-management/curated-content/"
+ZEPPELIN = f"{COMMUNITY_PAGE}example-health-zeppelin-networks-for-remote-monitoring/index.html"
+NEWS_ITEM = "news/example-news-hospitals-adopt-microsegmentation/index.html"
+BOOKMARK_ITEM = "posts/example-rural-tele-icu-keeps-patients-close-to-home/index.html"
+IMAGE = "11111111-1111-5111-8111-111111111111-featuredImage.jpeg"
+
+
+def fixture_items() -> list[CuratedItem]:
+    """The four publish fixtures: community, news, bookmark and hostile items."""
+    return [read_document(p) for p in sorted(FIXTURES.glob("*.md"))]
+
+
+@pytest.fixture()
+def images_dir(tmp_path: Path) -> Path:
+    """A stored featured image for the community fixture."""
+    directory = tmp_path / "images"
+    directory.mkdir()
+    Image.new("RGB", (64, 32), (30, 90, 160)).save(directory / IMAGE, "JPEG")
+    return directory
+
+
+def build(
+    items: list[CuratedItem] | list[SiteItem], out: Path, images_dir: Path | None = None
+) -> BuildReport:
+    """Build with small pages so pagination shows."""
+    options = SiteOptions(page_size=2, images_dir=images_dir)
+    return build_site(items, out, config=load_config(None), options=options)
+
+
+@pytest.fixture()
+def site(tmp_path: Path, images_dir: Path) -> Path:
+    """The fixtures built into a site."""
+    out = tmp_path / "site"
+    build(fixture_items(), out, images_dir)
+    return out
+
+
+def test_every_kind_of_page_is_written(site: Path) -> None:
+    expected = [
+        "index.html",
+        "archive/index.html",
+        "archive/page/2/index.html",
+        ZEPPELIN,
+        NEWS_ITEM,
+        BOOKMARK_ITEM,
+        f"{COMMUNITY_PAGE}index.html",
+        f"{COMMUNITY_PAGE}index.xml",
+        f"{COMMUNITY_PAGE}atom.xml",
+        "news/index.html",
+        "topic/index.html",
+        "topic/healthcare-it-news-cybersecurity/index.html",
+        "topic/healthcare-it-news-cybersecurity/index.xml",
+        "topic/healthcare-it-news-cybersecurity/atom.xml",
+        "source/index.html",
+        "source/example-health-org/index.html",
+        "communities/index.html",
+        "index.xml",
+        "atom.xml",
+        "sitemap.xml",
+        "robots.txt",
+        "404.html",
+        "search/index.html",
+        "search/index.json",
+        "static/style.css",
+        "static/search.js",
+        f"{COMMUNITY_PAGE}example-health-zeppelin-networks-for-remote-monitoring/{IMAGE}",
+    ]
+    missing = [path for path in expected if not (site / path).is_file()]
+    assert not missing
+
+
+def test_item_page_shows_everything_about_the_item(site: Path) -> None:
+    page = (site / NEWS_ITEM).read_text(encoding="utf-8")
+    assert '<html lang="en">' in page
+    assert "<h1>Hospitals adopt microsegmentation</h1>" in page
+    assert 'href="https://www.example-news.com/technology/hospitals-adopt-microsegmentation"' in page
+    assert "on example-news.com" in page
+    assert '<time datetime="2022-11-11T00:00:00Z">11 November 2022</time>' in page
+    assert "Second Curator" in page
+    assert 'href="/topic/healthcare-it-news-health-it-security/"' in page
+    assert 'href="/news/">News</a>' in page  # community, and the breadcrumb
+    assert "Elisity" in page and "Identity-based microsegmentation" in page  # offering + config description
+    assert "<li>segment by identity</li>" in page
+    assert '<meta property="og:title" content="Hospitals adopt microsegmentation">' in page
+    assert '<meta name="twitter:card"' in page
+    assert (
+        'property="og:url" content="https://example.org/news/example-news-hospitals-adopt-microsegmentation/"'
+        in page
+    )
+    zeppelin = (site / ZEPPELIN).read_text(encoding="utf-8")
+    assert (
+        f'<img src="/{COMMUNITY_PAGE}example-health-zeppelin-networks-for-remote-monitoring/{IMAGE}"'
+        in zeppelin
+    )
+    assert 'alt="An airship above a clinic" width="64" height="32"' in zeppelin
+    assert f'<a href="/{COMMUNITY_PAGE}">Curated Content</a>' in zeppelin  # linked: the site has it
+    assert "<li>Chronic Care Management (CCM)</li>" in zeppelin  # not linked: no such page
+
+
+def test_markdown_bodies_are_rendered(site: Path) -> None:
+    page = (site / BOOKMARK_ITEM).read_text(encoding="utf-8")
+    assert "<strong>tele-ICU</strong>" in page
+    assert '<a href="https://www.example-rural.net/monitors" rel="nofollow noopener noreferrer">' in page
+
+
+def test_alias_pages_redirect_without_script(site: Path) -> None:
+    page = (site / "news/zeppelin-networks-for-remote-monitoring/index.html").read_text(encoding="utf-8")
+    target = f"/{COMMUNITY_PAGE}example-health-zeppelin-networks-for-remote-monitoring/"
+    assert f'<meta http-equiv="refresh" content="0; url={target}">' in page
+    assert f'<link rel="canonical" href="https://example.org{target}">' in page
+    assert "<script" not in page
+    assert (site / "news/evil-alias/index.html").is_file()
+
+
+def test_hostile_item_renders_inert(site: Path) -> None:
+    for path in site.rglob("*.html"):
+        tree = lxml.html.fromstring(path.read_bytes())
+        for element in tree.iter():
+            if not isinstance(element.tag, str):
+                continue
+            assert element.tag not in {"svg", "iframe", "math", "object", "embed", "details"}, path
+            assert not [name for name in element.attrib if name.lower().startswith("on")], path
+            for name in ("href", "src", "action"):
+                value = element.get(name, "").strip().lower()
+                assert not value.startswith(("javascript:", "data:", "vbscript:")), (path, value)
+            if element.tag == "script":
+                assert (
+                    element.get("type") == "application/ld+json" or element.get("src") == "/static/search.js"
+                )
+    evil = next(site.glob("news/*script*/index.html"))  # the slug was slugified into a safe directory
+    text = evil.read_text(encoding="utf-8")
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;Evil" in text
+    assert "a mallory marker word" in text
+    assert '<a href="https://example.org/ok" rel="nofollow noopener noreferrer">fine</a>' in text
+    # JSON-LD is escaped the way tojson does it, so nothing in it can close the script element.
+    assert "\\u003cscript\\u003e" in text
+
+
+def test_feeds_parse_and_are_dated_by_their_newest_item(site: Path) -> None:
+    feeds = sorted(site.rglob("index.xml")) + sorted(site.rglob("atom.xml"))
+    assert len(feeds) > 10
+    for path in feeds:
+        parsed = feedparser.parse(path.read_bytes())
+        assert not parsed.bozo, (path, parsed.get("bozo_exception"))
+        assert parsed.entries, path
+    rss = feedparser.parse((site / "index.xml").read_bytes())
+    assert rss.feed.updated == "Fri, 11 Nov 2022 00:00:00 +0000"
+    titles = [entry.title for entry in rss.entries]
+    assert titles[0] == "Hospitals adopt microsegmentation"
+    atom = feedparser.parse((site / "atom.xml").read_bytes())
+    assert atom.version == "atom10"
+    assert atom.feed.updated == "2022-11-11T00:00:00Z"
+
+
+def test_sitemap_and_robots(site: Path) -> None:
+    tree = etree.fromstring((site / "sitemap.xml").read_bytes())
+    locs = [el.text for el in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert "https://example.org/" in locs
+    assert f"https://example.org/{NEWS_ITEM.removesuffix('index.html')}" in locs
+    assert "https://example.org/news/zeppelin-networks-for-remote-monitoring/" not in locs  # an alias
+    assert "Sitemap: https://example.org/sitemap.xml" in (site / "robots.txt").read_text()
+
+
+def test_search_index_holds_the_brief_text(site: Path) -> None:
+    data = json.loads((site / "search/index.json").read_text())
+    rows = [dict(zip(data["fields"], row, strict=True)) for row in data["items"]]
+    zeppelin = next(r for r in rows if r["title"] == "Zeppelin Networks for Remote Monitoring")
+    assert "quixotic" in zeppelin["text"]
+    assert zeppelin["url"] == f"/{ZEPPELIN.removesuffix('index.html')}"
+    assert "<" not in (site / "search/index.json").read_text()
+
+
+def test_rebuild_with_nothing_changed_writes_nothing(site: Path, images_dir: Path) -> None:
+    before = {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+    report = build(fixture_items(), site, images_dir)
+    assert report.written == 0 and report.removed == 0
+    assert report.unchanged == report.files > 40
+    assert {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()} == before
+
+
+def test_one_changed_item_rewrites_only_its_pages(site: Path, images_dir: Path) -> None:
+    items = fixture_items()
+    brief = "<p>A new brief about the airship idea.</p>"
+    changed = [
+        i.updated({"description": "A new description."}, body=brief) if i.title.startswith("Zeppelin") else i
+        for i in items
+    ]
+    before = {p.relative_to(site).as_posix(): p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+    report = build(changed, site, images_dir)
+    after = {p.relative_to(site).as_posix(): p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
+    rewritten = {p for p in after if after[p] != before.get(p)}
+    assert report.written == len(rewritten - {MANIFEST_NAME})
+    assert ZEPPELIN in rewritten
+    assert f"{COMMUNITY_PAGE}index.html" in rewritten
+    assert "search/index.json" in rewritten
+    assert NEWS_ITEM not in rewritten and BOOKMARK_ITEM not in rewritten
+    assert "static/style.css" not in rewritten
+    assert "A new brief about the airship idea." in (site / ZEPPELIN).read_text(encoding="utf-8")
+    assert report.written < report.files / 3
+
+
+def test_a_removed_item_loses_its_pages(site: Path, images_dir: Path) -> None:
+    items = [i for i in fixture_items() if i.variant.value != "bookmark-2019"]
+    report = build(items, site, images_dir)
+    assert report.removed > 0
+    assert not (site / BOOKMARK_ITEM).exists()
+    assert not (site / "posts").exists()
+    assert (site / NEWS_ITEM).exists()
+
+
+def test_site_items_carry_store_metadata(tmp_path: Path) -> None:
+    item = next(i for i in fixture_items() if i.variant.value == "bookmark-2019")
+    out = tmp_path / "site"
+    build([SiteItem(item=item, key="bookmark-key", community="news")], out)
+    page = (out / BOOKMARK_ITEM).read_text(encoding="utf-8")
+    assert 'in <a href="/news/">News</a>' in page
+
+
+@pytest.fixture()
+def served(site: Path) -> Iterator[str]:
+    """The built site on a real server on 127.0.0.1."""
+    server = make_server(site, port=0)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_preview_server_serves_pages_and_the_site_404(served: str) -> None:
+    with urllib.request.urlopen(f"{served}/") as response:
+        assert response.status == 200
+        assert b"Hospitals adopt microsegmentation" in response.read()
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(f"{served}/no/such/page/")
+    assert raised.value.code == 404
+    assert b"Page not found" in raised.value.read()
+    raised.value.close()
+
+
+def test_cli_builds_from_the_store(tmp_path: Path) -> None:
+    runner = CliRunner(env={"MEDCURATE_HOME": str(tmp_path / "home"), "MEDCURATE_DATABASE_URL": ""})
+    assert runner.invoke(app, ["import", str(FIXTURES)]).exit_code == 0
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["site", "build", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "4 items" in " ".join(result.output.split())
+    assert (out / ZEPPELIN).is_file()
+    again = runner.invoke(app, ["site", "build", str(out)])
+    assert "0 files written" in " ".join(again.output.split())
+    missing = runner.invoke(app, ["site", "serve", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2
