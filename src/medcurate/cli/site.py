@@ -9,19 +9,10 @@ import typer
 
 from medcurate.cli._shared import console, fail, run_guarded, settings_of
 from medcurate.errors import MedcurateError
-from medcurate.models import ItemState
-from medcurate.publish.site import SiteItem, SiteOptions, build_site
+from medcurate.publish.service import publish_site, site_dir
 from medcurate.publish.site.serve import DEFAULT_HOST, DEFAULT_PORT, make_server
-from medcurate.settings import Settings
-from medcurate.store.repository import all_items, item_from_record
 
 site_app = typer.Typer(no_args_is_help=True, help="Build and preview medcurate's own static site.")
-
-
-def _default_site_dir(settings: Settings) -> Path:
-    """The configured site directory (``publishing.site_dir``, relative to the data directory)."""
-    configured = Path(settings.load_site_config().publishing.site_dir)
-    return configured if configured.is_absolute() else settings.home / configured
 
 
 def build_command(
@@ -42,29 +33,25 @@ def build_command(
     """Build the static site from the store's published items; only changed pages are written."""
     settings = settings_of(ctx)
     try:
-        config = settings.load_site_config()
-        target = out_dir or _default_site_dir(settings)
+        settings.load_site_config()  # a broken configuration fails here, before the database opens
+        target = out_dir or site_dir(settings)
     except MedcurateError as exc:
         fail(str(exc))
-    states = [ItemState.PUBLISHED, ItemState.APPROVED] if include_approved else [ItemState.PUBLISHED]
     database = run_guarded(settings)
-    with database.session() as session:
-        items = [
-            SiteItem(item=item_from_record(r), key=r.md_name, community=r.community)
-            for r in all_items(session, states=states)
-        ]
-    database.dispose()
-    options = SiteOptions(
-        base_url=base_url,
-        images_dir=settings.images_dir,
-        template_dirs=(settings.home / "templates",),
-        workers=workers,
-        incremental=not full,
-    )
     try:
-        report = build_site(items, target, config=config, options=options)
+        report = publish_site(
+            database,
+            settings,
+            out_dir=target,
+            include_approved=include_approved,
+            base_url=base_url,
+            full=full,
+            workers=workers,
+        )
     except MedcurateError as exc:
         fail(str(exc))
+    finally:
+        database.dispose()
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     console.print(
@@ -85,7 +72,7 @@ def serve_command(
     """Preview a built site on http://127.0.0.1:PORT/ until Ctrl-C."""
     settings = settings_of(ctx)
     try:
-        root = directory or _default_site_dir(settings)
+        root = directory or site_dir(settings)
     except MedcurateError as exc:
         fail(str(exc))
     if not (root / "index.html").is_file():
