@@ -170,9 +170,65 @@ def run_demo(*, home: Path, serve: bool, port: int) -> Settings:
         again = ingest_urls(database, urls, settings=settings, actor="demo", options=options)
         console.print(f"Same links again: {dict(again.counts)} (resumed, nothing duplicated)")
     _show_drafts(database)
+    _review_and_publish(database, settings)
+    if serve:
+        _serve_app(database, settings, port=port)
     database.dispose()
-    del serve, port
     return settings
+
+
+def _review_and_publish(database: Database, settings: Settings) -> None:
+    """An editor's pass: accept each draft's two best topics, approve, publish, export, build the site."""
+    from medcurate.publish.hugo import export_hugo
+    from medcurate.publish.seed import export_seed
+    from medcurate.publish.service import publish_site, site_dir
+    from medcurate.store.repository import all_items, item_from_record, set_state
+    from medcurate.suggest.service import record_decision, stored_suggestions
+
+    with database.session() as session:
+        drafts = [r.id for r in all_items(session, states=[ItemState.DRAFT])]
+    for item_id in drafts:
+        topics = [s for s in stored_suggestions(database, item_id=item_id) if s.kind == "topic"][:2]
+        for suggestion in topics:
+            record_decision(
+                database,
+                item_id=item_id,
+                kind="topic",
+                label=suggestion.label,
+                action="accept",
+                actor=DEMO_EDITOR[0],
+            )
+        with database.session() as session:
+            set_state(session, item_id=item_id, state=ItemState.PUBLISHED)
+    console.print(f"Editor accepted two topics on each of {len(drafts)} drafts and published them")
+    with database.session() as session:
+        items = [item_from_record(r) for r in all_items(session, states=[ItemState.PUBLISHED])]
+    config = settings.load_site_config()
+    seed = export_seed(items, settings.home / "export")
+    hugo = export_hugo(
+        items, settings.home / "hugo", config=config, images_dir=settings.images_dir, with_layout=True
+    )
+    site = publish_site(database, settings)
+    console.print(f"Seed-format export: {seed.written} files in {settings.home / 'export'}")
+    console.print(f"Hugo tree: {hugo.written} files in {settings.home / 'hugo'} (build it with `hugo -s`)")
+    console.print(f"Static site: {site.written} files in {site_dir(settings)}")
+
+
+def _serve_app(database: Database, settings: Settings, *, port: int) -> None:
+    """The editors' app on ``port`` and the built site on ``port + 1``, until interrupted."""
+    from medcurate.publish.service import site_dir
+    from medcurate.users import add_user
+    from medcurate.web import run
+
+    add_user(database, username=DEMO_EDITOR[0], password=DEMO_EDITOR[1], role="editor", actor="demo")
+    with serve_directory(site_dir(settings), port=port + 1, substitute=False) as site_url:
+        console.rule("[bold]ready")
+        console.print(
+            f"Editors' app:  http://127.0.0.1:{port}/  (sign in as {DEMO_EDITOR[0]} / {DEMO_EDITOR[1]})"
+        )
+        console.print(f"Built site:    {site_url}/")
+        console.print("Stop with Ctrl-C.")
+        run(settings, host="127.0.0.1", port=port)
 
 
 def main(argv: list[str] | None = None) -> None:
