@@ -217,10 +217,10 @@ def _review_and_publish(database: Database, settings: Settings) -> None:
 def _serve_app(database: Database, settings: Settings, *, port: int) -> None:
     """The editors' app on ``port`` and the built site on ``port + 1``, until interrupted."""
     from medcurate.publish.service import site_dir
-    from medcurate.users import add_user
+    from medcurate.users import ensure_user
     from medcurate.web import run
 
-    add_user(database, username=DEMO_EDITOR[0], password=DEMO_EDITOR[1], role="editor", actor="demo")
+    ensure_user(database, username=DEMO_EDITOR[0], password=DEMO_EDITOR[1], role="editor", actor="demo")
     with serve_directory(site_dir(settings), port=port + 1, substitute=False) as site_url:
         console.rule("[bold]ready")
         console.print(

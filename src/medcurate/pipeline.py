@@ -243,13 +243,7 @@ class _Run:
         with self.database.session() as session:
             existing = find_item(session, url_key=key) or find_item(session, url_key=target.url_key)
             if existing is not None:
-                outcome = IngestOutcome(
-                    url=target.url,
-                    status=STATUS_EXISTING,
-                    duplicate_of=existing.id,
-                    title=existing.title,
-                    reason=f"already stored as item {existing.id}",
-                )
+                outcome = _existing(target, existing)
                 self.finish(target, outcome, session)
                 return outcome
             verdict = self.index.check(extraction.text)
@@ -335,6 +329,17 @@ class _Run:
             suggest_for_item(self.database, item_id=item_id, settings=self.settings)
         except MedcurateError as exc:
             LOGGER.warning("no suggestions for item %s: %s", item_id, exc)
+
+
+def _existing(target: _Target, record: ItemRecord) -> IngestOutcome:
+    """The outcome of a link whose page is already stored."""
+    return IngestOutcome(
+        url=target.url,
+        status=STATUS_EXISTING,
+        duplicate_of=record.id,
+        title=record.title,
+        reason=f"already stored as item {record.id}",
+    )
 
 
 def _pdf_extraction(page: FetchedPage) -> Extraction:
@@ -475,6 +480,7 @@ def _run_batch(
         links=[(url, k, origin) for k, (url, origin, _) in prepared.items()],
     )
     todo = _pending(database, batch_id, retry_failed=options.retry_failed)
+    earlier = _done_earlier(database, batch_id, todo)
     targets = [
         _Target(entry_id=entry_ids[k], url=url, url_key=k, origin=origin, html=html)
         for k, (url, origin, html) in prepared.items()
@@ -498,7 +504,26 @@ def _run_batch(
             run.process(target, _saved_page(target.url, target.html))
     _fetch_and_process(run, fetch_targets)
     _close_batch(database, batch_id)
-    return BatchReport(batch_id=batch_id, batch_key=key, outcomes=tuple([*invalid, *run.outcomes]))
+    return BatchReport(batch_id=batch_id, batch_key=key, outcomes=tuple([*invalid, *earlier, *run.outcomes]))
+
+
+def _done_earlier(database: Database, batch_id: int, todo: set[int]) -> list[IngestOutcome]:
+    """Links an earlier run of this batch finished: reported as existing, never fetched again."""
+    with database.session() as session:
+        entries = session.scalars(
+            select(BatchEntryRecord)
+            .where(BatchEntryRecord.batch_id == batch_id, BatchEntryRecord.id.not_in(todo))
+            .order_by(BatchEntryRecord.position)
+        ).all()
+        return [
+            IngestOutcome(
+                url=entry.url,
+                status=STATUS_EXISTING,
+                duplicate_of=entry.item_id,
+                reason=f"done in an earlier run of batch {batch_id} ({entry.status})",
+            )
+            for entry in entries
+        ]
 
 
 def _skip_stored(run: _Run, targets: Sequence[_Target]) -> None:
@@ -507,13 +532,7 @@ def _skip_stored(run: _Run, targets: Sequence[_Target]) -> None:
         for target in targets:
             existing = find_item(session, url_key=target.url_key)
             if existing is not None:
-                outcome = IngestOutcome(
-                    url=target.url,
-                    status=STATUS_EXISTING,
-                    duplicate_of=existing.id,
-                    title=existing.title,
-                    reason=f"already stored as item {existing.id}",
-                )
+                outcome = _existing(target, existing)
                 run.finish(target, outcome, session)
                 run.finished_ids.add(target.entry_id)
 

@@ -14,16 +14,19 @@ from rich.table import Table
 
 from medcurate.cli._shared import console, fail, run_guarded, settings_of
 from medcurate.errors import MedcurateError
-from medcurate.pipeline import BatchReport, IngestOptions, default_options, ingest_entries, ingest_urls
+from medcurate.fetch import FetchOptions
+from medcurate.pipeline import BatchReport, IngestOptions, default_options, ingest_entries
 from medcurate.pipeline import Progress as IngestProgress
 from medcurate.settings import Settings
 from medcurate.sources import SourceEntry, SourceKind, entries_of, read_source
-from medcurate.store.db import Database
 
 STATUS_STYLE = {"created": "green", "existing": "cyan", "duplicate": "yellow", "failed": "red"}
 
 
 def _options(settings: Settings, community: str | None, no_robots: bool, no_images: bool) -> IngestOptions:
+    """Ingest options from the command line; an unknown community is refused here."""
+    if community:
+        settings.load_site_config().community(community)
     options = default_options(settings, community=community, download_images=not no_images)
     if no_robots:
         options = replace(options, fetch=replace(options.fetch, respect_robots=False))
@@ -62,8 +65,19 @@ def _with_progress(total: int, run: Callable[[Callable[[IngestProgress], None]],
         return run(advance)
 
 
-def _finish(database: Database, report: BatchReport) -> None:
-    database.dispose()
+def _ingest(settings: Settings, entries: list[SourceEntry], options: IngestOptions) -> None:
+    """Run the entries through the pipeline under a progress bar, print the summary, exit 1 on failures."""
+    database = run_guarded(settings)
+    actor = getpass.getuser()
+    try:
+        report = _with_progress(
+            len(entries),
+            lambda advance: ingest_entries(
+                database, entries, settings=settings, actor=actor, options=options, on_progress=advance
+            ),
+        )
+    finally:
+        database.dispose()
     _report(report)
     if not report.ok:
         raise typer.Exit(1)
@@ -82,22 +96,20 @@ def add(
     settings = settings_of(ctx)
     try:
         options = _options(settings, community, no_robots, no_images)
-        settings.load_site_config().community(community) if community else None
     except MedcurateError as exc:
         fail(str(exc), code=2)
-    database = run_guarded(settings)
-    actor = getpass.getuser()
-    report = _with_progress(
-        len(urls),
-        lambda advance: ingest_urls(
-            database, urls, settings=settings, actor=actor, options=options, on_progress=advance
-        ),
-    )
-    _finish(database, report)
+    entries = [SourceEntry(url=url, kind=SourceKind.URL_LIST, origin="command line") for url in urls]
+    _ingest(settings, entries, options)
 
 
 def _read_inputs(
-    file: list[Path], feed: list[str], opml: list[Path], bookmarks: list[Path], html_dir: list[Path]
+    file: list[Path],
+    feed: list[str],
+    opml: list[Path],
+    bookmarks: list[Path],
+    html_dir: list[Path],
+    *,
+    fetch_options: FetchOptions,
 ) -> tuple[list[SourceEntry], list[str]]:
     """Every entry of every input; feeds named by URL are fetched; problems are returned as text."""
     from medcurate.sources import parse_source
@@ -124,7 +136,7 @@ def _read_inputs(
             from medcurate.fetch import fetch_feed_bytes
 
             try:
-                data = fetch_feed_bytes(location)
+                data = fetch_feed_bytes(location, fetch_options)
             except MedcurateError as exc:
                 problems.append(f"{location}: {exc}")
                 continue
@@ -155,23 +167,15 @@ def ingest(
         fail("name at least one input: --file, --feed, --opml, --bookmarks or --html-dir", code=2)
     settings = settings_of(ctx)
     try:
-        entries, problems = _read_inputs(file, feed, opml, bookmarks, html_dir)
         options = _options(settings, community, no_robots, no_images)
+        entries, problems = _read_inputs(file, feed, opml, bookmarks, html_dir, fetch_options=options.fetch)
     except MedcurateError as exc:
         fail(str(exc), code=2)
     for problem in problems:
         console.print(f"[yellow]warning:[/] {problem}", highlight=False)
     if not entries:
         fail("the inputs hold no links", code=1)
-    database = run_guarded(settings)
-    actor = getpass.getuser()
-    report = _with_progress(
-        len(entries),
-        lambda advance: ingest_entries(
-            database, entries, settings=settings, actor=actor, options=options, on_progress=advance
-        ),
-    )
-    _finish(database, report)
+    _ingest(settings, entries, options)
 
 
 def register(app: typer.Typer) -> None:

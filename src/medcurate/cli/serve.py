@@ -1,10 +1,42 @@
-"""CLI commands of this group (filled in by the engineer who owns it)."""
+"""``medcurate serve``: the editors' web app and HTTP API, with Uvicorn."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from medcurate.cli._shared import console, fail, settings_of
+from medcurate.errors import MedcurateError
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    secure_cookies: Annotated[
+        bool | None,
+        typer.Option(
+            "--secure-cookies/--no-secure-cookies",
+            envvar="MEDCURATE_SECURE_COOKIES",
+            help="Mark cookies Secure (HTTPS only). Default: on, except on a loopback host.",
+        ),
+    ] = None,
+    log_level: Annotated[
+        str, typer.Option(help="Uvicorn's log level: debug, info, warning, error.")
+    ] = "info",
+) -> None:
+    """Serve the web app (pages and the JSON API under /api) until interrupted."""
+    from medcurate.web import run
+
+    settings = settings_of(ctx)
+    console.print(f"medcurate at [bold]http://{host}:{port}/[/]  (API docs: /api/docs)")
+    try:
+        run(settings, host=host, port=port, secure_cookies=secure_cookies, log_level=log_level)
+    except MedcurateError as exc:
+        fail(str(exc))
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this group's commands to the root app."""
-    del app
+    """Attach ``serve`` to the root app."""
+    app.command("serve")(serve)

@@ -1,10 +1,147 @@
-"""CLI commands of this group (filled in by the engineer who owns it)."""
+"""``medcurate users add|list|set-role|disable|enable|token``: people who sign in to the web app."""
 
 from __future__ import annotations
 
+import getpass
+import sys
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from medcurate.cli._shared import console, fail, print_json, run_guarded, settings_of
+from medcurate.errors import MedcurateError
+from medcurate.users import add_user, create_api_token, disable_user, list_users, parse_role, set_role
+
+users_app = typer.Typer(no_args_is_help=True, help="Users and roles: admin, editor, curator, viewer.")
+CLI_ACTOR = "cli"
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new password, from the first line of stdin or asked twice without echo."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        fail("the two passwords differ", code=2)
+    return first
+
+
+def add(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="The sign-in name.")],
+    role: Annotated[str, typer.Option(help="admin, editor, curator or viewer.")] = "curator",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+) -> None:
+    """Add a user; the password is prompted for (never echoed) or read with --password-stdin."""
+    try:
+        parsed = parse_role(role)
+    except MedcurateError as exc:
+        fail(str(exc), code=2)
+    password = _read_password(password_stdin)
+    database = run_guarded(settings_of(ctx))
+    try:
+        with database.session() as session:
+            user = add_user(session, username=username, password=password, role=parsed, actor=CLI_ACTOR)
+    except MedcurateError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
+    console.print(f"added [bold]{user.username}[/] ({user.role.value})")
+
+
+def list_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List users and their roles."""
+    database = run_guarded(settings_of(ctx))
+    with database.session() as session:
+        users = list_users(session)
+    database.dispose()
+    if as_json:
+        print_json(
+            [
+                {
+                    "username": u.username,
+                    "role": u.role.value,
+                    "disabled": u.disabled,
+                    "created_at": u.created_at,
+                }
+                for u in users
+            ]
+        )
+        return
+    table = Table("username", "role", "status", "since", title=f"{len(users)} users")
+    for u in users:
+        table.add_row(
+            u.username, u.role.value, "disabled" if u.disabled else "active", u.created_at.date().isoformat()
+        )
+    console.print(table)
+
+
+def set_role_command(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Argument(help="admin, editor, curator or viewer.")],
+) -> None:
+    """Give a user another role."""
+    database = run_guarded(settings_of(ctx))
+    try:
+        with database.session() as session:
+            user = set_role(session, username=username, role=parse_role(role), actor=CLI_ACTOR)
+    except MedcurateError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
+    console.print(f"{user.username} is now {user.role.value}")
+
+
+def _set_disabled(ctx: typer.Context, username: str, disabled: bool) -> None:
+    database = run_guarded(settings_of(ctx))
+    try:
+        with database.session() as session:
+            disable_user(session, username=username, disabled=disabled, actor=CLI_ACTOR)
+    except MedcurateError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
+    console.print(f"{username} is {'disabled' if disabled else 'enabled'}")
+
+
+def disable(ctx: typer.Context, username: Annotated[str, typer.Argument()]) -> None:
+    """Disable a user: no sign-in, no API tokens."""
+    _set_disabled(ctx, username, True)
+
+
+def enable(ctx: typer.Context, username: Annotated[str, typer.Argument()]) -> None:
+    """Enable a disabled user again."""
+    _set_disabled(ctx, username, False)
+
+
+def token(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "script",
+) -> None:
+    """Create an API token for a user and print it once (only its hash is stored)."""
+    database = run_guarded(settings_of(ctx))
+    try:
+        with database.session() as session:
+            _, secret = create_api_token(session, username=username, name=name, actor=CLI_ACTOR)
+    except MedcurateError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
+    sys.stdout.write(secret + "\n")
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this group's commands to the root app."""
-    del app
+    """Attach the ``users`` group to the root app."""
+    users_app.command("add")(add)
+    users_app.command("list")(list_command)
+    users_app.command("set-role")(set_role_command)
+    users_app.command("disable")(disable)
+    users_app.command("enable")(enable)
+    users_app.command("token")(token)
+    app.add_typer(users_app, name="users")

@@ -108,6 +108,9 @@ class ItemRecord(Base):
         back_populates="item", cascade="all, delete-orphan", order_by="ItemTopic.position"
     )
 
+    # The inbox lists one state newest first: this index serves the filter, the order and the page.
+    __table_args__ = (Index("ix_items_state_published", "state", "published_at", "id"),)
+
 
 class ItemTopic(Base):
     """A topic label an item carries, kept in step with its front matter for filtering."""

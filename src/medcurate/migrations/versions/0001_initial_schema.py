@@ -80,6 +80,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_items_published_at"), ["published_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_items_state"), ["state"], unique=False)
         batch_op.create_index(batch_op.f("ix_items_updated_at"), ["updated_at"], unique=False)
+        batch_op.create_index("ix_items_state_published", ["state", "published_at", "id"], unique=False)
 
     op.create_table(
         "login_attempts",
@@ -270,6 +271,7 @@ def downgrade() -> None:
 
     op.drop_table("login_attempts")
     with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_index("ix_items_state_published")
         batch_op.drop_index(batch_op.f("ix_items_updated_at"))
         batch_op.drop_index(batch_op.f("ix_items_state"))
         batch_op.drop_index(batch_op.f("ix_items_published_at"))

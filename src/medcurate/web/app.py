@@ -1,0 +1,158 @@
+"""The app factory: ``create_app(settings)`` builds the FastAPI app (JSON API under ``/api``, pages).
+
+Nothing happens at import time; the database is opened (and migrated) when the app is created.
+Errors from the one exception tree become HTTP statuses in one handler (``STATUS_BY_ERROR``): the
+API answers JSON ``{"detail": ...}``, pages answer an error page, and an anonymous visitor of a
+page is sent to sign in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from medcurate import __version__
+from medcurate.errors import (
+    AuthError,
+    ConfigError,
+    Conflict,
+    FetchError,
+    InvalidInput,
+    MedcurateError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    SourceError,
+)
+from medcurate.settings import Settings
+from medcurate.store.db import Database, open_database
+from medcurate.templating import make_environment
+from medcurate.web.deps import csrf_protect
+from medcurate.web.jobs import Ingest, JobRunner, run_pipeline
+from medcurate.web.options import WebContext, WebOptions
+from medcurate.web.routes import audit, auth, batches, dashboard, items, sources, suggestions, users
+
+API_PREFIX = "/api"
+# Most specific first: the first class an error is an instance of decides the status.
+STATUS_BY_ERROR: tuple[tuple[type[MedcurateError], int], ...] = (
+    (RateLimited, 429),
+    (PermissionDenied, 403),
+    (AuthError, 401),
+    (NotFound, 404),
+    (Conflict, 409),
+    (InvalidInput, 422),
+    (SourceError, 422),
+    (FetchError, 502),
+    (ConfigError, 500),
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def status_for(error: MedcurateError) -> int:
+    """The HTTP status an error becomes."""
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX) or "application/json" in request.headers.get("accept", "")
+
+
+async def handle_error(request: Request, error: Exception) -> Response:
+    """The one place medcurate errors become responses."""
+    assert isinstance(error, MedcurateError)
+    status = status_for(error)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if _wants_json(request):
+        return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
+    if status == 401 and request.method in {"GET", "HEAD"}:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    context: WebContext = request.app.state.context
+    html = context.templates.get_template("error.html").render(
+        status=status,
+        message=str(error),
+        user=None,
+        csrf_token="",
+        csrf_field="",
+        path=request.url.path,
+        notice=None,
+        can=lambda _role: False,
+    )
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def create_app(
+    settings: Settings,
+    *,
+    options: WebOptions | None = None,
+    database: Database | None = None,
+    ingest: Ingest = run_pipeline,
+) -> FastAPI:
+    """The medcurate web app over a site's settings.
+
+    Args:
+        settings: the site (data directory, database URL, SSRF allow-list for submitted links).
+        options: cookies, sessions, rate limits, page size, where publishing builds the site.
+        database: an open database to use instead of opening ``settings.database``.
+        ingest: what runs a submitted batch (the pipeline; a seam for callers that pre-process links).
+
+    Returns:
+        The FastAPI app; serve it with ``medcurate.web.run`` or any ASGI server.
+    """
+    options = options or WebOptions()
+    owns_database = database is None
+    db = database or open_database(settings.database)
+    templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
+    jobs = JobRunner(db, settings, workers=options.ingest_workers, ingest=ingest)
+    context = WebContext(settings=settings, options=options, database=db, templates=templates, jobs=jobs)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        jobs.shutdown(wait=False)
+        if owns_database:
+            db.dispose()
+
+    app = FastAPI(
+        title="medcurate",
+        version=__version__,
+        summary="Curate, classify and publish healthcare content.",
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.context = context
+    app.add_exception_handler(MedcurateError, handle_error)
+    app.middleware("http")(_security_headers)
+    app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
+    for module in (auth, items, suggestions, audit, batches, sources, dashboard, users):
+        app.include_router(module.api, prefix=API_PREFIX)
+        app.include_router(module.pages)
+    return app

@@ -1,0 +1,61 @@
+"""The web app's options and the per-process context its routes share.
+
+``WebOptions`` is the keyword-only options object built at the edge (``medcurate serve``, tests,
+the demo); ``WebContext`` bundles it with the settings, the database, the Jinja environment and the
+background job runner, and is stored on ``app.state`` by the app factory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jinja2 import Environment
+
+from medcurate.settings import Settings
+from medcurate.store.db import Database
+from medcurate.web.auth import DEFAULT_SESSION_LIFETIME, LoginLimits
+
+if TYPE_CHECKING:
+    from medcurate.web.jobs import JobRunner
+
+DEFAULT_SECURE_COOKIES = True
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 200
+DEFAULT_INGEST_WORKERS = 1
+DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebOptions:
+    """How the app behaves; every field has a named default."""
+
+    secure_cookies: bool = DEFAULT_SECURE_COOKIES
+    session_lifetime: timedelta = DEFAULT_SESSION_LIFETIME
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
+    page_size: int = DEFAULT_PAGE_SIZE
+    site_dir: Path | None = None
+    ingest_workers: int = DEFAULT_INGEST_WORKERS
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+
+
+@dataclass(frozen=True)
+class WebContext:
+    """Everything a request handler may need besides its own database session."""
+
+    settings: Settings
+    options: WebOptions
+    database: Database
+    templates: Environment
+    jobs: JobRunner
+
+    @property
+    def site_dir(self) -> Path:
+        """Where publishing from the app builds the static site."""
+        if self.options.site_dir is not None:
+            return self.options.site_dir
+        from medcurate.publish.service import site_dir
+
+        return site_dir(self.settings)

@@ -1,0 +1,47 @@
+"""Rendering the server-side pages: one helper that adds what every page shows (user, CSRF token, notice)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
+
+from medcurate.users import Role
+from medcurate.web.deps import Principal
+from medcurate.web.options import WebContext
+
+
+def render(
+    request: Request,
+    context: WebContext,
+    template: str,
+    *,
+    principal: Principal | None,
+    status: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    """The page ``template`` rendered with ``values`` and the shared page context."""
+    user = principal.user if principal else None
+    token = principal.csrf_token if principal and principal.csrf_token else ""
+    html = context.templates.get_template(template).render(
+        user=user,
+        csrf_token=token,
+        csrf_field=Markup('<input type="hidden" name="csrf_token" value="{}">').format(token),
+        can=lambda role: bool(user and user.role.allows(Role(role))),
+        path=request.url.path,
+        notice=request.query_params.get("notice"),
+        **values,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def redirect(url: str, *, notice: str | None = None) -> RedirectResponse:
+    """A 303 to ``url`` (a local path), with an optional notice for the next page."""
+    if not url.startswith("/") or url.startswith("//"):
+        url = "/"
+    if notice:
+        url += ("&" if "?" in url else "?") + urlencode({"notice": notice})
+    return RedirectResponse(url, status_code=303)

@@ -1,0 +1,418 @@
+"""Items: the inbox, the review page, edits, workflow actions, bulk actions (``/items``, ``/api/items``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse
+from pydantic import Field
+
+from medcurate.errors import MedcurateError, NotFound
+from medcurate.models import normalize_label
+from medcurate.store.repository import ItemQuery, count_items, get_item, item_from_record, list_items
+from medcurate.users import User
+from medcurate.web.deps import (
+    MAX_ROW_ID,
+    ContextDep,
+    CuratorUser,
+    CurrentPrincipal,
+    EditorUser,
+    FormDep,
+    RowId,
+    SessionDep,
+    ViewerUser,
+)
+from medcurate.web.forms import editable_fields, parse_fields
+from medcurate.web.options import MAX_PAGE_SIZE, WebContext
+from medcurate.web.pages import redirect, render
+from medcurate.web.queries import audit_page, item_facets, suggestions_for
+from medcurate.web.routes import ERROR_RESPONSES
+from medcurate.web.schemas import (
+    BulkAction,
+    BulkFailure,
+    BulkResult,
+    ItemDetail,
+    ItemsPublic,
+    ItemUpdate,
+    item_detail,
+    item_public,
+)
+from medcurate.web.services import (
+    ItemChanges,
+    bulk_transition,
+    publish_items,
+    set_featured_image,
+    transition,
+    update_item,
+)
+
+api = APIRouter(tags=["items"], responses=ERROR_RESPONSES)
+pages = APIRouter(include_in_schema=False)
+
+Action = Literal["approve", "publish", "reject", "draft"]
+MAX_OFFSET = 10_000_000
+NOTICES = {"approve": "Approved.", "reject": "Rejected.", "draft": "Back to draft.", "publish": "Published."}
+
+
+def _day_start(day: date | None) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
+
+
+def _query(
+    *,
+    state: str | None,
+    brand: str | None,
+    topic: str | None,
+    community: str | None,
+    q: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    offset: int,
+) -> ItemQuery:
+    return ItemQuery(
+        state=state or None,
+        brand=brand or None,
+        topic=topic or None,
+        community=community or None,
+        text=(q or "").strip() or None,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@api.get("/items")
+def api_list_items(
+    session: SessionDep,
+    user: ViewerUser,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    brand: Annotated[str | None, Query(max_length=255)] = None,
+    topic: Annotated[str | None, Query(max_length=400)] = None,
+    community: Annotated[str | None, Query(max_length=120)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Words in the title or text")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> ItemsPublic:
+    """Items matching the filters, newest first, one page at a time."""
+    del user
+    query = _query(
+        state=state,
+        brand=brand,
+        topic=topic,
+        community=community,
+        q=q,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    return ItemsPublic(
+        data=[item_public(r) for r in list_items(session, query=query)],
+        count=count_items(session, query=query),
+    )
+
+
+@api.get("/items/{item_id}")
+def api_get_item(item_id: RowId, session: SessionDep, user: ViewerUser) -> ItemDetail:
+    """One item in full."""
+    del user
+    return item_detail(get_item(session, item_id=item_id))
+
+
+@api.patch("/items/{item_id}")
+def api_update_item(
+    item_id: RowId, body: ItemUpdate, context: ContextDep, session: SessionDep, user: CuratorUser
+) -> ItemDetail:
+    """Edit an item: named fields, topics, community, offerings, or any front-matter key."""
+    front_matter = dict(body.front_matter or {})
+    for key in ("title", "description"):
+        value = getattr(body, key)
+        if value is not None:
+            front_matter[key] = value
+    changes = ItemChanges(
+        front_matter=front_matter or None,
+        body=body.body,
+        topics=body.topics,
+        community=body.community,
+        related_offerings=body.related_offerings,
+    )
+    record = update_item(
+        session, item_id=item_id, changes=changes, user=user, config=context.settings.load_site_config()
+    )
+    return item_detail(record)
+
+
+@api.post("/items/bulk")
+def api_bulk(body: BulkAction, context: ContextDep, user: EditorUser) -> BulkResult:
+    """Approve, publish, reject or send back to draft many items at once."""
+    if body.action == "publish":
+        done, failed = publish_items(
+            context.database,
+            item_ids=body.ids,
+            user=user,
+            settings=context.settings,
+            out_dir=context.site_dir,
+        )
+    else:
+        done, failed = bulk_transition(context.database, item_ids=body.ids, action=body.action, user=user)
+    return BulkResult(done=done, failed=[BulkFailure(id=k, reason=str(v)) for k, v in failed.items()])
+
+
+def _apply(item_id: RowId, action: Action, context: WebContext, user: User) -> ItemDetail:
+    if action == "publish":
+        _, failed = publish_items(
+            context.database,
+            item_ids=[item_id],
+            user=user,
+            settings=context.settings,
+            out_dir=context.site_dir,
+        )
+        if failed:
+            _raise_first(failed)
+    else:
+        with context.database.session() as session:
+            transition(session, item_id=item_id, action=action, user=user)
+    with context.database.session() as session:
+        return item_detail(get_item(session, item_id=item_id))
+
+
+@api.post("/items/{item_id}/approve")
+def api_approve(item_id: RowId, context: ContextDep, user: EditorUser) -> ItemDetail:
+    """Approve an item."""
+    return _apply(item_id, "approve", context, user)
+
+
+@api.post("/items/{item_id}/publish")
+def api_publish(item_id: RowId, context: ContextDep, user: EditorUser) -> ItemDetail:
+    """Publish an item and rebuild the site, as ``medcurate site build`` does."""
+    return _apply(item_id, "publish", context, user)
+
+
+@api.post("/items/{item_id}/reject")
+def api_reject(item_id: RowId, context: ContextDep, user: EditorUser) -> ItemDetail:
+    """Reject an item."""
+    return _apply(item_id, "reject", context, user)
+
+
+@api.post("/items/{item_id}/draft")
+def api_back_to_draft(item_id: RowId, context: ContextDep, user: EditorUser) -> ItemDetail:
+    """Send an item back to draft."""
+    return _apply(item_id, "draft", context, user)
+
+
+def _raise_first(failed: dict[int, MedcurateError]) -> None:
+    raise next(iter(failed.values()))
+
+
+@pages.get("/")
+def home(principal: CurrentPrincipal) -> Response:
+    """The inbox is the home page."""
+    del principal
+    return redirect("/items")
+
+
+@pages.get("/items")
+def inbox(
+    request: Request,
+    context: ContextDep,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    state: Annotated[str | None, Query(max_length=16)] = "draft",
+    brand: Annotated[str | None, Query(max_length=255)] = None,
+    topic: Annotated[str | None, Query(max_length=400)] = None,
+    community: Annotated[str | None, Query(max_length=120)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    since: Annotated[date | None, Query()] = None,
+    until: Annotated[date | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """The inbox: items (drafts by default) with filters, full-text search and bulk actions."""
+    size = context.options.page_size
+    until_day = _day_start(until)
+    query = _query(
+        state=state,
+        brand=brand,
+        topic=topic,
+        community=community,
+        q=q,
+        since=_day_start(since),
+        until=until_day + timedelta(days=1) if until_day else None,
+        limit=size,
+        offset=(page - 1) * size,
+    )
+    records = list_items(session, query=query)
+    total = count_items(session, query=query)
+    filters = {
+        "state": state or "",
+        "brand": brand or "",
+        "topic": topic or "",
+        "community": community or "",
+        "q": q or "",
+        "since": since.isoformat() if since else "",
+        "until": until.isoformat() if until else "",
+    }
+    return render(
+        request,
+        context,
+        "inbox.html",
+        principal=principal,
+        items=records,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // size)),
+        filters=filters,
+        facets=item_facets(session),
+    )
+
+
+@pages.post("/items/bulk")
+def inbox_bulk(
+    context: ContextDep,
+    user: EditorUser,
+    action: Annotated[Action, Form()],
+    ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] | None, Form()] = None,
+    back: Annotated[str, Form(max_length=2000)] = "/items",
+) -> Response:
+    """Apply a workflow action to the ticked items."""
+    if not ids:
+        return redirect(back, notice="Tick some items first.")
+    if action == "publish":
+        done, failed = publish_items(
+            context.database, item_ids=ids, user=user, settings=context.settings, out_dir=context.site_dir
+        )
+    else:
+        done, failed = bulk_transition(context.database, item_ids=ids, action=action, user=user)
+    notice = f"{action}: {len(done)} done" + (
+        f", {len(failed)} refused ({next(iter(failed.values()))})" if failed else ""
+    )
+    return redirect(back, notice=notice)
+
+
+@pages.get("/items/{item_id}")
+def review(
+    item_id: RowId, request: Request, context: ContextDep, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """The review page: every field, suggestions, community, offerings, image, workflow, audit trail."""
+    record = get_item(session, item_id=item_id)
+    item = item_from_record(record)
+    config = context.settings.load_site_config()
+    chosen = {normalize_label(o.label) for o in item.fields.related_offerings or []}
+    events, _ = audit_page(session, entity_type="item", entity_id=str(item_id), limit=100)
+    image = item.fields.featured_image
+    return render(
+        request,
+        context,
+        "item.html",
+        principal=principal,
+        record=record,
+        item=item,
+        fields=editable_fields(item.front_matter),
+        suggestions=suggestions_for(session, item_id=item_id),
+        communities=config.communities,
+        offerings=config.offerings,
+        chosen_offerings=chosen,
+        events=events,
+        has_image=bool(getattr(image, "href", None)),
+        known_topics=[t.label for t in config.topics],
+        image_alt=getattr(image, "alt", "") or "",
+    )
+
+
+@pages.post("/items/{item_id}")
+def review_save(
+    item_id: RowId, context: ContextDep, session: SessionDep, user: CuratorUser, form: FormDep
+) -> Response:
+    """Save the review page's fields, body and topics."""
+    record = get_item(session, item_id=item_id)
+    front_matter = parse_fields(record.front_matter, form)
+    topics = form.get("topics")
+    changes = ItemChanges(
+        front_matter=front_matter or None,
+        body=form["body"].replace("\r\n", "\n") if "body" in form else None,
+        topics=[line for line in topics.splitlines() if line.strip()] if topics is not None else None,
+    )
+    update_item(
+        session, item_id=item_id, changes=changes, user=user, config=context.settings.load_site_config()
+    )
+    return redirect(f"/items/{item_id}", notice="Saved.")
+
+
+@pages.post("/items/{item_id}/community")
+def review_community(
+    item_id: RowId,
+    context: ContextDep,
+    session: SessionDep,
+    user: CuratorUser,
+    community: Annotated[str, Form(max_length=120)],
+    offerings: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Set the item's community and related offerings."""
+    changes = ItemChanges(community=community, related_offerings=offerings or [])
+    update_item(
+        session, item_id=item_id, changes=changes, user=user, config=context.settings.load_site_config()
+    )
+    return redirect(f"/items/{item_id}", notice="Community and offerings saved.")
+
+
+@pages.post("/items/{item_id}/image")
+async def review_image(
+    item_id: RowId,
+    context: ContextDep,
+    session: SessionDep,
+    user: CuratorUser,
+    image: Annotated[UploadFile, File()],
+    alt: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Replace the featured image with an uploaded one."""
+    data = await image.read(context.options.max_upload_bytes + 1)
+    set_featured_image(
+        session,
+        item_id=item_id,
+        data=data,
+        alt=alt.strip() or None,
+        user=user,
+        images_dir=context.settings.images_dir,
+        max_bytes=context.options.max_upload_bytes,
+        config=context.settings.load_site_config(),
+    )
+    return redirect(f"/items/{item_id}", notice="Featured image replaced.")
+
+
+@pages.get("/items/{item_id}/image")
+def review_image_file(
+    item_id: RowId, context: ContextDep, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """The item's featured image file."""
+    del principal
+    record = get_item(session, item_id=item_id)
+    image = item_from_record(record).fields.featured_image
+    href = getattr(image, "href", None) or ""
+    path = context.settings.images_dir / href
+    if not href or "/" in href or "\\" in href or not path.is_file():
+        raise NotFound(f"item {item_id} has no stored featured image")
+    return FileResponse(path)
+
+
+@pages.post("/items/{item_id}/state/{action}")
+def review_transition(item_id: RowId, action: Action, context: ContextDep, user: EditorUser) -> Response:
+    """Approve, publish, reject or send back to draft, from the review page."""
+    if action == "publish":
+        _, failed = publish_items(
+            context.database,
+            item_ids=[item_id],
+            user=user,
+            settings=context.settings,
+            out_dir=context.site_dir,
+        )
+        if failed:
+            _raise_first(failed)
+        return redirect(f"/items/{item_id}", notice=f"Published; the site in {context.site_dir} is rebuilt.")
+    with context.database.session() as session:
+        transition(session, item_id=item_id, action=action, user=user)
+    return redirect(f"/items/{item_id}", notice=NOTICES[action])

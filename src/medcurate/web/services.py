@@ -1,0 +1,428 @@
+"""What editors do to items, as library functions the routes call: edit, decide, change state, publish.
+
+Every change is checked against the user's role, written through the item repository (so the
+topic index and ``lastMod`` stay in step), and recorded in the audit trail with what changed.
+
+Workflow::
+
+    draft ──approve──> approved ──publish──> published
+      │  └──────────────publish─────────────────┘ │
+      └──reject──> rejected <──reject─────────────┘   (any state) ──draft──> draft
+
+Curators edit items that are not approved or published yet; editors edit anything and move items
+between states; publishing rebuilds the static site through the same library function the
+``medcurate site build`` command calls (``publish_site``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy.orm import Session
+
+from medcurate.config import SiteConfig
+from medcurate.errors import (
+    ConfigError,
+    InvalidInput,
+    MedcurateError,
+    NotFound,
+    PermissionDenied,
+    SuggestError,
+)
+from medcurate.models import CuratedItem, ItemState, normalize_label
+from medcurate.rules import derive_breadcrumbs, featured_image_href, offering_entries, timestamp, with_topics
+from medcurate.settings import Settings
+from medcurate.store.db import Database
+from medcurate.store.models import ItemRecord, SourceRecord
+from medcurate.store.repository import get_item, item_from_record, record_audit, save_item
+from medcurate.users import Role, User
+
+CURATOR_EDITABLE = frozenset({ItemState.DRAFT, ItemState.DUPLICATE, ItemState.FAILED, ItemState.REJECTED})
+TRANSITIONS: Mapping[str, tuple[ItemState, frozenset[ItemState]]] = {
+    "approve": (
+        ItemState.APPROVED,
+        frozenset({ItemState.DRAFT, ItemState.DUPLICATE, ItemState.REJECTED, ItemState.FAILED}),
+    ),
+    "publish": (ItemState.PUBLISHED, frozenset({ItemState.DRAFT, ItemState.APPROVED, ItemState.DUPLICATE})),
+    "reject": (ItemState.REJECTED, frozenset(set(ItemState) - {ItemState.REJECTED})),
+    "draft": (ItemState.DRAFT, frozenset(set(ItemState) - {ItemState.DRAFT})),
+}
+IMAGE_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
+
+Publisher = Callable[[Database, Settings, Path], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemChanges:
+    """Changes to one item; ``None`` leaves a part as it is."""
+
+    front_matter: Mapping[str, Any] | None = None
+    body: str | None = None
+    topics: Sequence[str] | None = None
+    community: str | None = None
+    related_offerings: Sequence[str] | None = None
+
+
+def publish_site(database: Database, settings: Settings, out_dir: Path) -> None:
+    """Build the static site through ``publish.service.publish_site``, as ``medcurate site build`` does."""
+    from medcurate.publish.service import publish_site as build_from_store
+
+    build_from_store(database, settings, out_dir=out_dir)
+
+
+def check_can_edit(user: User, record: ItemRecord) -> None:
+    """``PermissionDenied`` unless ``user`` may edit the item in its current state."""
+    if user.role.allows(Role.EDITOR):
+        return
+    if user.role.allows(Role.CURATOR) and ItemState(record.state) in CURATOR_EDITABLE:
+        return
+    raise PermissionDenied(
+        f"{user.username} ({user.role.value}) may not edit a {record.state} item; an editor may"
+    )
+
+
+def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    changed = {}
+    for key in [*before, *(k for k in after if k not in before)]:
+        if before.get(key) != after.get(key):
+            changed[key] = {"from": _short(before.get(key)), "to": _short(after.get(key))}
+    return changed
+
+
+def _short(value: Any) -> Any:
+    text = str(value) if not isinstance(value, (int, float, bool, type(None))) else value
+    return text[:200] + "…" if isinstance(text, str) and len(text) > 200 else text
+
+
+def _community_fields(item: CuratedItem, config: SiteConfig, key: str) -> dict[str, Any]:
+    community = config.community(key)
+    titles, links = derive_breadcrumbs(community, item.title)
+    changes: dict[str, Any] = {"basePath": community.base_path, "mastHead": community.mast_head}
+    for name, value in (
+        ("breadcrumbs", titles),
+        ("breadcrumbLinks", links),
+        ("identifier", community.identifier),
+        ("contentCategories", community.content_categories),
+        ("type", community.type),
+        ("owlType", community.owl_type),
+    ):
+        if name in item.front_matter and value is not None:
+            changes[name] = value
+    return changes
+
+
+def apply_changes(item: CuratedItem, changes: ItemChanges, *, config: SiteConfig) -> CuratedItem:
+    """The item with ``changes`` applied (pure); topics and offerings written in the variant's shape."""
+    result = item
+    if changes.front_matter is not None:
+        result = result.updated(dict(changes.front_matter))
+    if changes.body is not None:
+        result = result.updated({}, body=changes.body)
+    if changes.topics is not None:
+        result = with_topics(result, [" ".join(t.split()) for t in changes.topics if t.strip()])
+    if changes.community is not None:
+        result = result.updated(_community_fields(result, config, changes.community))
+    if changes.related_offerings is not None:
+        known = {normalize_label(o.label): o for o in config.offerings}
+        unknown = [label for label in changes.related_offerings if normalize_label(label) not in known]
+        if unknown:
+            raise InvalidInput(f"unknown offerings: {', '.join(unknown)}; the configuration lists them")
+        chosen = [known[normalize_label(label)] for label in changes.related_offerings]
+        result = result.updated({"relatedOfferings": offering_entries(chosen)})
+    if result.front_matter != item.front_matter or result.body != item.body:
+        result = result.updated({"lastMod": timestamp()})
+    return result
+
+
+def update_item(
+    session: Session, *, item_id: int, changes: ItemChanges, user: User, config: SiteConfig
+) -> ItemRecord:
+    """Apply ``changes`` to a stored item and audit what changed."""
+    record = get_item(session, item_id=item_id)
+    check_can_edit(user, record)
+    before = item_from_record(record)
+    try:
+        after = apply_changes(before, changes, config=config)
+    except ConfigError as exc:
+        raise InvalidInput(str(exc)) from exc
+    community = config.community(changes.community).key if changes.community is not None else None
+    record, outcome = save_item(
+        session, item=after, md_name=record.md_name, url_key=record.url_key, community=community
+    )
+    if outcome != "unchanged":
+        detail = _diff(before.front_matter, after.front_matter)
+        detail.pop("lastMod", None)
+        if before.body != after.body:
+            detail["body"] = {"from": _short(before.body), "to": _short(after.body)}
+        record_audit(
+            session,
+            actor=user.username,
+            action="item.edit",
+            entity_type="item",
+            entity_id=item_id,
+            detail=detail,
+        )
+    return record
+
+
+def transition(session: Session, *, item_id: int, action: str, user: User) -> ItemRecord:
+    """Move an item through the workflow (approve, publish, reject, draft); editors only."""
+    if action not in TRANSITIONS:
+        raise InvalidInput(f"unknown action {action!r}; one of: {', '.join(TRANSITIONS)}")
+    if not user.role.allows(Role.EDITOR):
+        raise PermissionDenied(f"only editors may {action} items; {user.username} is {user.role.value}")
+    target, allowed_from = TRANSITIONS[action]
+    record = get_item(session, item_id=item_id)
+    current = ItemState(record.state)
+    if current not in allowed_from:
+        raise InvalidInput(f"item {item_id} is {current.value}; it cannot be moved to {target.value}")
+    record.state = target.value
+    item = item_from_record(record)
+    save_item(
+        session, item=item.updated({"lastMod": timestamp()}), md_name=record.md_name, url_key=record.url_key
+    )
+    record_audit(
+        session,
+        actor=user.username,
+        action=f"item.{action}",
+        entity_type="item",
+        entity_id=item_id,
+        detail={"from": current.value, "to": target.value},
+    )
+    return record
+
+
+def publish_items(
+    database: Database,
+    *,
+    item_ids: Sequence[int],
+    user: User,
+    settings: Settings,
+    out_dir: Path,
+    publisher: Publisher = publish_site,
+) -> tuple[list[int], dict[int, MedcurateError]]:
+    """Publish items and rebuild the site once; returns the ids published and the refusals by id."""
+    if not user.role.allows(Role.EDITOR):
+        raise PermissionDenied(f"only editors may publish; {user.username} is {user.role.value}")
+    done: list[int] = []
+    failed: dict[int, MedcurateError] = {}
+    for item_id in item_ids:
+        try:
+            with database.session() as session:
+                transition(session, item_id=item_id, action="publish", user=user)
+            done.append(item_id)
+        except MedcurateError as exc:
+            failed[item_id] = exc
+    if done:
+        publisher(database, settings, out_dir)
+        with database.session() as session:
+            record_audit(
+                session,
+                actor=user.username,
+                action="site.build",
+                entity_type="site",
+                entity_id=str(out_dir),
+                detail={"published": done},
+            )
+    return done, failed
+
+
+def bulk_transition(
+    database: Database, *, item_ids: Sequence[int], action: str, user: User
+) -> tuple[list[int], dict[int, MedcurateError]]:
+    """Apply one workflow action to many items, each in its own transaction."""
+    done: list[int] = []
+    failed: dict[int, MedcurateError] = {}
+    for item_id in item_ids:
+        try:
+            with database.session() as session:
+                transition(session, item_id=item_id, action=action, user=user)
+            done.append(item_id)
+        except PermissionDenied:
+            raise
+        except MedcurateError as exc:
+            failed[item_id] = exc
+    return done, failed
+
+
+def decide(
+    database: Database,
+    *,
+    item_id: int,
+    kind: str,
+    label: str,
+    action: str,
+    user: User,
+    config: SiteConfig,
+) -> None:
+    """Accept, reject or add a topic, community or offering on an item, through the suggestion service.
+
+    ``record_decision`` applies the decision to the item, stores it for learning, marks the
+    suggestion and audits it, in its own transaction.
+    """
+    from medcurate.suggest.service import record_decision
+
+    if kind not in {"topic", "community", "offering"} or action not in {"accept", "reject", "add"}:
+        raise InvalidInput("kind is topic, community or offering; action is accept, reject or add")
+    with database.session() as session:
+        check_can_edit(user, get_item(session, item_id=item_id))
+    if kind == "community" and action != "reject":
+        try:
+            label = config.community(label).key
+        except ConfigError as exc:
+            raise InvalidInput(str(exc)) from exc
+    try:
+        record_decision(
+            database,
+            item_id=item_id,
+            kind=kind,
+            label=label,
+            action=action,
+            actor=user.username,
+            config=config,
+        )
+    except SuggestError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def set_featured_image(
+    session: Session,
+    *,
+    item_id: int,
+    data: bytes,
+    alt: str | None,
+    user: User,
+    images_dir: Path,
+    max_bytes: int,
+    config: SiteConfig,
+) -> ItemRecord:
+    """Replace an item's featured image with an uploaded one, stored as ``<mdName>-featuredImage.<ext>``."""
+    if len(data) > max_bytes:
+        raise InvalidInput(f"the image is larger than {max_bytes // (1024 * 1024)} MB")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = (image.format or "").upper()
+            size = [int(image.width), int(image.height)]
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InvalidInput(f"not an image Pillow can read: {exc}") from exc
+    if image_format not in IMAGE_FORMATS:
+        raise InvalidInput(f"a featured image is JPEG, PNG, GIF or WebP, not {image_format or 'unknown'}")
+    record = get_item(session, item_id=item_id)
+    check_can_edit(user, record)
+    href = featured_image_href(record.md_name, image_format)
+    images_dir.mkdir(parents=True, exist_ok=True)
+    (images_dir / href).write_bytes(data)
+    item = item_from_record(record)
+    current = item.front_matter.get("featuredImage")
+    image_fields = dict(current) if isinstance(current, Mapping) else {}
+    image_fields.update(
+        {
+            "alt": alt or image_fields.get("alt") or item.title,
+            "format": image_format,
+            "href": href,
+            "size": size,
+            "valid": True,
+        }
+    )
+    changes = ItemChanges(front_matter={"featuredImage": image_fields})
+    return update_item(session, item_id=item_id, changes=changes, user=user, config=config)
+
+
+def add_source(session: Session, *, kind: str, location: str, title: str | None, user: User) -> SourceRecord:
+    """Follow a feed or other source; ``InvalidInput`` if it is already followed."""
+    if not user.role.allows(Role.CURATOR):
+        raise PermissionDenied("only curators and above may add sources")
+    location = location.strip()
+    if not location.startswith(("http://", "https://")):
+        raise InvalidInput("a source's location is an http(s) URL")
+    if session.query(SourceRecord).filter_by(location=location).first() is not None:
+        raise InvalidInput(f"{location} is already followed")
+    source = SourceRecord(kind=kind, location=location, title=(title or "").strip() or None)
+    session.add(source)
+    session.flush()
+    record_audit(
+        session,
+        actor=user.username,
+        action="source.add",
+        entity_type="source",
+        entity_id=source.id,
+        detail={"location": location, "kind": kind},
+    )
+    return source
+
+
+def remove_source(session: Session, *, source_id: int, user: User) -> None:
+    """Stop following a source (editors)."""
+    if not user.role.allows(Role.EDITOR):
+        raise PermissionDenied("only editors may remove sources")
+    source = session.get(SourceRecord, source_id)
+    if source is None:
+        raise NotFound(f"no source {source_id}")
+    session.delete(source)
+    record_audit(
+        session,
+        actor=user.username,
+        action="source.remove",
+        entity_type="source",
+        entity_id=source_id,
+        detail={"location": source.location},
+    )
+
+
+def refresh_suggestions(database: Database, *, item_id: int, settings: Settings, user: User) -> None:
+    """Compute and store fresh suggestions for an item (curators and above)."""
+    if not user.role.allows(Role.CURATOR):
+        raise PermissionDenied("only curators and above may ask for suggestions")
+    with database.session() as session:
+        get_item(session, item_id=item_id)
+    from medcurate.suggest.service import suggest_for_item
+
+    suggest_for_item(database, item_id=item_id, settings=settings)
+    with database.session() as session:
+        record_audit(
+            session, actor=user.username, action="item.suggest", entity_type="item", entity_id=item_id
+        )
+
+
+def feed_links(database: Database, *, source_id: int, settings: Settings, user: User) -> list[str]:
+    """Fetch a followed feed now and return its links; the source row keeps when and any error."""
+    if not user.role.allows(Role.CURATOR):
+        raise PermissionDenied("only curators and above may check sources")
+    from medcurate.fetch import fetch_feed_bytes  # type: ignore[attr-defined, unused-ignore]
+    from medcurate.sources import SourceKind, parse_source
+
+    with database.session() as session:
+        source = session.get(SourceRecord, source_id)
+        if source is None:
+            raise NotFound(f"no source {source_id}")
+        location = source.location
+    error: str | None = None
+    links: list[str] = []
+    try:
+        data = fetch_feed_bytes(location)
+        report = parse_source(data, origin=location, kind=SourceKind.FEED, base_url=location)
+        links = [entry.url for entry in report.entries if entry.url]
+    except MedcurateError as exc:
+        error = str(exc)
+    with database.session() as session:
+        row = session.get(SourceRecord, source_id)
+        if row is not None:
+            row.last_checked_at = datetime.now(UTC)
+            row.last_error = error
+        record_audit(
+            session,
+            actor=user.username,
+            action="source.check",
+            entity_type="source",
+            entity_id=source_id,
+            detail={"links": len(links), "error": error},
+        )
+    if error is not None:
+        raise InvalidInput(f"could not read {location}: {error}")
+    return links
