@@ -33,7 +33,7 @@ from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
 from medcurate.templating import make_environment
 from medcurate.web.deps import csrf_protect
-from medcurate.web.jobs import Ingest, JobRunner, run_pipeline
+from medcurate.web.jobs import AppJobs
 from medcurate.web.options import WebContext, WebOptions
 from medcurate.web.routes import audit, auth, batches, dashboard, items, sources, suggestions, users
 
@@ -111,7 +111,6 @@ def create_app(
     *,
     options: WebOptions | None = None,
     database: Database | None = None,
-    ingest: Ingest = run_pipeline,
 ) -> FastAPI:
     """The medcurate web app over a site's settings.
 
@@ -119,7 +118,6 @@ def create_app(
         settings: the site (data directory, database URL, SSRF allow-list for submitted links).
         options: cookies, sessions, rate limits, page size, where publishing builds the site.
         database: an open database to use instead of opening ``settings.database``.
-        ingest: what runs a submitted batch (the pipeline; a seam for callers that pre-process links).
 
     Returns:
         The FastAPI app; serve it with ``medcurate.web.run`` or any ASGI server.
@@ -128,13 +126,13 @@ def create_app(
     owns_database = database is None
     db = database or open_database(settings.database)
     templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
-    jobs = JobRunner(db, settings, workers=options.ingest_workers, ingest=ingest)
+    jobs = AppJobs(db, settings)
     context = WebContext(settings=settings, options=options, database=db, templates=templates, jobs=jobs)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        jobs.shutdown(wait=False)
+        jobs.shutdown()
         if owns_database:
             db.dispose()
 

@@ -19,12 +19,11 @@ from medcurate.store.db import Database
 from medcurate.web.auth import DEFAULT_SESSION_LIFETIME, LoginLimits
 
 if TYPE_CHECKING:
-    from medcurate.web.jobs import JobRunner
+    from medcurate.web.jobs import AppJobs
 
 DEFAULT_SECURE_COOKIES = True
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
-DEFAULT_INGEST_WORKERS = 1
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
@@ -37,7 +36,6 @@ class WebOptions:
     login_limits: LoginLimits = field(default_factory=LoginLimits)
     page_size: int = DEFAULT_PAGE_SIZE
     site_dir: Path | None = None
-    ingest_workers: int = DEFAULT_INGEST_WORKERS
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
 
@@ -49,7 +47,7 @@ class WebContext:
     options: WebOptions
     database: Database
     templates: Environment
-    jobs: JobRunner
+    jobs: AppJobs
 
     @property
     def site_dir(self) -> Path:
