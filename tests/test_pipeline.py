@@ -231,3 +231,26 @@ def test_an_image_url_is_refused_and_the_batch_goes_on(
     assert outcomes[urls[0]].status == "failed"
     assert "UnsupportedContent" in (outcomes[urls[0]].reason or "")
     assert outcomes[urls[1]].status == "created"
+
+
+def test_every_new_draft_gets_stored_suggestions(site: LocalServer, db: Database, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from medcurate.store.models import DecisionRecord
+    from medcurate.suggest.service import record_decision, stored_suggestions
+
+    settings = _settings(tmp_path)
+    options = replace(_options(settings), suggest=True)
+    report = ingest_urls(db, [site.url(ARTICLE_PATH)], settings=settings, actor="ann", options=options)
+    item_id = report.outcomes[0].item_id
+    assert item_id is not None
+    suggestions = stored_suggestions(db, item_id=item_id)
+    topics = [s for s in suggestions if s.kind == "topic"]
+    assert topics and all(0.0 <= s.score <= 1.0 for s in topics)
+    assert [s.rank for s in topics] == sorted(s.rank for s in topics)
+    assert any("ybersecurity" in s.label for s in topics[:3]), [s.label for s in topics]
+    record_decision(db, item_id=item_id, kind="topic", label=topics[0].label, action="accept", actor="ann")
+    with db.session() as session:
+        decision = session.scalars(select(DecisionRecord).where(DecisionRecord.item_id == item_id)).one()
+        assert (decision.label, decision.action, decision.actor) == (topics[0].label, "accept", "ann")
+        assert topics[0].label in item_from_record(get_item(session, item_id=item_id)).topics

@@ -158,3 +158,9 @@ def test_every_change_sets_last_mod(database: Database) -> None:
         stamp = record.front_matter["lastMod"]
         same, outcome = save_item(session, item=item_from_record(record), md_name="lm", url_key="lm")
         assert outcome == "unchanged" and same.front_matter["lastMod"] == stamp
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_database: Database) -> None:
+    with sqlite_database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
