@@ -178,7 +178,10 @@ def run_demo(*, home: Path, serve: bool, port: int) -> Settings:
 
 
 def _review_and_publish(database: Database, settings: Settings) -> None:
-    """An editor's pass: accept each draft's two best topics, approve, publish, export, build the site."""
+    """An editor's pass over half the drafts: accept two best topics, publish; then export and build the site.
+
+    The other half stay in the inbox, with their suggestions, for whoever opens the app.
+    """
     from medcurate.publish.hugo import export_hugo
     from medcurate.publish.seed import export_seed
     from medcurate.publish.service import publish_site, site_dir
@@ -187,6 +190,7 @@ def _review_and_publish(database: Database, settings: Settings) -> None:
 
     with database.session() as session:
         drafts = [r.id for r in all_items(session, states=[ItemState.DRAFT])]
+    drafts = drafts[: (len(drafts) + 1) // 2]
     for item_id in drafts:
         topics = [s for s in stored_suggestions(database, item_id=item_id) if s.kind == "topic"][:2]
         for suggestion in topics:

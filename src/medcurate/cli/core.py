@@ -119,7 +119,7 @@ def export_command(
         list[str] | None, typer.Option("--state", help="Only items in this state (repeatable).")
     ] = None,
 ) -> None:
-    """Export items as seed-format Markdown laid out by basePath, or as a Hugo site with ``--hugo``."""
+    """Export items as seed-format Markdown laid out by basePath, or as a Hugo site with --hugo."""
     settings = settings_of(ctx)
     try:
         states = [ItemState(s) for s in state] if state else None
