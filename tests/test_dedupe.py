@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -211,16 +210,13 @@ def test_remove_and_replace(index: DedupeIndex) -> None:
     ).reason is (DedupeReason.UNIQUE)
 
 
-def test_signatures_per_second_on_synthetic_texts() -> None:
+def test_signatures_of_many_synthetic_texts_are_distinct() -> None:
     rng = random.Random(7)
     vocabulary = sorted(set(words(article("original") + article("same_topic"))))
     texts = [" ".join(rng.choices(vocabulary, k=600)) for _ in range(1000)]
-    start = time.perf_counter()
     blobs = [signature(text) for text in texts]
-    rate = len(texts) / (time.perf_counter() - start)
     assert len(set(blobs)) == len(texts)
-    # About 2,000/s on one core of the development machine; the floor only catches a gross regression.
-    assert rate > 200, f"{rate:.0f} signatures/s"
+    # Speed is a benchmark figure (bench/dedupe.py), never a timed test.
 
 
 # --- the corpus in ../shared -----------------------------------------------------------------------

@@ -445,17 +445,19 @@ def test_fetch_many_keeps_order_and_reports_each_failure(srv: LocalServer) -> No
 
 def test_per_host_concurrency_and_delay_are_respected(srv: LocalServer) -> None:
     def slow(req: SeenRequest) -> Reply:
-        time.sleep(0.15)
+        time.sleep(0.5)
         return Reply(body=b"<html>ok</html>")
 
     srv.route("/slow", slow)
     urls = [srv.url(f"/slow?n={i}") for i in range(6)]
-    options = local_fetch_options(per_host_concurrency=2, per_host_delay=0.1, respect_robots=False)
+    options = local_fetch_options(per_host_concurrency=2, per_host_delay=0.2, respect_robots=False)
     results = asyncio.run(fetch_many(urls, options))
     assert all(r.ok for r in results)
     assert srv.max_in_flight == 2
     starts = sorted(r.at for r in srv.seen("/slow"))
-    assert all(b - a >= 0.09 for a, b in itertools.pairwise(starts))
+    # The server notes a request when its thread gets to it, which a loaded machine delays by tens
+    # of milliseconds: half the delay is the margin that keeps this about the fetcher's spacing.
+    assert all(b - a >= 0.1 for a, b in itertools.pairwise(starts))
 
 
 def test_fetch_one_raises_and_fetch_url_works_inside_a_running_loop(srv: LocalServer) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,13 +138,10 @@ def test_the_built_in_suggester_is_a_suggester_and_warm_suggestions_are_fast(
         item = item_from_record(get_item(session, item_id=ids["hospital-ransomware"]))
     suggester.suggest(item)
     loads = _load_sentence_transformer.cache_info().misses
-    started = time.perf_counter()
     suggestions = suggester.suggest(item.updated({"title": "Ransomware strikes again at two hospitals"}))
-    elapsed = time.perf_counter() - started
     assert suggestions[0].label == "Cybersecurity"
     assert _load_sentence_transformer.cache_info().misses == loads == 1  # one model per process
-    # Measured: about 20 ms on an idle 2-core CPU (bench/suggest.py); the bound allows a busy CI machine.
-    assert elapsed < 1.0
+    # Warm latency (about 20 ms on an idle 2-core CPU) is a figure of bench/suggest.py, not a timed test.
 
 
 def test_unknown_kind_or_action_is_refused(site: tuple[Database, Settings]) -> None:
