@@ -5,8 +5,9 @@ directory of saved pages (the ``--html-dir`` path: extract, dedupe, draft, store
 when ``--suggest``), and ``trafilatura.extract`` alone on the same pages, in the same process, and
 reports both rates and their ratio. The store is a fresh SQLite file in a temporary directory.
 
-Usage: ``python bench/ingest.py [--suggest] [--limit N] [--json]``. Exits 0 with a message when the
-corpus is absent.
+Usage: ``python bench/ingest.py [--suggest] [--embedding minilm|static] [--limit N] [--json]``
+(``--embedding`` picks the suggestion encoder, as ``MEDCURATE_EMBEDDING`` does). Exits 0 with a
+message when the corpus is absent.
 """
 
 from __future__ import annotations
@@ -52,16 +53,20 @@ def time_trafilatura(entries: list[SourceEntry]) -> float:
     return time.perf_counter() - start
 
 
-def time_medcurate(entries: list[SourceEntry], *, suggest: bool) -> tuple[float, int]:
+def time_medcurate(
+    entries: list[SourceEntry], *, suggest: bool, embedding: str | None = None
+) -> tuple[float, int]:
     """Seconds for medcurate to turn every page into a stored draft, and how many were created."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(home=Path(tmp), database_url=None)
+        if embedding:  # argparse checked the name
+            settings = settings.model_copy(update={"embedding": embedding})
         database = open_database(settings.database)
         options = replace(default_options(settings), suggest=suggest, download_images=False)
-        if suggest:  # the model loads once per process: not part of the per-draft cost
-            from medcurate.suggest.embedding import default_encoder
+        if suggest:  # the model loads (or is distilled) once: not part of the per-draft cost
+            from medcurate.suggest.embedding import encoder_for
 
-            default_encoder().encode_texts(["warm up"])
+            encoder_for(settings.embedding).encode_texts(["warm up"])
         start = time.perf_counter()
         report = ingest_entries(database, entries, settings=settings, actor="bench", options=options)
         seconds = time.perf_counter() - start
@@ -75,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--suggest", action="store_true", help="also compute and store suggestions")
+    parser.add_argument(
+        "--embedding", choices=("minilm", "static"), default=None, help="the suggestion encoder"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if not (args.corpus / "ground-truth.json").exists():
@@ -83,11 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     entries = load_entries(args.corpus, args.limit)
     time_trafilatura(entries[:5])  # warm imports and lazy tables for both
     trafilatura_seconds = time_trafilatura(entries)
-    medcurate_seconds, drafts = time_medcurate(entries, suggest=args.suggest)
+    medcurate_seconds, drafts = time_medcurate(entries, suggest=args.suggest, embedding=args.embedding)
+    embedding = args.embedding or Settings().embedding
     result = {
         "pages": len(entries),
         "drafts": drafts,
         "suggest": args.suggest,
+        "embedding": embedding if args.suggest else None,
         "trafilatura_pages_per_second": round(len(entries) / trafilatura_seconds, 2),
         "medcurate_drafts_per_second": round(drafts / medcurate_seconds, 2),
         "ratio": round((drafts / medcurate_seconds) / (len(entries) / trafilatura_seconds), 3),
@@ -97,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print("| system | pages | per second |\n|---|---|---|")
     print(f"| trafilatura.extract alone | {len(entries)} | {result['trafilatura_pages_per_second']} |")
-    label = "medcurate ingest --html-dir" + (" (with suggestions)" if args.suggest else "")
+    label = "medcurate ingest --html-dir" + (f" (with suggestions, {embedding})" if args.suggest else "")
     print(f"| {label} | {drafts} drafts | {result['medcurate_drafts_per_second']} |")
     print(f"\nratio medcurate / trafilatura: {result['ratio']}")
     return 0

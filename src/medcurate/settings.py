@@ -8,6 +8,7 @@ can hold several sites. ``MEDCURATE_DATABASE_URL`` selects PostgreSQL instead of
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field
@@ -31,6 +32,10 @@ class Settings(BaseSettings):
     config_file: Path | None = None
     secret_key: str | None = None
     offline_model: bool = True
+    embedding: Literal["minilm", "static"] = Field(
+        default="minilm",
+        description="Suggestion embeddings: the MiniLM transformer, or the static model distilled from it.",
+    )
     queue_url: str | None = Field(
         default=None,
         description="A Redis URL: ingestion jobs go to an RQ queue served by `medcurate worker` processes.",

@@ -8,6 +8,12 @@ normalised, so a dot product is a cosine similarity.
 The text cache is a plain dictionary keyed by a hash of the text (and optionally mirrored to an
 ``.npz`` file in the models directory) because retraining re-embeds the same items again and again;
 only new or changed texts reach the model.
+
+Two encoders sit behind the ``TextEncoder`` protocol, chosen by name (``encoder_for``, the setting
+``MEDCURATE_EMBEDDING``): ``minilm`` (this module) and ``static``, a model2vec model distilled from
+it (``medcurate.suggest.static``), 100-700 times faster and less accurate. Each names
+its vector space (``encoder_space``); caches and stored models record it, so vectors of two spaces
+are never compared.
 """
 
 from __future__ import annotations
@@ -15,11 +21,11 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +38,10 @@ DEFAULT_BATCH_SIZE = 32
 DEFAULT_TEXT_CHARS = 2000
 EMBEDDING_DIM = 384
 MODEL_NAME = "all-MiniLM-L6-v2"
+MINILM_SPACE = f"minilm:{MODEL_NAME}"
+EncoderName = Literal["minilm", "static"]
+ENCODER_NAMES: tuple[str, ...] = get_args(EncoderName)
+DEFAULT_ENCODER: EncoderName = "minilm"
 
 
 class TextEncoder(Protocol):
@@ -91,8 +101,31 @@ def item_text(item: CuratedItem, *, extra: str = "", limit: int = DEFAULT_TEXT_C
     return " \n".join(seen)[:limit]
 
 
+def encoder_space(encoder: TextEncoder) -> str:
+    """The vector space ``encoder`` embeds into (an encoder that names none is taken for MiniLM)."""
+    return str(getattr(encoder, "space", MINILM_SPACE))
+
+
+def stored_space(metrics: Mapping[str, Any]) -> str:
+    """The vector space a stored model's metrics record (models from before the record: MiniLM)."""
+    return str(metrics.get("encoder", MINILM_SPACE))
+
+
+def require_space(metrics: Mapping[str, Any], encoder: TextEncoder, *, what: str = "the model") -> None:
+    """Refuse to score with ``encoder`` a model whose vectors another encoder made."""
+    stored, current = stored_space(metrics), encoder_space(encoder)
+    if stored != current:
+        raise SuggestError(
+            f"{what} holds vectors of {stored} but the encoder is {current}; "
+            "retrain it with this encoder (`medcurate topics train`) or set MEDCURATE_EMBEDDING back"
+        )
+
+
 class MiniLMEncoder:
     """The bundled MiniLM model, loaded on first use and shared by every instance in the process."""
+
+    space = MINILM_SPACE
+    dimension = EMBEDDING_DIM
 
     def __init__(self, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         self.batch_size = batch_size
@@ -122,17 +155,29 @@ class EmbeddingCache:
     path: Path | None = None
     dirty: bool = False
 
+    @property
+    def space(self) -> str:
+        """The vector space of every vector in the cache."""
+        return encoder_space(self.encoder)
+
     @classmethod
     def open(cls, encoder: TextEncoder, path: Path | None = None) -> EmbeddingCache:
-        """A cache backed by ``path`` (read when it exists)."""
+        """A cache backed by ``path`` (read when it exists; refused when another encoder wrote it)."""
         vectors: dict[str, Vector] = {}
         if path is not None and path.exists():
             try:
                 with np.load(path, allow_pickle=False) as data:
                     keys = [str(k) for k in data["keys"]]
                     matrix = np.asarray(data["vectors"], dtype=np.float32)
+                    # Caches written before encoders were pluggable hold MiniLM vectors.
+                    stored = str(data["space"]) if "space" in data.files else MINILM_SPACE
             except (OSError, ValueError, KeyError) as exc:
                 raise SuggestError(f"embedding cache {path} is unreadable: {exc}; delete it") from exc
+            if stored != encoder_space(encoder):
+                raise SuggestError(
+                    f"embedding cache {path} holds vectors of {stored}, not of {encoder_space(encoder)}; "
+                    "delete it or open the cache file of that encoder"
+                )
             vectors = {key: matrix[i] for i, key in enumerate(keys)}
         return cls(encoder=encoder, vectors=vectors, path=path)
 
@@ -157,7 +202,7 @@ class EmbeddingCache:
         keys = np.array(list(self.vectors), dtype=str)
         matrix = np.stack(list(self.vectors.values())) if self.vectors else np.zeros((0, EMBEDDING_DIM))
         tmp = self.path.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=keys, vectors=matrix.astype(np.float32))
+        np.savez(tmp, keys=keys, vectors=matrix.astype(np.float32), space=np.array(self.space))
         tmp.replace(self.path)
         self.dirty = False
 
@@ -166,3 +211,14 @@ class EmbeddingCache:
 def default_encoder() -> MiniLMEncoder:
     """The process-wide MiniLM encoder."""
     return MiniLMEncoder()
+
+
+def encoder_for(name: str) -> TextEncoder:
+    """The process-wide encoder called ``name`` (``minilm`` or ``static``)."""
+    if name == "minilm":
+        return default_encoder()
+    if name == "static":
+        from medcurate.suggest.static import static_encoder
+
+        return static_encoder()
+    raise SuggestError(f"unknown embedding {name!r}; one of {', '.join(ENCODER_NAMES)} (MEDCURATE_EMBEDDING)")

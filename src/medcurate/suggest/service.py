@@ -14,9 +14,10 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,20 @@ from medcurate.store.db import Database
 from medcurate.store.models import DecisionRecord, ItemRecord, ModelVersionRecord, SuggestionRecord
 from medcurate.store.repository import all_items, get_item, item_from_record, record_audit, save_item
 from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
-from medcurate.suggest.embedding import EmbeddingCache, default_encoder, item_text
+from medcurate.suggest.embedding import (
+    MINILM_SPACE,
+    EmbeddingCache,
+    encoder_for,
+    encoder_space,
+    item_text,
+    stored_space,
+)
 from medcurate.suggest.engine import EngineOptions, Example, LabelInfo, LabelModel, extend, fit
 from medcurate.suggest.mesh import default_index
 from medcurate.suggest.persist import load_model, save_model
 from medcurate.suggest.suggester import EmbeddingSuggester
+
+LOGGER = logging.getLogger(__name__)
 
 MODEL_KIND = "suggest"
 EMBEDDING_CACHE_FILE = "embeddings.npz"
@@ -130,10 +140,16 @@ _MODELS: dict[Path, tuple[LabelModel, LabelModel, dict[str, Any]]] = {}
 
 
 def embedding_cache(settings: Settings) -> EmbeddingCache:
-    """The site's embedding cache, opened once per process."""
-    path = settings.models_dir / EMBEDDING_CACHE_FILE
+    """The site's embedding cache for its encoder (``settings.embedding``), opened once per process."""
+    encoder = encoder_for(settings.embedding)
+    space = encoder_space(encoder)
+    # One file per vector space: switching encoders back and forth keeps both caches.
+    name = EMBEDDING_CACHE_FILE
+    if space != MINILM_SPACE:
+        name = f"embeddings-{hashlib.blake2b(space.encode(), digest_size=4).hexdigest()}.npz"
+    path = settings.models_dir / name
     if path not in _CACHES:
-        _CACHES[path] = EmbeddingCache.open(default_encoder(), path)
+        _CACHES[path] = EmbeddingCache.open(encoder, path)
     return _CACHES[path]
 
 
@@ -165,6 +181,9 @@ def train(database: Database, *, settings: Settings, options: EngineOptions | No
     topics = fit(topic_examples, labels=topic_labels(config), embed=cache.embed, options=options)
     communities = fit(community_examples, labels=community_labels(config), embed=cache.embed, options=options)
     cache.save()
+    # Each model records the vector space it was fitted in; loading it checks that (load_suggester).
+    topics = replace(topics, metrics={**topics.metrics, "encoder": cache.space})
+    communities = replace(communities, metrics={**communities.metrics, "encoder": cache.space})
     created = datetime.now(UTC)
     metrics: dict[str, Any] = {
         "items": len(records),
@@ -176,6 +195,7 @@ def train(database: Database, *, settings: Settings, options: EngineOptions | No
         "texts_embedded": len(cache.vectors) - known_before,
         "last_decision_id": last_decision,
         "seconds": round(time.perf_counter() - started, 2),
+        "encoder": cache.space,
     }
     version = _version(created, metrics)
     directory = settings.models_dir / version
@@ -204,7 +224,9 @@ def latest_model(database: Database) -> ModelVersionRecord | None:
 def load_suggester(database: Database, *, settings: Settings) -> EmbeddingSuggester:
     """The newest model as a suggester, with the decisions taken since its training applied.
 
-    Trains a first model when none exists yet (a fresh site: the cold start).
+    Trains a first model when none exists yet (a fresh site: the cold start), and a new one when the
+    newest was fitted with another encoder than ``settings.embedding`` (its vectors are re-embedded:
+    two vector spaces are never compared).
     """
     row = latest_model(database)
     if row is None:
@@ -221,6 +243,17 @@ def load_suggester(database: Database, *, settings: Settings) -> EmbeddingSugges
         )
     topics, communities, metrics = _MODELS[directory]
     cache = embedding_cache(settings)
+    if stored_space(topics.metrics) != cache.space or stored_space(communities.metrics) != cache.space:
+        LOGGER.warning(
+            "model %s holds vectors of %s but MEDCURATE_EMBEDDING=%s embeds with %s: retraining",
+            version,
+            stored_space(topics.metrics),
+            settings.embedding,
+            cache.space,
+        )
+        info = train(database, settings=settings)
+        version, directory = info.version, info.path
+        topics, communities, metrics = _MODELS[directory]
     with database.session() as session:
         recent = _latest_decisions(session, after_id=int(metrics.get("last_decision_id", 0)))
         if recent:
