@@ -30,8 +30,6 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=default_home)
     database_url: str | None = None
     config_file: Path | None = None
-    secret_key: str | None = None
-    offline_model: bool = True
     embedding: Literal["minilm", "static"] = Field(
         default="minilm",
         description="Suggestion embeddings: the MiniLM transformer, or the static model distilled from it.",
