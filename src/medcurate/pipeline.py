@@ -44,7 +44,7 @@ from medcurate.netguard import NetPolicy
 from medcurate.resolve import canonical_key, normalize_url, registrable_domain, strip_tracking
 from medcurate.rules import derive_md_name, featured_image_href
 from medcurate.settings import Settings
-from medcurate.sources import SourceEntry
+from medcurate.sources import SourceEntry, SourceKind
 from medcurate.store.db import Database
 from medcurate.store.models import BatchEntryRecord, BatchRecord, ItemRecord
 from medcurate.store.repository import find_item, next_item_id, record_audit, save_item
@@ -588,10 +588,10 @@ def ingest_urls(
     Returns:
         Every link's outcome.
     """
-    links = [(url, {"kind": "url"}, None) for url in urls]
-    return _run_batch(
+    entries = [SourceEntry(url=url, kind=SourceKind.URL_LIST, origin="links") for url in urls]
+    return ingest_entries(
         database,
-        links,
+        entries,
         settings=settings,
         actor=actor,
         options=options,
@@ -609,6 +609,7 @@ def ingest_entries(
     actor: str,
     options: IngestOptions | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    batch_key: str | None = None,
     description: str = "",
 ) -> BatchReport:
     """Like ``ingest_urls`` for entries read by ``medcurate.sources``; saved pages are not fetched."""
@@ -624,6 +625,6 @@ def ingest_entries(
         actor=actor,
         options=options,
         on_progress=on_progress,
-        batch_key=None,
+        batch_key=batch_key,
         description=description or f"{len(links)} entries",
     )

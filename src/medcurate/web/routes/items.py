@@ -164,17 +164,22 @@ def api_bulk(body: BulkAction, context: ContextDep, user: EditorUser) -> BulkRes
     return BulkResult(done=done, failed=[BulkFailure(id=k, reason=str(v)) for k, v in failed.items()])
 
 
+def _publish_one(item_id: RowId, context: WebContext, user: User) -> None:
+    """Publish one item with the same publisher as the CLI; its failure becomes the response."""
+    _, failed = publish_items(
+        context.database,
+        item_ids=[item_id],
+        user=user,
+        settings=context.settings,
+        out_dir=context.site_dir,
+    )
+    if failed:
+        _raise_first(failed)
+
+
 def _apply(item_id: RowId, action: Action, context: WebContext, user: User) -> ItemDetail:
     if action == "publish":
-        _, failed = publish_items(
-            context.database,
-            item_ids=[item_id],
-            user=user,
-            settings=context.settings,
-            out_dir=context.site_dir,
-        )
-        if failed:
-            _raise_first(failed)
+        _publish_one(item_id, context, user)
     else:
         with context.database.session() as session:
             transition(session, item_id=item_id, action=action, user=user)
@@ -403,15 +408,7 @@ def review_image_file(
 def review_transition(item_id: RowId, action: Action, context: ContextDep, user: EditorUser) -> Response:
     """Approve, publish, reject or send back to draft, from the review page."""
     if action == "publish":
-        _, failed = publish_items(
-            context.database,
-            item_ids=[item_id],
-            user=user,
-            settings=context.settings,
-            out_dir=context.site_dir,
-        )
-        if failed:
-            _raise_first(failed)
+        _publish_one(item_id, context, user)
         return redirect(f"/items/{item_id}", notice=f"Published; the site in {context.site_dir} is rebuilt.")
     with context.database.session() as session:
         transition(session, item_id=item_id, action=action, user=user)
