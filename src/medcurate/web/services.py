@@ -135,9 +135,7 @@ def apply_changes(item: CuratedItem, changes: ItemChanges, *, config: SiteConfig
             raise InvalidInput(f"unknown offerings: {', '.join(unknown)}; the configuration lists them")
         chosen = [known[normalize_label(label)] for label in changes.related_offerings]
         result = result.updated({"relatedOfferings": offering_entries(chosen)})
-    if result.front_matter != item.front_matter or result.body != item.body:
-        result = result.updated({"lastMod": timestamp()})
-    return result
+    return result  # saving sets lastMod when anything changed (repository.save_item)
 
 
 def update_item(
