@@ -1,13 +1,20 @@
 """Benchmark the static site build: medcurate against Hugo and Pelican on the same synthetic items.
 
 For each size it builds N synthetic items (news-variant front matter, an HTML brief, topics, brands,
-two communities) three ways, in the same run and on the same machine:
+two communities) three ways, in the same run and on the same machine, each tool as its own process
+and timed the same way (wall clock of the whole process, start-up included, and its CPU time, user
+plus system, its worker processes included):
 
-* medcurate: ``build_site`` cold, then a rebuild with nothing changed, then with one item changed;
+* medcurate: a new Python process that reads the items (JSON lines, as the store keeps front matter
+  and body) and calls ``build_site``: ``python bench/site.py --build ITEMS OUT``; cold, then again
+  with nothing changed, then with one item changed (each a new process, so no in-memory cache helps);
 * Hugo: ``export_hugo(..., with_layout=True)`` then ``hugo`` (Debian's package), cold;
 * Pelican: the same items as Pelican Markdown (``Title:``/``Date:``... headers), ``pelican`` cold.
 
-It reports item pages per second for each, and the incremental rebuild times. Run::
+Writing each tool's input (JSON lines, the Hugo tree, the Pelican Markdown) is not timed. It reports
+item pages per second for each, and the incremental rebuild times: in a new process, and in a
+long-running one (the web app's case: ``build_site`` called again in the process that built last).
+Run::
 
     .venv/bin/python bench/site.py                 # 1,000 and 10,000 items
     .venv/bin/python bench/site.py --sizes 1000    # quick
@@ -16,7 +23,10 @@ It reports item pages per second for each, and the incremental rebuild times. Ru
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -28,7 +38,6 @@ from pathlib import Path
 
 from medcurate.config import load_config
 from medcurate.models import CuratedItem, Variant
-from medcurate.publish.hugo import export_hugo
 from medcurate.publish.site import SiteOptions, build_site
 
 WORDS = " ".join(
@@ -117,16 +126,17 @@ LOAD_CONTENT_CACHE = False
 
 @dataclass(frozen=True)
 class Timing:
-    """One tool's cold build of N items."""
+    """One tool's build of N items, timed as a process: wall clock and CPU (user + system)."""
 
     tool: str
     items: int
     seconds: float
+    cpu: float
     files: int
 
     @property
     def rate(self) -> float:
-        """Item pages per second."""
+        """Item pages per second of wall clock."""
         return self.items / self.seconds
 
 
@@ -134,37 +144,101 @@ def _count_files(root: Path) -> int:
     return sum(1 for p in root.rglob("*") if p.is_file())
 
 
-def bench_medcurate(items: list[CuratedItem], work: Path) -> tuple[Timing, float, float, int]:
-    """Cold build, no-change rebuild, one-item rebuild (seconds, and files written by the last)."""
-    config = load_config(None)
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(command: list[str], **kwargs: object) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Run a command to its end: wall seconds, CPU seconds of it and its children, the result."""
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    result = subprocess.run(command, check=False, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{command[0]} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return seconds, _children_cpu() - cpu, result
+
+
+def write_items(items: list[CuratedItem], path: Path) -> None:
+    """The items as JSON lines: front matter, body and variant, the fields the store keeps."""
+    with path.open("w", encoding="utf-8") as handle:
+        for item in items:
+            row = {"front_matter": item.front_matter, "body": item.body, "variant": item.variant.value}
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_items(path: Path) -> list[CuratedItem]:
+    """The items of ``write_items``."""
+    with path.open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
+    return [
+        CuratedItem(front_matter=r["front_matter"], body=r["body"], variant=Variant(r["variant"]))
+        for r in rows
+    ]
+
+
+def build_command(items_path: Path, out: Path, workers: int) -> None:
+    """The timed medcurate process: read the items, build the site, print the report as JSON."""
+    options = SiteOptions(workers=workers)
+    report = build_site(read_items(items_path), out, config=load_config(None), options=options)
+    print(json.dumps({"written": report.written, "files": report.files, "seconds": report.seconds}))
+
+
+@dataclass(frozen=True)
+class Rebuilds:
+    """medcurate's rebuilds: nothing changed and one item changed, in new processes and in a warm one."""
+
+    noop: float
+    noop_cpu: float
+    one: float
+    one_cpu: float
+    written: int
+    warm_noop: float
+    warm_one: float
+
+
+def bench_medcurate(items: list[CuratedItem], work: Path, workers: int) -> tuple[Timing, Rebuilds]:
+    """Cold build, no-change rebuild, one-item rebuild, each a new process; then warm rebuilds."""
     out = work / "medcurate"
-    started = time.perf_counter()
-    build_site(items, out, config=config, options=SiteOptions())
-    cold = time.perf_counter() - started
-    started = time.perf_counter()
-    nothing = build_site(items, out, config=config, options=SiteOptions())
-    noop = time.perf_counter() - started
-    assert nothing.written == 0, nothing
+    source = work / "items.jsonl"
+    write_items(items, source)
+    command = [sys.executable, str(Path(__file__).resolve()), "--workers", str(workers), "--build"]
+    cold, cold_cpu, _ = _timed([*command, str(source), str(out)])
+    files = _count_files(out)
+    noop, noop_cpu, result = _timed([*command, str(source), str(out)])
+    assert json.loads(result.stdout)["written"] == 0, result.stdout
     middle = len(items) // 2
     changed = list(items)
     changed[middle] = items[middle].updated({"title": items[middle].title + " (updated)"})
+    write_items(changed, source)
+    one, one_cpu, result = _timed([*command, str(source), str(out)])
+    written = json.loads(result.stdout)["written"]
+    # A long-running process: the first call reads the view cache, the second finds its views in memory.
+    config = load_config(None)
     started = time.perf_counter()
-    one = build_site(changed, out, config=config, options=SiteOptions())
-    incremental = time.perf_counter() - started
-    return Timing("medcurate", len(items), cold, _count_files(out)), noop, incremental, one.written
+    assert build_site(changed, out, config=config).written == 0
+    warm_noop = time.perf_counter() - started
+    changed[middle] = items[middle].updated({"title": items[middle].title + " (updated again)"})
+    started = time.perf_counter()
+    build_site(changed, out, config=config)
+    warm_one = time.perf_counter() - started
+    tool = "medcurate" if workers in (0, 1) else f"medcurate, {workers} workers"
+    timing = Timing(tool, len(items), cold, cold_cpu, files)
+    return timing, Rebuilds(noop, noop_cpu, one, one_cpu, written, warm_noop, warm_one)
 
 
 def bench_hugo(items: list[CuratedItem], work: Path) -> Timing | None:
     """Hugo's cold build of the exported tree (export time not counted)."""
+    from medcurate.publish.hugo import export_hugo
+
     hugo = shutil.which("hugo")
     if hugo is None:
         return None
     site = work / "hugo"
     export_hugo(items, site, config=load_config(None), with_layout=True)
-    started = time.perf_counter()
-    subprocess.run([hugo, "--source", str(site), "--quiet"], check=True, capture_output=True)
-    seconds = time.perf_counter() - started
-    return Timing("hugo", len(items), seconds, _count_files(site / "public"))
+    seconds, cpu, _ = _timed([hugo, "--source", str(site), "--quiet"])
+    return Timing("hugo", len(items), seconds, cpu, _count_files(site / "public"))
 
 
 def bench_pelican(items: list[CuratedItem], work: Path) -> Timing | None:
@@ -178,17 +252,11 @@ def bench_pelican(items: list[CuratedItem], work: Path) -> Timing | None:
     for n, item in enumerate(items):
         (content / f"{n:06d}.md").write_text(pelican_markdown(item), encoding="utf-8")
     (root / "pelicanconf.py").write_text(PELICAN_CONF, encoding="utf-8")
-    started = time.perf_counter()
-    result = subprocess.run(
-        [str(pelican), str(content), "-o", str(root / "output"), "-s", str(root / "pelicanconf.py"), "-q"],
-        check=False,
-        capture_output=True,
-        text=True,
+    output = root / "output"
+    seconds, cpu, _ = _timed(
+        [str(pelican), str(content), "-o", str(output), "-s", str(root / "pelicanconf.py"), "-q"]
     )
-    if result.returncode != 0:
-        raise SystemExit(f"pelican failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    seconds = time.perf_counter() - started
-    return Timing("pelican", len(items), seconds, _count_files(root / "output"))
+    return Timing("pelican", len(items), seconds, cpu, _count_files(output))
 
 
 def main() -> None:
@@ -196,15 +264,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--no-pelican", action="store_true", help="skip Pelican (slow at 10,000 items)")
+    parser.add_argument("--workers", type=int, default=0, help="medcurate render processes (0: automatic)")
+    parser.add_argument("--build", nargs=2, type=Path, metavar=("ITEMS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    print("| items | tool | cold build (s) | item pages/s | files | vs Pelican | vs Hugo |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    if args.build:
+        build_command(*args.build, args.workers)
+        return
+    print(f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print()
+    print("| items | tool | cold build (s) | CPU (s) | item pages/s | files | vs Pelican | vs Hugo |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     notes = []
     for size in args.sizes:
         items = synthetic_items(size)
         with tempfile.TemporaryDirectory(prefix="medcurate-bench-") as tmp:
             work = Path(tmp)
-            ours, noop, incremental, written = bench_medcurate(items, work)
+            ours, rebuilds = bench_medcurate(items, work, args.workers)
             hugo = bench_hugo(items, work)
             pelican = None if args.no_pelican else bench_pelican(items, work)
         for timing in (ours, hugo, pelican):
@@ -213,13 +288,15 @@ def main() -> None:
             vs_pelican = f"{timing.rate / pelican.rate:.1f}x" if pelican else "-"
             vs_hugo = f"{timing.rate / hugo.rate:.2f}x" if hugo else "-"
             print(
-                f"| {size:,} | {timing.tool} | {timing.seconds:.2f} | {timing.rate:,.0f} | {timing.files:,} "
-                f"| {vs_pelican} | {vs_hugo} |",
+                f"| {size:,} | {timing.tool} | {timing.seconds:.2f} | {timing.cpu:.2f} | {timing.rate:,.0f} "
+                f"| {timing.files:,} | {vs_pelican} | {vs_hugo} |",
                 flush=True,
             )
         notes.append(
-            f"{size:,} items: medcurate rebuild with nothing changed {noop:.2f} s (0 files written); "
-            f"one item changed {incremental:.2f} s ({written} files written)"
+            f"{size:,} items, medcurate rebuilds in a new process: nothing changed {rebuilds.noop:.2f} s "
+            f"(CPU {rebuilds.noop_cpu:.2f} s, 0 files written); one item changed {rebuilds.one:.2f} s "
+            f"(CPU {rebuilds.one_cpu:.2f} s, {rebuilds.written} files written). In a warm process: "
+            f"nothing changed {rebuilds.warm_noop:.2f} s, one item changed {rebuilds.warm_one:.2f} s"
         )
     print()
     for note in notes:

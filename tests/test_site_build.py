@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from threading import Thread
+from typing import NoReturn
 
 import feedparser
 import lxml.html
@@ -21,8 +23,10 @@ from medcurate.config import load_config
 from medcurate.frontmatter import read_document
 from medcurate.models import CuratedItem
 from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site
-from medcurate.publish.site.manifest import MANIFEST_NAME
+from medcurate.publish.site import build as site_build
+from medcurate.publish.site.manifest import MANIFEST_NAME, view_cache_path
 from medcurate.publish.site.serve import make_server
+from medcurate.publish.site.views import view_from_data, view_to_data
 
 FIXTURES = Path(__file__).parent / "fixtures" / "publish" / "items"
 COMMUNITY_PAGE = "communities/chronic-care-management/curated-content/"
@@ -277,3 +281,120 @@ def test_cli_builds_from_the_store(tmp_path: Path) -> None:
     assert "0 files written" in " ".join(again.output.split())
     missing = runner.invoke(app, ["site", "serve", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` but the manifest, by relative path."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.name != MANIFEST_NAME
+    }
+
+
+def _forget_views(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start as a new process would: no views in memory, no knowledge of the view cache."""
+    monkeypatch.setattr(site_build, "_VIEW_CACHE", {})
+    monkeypatch.setattr(site_build, "_ON_DISK", {})
+
+
+def test_view_cache_lives_beside_the_site_and_feeds_a_new_process(
+    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    _forget_views(monkeypatch)
+    build(fixture_items(), out, images_dir)
+    cache = view_cache_path(out)
+    assert cache.parent == tmp_path and cache.is_file()
+    assert not [p for p in out.rglob("*") if "views" in p.name]  # never served nor deployed
+    # A new process reuses every view from the cache: nothing is cleaned again.
+    _forget_views(monkeypatch)
+    monkeypatch.setattr(site_build, "make_view", _refuse)
+    assert build(fixture_items(), out, images_dir).written == 0
+
+
+def _refuse(*args: object, **kwargs: object) -> NoReturn:
+    raise AssertionError("a cached view was made again")
+
+
+def test_incremental_build_from_the_view_cache_equals_a_full_build(
+    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = fixture_items()
+    out = tmp_path / "site"
+    _forget_views(monkeypatch)
+    build(items, out, images_dir)
+    changed = [
+        i.updated({"title": "Zeppelins <b>again</b> & more"}, body="<p>New <script>x()</script>brief.</p>")
+        if i.title.startswith("Zeppelin")
+        else i
+        for i in items
+    ]
+    _forget_views(monkeypatch)
+    report = build(changed, out, images_dir)
+    assert 0 < report.written < report.files / 3
+    fresh = tmp_path / "fresh"
+    _forget_views(monkeypatch)
+    build_site(
+        changed,
+        fresh,
+        config=load_config(None),
+        options=SiteOptions(page_size=2, images_dir=images_dir, view_cache=tmp_path / "none.json"),
+    )
+    assert _tree(out) == _tree(fresh)
+    assert "Zeppelins &lt;b&gt;again&lt;/b&gt; &amp; more" in (out / ZEPPELIN).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("garbage", ["{not json", '{"version": 1, "context": "x", "views": []}', "[]"])
+def test_a_broken_view_cache_is_ignored(
+    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch, garbage: str
+) -> None:
+    out = tmp_path / "site"
+    _forget_views(monkeypatch)
+    build(fixture_items(), out, images_dir)
+    expected = _tree(out)
+    view_cache_path(out).write_text(garbage, encoding="utf-8")
+    shutil.rmtree(out)
+    _forget_views(monkeypatch)
+    build(fixture_items(), out, images_dir)
+    assert _tree(out) == expected
+
+
+def test_a_cache_entry_of_the_wrong_shape_is_made_again(
+    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    _forget_views(monkeypatch)
+    build(fixture_items(), out, images_dir)
+    expected = _tree(out)
+    cache = view_cache_path(out)
+    data = json.loads(cache.read_text(encoding="utf-8"))
+    data["views"] = {fingerprint: {"title": "broken"} for fingerprint in data["views"]}
+    cache.write_text(json.dumps(data), encoding="utf-8")
+    shutil.rmtree(out)
+    _forget_views(monkeypatch)
+    build(fixture_items(), out, images_dir)
+    assert _tree(out) == expected
+
+
+def test_views_round_trip_through_json(images_dir: Path) -> None:
+    config = load_config(None)
+    items = [SiteItem(item=i) for i in fixture_items()]
+    views, _warnings, _ = site_build._views(items, config, site_build._image_index(images_dir), "ctx")
+    assert any(v.image is not None for v in views) and any(v.offerings for v in views)
+    for view in views:
+        assert view_from_data(json.loads(json.dumps(view_to_data(view)))) == view
+
+
+def test_parallel_build_writes_what_a_serial_build_writes(
+    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(site_build, "PARALLEL_THRESHOLD", 0)
+    outputs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"site-{workers}"
+        options = SiteOptions(page_size=2, images_dir=images_dir, workers=workers)
+        report = build_site(fixture_items(), out, config=load_config(None), options=options)
+        assert report.written == report.files
+        outputs[workers] = _tree(out)
+    assert outputs[1] == outputs[2]
