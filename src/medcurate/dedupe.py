@@ -43,13 +43,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from medcurate.errors import ConfigError, StorageError
 from medcurate.resolve import canonical_key
+
+if TYPE_CHECKING:  # datasketch pulls in SciPy: imported where used, so the CLI starts fast
+    from datasketch import MinHash
 
 __all__ = [
     "DEFAULT_LSH_ROWS",
@@ -144,11 +146,15 @@ def _crc32(shingle: bytes) -> int:
 @lru_cache(maxsize=8)
 def _permutations(num_perm: int, seed: int) -> Any:
     """datasketch's permutation parameters for (num_perm, seed), drawn once rather than per signature."""
+    from datasketch import MinHash
+
     return MinHash(num_perm=num_perm, seed=seed).permutations
 
 
 def _minhash(tokens: list[str], options: DedupeOptions) -> MinHash:
     """A MinHash of the word shingles (all the words are one shingle when there are fewer than k)."""
+    from datasketch import MinHash
+
     k = options.shingle_words
     minhash = MinHash(
         num_perm=options.num_perm,
@@ -234,6 +240,8 @@ class DedupeIndex:
         """Build the LSH structure for the configured threshold."""
         rows = self.options.lsh_rows
         bands = self.options.num_perm // rows
+        from datasketch import MinHashLSH
+
         self._lsh = MinHashLSH(num_perm=self.options.num_perm, params=(bands, rows))
 
     @classmethod
@@ -335,6 +343,8 @@ class DedupeIndex:
 
     def _as_minhash(self, values: np.ndarray[Any, Any]) -> MinHash:
         """A datasketch MinHash around stored hash values, for the LSH."""
+        from datasketch import MinHash
+
         return MinHash(
             hashvalues=values,
             seed=self.options.seed,

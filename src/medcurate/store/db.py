@@ -11,16 +11,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from medcurate.errors import StorageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -51,6 +52,8 @@ def create_db_engine(url: str) -> Engine:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration pointing at the migrations shipped in the package."""
+    from alembic.config import Config  # imported here: Alembic is slow to import and only migrations need it
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("medcurate").joinpath("migrations")))
     config.attributes["engine"] = engine
@@ -59,6 +62,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision."""
+    from alembic import command
+
     try:
         command.upgrade(alembic_config(engine), "head")
     except SQLAlchemyError as exc:
