@@ -244,10 +244,15 @@ def markdown(results: list[Result], *, items: int, clients: int) -> str:
         "List: a filter on state, source or topic and a random page among the first 40; the composite "
         "index `(state, published_at, id)` serves the inbox's filter, order and page without a sort, "
         "topics load in one extra query per page (no N+1) and the count is one indexed query. Search: "
-        "`q=` words matched case-insensitively in title, text and body (the repository's `ItemQuery.text`, "
-        "a `LIKE` scan), newest first, with the total count: two scans of the table per request, so it is "
-        "the slower of the two; an FTS5 (SQLite) / `tsvector` (PostgreSQL) index is the next step if sites "
-        "grow well past 10,000 items.",
+        "`q=` words looked up in the full-text index (`medcurate.store.search`: an FTS5 table kept by "
+        "triggers on SQLite, a `tsvector` column with a GIN index on PostgreSQL) over title, description, "
+        "body and text, best matches first (`bm25`), with the total count. The synthetic items draw on a "
+        "32-word vocabulary, so every term but `zebra` matches nearly every item: each request ranks "
+        "about 10,000 matches before taking its page of 25, the worst case for a ranked search. With no "
+        "other filter the index alone picks the page; the count reads one row of `items` per match. "
+        "Before the index (a `LIKE` scan of title, text and body, 2026-11-23): search p50 2,083 ms, "
+        "p95 3,088 ms, 23 requests/s. With 50 clients on one worker, p50 is mostly queueing: "
+        "1 / (requests/s) is the time the server spends on one request.",
         "",
     ]
     return "\n".join(lines)

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Engine, engine_from_config, pool
 
 from medcurate.store.models import Base
+from medcurate.store.search import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -23,6 +24,9 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            # The full-text index (FTS5 table, tsvector column) is dialect-specific DDL in 0002, not
+            # part of the models; without this, autogenerate would propose dropping it.
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

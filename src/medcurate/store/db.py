@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -33,6 +34,9 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # The default 2 MB page cache is far smaller than a site's database; memory-mapped reads are
+    # several times faster for search and listing, and cost nothing until pages are touched.
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 

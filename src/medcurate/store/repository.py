@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from medcurate.errors import NotFound
@@ -19,8 +19,10 @@ from medcurate.frontmatter import detect_variant
 from medcurate.models import CuratedItem, ItemState, Variant, normalize_label
 from medcurate.rules import timestamp
 from medcurate.store.models import AuditRecord, ItemRecord, ItemTopic
+from medcurate.store.search import apply_search
 
 SaveOutcome = Literal["created", "updated", "unchanged"]
+ItemSort = Literal["relevance", "newest"]
 DEFAULT_PAGE_SIZE = 50
 
 
@@ -171,7 +173,12 @@ def set_state(session: Session, *, item_id: int, state: ItemState, reason: str |
 
 @dataclass(frozen=True)
 class ItemQuery:
-    """Filters for listing items; every field optional."""
+    """Filters for listing items; every field optional.
+
+    ``text`` is a full-text search (``medcurate.store.search``): every word must occur in the title,
+    description, body or article text, the last word may be the start of one. ``sort`` None means
+    best matches first when searching and newest first otherwise.
+    """
 
     state: str | None = None
     community: str | None = None
@@ -182,6 +189,7 @@ class ItemQuery:
     until: datetime | None = None
     limit: int = DEFAULT_PAGE_SIZE
     offset: int = 0
+    sort: ItemSort | None = None
 
 
 def _filtered(statement: Select[Any], query: ItemQuery) -> Select[Any]:
@@ -199,22 +207,25 @@ def _filtered(statement: Select[Any], query: ItemQuery) -> Select[Any]:
         statement = statement.where(ItemRecord.published_at >= query.since)
     if query.until:
         statement = statement.where(ItemRecord.published_at < query.until)
-    if query.text:
-        pattern = f"%{query.text.strip().lower()}%"
-        statement = statement.where(
-            or_(
-                func.lower(ItemRecord.title).like(pattern),
-                func.lower(ItemRecord.text).like(pattern),
-                func.lower(ItemRecord.body).like(pattern),
-            )
-        )
     return statement
 
 
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def list_items(session: Session, *, query: ItemQuery | None = None) -> list[ItemRecord]:
-    """Items matching ``query``, newest first."""
+    """Items matching ``query``: best matches first when searching (``sort`` None), else newest first."""
     query = query or ItemQuery()
     statement = _filtered(select(ItemRecord), query).options(selectinload(ItemRecord.topics))
+    if query.text:
+        statement = apply_search(
+            statement,
+            text=query.text,
+            dialect=_dialect(session),
+            rank=query.sort in (None, "relevance"),
+            window=query.offset + query.limit,
+        )
     statement = (
         statement.order_by(ItemRecord.published_at.desc().nulls_last(), ItemRecord.id.desc())
         .limit(query.limit)
@@ -225,7 +236,10 @@ def list_items(session: Session, *, query: ItemQuery | None = None) -> list[Item
 
 def count_items(session: Session, *, query: ItemQuery | None = None) -> int:
     """How many items match ``query`` (ignoring its limit and offset)."""
-    statement = _filtered(select(func.count(ItemRecord.id)), query or ItemQuery())
+    query = query or ItemQuery()
+    statement = _filtered(select(func.count(ItemRecord.id)), query)
+    if query.text:
+        statement = apply_search(statement, text=query.text, dialect=_dialect(session), rank=False)
     return int(session.scalar(statement) or 0)
 
 

@@ -1,0 +1,154 @@
+"""Full-text search over items: SQLite FTS5 or a PostgreSQL ``tsvector``, behind one function.
+
+Both dialects index the same four fields: the title, the front matter's ``description``, the Markdown
+body (the brief) and the extracted article text, weighted in that order of importance. Migration
+``0002`` creates the index objects; this module only queries them.
+
+- SQLite: ``items_fts``, a contentless FTS5 table (``porter unicode61`` tokenizer: case-, accent- and
+  suffix-insensitive) kept in step by triggers on ``items``; matched with ``MATCH``, ranked with
+  ``bm25``. Contentless because ``items`` has no ``description`` column an external-content table
+  could read back; search only needs rowids and scores, never the indexed text.
+- PostgreSQL: ``items.search_vector``, a generated, stored ``tsvector`` column with a GIN index;
+  matched with ``@@``, ranked with ``ts_rank``.
+
+What a person types is never passed through as query syntax. It is cut into words (letters and
+digits), every word is required, and the last one also matches as a prefix so the search box works
+while typing ("ransom" finds "ransomware"). On SQLite each word becomes a double-quoted FTS5 string,
+so ``"``, ``*``, ``NEAR(``, ``-``, ``:``, ``OR`` are plain text; on PostgreSQL the words go to
+``websearch_to_tsquery`` (which never raises) quoted one by one, so a word like "or" is a word on
+both dialects rather than an operator on one. One difference remains: PostgreSQL drops English stop
+words ("the", "or") from a query, SQLite requires them. The small word-splitting parser is
+hand-written because neither engine offers a "quote this for me" function and the two syntaxes differ.
+
+The index objects are invisible to the SQLAlchemy models; ``include_name`` tells Alembic's
+autogenerate comparison (``migrations/env.py`` and the models-match test) to leave them alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, Integer, Select, column, func, literal_column, select, table
+
+from medcurate.store.models import ItemRecord
+
+FTS_TABLE = "items_fts"
+SEARCH_VECTOR_COLUMN = "search_vector"
+SEARCH_VECTOR_INDEX = "ix_items_search_vector"
+# bm25 weights, in the FTS5 table's column order: title, description, body, text.
+FTS_COLUMN_WEIGHTS = (8.0, 3.0, 2.0, 1.0)
+DEFAULT_MAX_TERMS = 32
+DEFAULT_MIN_PREFIX_LENGTH = 2
+
+_WORD = re.compile(r"[^\W_]+")
+_REGCONFIG: ColumnElement[Any] = literal_column("'english'::regconfig")
+_FTS = table(FTS_TABLE, column("rowid", Integer))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchTerms:
+    """The words of a search, the last one possibly a prefix."""
+
+    words: tuple[str, ...]
+    prefix: bool
+
+    def fts5(self) -> str:
+        """An FTS5 query: every word a quoted string, implicitly ANDed, the last one maybe a prefix."""
+        quoted = ['"' + word.replace('"', '""') + '"' for word in self.words]
+        if self.prefix:
+            quoted[-1] += "*"
+        return " ".join(quoted)
+
+
+def parse_terms(
+    text: str | None,
+    *,
+    max_terms: int = DEFAULT_MAX_TERMS,
+    min_prefix_length: int = DEFAULT_MIN_PREFIX_LENGTH,
+) -> SearchTerms | None:
+    """The words of ``text``, or None when it holds none (then there is nothing to filter on).
+
+    Args:
+        text: what the person typed; any characters.
+        max_terms: words past this many are ignored, which bounds the cost of one query.
+        min_prefix_length: a shorter last word matches whole, so "a" does not match half the index.
+
+    Returns:
+        The words, lower-cased, and whether the last one is a prefix.
+    """
+    words = tuple(word.casefold() for word in _WORD.findall(text or ""))[:max_terms]
+    if not words:
+        return None
+    return SearchTerms(words=words, prefix=len(words[-1]) >= min_prefix_length)
+
+
+def _tsquery(terms: SearchTerms) -> ColumnElement[Any]:
+    exact = terms.words[:-1] if terms.prefix else terms.words
+    parts: list[ColumnElement[Any]] = []
+    if exact:
+        parts.append(func.websearch_to_tsquery(_REGCONFIG, " ".join(f'"{word}"' for word in exact)))
+    if terms.prefix:
+        # websearch_to_tsquery has no prefix syntax; the word is letters and digits only, so
+        # "word:*" cannot carry any other to_tsquery operator.
+        parts.append(func.to_tsquery(_REGCONFIG, f"{terms.words[-1]}:*"))
+    query = parts[0]
+    for part in parts[1:]:
+        query = query.op("&&")(part)
+    return query
+
+
+def apply_search(
+    statement: Select[Any], *, text: str | None, dialect: str, rank: bool, window: int | None = None
+) -> Select[Any]:
+    """Restrict an items query to those matching ``text``; with ``rank``, best matches first.
+
+    Args:
+        statement: a select over ``items`` (rows or a count).
+        text: what the person typed; a text with no words leaves ``statement`` as it is.
+        dialect: the engine's dialect name, ``"sqlite"`` or ``"postgresql"``.
+        rank: order by relevance, then newest id first among equals.
+        window: with ``rank``, how many best matches the caller pages through (offset + limit).
+
+    Returns:
+        The statement with the match condition and, with ``rank``, its order.
+    """
+    terms = parse_terms(text)
+    if terms is None:
+        return statement
+    if dialect == "postgresql":
+        vector: ColumnElement[Any] = literal_column(f"{ItemRecord.__tablename__}.{SEARCH_VECTOR_COLUMN}")
+        query = _tsquery(terms)
+        statement = statement.where(vector.op("@@")(query))
+        if rank:
+            score = func.ts_rank(vector, query, type_=Float)
+            statement = statement.order_by(score.desc(), ItemRecord.id.desc())
+        return statement
+    fts: ColumnElement[Any] = literal_column(FTS_TABLE)
+    match = fts.op("MATCH")(terms.fts5())
+    if not rank:
+        return statement.where(ItemRecord.id.in_(select(_FTS.c.rowid).where(match)))
+    # bm25 is lower for better matches.
+    score = func.bm25(fts, *FTS_COLUMN_WEIGHTS, type_=Float)
+    found = select(_FTS.c.rowid.label("item_id"), score.label("score")).where(match)
+    if window is not None and statement.whereclause is None:
+        # Nothing else filters: the index alone picks the page, in the same order as the outer query,
+        # so only those rows of items are read (not one wide row per match, each needing a seek).
+        found = found.order_by(score.asc(), _FTS.c.rowid.desc()).limit(window)
+    ranked = found.subquery("search")
+    return statement.join(ranked, ranked.c.item_id == ItemRecord.id).order_by(
+        ranked.c.score.asc(), ItemRecord.id.desc()
+    )
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic ``include_name`` hook: False for the search objects the models do not describe."""
+    if type_ == "table":
+        # items_fts and the shadow tables FTS5 keeps beside it (items_fts_data, _idx, _docsize, _config).
+        return not (name == FTS_TABLE or (name or "").startswith(f"{FTS_TABLE}_"))
+    if type_ == "column":
+        return not (name == SEARCH_VECTOR_COLUMN and parent_names.get("table_name") == "items")
+    if type_ == "index":
+        return name != SEARCH_VECTOR_INDEX
+    return True
