@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -26,11 +25,6 @@ def settings_of(ctx: typer.Context) -> Settings:
     return root.obj
 
 
-def open_db(settings: Settings) -> Database:
-    """The site's database, migrated to the newest schema."""
-    return open_database(settings.database)
-
-
 def fail(message: str, *, code: int = 1) -> NoReturn:
     """Print an error for a person and exit non-zero."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
@@ -42,10 +36,9 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def run_guarded(settings: Settings, home_hint: Path | None = None) -> Database:
+def run_guarded(settings: Settings) -> Database:
     """Open the database, turning medcurate errors into a clear message and exit code 1."""
-    del home_hint
     try:
-        return open_db(settings)
+        return open_database(settings.database)
     except MedcurateError as exc:
         fail(str(exc))
