@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import html
 import ipaddress
 import logging
 import queue
@@ -346,7 +347,7 @@ def _pdf_extraction(page: FetchedPage) -> Extraction:
     lines = [line.strip() for line in page.text.splitlines() if line.strip()]
     title = lines[0][:200] if lines else Path(page.final_url).name
     paragraphs = [p.strip() for p in page.text.split("\n\n") if p.strip()][:3]
-    brief = "".join(f"<p>{_escape(' '.join(p.split()))}</p>" for p in paragraphs)
+    brief = "".join(f"<p>{html.escape(' '.join(p.split()))}</p>" for p in paragraphs)
     return Extraction(
         url=page.final_url,
         canonical_url=page.final_url,
@@ -363,10 +364,6 @@ def _pdf_extraction(page: FetchedPage) -> Extraction:
         text=page.text,
         brief_html=brief,
     )
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _provenance(target: _Target, page: FetchedPage, now: datetime) -> dict[str, Any]:
