@@ -461,14 +461,14 @@ def _run_batch(
     community = config.community(options.community) if options.community else config.default_community
     invalid: list[IngestOutcome] = []
     prepared: dict[str, tuple[str, dict[str, Any] | None, str | None]] = {}
-    for url, origin, html in links:
+    for url, origin, saved_html in links:
         try:
             cleaned = clean_url(url)
             key = canonical_key(cleaned)
         except (MedcurateError, ValueError) as exc:
             invalid.append(IngestOutcome(url=url, status=STATUS_FAILED, reason=f"not a usable URL: {exc}"))
             continue
-        prepared.setdefault(key, (cleaned, origin, html))
+        prepared.setdefault(key, (cleaned, origin, saved_html))
     key = batch_key or batch_key_for(list(prepared))
     batch_id, entry_ids = _open_batch(
         database,
