@@ -34,7 +34,6 @@ class ItemState(StrEnum):
     APPROVED = "approved"
     PUBLISHED = "published"
     REJECTED = "rejected"
-    FAILED = "failed"
     DUPLICATE = "duplicate"
 
 

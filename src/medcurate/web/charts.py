@@ -18,7 +18,6 @@ STATE_COLOURS = {
     "published": "#16a34a",
     "rejected": "#dc2626",
     "duplicate": "#9ca3af",
-    "failed": "#7c2d12",
 }
 DEFAULT_WIDTH = 640
 DEFAULT_HEIGHT = 240

@@ -43,11 +43,11 @@ from medcurate.store.models import ItemRecord, SourceRecord
 from medcurate.store.repository import get_item, item_from_record, record_audit, save_item
 from medcurate.users import Role, User
 
-CURATOR_EDITABLE = frozenset({ItemState.DRAFT, ItemState.DUPLICATE, ItemState.FAILED, ItemState.REJECTED})
+CURATOR_EDITABLE = frozenset({ItemState.DRAFT, ItemState.DUPLICATE, ItemState.REJECTED})
 TRANSITIONS: Mapping[str, tuple[ItemState, frozenset[ItemState]]] = {
     "approve": (
         ItemState.APPROVED,
-        frozenset({ItemState.DRAFT, ItemState.DUPLICATE, ItemState.REJECTED, ItemState.FAILED}),
+        frozenset({ItemState.DRAFT, ItemState.DUPLICATE, ItemState.REJECTED}),
     ),
     "publish": (ItemState.PUBLISHED, frozenset({ItemState.DRAFT, ItemState.APPROVED, ItemState.DUPLICATE})),
     "reject": (ItemState.REJECTED, frozenset(set(ItemState) - {ItemState.REJECTED})),
