@@ -14,6 +14,7 @@ from typing import NoReturn
 import feedparser
 import lxml.html
 import pytest
+from jinja2 import FileSystemBytecodeCache
 from lxml import etree
 from PIL import Image
 from typer.testing import CliRunner
@@ -398,3 +399,38 @@ def test_parallel_build_writes_what_a_serial_build_writes(
         assert report.written == report.files
         outputs[workers] = _tree(out)
     assert outputs[1] == outputs[2]
+
+
+def test_compiled_templates_are_cached_and_follow_template_edits(
+    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache_dir = tmp_path / "jinja"
+    cache_dir.mkdir(mode=0o700)
+    monkeypatch.setattr(
+        site_build,
+        "_bytecode_cache",
+        lambda: FileSystemBytecodeCache(str(cache_dir), pattern=site_build.BYTECODE_PATTERN),
+    )
+    overrides = tmp_path / "templates"
+    (overrides / "site").mkdir(parents=True)
+    page = overrides / "site" / "404.html"
+    out = tmp_path / "site"
+    for text in ("First missing page", "Second missing page"):
+        page.write_text(f'{{% extends "site/base.html" %}}{{% block main %}}{text}{{% endblock %}}')
+        options = SiteOptions(page_size=2, images_dir=images_dir, template_dirs=(overrides,))
+        build_site(fixture_items(), out, config=load_config(None), options=options)
+        assert text in (out / "404.html").read_text(encoding="utf-8")
+    # Both versions of the edited template, and the built-in ones, were compiled into the cache.
+    assert len(list(cache_dir.glob("medcurate-site-*.cache"))) >= 3
+
+
+def test_a_build_without_a_template_cache_still_builds(
+    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unsafe(*args: object, **kwargs: object) -> NoReturn:
+        raise RuntimeError("Cannot determine safe temp directory.")
+
+    monkeypatch.setattr(site_build, "FileSystemBytecodeCache", unsafe)
+    out = tmp_path / "site"
+    report = build(fixture_items(), out, images_dir)
+    assert report.written == report.files and (out / NEWS_ITEM).is_file()

@@ -58,7 +58,9 @@ def save_manifest(out_dir: Path, manifest: Manifest) -> bool:
             "generator": "medcurate",
             "files": dict(sorted(manifest.files.items())),
         },
-        indent=0,
+        # One entry a line, as ``indent=0`` would lay it out, but through the C encoder: ``indent`` makes
+        # json use its pure-Python encoder, 20,000 entries at a time.
+        separators=(",\n", ": "),
         ensure_ascii=False,
     )
     path = out_dir / MANIFEST_NAME

@@ -30,7 +30,6 @@ from markupsafe import Markup
 from medcurate.config import SiteConfig
 from medcurate.models import CuratedItem, FeaturedImage, Offering
 from medcurate.publish.sanitize import brief_html, brief_text, clean_text, safe_http_url
-from medcurate.publish.seed import DEFAULT_SECTION, relative_path
 from medcurate.rules import slugify
 
 _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
@@ -157,6 +156,8 @@ def item_key(site_item: SiteItem) -> str:
 def item_section_dir(item: CuratedItem) -> tuple[str, ...]:
     """The item's section directory below the site root (its basePath)."""
     if not (item.md_name or item.fields.slug):
+        from medcurate.publish.seed import relative_path  # here: it imports YAML, which builds never need
+
         relative_path(item)  # raises the export's error for an item it cannot name
     return _section_dir(item.fields.base_path or "")
 
@@ -164,6 +165,8 @@ def item_section_dir(item: CuratedItem) -> tuple[str, ...]:
 @lru_cache(maxsize=MEMO_SIZE)
 def _section_dir(base_path: str) -> tuple[str, ...]:
     """The safe directory segments of a basePath, as ``seed.relative_path`` lays files out."""
+    from medcurate.publish.seed import DEFAULT_SECTION  # once per distinct basePath (memoised)
+
     parts = [p for p in base_path.strip("/").split("/") if p and p not in {".", ".."}] or [DEFAULT_SECTION]
     return tuple(_segment(p) for p in parts)
 
@@ -365,46 +368,46 @@ def view_from_data(row: Sequence[Any], shared: dict[tuple[Any, ...], Any] | None
 
     Raises ValueError or TypeError on a row of another shape.
     """
-    (key, url, title, description, brief, text, source_url, brand, brand_url, published) = row[:10]
-    (date_iso, date_rfc822, date_human, authors, topics, section, crumbs, offerings, image) = row[10:19]
-    aliases, digest = row[19:]
-    if not all(isinstance(v, str) for v in (key, url, title, description, brief, text, brand, digest)):
-        raise TypeError("a view row holds text where its fields are")
+    # One unpacking and plain loops: this runs for every unchanged item of a rebuild in a new process.
+    (key, url, title, description, brief, text, source_url, brand, brand_url, published, date_iso) = row[:11]
+    (date_rfc822, date_human, authors, topics, section, crumbs, offerings, image, aliases, digest) = row[11:]
+    for value in (key, url, title, description, brief, text, brand, digest):
+        if type(value) is not str:
+            raise TypeError("a view row holds text where its fields are")
     memo: dict[tuple[Any, ...], Any] = {} if shared is None else shared
     links = []
     for pair in topics:
-        pair = tuple(pair)
-        link = memo.get(pair)
+        link = memo.get(pair_key := tuple(pair))
         if link is None:
-            link = memo[pair] = NavLink(*pair)
+            link = memo[pair_key] = NavLink(*pair)
         links.append(link)
-    section = tuple(section)
-    place = memo.get(section)
+    place = memo.get(section_key := tuple(section))
     if place is None:
-        place = memo[section] = Section(*section)
+        place = memo[section_key] = Section(*section)
+    # Positional, in declaration order (as ``view_to_data`` writes the row): keywords cost a tenth more.
     return ItemView(
-        key=key,
-        url=url,
-        title=title,
-        description=description,
+        key,
+        url,
+        title,
+        description,
         # Cleaned by nh3 when the view was made; the cache holds only what the site already published.
-        brief=Markup(brief),
-        text=text,
-        source_url=source_url,
-        brand=brand,
-        brand_url=brand_url,
-        published=datetime.fromisoformat(published) if published else None,
-        date_iso=date_iso,
-        date_rfc822=date_rfc822,
-        date_human=date_human,
-        authors=tuple(authors),
-        topics=tuple(links),
-        section=place,
-        breadcrumbs=tuple(NavLink(*c) for c in crumbs),
-        offerings=tuple(OfferingView(*o) for o in offerings),
-        image=None if image is None else ImageView(*image),
-        aliases=tuple(aliases),
-        digest=digest,
+        Markup(brief),
+        text,
+        source_url,
+        brand,
+        brand_url,
+        datetime.fromisoformat(published) if published else None,
+        date_iso,
+        date_rfc822,
+        date_human,
+        tuple(authors),
+        tuple(links),
+        place,
+        tuple(NavLink(*c) for c in crumbs),
+        tuple(OfferingView(*o) for o in offerings),
+        None if image is None else ImageView(*image),
+        tuple(aliases),
+        digest,
     )
 
 
