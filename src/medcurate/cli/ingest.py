@@ -20,6 +20,9 @@ from medcurate.pipeline import Progress as IngestProgress
 from medcurate.settings import Settings
 from medcurate.sources import SourceEntry, SourceKind, entries_of, read_source
 
+CommunityOption = Annotated[str | None, typer.Option(help="Community key (default: the configured one).")]
+NoRobotsOption = Annotated[bool, typer.Option("--no-robots", help="Do not consult robots.txt.")]
+NoImagesOption = Annotated[bool, typer.Option("--no-images", help="Do not download featured images.")]
 STATUS_STYLE = {"created": "green", "existing": "cyan", "duplicate": "yellow", "failed": "red"}
 
 
@@ -86,11 +89,9 @@ def _ingest(settings: Settings, entries: list[SourceEntry], options: IngestOptio
 def add(
     ctx: typer.Context,
     urls: Annotated[list[str], typer.Argument(help="Links to curate.")],
-    community: Annotated[
-        str | None, typer.Option(help="Community key (default: the configured one).")
-    ] = None,
-    no_robots: Annotated[bool, typer.Option("--no-robots", help="Do not consult robots.txt.")] = False,
-    no_images: Annotated[bool, typer.Option("--no-images", help="Do not download featured images.")] = False,
+    community: CommunityOption = None,
+    no_robots: NoRobotsOption = False,
+    no_images: NoImagesOption = False,
 ) -> None:
     """Turn links into drafts: fetch, extract, dedupe, suggest, store."""
     settings = settings_of(ctx)
@@ -156,11 +157,9 @@ def ingest(
     opml: Annotated[list[Path], typer.Option("--opml", help="An OPML list of feeds.")] = [],  # noqa: B006
     bookmarks: Annotated[list[Path], typer.Option("--bookmarks", help="A Netscape bookmark export.")] = [],  # noqa: B006
     html_dir: Annotated[list[Path], typer.Option("--html-dir", help="A directory of saved pages.")] = [],  # noqa: B006
-    community: Annotated[
-        str | None, typer.Option(help="Community key (default: the configured one).")
-    ] = None,
-    no_robots: Annotated[bool, typer.Option("--no-robots", help="Do not consult robots.txt.")] = False,
-    no_images: Annotated[bool, typer.Option("--no-images", help="Do not download featured images.")] = False,
+    community: CommunityOption = None,
+    no_robots: NoRobotsOption = False,
+    no_images: NoImagesOption = False,
 ) -> None:
     """Ingest every link of files, feeds, OPML lists, bookmark exports or saved pages."""
     if not any([file, feed, opml, bookmarks, html_dir]):

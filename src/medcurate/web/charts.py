@@ -20,6 +20,8 @@ STATE_COLOURS = {
     "duplicate": "#9ca3af",
 }
 DEFAULT_WIDTH = 640
+# Line charts take their colours further along the palette than the stacked bars beside them.
+LINE_COLOUR_OFFSET = 10
 DEFAULT_HEIGHT = 240
 _PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 36, 12, 12, 28
 
@@ -52,9 +54,9 @@ def _frame(width: int, height: int, top: int, label: str) -> list[str]:
     return parts
 
 
-def _legend(names: Sequence[str]) -> str:
+def _legend(names: Sequence[str], *, colour_offset: int = 0) -> str:
     items = "".join(
-        f'<li><span class="swatch" style="background:{_colour(n, i)}"></span>{escape(n)}</li>'
+        f'<li><span class="swatch" style="background:{_colour(n, i + colour_offset)}"></span>{escape(n)}</li>'
         for i, n in enumerate(names)
     )
     return f'<ul class="legend">{items}</ul>'
@@ -126,15 +128,7 @@ def line_chart(
             f"<title>{escape(name)}</title></polyline>"
         )
     parts.append("</svg>")
-    return Markup("".join(parts) + _legend_lines(list(series)))
-
-
-def _legend_lines(names: Sequence[str]) -> str:
-    items = "".join(
-        f'<li><span class="swatch" style="background:{_colour(n, i + 10)}"></span>{escape(n)}</li>'
-        for i, n in enumerate(names)
-    )
-    return f'<ul class="legend">{items}</ul>'
+    return Markup("".join(parts) + _legend(list(series), colour_offset=LINE_COLOUR_OFFSET))
 
 
 def horizontal_bars(
