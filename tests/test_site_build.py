@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import urllib.error
@@ -21,11 +22,14 @@ from typer.testing import CliRunner
 
 from medcurate.cli import app
 from medcurate.config import load_config
+from medcurate.errors import PublishError
 from medcurate.frontmatter import read_document
 from medcurate.models import CuratedItem
-from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site
+from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site, writer_process
 from medcurate.publish.site import build as site_build
+from medcurate.publish.site import output as site_output
 from medcurate.publish.site.manifest import MANIFEST_NAME, view_cache_path
+from medcurate.publish.site.parallel import fork_helper, join_all
 from medcurate.publish.site.serve import make_server
 from medcurate.publish.site.views import view_from_data, view_to_data
 
@@ -387,18 +391,77 @@ def test_views_round_trip_through_json(images_dir: Path) -> None:
         assert view_from_data(json.loads(json.dumps(view_to_data(view)))) == view
 
 
+@pytest.mark.parametrize("workers", [0, 2, 3])
 def test_parallel_build_writes_what_a_serial_build_writes(
+    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)  # automatic (0) forks one helper on two cores
+    outputs = {}
+    for label, parallel in (("serial", False), ("parallel", True)):
+        # Serial: one process writing its own files. Parallel: views and pages made by forked helpers,
+        # this process's pages written by the writer process.
+        for name in ("PARALLEL_THRESHOLD", "VIEW_PARALLEL_THRESHOLD"):
+            monkeypatch.setattr(site_build, name, 0 if parallel else 10**9)
+        monkeypatch.setattr(site_output, "SPAWN_THRESHOLD", 0 if parallel else 10**9)
+        _forget_views(monkeypatch)
+        out = tmp_path / label
+        options = SiteOptions(page_size=2, images_dir=images_dir, workers=workers if parallel else 1)
+        report = build_site(fixture_items(), out, config=load_config(None), options=options)
+        assert report.written == report.files
+        outputs[label] = (_tree(out), (out / MANIFEST_NAME).read_bytes(), view_cache_path(out).read_bytes())
+    assert outputs["serial"] == outputs["parallel"]
+
+
+def test_the_writer_process_writes_copies_and_reports_the_first_failure(tmp_path: Path) -> None:
+    source = tmp_path / "picture.jpeg"
+    source.write_bytes(b"jpeg")
+    root = tmp_path / "site"
+    writer = site_output.SpawnedWriter(str(root))
+    writer.write("a/b/index.html", "Café".encode())
+    writer.copy("a/picture.jpeg", str(source))
+    writer.close()
+    assert (root / "a/b/index.html").read_text(encoding="utf-8") == "Café"
+    assert (root / "a/picture.jpeg").read_bytes() == b"jpeg"
+
+    (root / "blocked").write_text("a file where a directory must go")
+    writer = site_output.SpawnedWriter(str(root))
+    writer.write("blocked/index.html", b"x")
+    for n in range(300):  # far more than a pipe holds: the failed writer must keep draining
+        writer.write(f"after/{n}/index.html", b"y" * 20_000)
+    with pytest.raises(PublishError, match=r"blocked/index\.html"):
+        writer.close()
+
+
+def test_the_writer_process_refuses_a_truncated_stream(tmp_path: Path) -> None:
+    frame = writer_process.HEADER.pack(writer_process.WRITE, 5, 10) + b"x.txt" + b"only 7"
+    with pytest.raises(EOFError):
+        writer_process.serve(io.BytesIO(frame), str(tmp_path))
+    empty = tmp_path / "empty"
+    assert writer_process.serve(io.BytesIO(b""), str(empty)) == 0
+
+
+def test_a_failing_helper_fails_the_build_with_its_message(tmp_path: Path) -> None:
+    def fail() -> bytes:
+        raise PublishError("the helper could not go on")
+
+    helpers = [fork_helper(lambda: b"fine"), fork_helper(fail)]
+    with pytest.raises(PublishError, match="the helper could not go on"):
+        join_all(helpers)
+    assert fork_helper(lambda: b"result").join() == b"result"
+
+
+def test_a_page_a_helper_cannot_write_fails_the_build_and_keeps_the_manifest(
     tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(site_build, "PARALLEL_THRESHOLD", 0)
-    outputs = {}
-    for workers in (1, 2):
-        out = tmp_path / f"site-{workers}"
-        options = SiteOptions(page_size=2, images_dir=images_dir, workers=workers)
-        report = build_site(fixture_items(), out, config=load_config(None), options=options)
-        assert report.written == report.files
-        outputs[workers] = _tree(out)
-    assert outputs[1] == outputs[2]
+    out = tmp_path / "site"
+    blocked = out / ZEPPELIN.removesuffix("/index.html")
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where the item's directory must go")
+    options = SiteOptions(page_size=2, images_dir=images_dir, workers=2)
+    with pytest.raises(PublishError, match="cannot write"):
+        build_site(fixture_items(), out, config=load_config(None), options=options)
+    assert not (out / MANIFEST_NAME).exists()  # the next build tries every page again
 
 
 def test_compiled_templates_are_cached_and_follow_template_edits(

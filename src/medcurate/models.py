@@ -40,7 +40,9 @@ class ItemState(StrEnum):
 class _Open(BaseModel):
     """A typed view that keeps unknown keys instead of refusing them."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True, coerce_numbers_to_str=True)
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, frozen=True, coerce_numbers_to_str=True, defer_build=True
+    )
 
 
 class Link(_Open):

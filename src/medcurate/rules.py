@@ -34,6 +34,8 @@ from medcurate.models import Community, CuratedItem, Offering, Variant
 
 MEDCURATE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://medcurate.org/ns/curated-item")
 DESCRIPTION_LENGTH = 200
+# Where an item with no basePath is laid out (Hugo tree and static site alike).
+DEFAULT_SECTION = "posts"
 _TAGS = re.compile(r"<[^>]+>")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = re.compile(r"['’‘`]")

@@ -26,6 +26,8 @@ _DROP_WITH_CONTENT = frozenset({"script", "style", "template", "noscript", "ifra
 # XML 1.0 forbids these; a single one in a title makes a feed unparseable.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _HTML_TAG = re.compile(r"<[a-zA-Z/!]")
+# White space (str.isspace's set), quotes and angle brackets never belong in a URL that a page prints.
+_NOT_IN_URL = re.compile(r'[\s"<]')
 
 
 @lru_cache(maxsize=1)
@@ -59,7 +61,7 @@ def safe_http_url(url: str | None) -> str | None:
     if not url:
         return None
     text = _CONTROL.sub("", str(url)).strip()
-    if any(ch.isspace() for ch in text) or '"' in text or "<" in text:
+    if _NOT_IN_URL.search(text):
         return None
     try:
         parts = urlsplit(text)

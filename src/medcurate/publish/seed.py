@@ -13,8 +13,7 @@ from pathlib import Path
 from medcurate.errors import PublishError
 from medcurate.frontmatter import write_document
 from medcurate.models import CuratedItem
-
-DEFAULT_SECTION = "posts"
+from medcurate.rules import DEFAULT_SECTION
 
 
 @dataclass(frozen=True)
