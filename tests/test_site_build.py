@@ -25,7 +25,7 @@ from medcurate.config import load_config
 from medcurate.errors import PublishError
 from medcurate.frontmatter import read_document
 from medcurate.models import CuratedItem
-from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site, writer_process
+from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site, search, writer_process
 from medcurate.publish.site import build as site_build
 from medcurate.publish.site import output as site_output
 from medcurate.publish.site.manifest import MANIFEST_NAME, view_cache_path
@@ -197,13 +197,44 @@ def test_sitemap_and_robots(site: Path) -> None:
     assert "Sitemap: https://example.org/sitemap.xml" in (site / "robots.txt").read_text()
 
 
+def _search_rows(site: Path) -> list[dict[str, str]]:
+    """Every row of the search index, from its parts."""
+    index = json.loads((site / "search/index.json").read_text())
+    rows = []
+    for name in index["parts"]:
+        text = (site / "search" / name).read_text()
+        assert "<" not in text
+        rows += [dict(zip(index["fields"], row, strict=True)) for row in json.loads(text)["items"]]
+    return rows
+
+
 def test_search_index_holds_the_brief_text(site: Path) -> None:
-    data = json.loads((site / "search/index.json").read_text())
-    rows = [dict(zip(data["fields"], row, strict=True)) for row in data["items"]]
+    rows = _search_rows(site)
+    assert len(rows) == len({r["url"] for r in rows}) == 4
     zeppelin = next(r for r in rows if r["title"] == "Zeppelin Networks for Remote Monitoring")
     assert "quixotic" in zeppelin["text"]
     assert zeppelin["url"] == f"/{ZEPPELIN.removesuffix('index.html')}"
-    assert "<" not in (site / "search/index.json").read_text()
+
+
+def test_search_index_parts_keep_a_one_item_rebuild_small(tmp_path: Path) -> None:
+    items = [
+        fixture_items()[1].updated({"title": f"Item number {n}", "slug": f"item-{n}", "mdName": f"item-{n}"})
+        for n in range(search.ITEMS_PER_PART * 3)
+    ]
+    out = tmp_path / "site"
+    build(items, out)
+    rows = _search_rows(out)
+    index = json.loads((out / "search/index.json").read_text())
+    assert len(index["parts"]) == 3 and len(rows) == len(items)
+    assert {r["title"] for r in rows} == {f"Item number {n}" for n in range(len(items))}
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "search").iterdir()}
+    items[7] = items[7].updated({"title": "Item number seven, renamed"})
+    build(items, out)
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "search").iterdir()}
+    assert [name for name in after if after[name] != before[name]] == [
+        search.part_name(search.part_of(items[7].md_name or "", 3))
+    ]
+    assert "Item number seven, renamed" in {r["title"] for r in _search_rows(out)}
 
 
 def test_rebuild_with_nothing_changed_writes_nothing(site: Path, images_dir: Path) -> None:
@@ -228,11 +259,24 @@ def test_one_changed_item_rewrites_only_its_pages(site: Path, images_dir: Path) 
     assert report.written == len(rewritten - {MANIFEST_NAME})
     assert ZEPPELIN in rewritten
     assert f"{COMMUNITY_PAGE}index.html" in rewritten
-    assert "search/index.json" in rewritten
+    assert any(p.startswith("search/part-") for p in rewritten)
     assert NEWS_ITEM not in rewritten and BOOKMARK_ITEM not in rewritten
     assert "static/style.css" not in rewritten
     assert "A new brief about the airship idea." in (site / ZEPPELIN).read_text(encoding="utf-8")
     assert report.written < report.files / 3
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_page_deleted_by_hand_is_written_again(
+    site: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    monkeypatch.setattr(site_build, "GONE_CHECK_THRESHOLD", 0)  # with 2 workers, a helper checks
+    (site / ZEPPELIN).unlink()
+    (site / "search/index.json").unlink()
+    options = SiteOptions(page_size=2, images_dir=images_dir, workers=workers)
+    report = build_site(fixture_items(), site, config=load_config(None), options=options)
+    assert report.written == 2
+    assert (site / ZEPPELIN).is_file() and (site / "search/index.json").is_file()
 
 
 def test_a_removed_item_loses_its_pages(site: Path, images_dir: Path) -> None:

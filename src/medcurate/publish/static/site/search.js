@@ -1,4 +1,4 @@
-/* medcurate search: fetch the static JSON index once, filter it in the browser.
+/* medcurate search: fetch the static JSON index (and its parts) once, filter it in the browser.
    Results are built with DOM methods and textContent only, never innerHTML, so titles and briefs
    from the web cannot inject markup. */
 (function () {
@@ -16,13 +16,26 @@
     return String(text || "").toLowerCase().normalize("NFKD").replace(/[\u0300-\u036f]/g, "");
   }
 
+  function fetchJson(url) {
+    return fetch(url.href, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.json();
+    });
+  }
+
+  /* index.json names the fields and the parts; the rows live in the parts (an index with "items"
+     and no "parts" holds its rows itself). */
   function load() {
     if (!loading) {
       var url = new URL(form.getAttribute("data-index") || "index.json", document.baseURI);
-      loading = fetch(url.href, { credentials: "same-origin" })
-        .then(function (response) {
-          if (!response.ok) { throw new Error("HTTP " + response.status); }
-          return response.json();
+      loading = fetchJson(url)
+        .then(function (data) {
+          var parts = (data.parts || []).map(function (name) { return fetchJson(new URL(name, url)); });
+          return Promise.all(parts).then(function (loaded) {
+            var rows = (data.items || []).slice();
+            loaded.forEach(function (part) { rows = rows.concat(part.items || []); });
+            return { fields: data.fields, items: rows };
+          });
         })
         .then(function (data) {
           var fields = data.fields;
