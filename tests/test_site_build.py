@@ -245,6 +245,28 @@ def test_rebuild_with_nothing_changed_writes_nothing(site: Path, images_dir: Pat
     assert {p: p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()} == before
 
 
+def test_a_rebuild_with_nothing_changed_reports_what_the_build_before_it_did(tmp_path: Path) -> None:
+    items = fixture_items()
+    items.append(items[0])  # published twice: a warning
+    out = tmp_path / "site"
+    first = build(items, out)
+    assert first.warnings and first.items == 4
+    again = build(items, out)
+    assert (again.written, again.items, again.warnings) == (0, first.items, first.warnings)
+    assert again.files == again.unchanged == first.files
+
+
+def test_a_changed_stylesheet_is_written_although_no_item_changed(
+    site: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = site_build._static_files()
+    changed = {**shipped, "style.css": shipped["style.css"] + b"\n.new-rule { color: teal; }\n"}
+    monkeypatch.setattr(site_build, "_static_files", lambda: changed)
+    report = build(fixture_items(), site, images_dir)
+    assert report.written == 1
+    assert b".new-rule" in (site / "static/style.css").read_bytes()
+
+
 def test_one_changed_item_rewrites_only_its_pages(site: Path, images_dir: Path) -> None:
     items = fixture_items()
     brief = "<p>A new brief about the airship idea.</p>"

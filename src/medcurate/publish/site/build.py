@@ -56,6 +56,7 @@ from medcurate.publish.site.pages import (
     file_of,
     group_listings,
     item_pages,
+    joined_digest,
     listing_pages,
     term_index,
 )
@@ -90,6 +91,7 @@ DEFAULT_HOME_TOPICS = 12
 DEFAULT_WORKERS = 0  # 0: automatic (see ``_helper_count``); 1: one process; N > 1: N render processes
 PARALLEL_THRESHOLD = 400  # pages to render before forking a helper pays for itself
 VIEW_PARALLEL_THRESHOLD = 200  # views to make before forking a helper pays for itself
+FINGERPRINT_PARALLEL_THRESHOLD = 2000  # items to fingerprint before a helper pays for itself
 GONE_CHECK_THRESHOLD = 2000  # files of the last build to check before a helper pays for itself
 # The pages forked helpers render: they show no item card, so the cards stay with this process.
 HELPER_TEMPLATES = frozenset({"site/item.html", "site/alias.html"})
@@ -296,15 +298,19 @@ class _ViewStore:
     def _key(self) -> tuple[str, str]:
         return (str(self.path), self.context)
 
+    def load(self) -> dict[str, Any]:
+        """The cache's entries, read from disk on the first call."""
+        if self.data is None:
+            self.data = load_view_cache(self.path, self.context)
+            _ON_DISK[self._key] = frozenset(self.data)
+        return self.data
+
     def get(self, fingerprint: str) -> ItemView | None:
         """The cached view of an item fingerprint, if the cache holds a readable one."""
         known = _ON_DISK.get(self._key)
         if known is not None and fingerprint not in known:
             return None
-        if self.data is None:
-            self.data = load_view_cache(self.path, self.context)
-            _ON_DISK[self._key] = frozenset(self.data)
-        entry = self.data.get(fingerprint)
+        entry = self.load().get(fingerprint)
         if entry is None:
             return None
         try:
@@ -357,6 +363,7 @@ def _views(
     context: str,
     store: _ViewStore | None = None,
     workers: int = DEFAULT_WORKERS,
+    fingerprints: Sequence[str] | None = None,
 ) -> tuple[list[ItemView], list[str], dict[str, ItemView]]:
     """Every item's view, newest first, the warnings met on the way, and the views by fingerprint.
 
@@ -369,7 +376,8 @@ def _views(
         _VIEW_CACHE.clear()
     known_base = FIXED_PAGES | {url_path(*c.base_path.split("/")) for c in config.communities}
     sections = _Sections(config=config, known_base=known_base)
-    fingerprints = [_fingerprint(site_item, context, images) for site_item in items]
+    if fingerprints is None:
+        fingerprints = _fingerprints(items, context, images, workers)
     found: list[ItemView | None] = []
     for fingerprint in fingerprints:
         view = _VIEW_CACHE.get(fingerprint)
@@ -412,6 +420,25 @@ def _views(
         views.append(view)
     views.sort(key=_newest_first, reverse=True)
     return views, warnings, by_fingerprint
+
+
+def _fingerprints(
+    items: Sequence[SiteItem], context: str, images: Mapping[str, str], workers: int
+) -> list[str]:
+    """Every item's fingerprint, in order; a helper takes half of them when there are many."""
+    helpers = helper_count(workers, len(items), FINGERPRINT_PARALLEL_THRESHOLD)
+    if helpers == 0:
+        return [_fingerprint(site_item, context, images) for site_item in items]
+    half = len(items) // 2
+    # Hex digests: one a line.
+    helper = fork_helper(
+        lambda: "\n".join(_fingerprint(i, context, images) for i in items[half:]).encode("ascii")
+    )
+    try:
+        own = [_fingerprint(site_item, context, images) for site_item in items[:half]]
+    finally:
+        rest = helper.join().decode("ascii").split("\n")
+    return own + rest
 
 
 def _make_views(
@@ -535,7 +562,9 @@ def plan_site(
     return specs
 
 
-def _raw_outputs(views: Sequence[ItemView], options: SiteOptions, site_digest: str) -> list[RawSpec]:
+def _raw_outputs(
+    views: Sequence[ItemView], options: SiteOptions, site_digest: str, static: Mapping[str, bytes]
+) -> list[RawSpec]:
     """The search index, static files and featured images."""
     parts = part_count(len(views))
     members: list[list[ItemView]] = [[] for _ in range(parts)]
@@ -545,7 +574,7 @@ def _raw_outputs(views: Sequence[ItemView], options: SiteOptions, site_digest: s
     raws = [RawSpec(path=f"{SEARCH_DIR}/index.json", digest=digest_of(manifest), data=manifest)]
     for number, part in enumerate(members):
         raws.append(_search_part(number, part, site_digest, options.search_text_chars))
-    for name, data in sorted(_static_files().items()):
+    for name, data in sorted(static.items()):
         raws.append(RawSpec(path=file_of(STATIC_URL, name), digest=digest_of(data), data=data))
     for view in views:
         image = view.image
@@ -653,8 +682,8 @@ def _remove_stale(out_dir: Path, stale: Sequence[str]) -> None:
 def _files_gone(root: str, manifest: Manifest, workers: int) -> Callable[[], frozenset[str]]:
     """The files the manifest lists that no longer exist (deleted by hand: they are written again).
 
-    Returns a function to call once for the answer: for a large manifest a forked helper checks
-    while this process makes views and plans (one ``stat`` per file: 0.1 s at 10,000 items).
+    Returns a function that gives the answer: for a large manifest a forked helper checks while
+    this process makes views and plans (one ``stat`` per file: 0.1 s at 10,000 items).
     """
 
     def check() -> frozenset[str]:
@@ -736,6 +765,7 @@ def _build(
     old = load_manifest(out_dir) if options.incremental else Manifest()
     root = str(out_dir)
     gone = _files_gone(root, old, options.workers)
+    missing: frozenset[str] | None = None
     try:
         # 1. shared inputs
         env = site_environment(meta, options.template_dirs)
@@ -746,12 +776,28 @@ def _build(
         if not options.incremental:
             store.data = {}  # a full build trusts no cache: every view is made again, the cache rewritten
             _ON_DISK.pop((str(store.path), context), None)
+        site_items = _site_items(items)
+        images = _image_index(options.images_dir)
+        static = _static_files()
+        fingerprints = _fingerprints(site_items, context, images, options.workers)
+        inputs = joined_digest(site_digest, *(digest_of(data) for data in static.values()), *fingerprints)
+        if options.incremental and inputs == old.inputs and not (missing := gone()):
+            # Nothing the site is made from changed and every file is still there.
+            return BuildReport(
+                written=0,
+                unchanged=len(old.files),
+                removed=0,
+                files=len(old.files),
+                items=old.items,
+                seconds=time.perf_counter() - started,
+                warnings=old.warnings,
+            )
         views, warnings, by_fingerprint = _views(
-            _site_items(items), config, _image_index(options.images_dir), context, store, options.workers
+            site_items, config, images, context, store, options.workers, fingerprints
         )
         # 3. plan
         specs = plan_site(views, site_digest=site_digest, page_size=page_size, options=options, meta=meta)
-        raws = _raw_outputs(views, options, site_digest)
+        raws = _raw_outputs(views, options, site_digest, static)
         paths = Counter([s.path for s in specs] + [r.path for r in raws])
         clashes = [p for p, n in paths.items() if n > 1]
         if clashes:
@@ -759,7 +805,8 @@ def _build(
                 f"{len(clashes)} outputs planned twice (first kept): {', '.join(sorted(clashes)[:5])}"
             )
     finally:
-        missing = gone()  # the helper is waited for even when planning failed
+        if missing is None:
+            missing = gone()  # the helper is waited for even when planning failed
     # 4. compare and render
     new: dict[str, str] = {}
     to_render: list[PageSpec] = []
@@ -801,8 +848,9 @@ def _build(
         writer.close()
         # 5. clean up and record
         _remove_stale(out_dir, stale)
-        if new != old.files or not options.incremental:
-            save_manifest(out_dir, Manifest(files=new))
+        record = Manifest(files=new, inputs=inputs, items=len(views), warnings=tuple(warnings))
+        if record != old or not options.incremental:
+            save_manifest(out_dir, record)
     except OSError as exc:
         raise PublishError(f"cannot write the site in {out_dir}: {exc.strerror or exc}") from exc
     return BuildReport(

@@ -30,10 +30,18 @@ VIEWS_VERSION = 2
 
 @dataclass(frozen=True)
 class Manifest:
-    """Output path (relative, POSIX) to the digest of the inputs it was built from."""
+    """Output path (relative, POSIX) to the digest of the inputs it was built from.
+
+    ``inputs`` is the digest of everything the whole build was made from (every item's fingerprint,
+    in order, and the site's shared inputs): a build whose inputs match it, with every file still
+    there, has nothing to do. ``items`` and ``warnings`` are what that build reported.
+    """
 
     files: dict[str, str] = field(default_factory=dict)
     version: int = MANIFEST_VERSION
+    inputs: str = ""
+    items: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 def load_manifest(out_dir: Path) -> Manifest:
@@ -47,15 +55,22 @@ def load_manifest(out_dir: Path) -> Manifest:
     files = data.get("files")
     if not isinstance(files, dict):
         return Manifest()
-    return Manifest(files={str(k): str(v) for k, v in files.items()})
+    pages = {str(k): str(v) for k, v in files.items()}
+    inputs, items, warnings = data.get("inputs"), data.get("items"), data.get("warnings")
+    if isinstance(inputs, str) and isinstance(items, int) and isinstance(warnings, list):
+        return Manifest(files=pages, inputs=inputs, items=items, warnings=tuple(str(w) for w in warnings))
+    return Manifest(files=pages)  # no readable summary: builds stay incremental, page by page
 
 
-def save_manifest(out_dir: Path, manifest: Manifest) -> bool:
-    """Write the manifest when it differs from the one on disk; True when written."""
+def save_manifest(out_dir: Path, manifest: Manifest) -> None:
+    """Write the manifest (to a temporary file first, so that a reader never sees half of one)."""
     text = json.dumps(
         {
             "version": manifest.version,
             "generator": "medcurate",
+            "inputs": manifest.inputs,
+            "items": manifest.items,
+            "warnings": list(manifest.warnings),
             "files": dict(sorted(manifest.files.items())),
         },
         # One entry a line, as ``indent=0`` would lay it out, but through the C encoder: ``indent`` makes
@@ -64,15 +79,9 @@ def save_manifest(out_dir: Path, manifest: Manifest) -> bool:
         ensure_ascii=False,
     )
     path = out_dir / MANIFEST_NAME
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return False
-    except OSError:
-        pass
     tmp = path.with_name(f"{MANIFEST_NAME}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-    return True
 
 
 def view_cache_path(out_dir: Path) -> Path:

@@ -85,13 +85,13 @@ def listing_pages(listing: Listing, *, site_digest: str, page_size: int) -> Iter
             path=file_of(url),
             template="site/list.html",
             context={"listing": listing, "items": chunk, "pager": pager, "url": url},
-            digest=_joined_digest(head, f"{number}/{count}", *(v.digest for v in chunk)),
+            digest=joined_digest(head, f"{number}/{count}", *(v.digest for v in chunk)),
             sitemap=number == 1,
             lastmod=max((v.date_iso for v in chunk), default=""),
         )
 
 
-def _joined_digest(*parts: str) -> str:
+def joined_digest(*parts: str) -> str:
     """A digest of strings that contain no newline (digests, numbers): cheaper than ``digest_of``."""
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=DIGEST_SIZE).hexdigest()
 
@@ -115,8 +115,10 @@ def item_pages(views: Sequence[ItemView], *, site_digest: str) -> Iterator[PageS
     """One page per item, then one redirecting page per alias that no real page occupies."""
     taken = {v.url for v in views}
     for view in views:
+        url = view.url
         yield PageSpec(
-            path=file_of(view.url),
+            # file_of, inlined: a view's URL is always a directory path (``/news/x/``).
+            path=f"{url[1:]}{INDEX}" if url.startswith("/") and url.endswith("/") else file_of(url),
             template="site/item.html",
             context={"item": view, "url": view.url},
             digest=f"{site_digest}:{view.digest}",  # joined, not re-hashed: 10,000 hashes cost 0.1 s
@@ -154,15 +156,27 @@ def group_listings(views: Sequence[ItemView]) -> tuple[list[Listing], list[Listi
     sections: dict[str, tuple[Section, list[ItemView]]] = {}
     topics: dict[str, tuple[str, list[ItemView]]] = {}
     brands: dict[str, tuple[str, list[ItemView]]] = {}
-    topic_labels: dict[str, Counter[str]] = {}
+    topic_labels: dict[str, dict[str, int]] = {}
+    # get-then-insert rather than setdefault: setdefault would build a new tuple or dict per call.
     for view in views:
-        sections.setdefault(view.section.url, (view.section, []))[1].append(view)
+        section = sections.get(view.section.url)
+        if section is None:
+            section = sections[view.section.url] = (view.section, [])
+        section[1].append(view)
         for topic in view.topics:
             url = topic.url or ""
-            topics.setdefault(url, (topic.label, []))[1].append(view)
-            topic_labels.setdefault(url, Counter())[topic.label] += 1
+            entry = topics.get(url)
+            if entry is None:
+                entry = topics[url] = (topic.label, [])
+                topic_labels[url] = {}
+            entry[1].append(view)
+            labels = topic_labels[url]
+            labels[topic.label] = labels.get(topic.label, 0) + 1
         if view.brand and view.brand_url:
-            brands.setdefault(view.brand_url, (view.brand, []))[1].append(view)
+            brand = brands.get(view.brand_url)
+            if brand is None:
+                brand = brands[view.brand_url] = (view.brand, [])
+            brand[1].append(view)
     home = NavLink("Home", "/")
     section_listings = [
         Listing(
@@ -180,7 +194,7 @@ def group_listings(views: Sequence[ItemView]) -> tuple[list[Listing], list[Listi
         Listing(
             kind="topic",
             # The spelling most items use names the topic: labels differ only in case and spacing.
-            title=topic_labels[url].most_common(1)[0][0],
+            title=Counter(topic_labels[url]).most_common(1)[0][0],
             url=url,
             items=items,
             feeds=True,

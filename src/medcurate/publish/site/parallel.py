@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 
 from medcurate.errors import PublishError
 
@@ -37,23 +36,31 @@ def helper_count(workers: int, work: int, threshold: int) -> int:
     return max(workers - 1, 0)
 
 
-@dataclass(frozen=True)
 class Helper:
-    """A forked helper: ``join`` waits for it and returns its result."""
+    """A forked helper: ``join`` waits for it and returns its result (the same on every call)."""
 
-    pid: int
-    result_fd: int
+    def __init__(self, pid: int, result_fd: int) -> None:
+        self.pid = pid
+        self._result_fd = result_fd
+        self._outcome: bytes | PublishError | None = None
 
     def join(self) -> bytes:
         """The helper's result; ``PublishError`` with its message when it failed."""
-        with os.fdopen(self.result_fd, "rb") as pipe:
+        if self._outcome is None:
+            self._outcome = self._wait()
+        if isinstance(self._outcome, PublishError):
+            raise self._outcome
+        return self._outcome
+
+    def _wait(self) -> bytes | PublishError:
+        with os.fdopen(self._result_fd, "rb") as pipe:
             data = pipe.read()
         _, status = os.waitpid(self.pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code == 0 and data[:1] == _DONE:
             return data[1:]
         message = data[1:].decode("utf-8", "replace") if data[:1] == _FAILED else ""
-        raise PublishError(message or f"a build helper process ended with status {code}")
+        return PublishError(message or f"a build helper process ended with status {code}")
 
 
 def fork_helper(work: Callable[[], bytes]) -> Helper:
