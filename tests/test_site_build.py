@@ -451,7 +451,7 @@ def test_a_cache_entry_of_the_wrong_shape_is_made_again(
 def test_views_round_trip_through_json(images_dir: Path) -> None:
     config = load_config(None)
     items = [SiteItem(item=i) for i in fixture_items()]
-    views, _warnings, _ = site_build._views(items, config, site_build._image_index(images_dir), "ctx")
+    views, _warnings, _, _ = site_build._views(items, config, site_build._image_index(images_dir), "ctx")
     assert any(v.image is not None for v in views) and any(v.offerings for v in views)
     for view in views:
         assert view_from_data(json.loads(json.dumps(view_to_data(view)))) == view

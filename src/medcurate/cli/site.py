@@ -27,7 +27,10 @@ def build_command(
     base_url: Annotated[str | None, typer.Option("--base-url", help="Override publishing.base_url.")] = None,
     full: Annotated[bool, typer.Option("--full", help="Ignore the manifest and rebuild every page.")] = False,
     workers: Annotated[
-        int, typer.Option(min=0, help="Render processes for large builds (0: automatic, currently one).")
+        int,
+        typer.Option(
+            min=0, help="Processes for large builds (0: automatic, two on two cores or more; 1: one)."
+        ),
     ] = 0,
 ) -> None:
     """Build the static site from the store's published items; only changed pages are written."""

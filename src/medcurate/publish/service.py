@@ -40,7 +40,7 @@ def publish_site(
         include_approved: publish approved items too, not only published ones.
         base_url: overrides ``publishing.base_url``.
         full: ignore the manifest and rebuild every page.
-        workers: render processes for large builds (0: one per CPU).
+        workers: build processes for large builds (0: automatic, two on two cores or more; 1: one).
 
     Returns:
         What the build wrote.

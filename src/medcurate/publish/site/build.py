@@ -55,12 +55,26 @@ from medcurate.publish.site.pages import (
     feed_pages,
     file_of,
     group_listings,
+    home_page,
     item_pages,
     joined_digest,
     listing_pages,
+    site_listings,
     term_index,
 )
 from medcurate.publish.site.parallel import fork_helper, helper_count, join_all
+from medcurate.publish.site.replan import (
+    NotReplannable,
+    PlanState,
+    affected_pages,
+    load_plan_state,
+    match_changes,
+    place_changes,
+    plan_state,
+    plan_state_path,
+    save_plan_state,
+    updated_state,
+)
 from medcurate.publish.site.search import (
     SEARCH_DIR,
     part_count,
@@ -87,7 +101,6 @@ from medcurate.templating import make_environment
 
 DEFAULT_FEED_SIZE = 20
 DEFAULT_SEARCH_TEXT_CHARS = 1000
-DEFAULT_HOME_TOPICS = 12
 DEFAULT_WORKERS = 0  # 0: automatic (see ``_helper_count``); 1: one process; N > 1: N render processes
 PARALLEL_THRESHOLD = 400  # pages to render before forking a helper pays for itself
 VIEW_PARALLEL_THRESHOLD = 200  # views to make before forking a helper pays for itself
@@ -271,8 +284,14 @@ def _fingerprint(site_item: SiteItem, context: str, images: Mapping[str, str]) -
     image = item.front_matter.get("featuredImage")
     href = image.get("href") if isinstance(image, dict) else None
     stored = images.get(href) if isinstance(href, str) else None
+    stamp = None
+    if stored is not None:
+        # The file's size and time too: an image replaced under the same name is copied again.
+        with suppress(OSError):
+            stat = os.stat(stored)
+            stamp = (stat.st_size, stat.st_mtime_ns)
     return digest_of(
-        context, site_item.key, site_item.community, item.variant, item.front_matter, item.body, stored
+        context, site_item.key, site_item.community, item.variant, item.front_matter, item.body, stored, stamp
     )
 
 
@@ -282,6 +301,9 @@ _ON_DISK: dict[tuple[str, str], frozenset[str]] = {}
 # Rewrite the view cache when more than this share of the views had to be made: one changed item in
 # 10,000 costs the next process one view (0.1 ms), rewriting the cache costs 0.2 s.
 VIEW_CACHE_SLACK = 0.01
+# A rebuild plans only the pages of the changed items when no more than this share of them changed:
+# then the view cache, which keeps the previous versions, stays within its slack and is not rewritten.
+PARTIAL_PLAN_SHARE = VIEW_CACHE_SLACK / 2
 
 
 @dataclass
@@ -364,8 +386,9 @@ def _views(
     store: _ViewStore | None = None,
     workers: int = DEFAULT_WORKERS,
     fingerprints: Sequence[str] | None = None,
-) -> tuple[list[ItemView], list[str], dict[str, ItemView]]:
-    """Every item's view, newest first, the warnings met on the way, and the views by fingerprint.
+) -> tuple[list[ItemView], list[str], dict[str, ItemView], list[str]]:
+    """Every item's view, newest first, the warnings met on the way, the views by fingerprint, and
+    the fingerprint of each view (in the views' order).
 
     An item's URL is ``/<basePath>/<slug>/``; when two items claim one, the item whose key sorts
     later gets the head of its key's digest appended, so the outcome never depends on input order.
@@ -398,7 +421,7 @@ def _views(
         entries.append((maybe_view.key, site_item, maybe_view, fingerprint))
     entries.sort(key=lambda entry: entry[0])
     warnings: list[str] = []
-    views: list[ItemView] = []
+    placed: list[tuple[ItemView, str]] = []
     keys: set[str] = set()
     taken: set[str] = set()
     for key, site_item, view, fingerprint in entries:
@@ -417,9 +440,9 @@ def _views(
                 source_digest=fingerprint,
             )
         taken.add(view.url)
-        views.append(view)
-    views.sort(key=_newest_first, reverse=True)
-    return views, warnings, by_fingerprint
+        placed.append((view, fingerprint))
+    placed.sort(key=lambda pair: _newest_first(pair[0]), reverse=True)
+    return [view for view, _ in placed], warnings, by_fingerprint, [fingerprint for _, fingerprint in placed]
 
 
 def _fingerprints(
@@ -499,31 +522,12 @@ def _make_views(
 
 def plan_site(
     views: Sequence[ItemView], *, site_digest: str, page_size: int, options: SiteOptions, meta: SiteMeta
-) -> list[PageSpec]:
-    """Every rendered page of the site, sitemap last."""
+) -> tuple[list[PageSpec], list[tuple[Listing, bool]]]:
+    """Every rendered page of the site, sitemap last; and its listings, each with whether it is paginated."""
     sections, topics, brands = group_listings(views)
-    everything = Listing(kind="site", title=meta.title, url="/", items=views, feeds=True)
-    archive = Listing(
-        kind="archive",
-        title="All news",
-        url="/archive/",
-        items=views,
-        description="Every curated item, newest first.",
-        crumbs=(NavLink("Home", "/"),),
-    )
-    latest = views[:page_size]
-    topic_counts = sorted(((len(t.items), t.title, t.url) for t in topics), key=lambda x: (-x[0], x[1]))
-    home_topics = [(NavLink(title, url), count) for count, title, url in topic_counts[:DEFAULT_HOME_TOPICS]]
-    home_sections = [(NavLink(s.title, s.url), len(s.items)) for s in sections]
+    everything, archive = site_listings(views, meta.title)
     specs: list[PageSpec] = [
-        PageSpec(
-            path="index.html",
-            template="site/home.html",
-            context={"items": latest, "sections": home_sections, "topics": home_topics, "url": "/"},
-            digest=digest_of(site_digest, "home", [v.digest for v in latest], home_sections, home_topics),
-            sitemap=True,
-            lastmod=latest[0].date_iso if latest else "",
-        ),
+        home_page(views[:page_size], sections, topics, site_digest=site_digest),
         *item_pages(views, site_digest=site_digest),
         *listing_pages(archive, site_digest=site_digest, page_size=page_size),
         *feed_pages(everything, site_digest=site_digest, feed_size=options.feed_size),
@@ -559,7 +563,8 @@ def plan_site(
             digest=digest_of(site_digest, "sitemap", urls),
         )
     )
-    return specs
+    shapes = [(everything, False), (archive, True), *((x, True) for x in [*sections, *topics, *brands])]
+    return specs, shapes
 
 
 def _raw_outputs(
@@ -576,22 +581,24 @@ def _raw_outputs(
         raws.append(_search_part(number, part, site_digest, options.search_text_chars))
     for name, data in sorted(static.items()):
         raws.append(RawSpec(path=file_of(STATIC_URL, name), digest=digest_of(data), data=data))
-    for view in views:
-        image = view.image
-        if image is None or image.source_file is None:
-            continue
-        try:
-            stat = os.stat(image.source_file)
-        except OSError:
-            continue
-        raws.append(
-            RawSpec(
-                path=image.src.lstrip("/"),
-                digest=digest_of(image.source_file, stat.st_size, stat.st_mtime_ns),
-                source=image.source_file,
-            )
-        )
+    raws += filter(None, map(_image_output, views))
     return raws
+
+
+def _image_output(view: ItemView) -> RawSpec | None:
+    """The copy of the item's stored featured image beside its page, if it has one that exists."""
+    image = view.image
+    if image is None or image.source_file is None:
+        return None
+    try:
+        stat = os.stat(image.source_file)
+    except OSError:
+        return None
+    return RawSpec(
+        path=image.src.lstrip("/"),
+        digest=digest_of(image.source_file, stat.st_size, stat.st_mtime_ns),
+        source=image.source_file,
+    )
 
 
 def _search_part(number: int, views: Sequence[ItemView], site_digest: str, text_chars: int) -> RawSpec:
@@ -770,7 +777,6 @@ def _build(
         # 1. shared inputs
         env = site_environment(meta, options.template_dirs)
         site_digest = _site_digest(env, meta, config, replace(options, page_size=page_size))
-        # 2. views
         context = digest_of(OUTPUT_VERSION, config.model_dump_json())
         store = _ViewStore(path=options.view_cache or view_cache_path(out_dir), context=context)
         if not options.incremental:
@@ -779,8 +785,9 @@ def _build(
         site_items = _site_items(items)
         images = _image_index(options.images_dir)
         static = _static_files()
+        shared = joined_digest(site_digest, *(digest_of(data) for data in static.values()))
         fingerprints = _fingerprints(site_items, context, images, options.workers)
-        inputs = joined_digest(site_digest, *(digest_of(data) for data in static.values()), *fingerprints)
+        inputs = joined_digest(shared, *fingerprints)
         if options.incremental and inputs == old.inputs and not (missing := gone()):
             # Nothing the site is made from changed and every file is still there.
             return BuildReport(
@@ -792,52 +799,58 @@ def _build(
                 seconds=time.perf_counter() - started,
                 warnings=old.warnings,
             )
-        views, warnings, by_fingerprint = _views(
-            site_items, config, images, context, store, options.workers, fingerprints
-        )
-        # 3. plan
-        specs = plan_site(views, site_digest=site_digest, page_size=page_size, options=options, meta=meta)
-        raws = _raw_outputs(views, options, site_digest, static)
-        paths = Counter([s.path for s in specs] + [r.path for r in raws])
-        clashes = [p for p, n in paths.items() if n > 1]
-        if clashes:
-            warnings.append(
-                f"{len(clashes)} outputs planned twice (first kept): {', '.join(sorted(clashes)[:5])}"
+        # 2. views and 3. plan: only the pages a few changed items show, else every page
+        sources = _Sources(site_items, fingerprints, config, images, context, store, options.workers)
+        state_path = plan_state_path(store.path)
+        plan = None
+        if options.incremental:
+            state = load_plan_state(state_path, shared, old.inputs)
+            if state is not None:
+                plan = _partial_plan(
+                    state, sources, old, site_digest=site_digest, page_size=page_size, options=options
+                )
+        if plan is not None and (missing := gone()):
+            plan = None  # a file was deleted by hand: only a full plan knows how to make it again
+        if plan is None:
+            plan = _full_plan(
+                sources,
+                shared,
+                site_digest=site_digest,
+                page_size=page_size,
+                options=options,
+                meta=meta,
+                static=static,
             )
     finally:
         if missing is None:
             missing = gone()  # the helper is waited for even when planning failed
     # 4. compare and render
-    new: dict[str, str] = {}
+    new: dict[str, str] = dict(old.files) if plan.partial else {}
+    planned: set[str] = set()
     to_render: list[PageSpec] = []
     to_copy: list[RawSpec] = []
-    unchanged = 0
-    for spec in specs:
-        if spec.path in new:
+    outputs: list[PageSpec | RawSpec] = [*plan.specs, *plan.raws]
+    for output in outputs:
+        if output.path in planned:
             continue
-        new[spec.path] = spec.digest
-        if old.files.get(spec.path) == spec.digest and spec.path not in missing:
-            unchanged += 1
-        else:
-            to_render.append(spec)
-    for raw in raws:
-        if raw.path in new:
-            continue
-        new[raw.path] = raw.digest
-        if old.files.get(raw.path) == raw.digest and raw.path not in missing:
-            unchanged += 1
-        else:
-            to_copy.append(raw)
+        planned.add(output.path)
+        new[output.path] = output.digest
+        if old.files.get(output.path) != output.digest or output.path in missing:
+            if isinstance(output, PageSpec):
+                to_render.append(output)
+            else:
+                to_copy.append(output)
+    written = len(to_render) + len(to_copy)
     stale = sorted(set(old.files) - set(new))
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        writer = open_writer(root, len(to_render) + len(to_copy))
+        writer = open_writer(root, written)
 
         def meanwhile() -> None:
             """The outputs that are not rendered, and the view cache."""
             for raw in to_copy:
                 _write_raw(writer, raw)
-            store.save_if_stale(by_fingerprint)
+            plan.keep_views()
 
         try:
             _render_all(env, to_render, root, options.workers, writer, meanwhile)
@@ -848,17 +861,185 @@ def _build(
         writer.close()
         # 5. clean up and record
         _remove_stale(out_dir, stale)
-        record = Manifest(files=new, inputs=inputs, items=len(views), warnings=tuple(warnings))
+        record = Manifest(files=new, inputs=inputs, items=plan.items, warnings=tuple(plan.warnings))
         if record != old or not options.incremental:
             save_manifest(out_dir, record)
+        save_plan_state(state_path, plan.state(inputs))
     except OSError as exc:
         raise PublishError(f"cannot write the site in {out_dir}: {exc.strerror or exc}") from exc
     return BuildReport(
-        written=len(to_render) + len(to_copy),
-        unchanged=unchanged,
+        written=written,
+        unchanged=len(new) - written,
         removed=len(stale),
         files=len(new),
-        items=len(views),
+        items=plan.items,
         seconds=time.perf_counter() - started,
-        warnings=tuple(warnings),
+        warnings=tuple(plan.warnings),
+    )
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """What views are made from: the items, their fingerprints and where cached views are found."""
+
+    items: Sequence[SiteItem]
+    fingerprints: Sequence[str]
+    config: SiteConfig
+    images: Mapping[str, str]
+    context: str
+    store: _ViewStore
+    workers: int
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The outputs to compare with the manifest, and what to keep of the plan for the next build."""
+
+    specs: list[PageSpec]
+    raws: list[RawSpec]
+    items: int
+    warnings: list[str]
+    partial: bool  # only the outputs that show changed items: every other file keeps its digest
+    keep_views: Callable[[], None]  # saves the view cache (while pages render)
+    state: Callable[[str], PlanState]  # the plan state to save, given the build's inputs digest
+
+
+def _full_plan(
+    sources: _Sources,
+    shared: str,
+    *,
+    site_digest: str,
+    page_size: int,
+    options: SiteOptions,
+    meta: SiteMeta,
+    static: Mapping[str, bytes],
+) -> _Plan:
+    """Every item's view and every output of the site."""
+    views, warnings, by_fingerprint, view_fingerprints = _views(
+        sources.items,
+        sources.config,
+        sources.images,
+        sources.context,
+        sources.store,
+        sources.workers,
+        sources.fingerprints,
+    )
+    specs, listings = plan_site(
+        views, site_digest=site_digest, page_size=page_size, options=options, meta=meta
+    )
+    raws = _raw_outputs(views, options, site_digest, static)
+    paths = Counter([s.path for s in specs] + [r.path for r in raws])
+    clashes = [p for p, n in paths.items() if n > 1]
+    if clashes:
+        warnings.append(
+            f"{len(clashes)} outputs planned twice (first kept): {', '.join(sorted(clashes)[:5])}"
+        )
+    store = sources.store
+    return _Plan(
+        specs=specs,
+        raws=raws,
+        items=len(views),
+        warnings=warnings,
+        partial=False,
+        keep_views=lambda: store.save_if_stale(by_fingerprint),
+        state=lambda inputs: plan_state(shared, inputs, views, view_fingerprints, listings),
+    )
+
+
+def _partial_plan(
+    state: PlanState,
+    sources: _Sources,
+    old: Manifest,
+    *,
+    site_digest: str,
+    page_size: int,
+    options: SiteOptions,
+) -> _Plan | None:
+    """The outputs that show the items changed since ``state``, or None when a full plan is needed.
+
+    At most ``PARTIAL_PLAN_SHARE`` of the items may have changed.
+    """
+    fingerprints = sources.fingerprints
+    limit = int(len(fingerprints) * PARTIAL_PLAN_SHARE)
+    matched = match_changes(state, fingerprints, limit)
+    if matched is None:
+        return None
+    changed_inputs, vacated = matched
+    store = sources.store
+    cached = store.load() if len(_VIEW_CACHE) < len(fingerprints) else {}
+    # Views the cache lacks (items changed by earlier partial plans, which leave the cache as it is)
+    # are made again, as long as they are few; a full plan then rewrites the cache.
+    input_of = {fingerprint: n for n, fingerprint in enumerate(fingerprints)}
+    uncached = [
+        position
+        for position, fingerprint in enumerate(state.fingerprints)
+        if fingerprint in input_of and fingerprint not in cached and fingerprint not in _VIEW_CACHE
+    ]
+    if len(uncached) + len(changed_inputs) > limit:
+        return None
+    config = sources.config
+    known_base = FIXED_PAGES | {url_path(*c.base_path.split("/")) for c in config.communities}
+    sections = _Sections(config=config, known_base=known_base)
+    pending = [(sources.items[n], fingerprints[n]) for n in changed_inputs]
+    made = _make_views(pending, sections, config, sources.images, 1)
+    fingerprint_of = {view.key: fingerprint for view, (_, fingerprint) in zip(made, pending, strict=True)}
+    remade = [(sources.items[input_of[state.fingerprints[p]]], state.fingerprints[p]) for p in uncached]
+    views_at: dict[int, ItemView] = {}
+    for position, view in zip(
+        uncached, _make_views(remade, sections, config, sources.images, 1), strict=True
+    ):
+        if view.digest != state.digests[position]:
+            return None  # made at another URL than the last plan gave it
+        views_at[position] = _VIEW_CACHE[state.fingerprints[position]] = view
+
+    def view_at(position: int) -> ItemView:
+        view = views_at.get(position)
+        if view is None:
+            fingerprint = state.fingerprints[position]
+            view = _VIEW_CACHE.get(fingerprint) or store.get(fingerprint)
+            if view is None or view.digest != state.digests[position]:
+                raise PublishError(
+                    f"the view cache {store.path} does not match the last build: build again with --full"
+                )
+            views_at[position] = view
+        return view
+
+    try:
+        changed = place_changes(state, vacated, made)
+    except NotReplannable:
+        return None
+    views_at.update(changed)
+    specs = affected_pages(
+        state,
+        changed,
+        view_at,
+        old.files,
+        site_digest=site_digest,
+        page_size=page_size,
+        feed_size=options.feed_size,
+    )
+    parts = part_count(len(state.keys))
+    numbers = {part_of(view.key, parts) for view in changed.values()}
+    raws = [
+        _search_part(
+            number,
+            [view_at(n) for n, key in enumerate(state.keys) if part_of(key, parts) == number],
+            site_digest,
+            options.search_text_chars,
+        )
+        for number in sorted(numbers)
+    ]
+    raws += filter(None, map(_image_output, changed.values()))
+    for view in changed.values():
+        _VIEW_CACHE[fingerprint_of[view.key]] = view
+    new_fingerprints = {position: fingerprint_of[view.key] for position, view in changed.items()}
+    return _Plan(
+        specs=specs,
+        raws=raws,
+        items=len(state.keys),
+        warnings=list(old.warnings),
+        partial=True,
+        # The cache lacks only the changed views, within its slack: the next process makes them again.
+        keep_views=lambda: None,
+        state=lambda inputs: updated_state(state, inputs, new_fingerprints, changed),
     )

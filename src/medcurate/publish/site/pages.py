@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
 from medcurate.publish.site.views import DIGEST_SIZE, ItemView, NavLink, Section, digest_of
 
 INDEX = "index.html"
+HOME_TOPICS = 12  # topics the home page lists, the busiest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +67,18 @@ def file_of(url: str, name: str = INDEX) -> str:
     return f"{stripped}/{name}" if stripped else name
 
 
-def listing_pages(listing: Listing, *, site_digest: str, page_size: int) -> Iterator[PageSpec]:
-    """The paginated pages of a listing."""
+def listing_pages(
+    listing: Listing, *, site_digest: str, page_size: int, numbers: AbstractSet[int] | None = None
+) -> Iterator[PageSpec]:
+    """The paginated pages of a listing (only pages ``numbers``, counted from 1, when given)."""
     items = listing.items
     count = max(1, -(-len(items) // page_size))
-    # What every page of the listing shares is hashed once; each page adds its number and its items.
-    head = digest_of(site_digest, "list", listing.kind, listing.title, listing.description, listing.crumbs)
-    for number in range(1, count + 1):
+    # What every page of the listing shares is hashed once (the item count too: every page prints it);
+    # each page adds its number and its items.
+    head = digest_of(
+        site_digest, "list", listing.kind, listing.title, listing.description, listing.crumbs, len(items)
+    )
+    for number in range(1, count + 1) if numbers is None else sorted(n for n in numbers if n <= count):
         chunk = items[(number - 1) * page_size : number * page_size]
         pager = Pager(
             number=number,
@@ -111,31 +118,77 @@ def feed_pages(listing: Listing, *, site_digest: str, feed_size: int) -> Iterato
         )
 
 
+def item_page(view: ItemView, *, site_digest: str) -> PageSpec:
+    """The page of one item."""
+    url = view.url
+    return PageSpec(
+        # file_of, inlined: a view's URL is always a directory path (``/news/x/``).
+        path=f"{url[1:]}{INDEX}" if url.startswith("/") and url.endswith("/") else file_of(url),
+        template="site/item.html",
+        context={"item": view, "url": url},
+        digest=f"{site_digest}:{view.digest}",  # joined, not re-hashed: 10,000 hashes cost 0.1 s
+        sitemap=True,
+        lastmod=view.date_iso,
+    )
+
+
+def alias_digest(view_digest: str, *, site_digest: str) -> str:
+    """The input digest of an alias page of the item whose view has ``view_digest``."""
+    return f"{site_digest}:alias:{view_digest}"
+
+
+def alias_page(view: ItemView, alias: str, *, site_digest: str) -> PageSpec:
+    """A page at one of the item's former addresses that sends readers to the item's page."""
+    return PageSpec(
+        path=file_of(alias),
+        template="site/alias.html",
+        context={"target": view.url, "title": view.title, "url": alias},
+        digest=alias_digest(view.digest, site_digest=site_digest),
+    )
+
+
 def item_pages(views: Sequence[ItemView], *, site_digest: str) -> Iterator[PageSpec]:
     """One page per item, then one redirecting page per alias that no real page occupies."""
     taken = {v.url for v in views}
     for view in views:
-        url = view.url
-        yield PageSpec(
-            # file_of, inlined: a view's URL is always a directory path (``/news/x/``).
-            path=f"{url[1:]}{INDEX}" if url.startswith("/") and url.endswith("/") else file_of(url),
-            template="site/item.html",
-            context={"item": view, "url": view.url},
-            digest=f"{site_digest}:{view.digest}",  # joined, not re-hashed: 10,000 hashes cost 0.1 s
-            sitemap=True,
-            lastmod=view.date_iso,
-        )
+        yield item_page(view, site_digest=site_digest)
     for view in views:
         for alias in view.aliases:
             if alias in taken:
                 continue
             taken.add(alias)
-            yield PageSpec(
-                path=file_of(alias),
-                template="site/alias.html",
-                context={"target": view.url, "title": view.title, "url": alias},
-                digest=f"{site_digest}:alias:{view.digest}",
-            )
+            yield alias_page(view, alias, site_digest=site_digest)
+
+
+def home_page(
+    latest: Sequence[ItemView], sections: Sequence[Listing], topics: Sequence[Listing], *, site_digest: str
+) -> PageSpec:
+    """The home page: the latest items, the communities and the busiest topics with their counts."""
+    topic_counts = sorted(((len(t.items), t.title, t.url) for t in topics), key=lambda x: (-x[0], x[1]))
+    home_topics = [(NavLink(title, url), count) for count, title, url in topic_counts[:HOME_TOPICS]]
+    home_sections = [(NavLink(s.title, s.url), len(s.items)) for s in sections]
+    return PageSpec(
+        path=INDEX,
+        template="site/home.html",
+        context={"items": latest, "sections": home_sections, "topics": home_topics, "url": "/"},
+        digest=digest_of(site_digest, "home", [v.digest for v in latest], home_sections, home_topics),
+        sitemap=True,
+        lastmod=latest[0].date_iso if latest else "",
+    )
+
+
+def site_listings(views: Sequence[ItemView], site_title: str) -> tuple[Listing, Listing]:
+    """The whole site's feeds (``/index.xml``, ``/atom.xml``) and the paginated archive of every item."""
+    everything = Listing(kind="site", title=site_title, url="/", items=views, feeds=True)
+    archive = Listing(
+        kind="archive",
+        title="All news",
+        url="/archive/",
+        items=views,
+        description="Every curated item, newest first.",
+        crumbs=(NavLink("Home", "/"),),
+    )
+    return everything, archive
 
 
 def term_index(
