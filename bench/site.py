@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from medcurate.config import load_config
 from medcurate.models import CuratedItem, Variant
 from medcurate.publish.site import SiteOptions, build_site
-from medcurate.publish.site.manifest import view_cache_path
+from medcurate.publish.site.viewcache import view_cache_path
 
 if TYPE_CHECKING:
     import random

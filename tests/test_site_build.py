@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import sqlite3
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from threading import Thread
 from typing import NoReturn
@@ -28,9 +30,10 @@ from medcurate.models import CuratedItem
 from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site, search, writer_process
 from medcurate.publish.site import build as site_build
 from medcurate.publish.site import output as site_output
-from medcurate.publish.site.manifest import MANIFEST_NAME, view_cache_path
+from medcurate.publish.site.manifest import MANIFEST_NAME
 from medcurate.publish.site.parallel import fork_helper, join_all
 from medcurate.publish.site.serve import make_server
+from medcurate.publish.site.viewcache import view_cache_path
 from medcurate.publish.site.views import view_from_data, view_to_data
 
 FIXTURES = Path(__file__).parent / "fixtures" / "publish" / "items"
@@ -416,7 +419,7 @@ def test_incremental_build_from_the_view_cache_equals_a_full_build(
     assert "Zeppelins &lt;b&gt;again&lt;/b&gt; &amp; more" in (out / ZEPPELIN).read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("garbage", ["{not json", '{"version": 1, "context": "x", "views": []}', "[]"])
+@pytest.mark.parametrize("garbage", ["{not json", "", "SQLite format 3\x00 but cut short"])
 def test_a_broken_view_cache_is_ignored(
     tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch, garbage: str
 ) -> None:
@@ -438,10 +441,8 @@ def test_a_cache_entry_of_the_wrong_shape_is_made_again(
     _forget_views(monkeypatch)
     build(fixture_items(), out, images_dir)
     expected = _tree(out)
-    cache = view_cache_path(out)
-    data = json.loads(cache.read_text(encoding="utf-8"))
-    data["views"] = {fingerprint: {"title": "broken"} for fingerprint in data["views"]}
-    cache.write_text(json.dumps(data), encoding="utf-8")
+    with closing(sqlite3.connect(view_cache_path(out))) as db, db:
+        assert db.execute("UPDATE views SET row = ?", (json.dumps({"title": "broken"}),)).rowcount == 4
     shutil.rmtree(out)
     _forget_views(monkeypatch)
     build(fixture_items(), out, images_dir)

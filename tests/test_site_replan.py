@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,8 +16,9 @@ from medcurate.frontmatter import read_document
 from medcurate.models import CuratedItem
 from medcurate.publish.site import BuildReport, SiteOptions, build_site
 from medcurate.publish.site import build as site_build
-from medcurate.publish.site.manifest import MANIFEST_NAME, view_cache_path
+from medcurate.publish.site.manifest import MANIFEST_NAME
 from medcurate.publish.site.replan import load_plan_state, plan_state_path
+from medcurate.publish.site.viewcache import view_cache_path
 
 NEWS_FIXTURE = Path(__file__).parent / "fixtures" / "publish" / "items" / "news-item.md"
 TOPICS = [
@@ -215,8 +218,28 @@ def test_a_state_left_by_another_build_is_not_trusted(site: Path, monkeypatch: p
     assert json.loads(state_path.read_text(encoding="utf-8"))["version"] == 1
 
 
-def test_the_default_share_keeps_partial_plans_for_small_changes_of_large_sites(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_view_cache_holds_exactly_the_current_views_after_a_partial_plan(
+    site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert site_build.PARTIAL_PLAN_SHARE * 10_000 >= 1  # one changed item of 10,000 is planned alone
-    assert site_build.PARTIAL_PLAN_SHARE <= site_build.VIEW_CACHE_SLACK / 2
+    items = many_items()
+    items[11] = items[11].updated({"description": "Changed."})
+    _new_process(monkeypatch)
+    with monkeypatch.context() as patched:
+        patched.setattr(site_build, "plan_site", _refuse)
+        _build(items, site)
+    manifest = json.loads((site / MANIFEST_NAME).read_text(encoding="utf-8"))
+    state = load_plan_state(plan_state_path(view_cache_path(site)), _shared_inputs(site), manifest["inputs"])
+    assert state is not None
+    with closing(sqlite3.connect(view_cache_path(site))) as db:
+        cached = {fingerprint for (fingerprint,) in db.execute("SELECT fingerprint FROM views")}
+    assert cached == set(state.fingerprints) and len(cached) == COUNT
+
+
+def _shared_inputs(site: Path) -> str:
+    state = json.loads(plan_state_path(view_cache_path(site)).read_text(encoding="utf-8"))
+    context: str = state["context"]
+    return context
+
+
+def test_one_changed_item_of_ten_thousand_is_planned_alone() -> None:
+    assert int(10_000 * site_build.PARTIAL_PLAN_SHARE) >= 1

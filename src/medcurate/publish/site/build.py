@@ -21,11 +21,12 @@ one renders (``output``).
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -40,14 +41,7 @@ from markupsafe import Markup
 from medcurate.config import SiteConfig
 from medcurate.errors import PublishError
 from medcurate.models import CuratedItem
-from medcurate.publish.site.manifest import (
-    Manifest,
-    load_manifest,
-    load_view_cache,
-    save_manifest,
-    save_view_cache,
-    view_cache_path,
-)
+from medcurate.publish.site.manifest import Manifest, load_manifest, save_manifest
 from medcurate.publish.site.output import DirectWriter, FileWriter, open_writer
 from medcurate.publish.site.pages import (
     Listing,
@@ -83,7 +77,9 @@ from medcurate.publish.site.search import (
     search_manifest,
     search_part,
 )
+from medcurate.publish.site.viewcache import ViewCache, view_cache_path
 from medcurate.publish.site.views import (
+    DIGEST_SIZE,
     ItemView,
     NavLink,
     Section,
@@ -290,69 +286,89 @@ def _fingerprint(site_item: SiteItem, context: str, images: Mapping[str, str]) -
         with suppress(OSError):
             stat = os.stat(stored)
             stamp = (stat.st_size, stat.st_mtime_ns)
-    return digest_of(
-        context, site_item.key, site_item.community, item.variant, item.front_matter, item.body, stored, stamp
-    )
+    head = (context, site_item.key, site_item.community, item.variant, item.front_matter, stored, stamp)
+    digest = hashlib.blake2b(repr(head).encode("utf-8"), digest_size=DIGEST_SIZE)
+    # The body apart from the rest: its repr would copy and escape the longest text of the item.
+    digest.update(item.body.encode("utf-8"))
+    return digest.hexdigest()
 
 
-# Which fingerprints each output directory's view cache holds, as last read or written by this process:
-# a warm process then neither re-reads the cache for a view it cannot hold nor rewrites it needlessly.
+# Which fingerprints each view cache holds, as last read or written by this process: a warm process
+# then neither reads the cache for a view it cannot hold nor writes rows it already holds.
 _ON_DISK: dict[tuple[str, str], frozenset[str]] = {}
-# Rewrite the view cache when more than this share of the views had to be made: one changed item in
-# 10,000 costs the next process one view (0.1 ms), rewriting the cache costs 0.2 s.
-VIEW_CACHE_SLACK = 0.01
-# A rebuild plans only the pages of the changed items when no more than this share of them changed:
-# then the view cache, which keeps the previous versions, stays within its slack and is not rewritten.
-PARTIAL_PLAN_SHARE = VIEW_CACHE_SLACK / 2
+# A rebuild plans only the pages of the changed items when no more than this share of them changed
+# (100 of 10,000): past that, planning every page costs less than finding each changed item's pages.
+PARTIAL_PLAN_SHARE = 0.01
 
 
 @dataclass
 class _ViewStore:
-    """The view cache of ``out_dir``, read on the first view the process's memory lacks."""
+    """The view cache of a site: every row read on the first view the process's memory lacks."""
 
-    path: Path
-    context: str
-    data: dict[str, Any] | None = None
-    made: int = 0
+    cache: ViewCache
+    rows: dict[str, str] | None = None
     shared: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @property
     def _key(self) -> tuple[str, str]:
-        return (str(self.path), self.context)
+        return (str(self.cache.path), self.cache.context)
 
-    def load(self) -> dict[str, Any]:
-        """The cache's entries, read from disk on the first call."""
-        if self.data is None:
-            self.data = load_view_cache(self.path, self.context)
-            _ON_DISK[self._key] = frozenset(self.data)
-        return self.data
+    def forget(self) -> None:
+        """Use none of the cached views (a full build): every view is made and every row replaced."""
+        self.rows = {}
+        _ON_DISK.pop(self._key, None)
+
+    def known(self) -> frozenset[str]:
+        """The fingerprints the cache holds."""
+        known = _ON_DISK.get(self._key)
+        if known is None:
+            known = _ON_DISK[self._key] = frozenset(
+                self.rows if self.rows is not None else self.cache.fingerprints()
+            )
+        return known
 
     def get(self, fingerprint: str) -> ItemView | None:
-        """The cached view of an item fingerprint, if the cache holds a readable one."""
+        """The cached view of an item fingerprint, if the cache holds a readable one (all rows read)."""
         known = _ON_DISK.get(self._key)
         if known is not None and fingerprint not in known:
             return None
-        entry = self.load().get(fingerprint)
-        if entry is None:
+        if self.rows is None:
+            self.rows = self.cache.rows()
+            _ON_DISK[self._key] = frozenset(self.rows)
+        return self._decode(self.rows.get(fingerprint))
+
+    def fetch(self, fingerprint: str) -> ItemView | None:
+        """The cached view of an item fingerprint, reading its row alone (a partial plan needs few)."""
+        if self.rows is not None:
+            return self.get(fingerprint)
+        return self._decode(self.cache.row(fingerprint))
+
+    def _decode(self, text: str | None) -> ItemView | None:
+        if text is None:
             return None
         try:
-            return view_from_data(entry, self.shared)
+            return view_from_data(json.loads(text), self.shared)
         except (TypeError, ValueError, KeyError, AttributeError):
-            return None  # an entry of another shape is made again
+            return None  # a row of another shape: the view is made again
 
-    def save_if_stale(self, views: Mapping[str, ItemView]) -> None:
-        """Rewrite the cache with ``views`` when it lacks enough of them or holds too many others."""
-        known = _ON_DISK.get(self._key)
-        if known is None and self.made == 0:
-            return  # every view came from memory; the cache only saves time, so it is left as it is
-        known = known or frozenset()
-        missing = sum(1 for f in views if f not in known)
-        extra = len(known) - (len(views) - missing)
-        if missing + extra <= len(views) * VIEW_CACHE_SLACK:
-            return
-        data = {f: view_to_data(v) for f, v in views.items()}
-        if save_view_cache(self.path, self.context, data):
+    def keep(self, views: Mapping[str, ItemView], *, replace_all: bool = False) -> None:
+        """Make the cache hold exactly ``views`` (by fingerprint), writing only the rows it lacks."""
+        known = frozenset() if replace_all else self.known()
+        add = {f: _row_text(v) for f, v in views.items() if f not in known}
+        remove = [f for f in known if f not in views]
+        if (add or remove or replace_all) and self.cache.update(add, remove, replace_all=replace_all):
             _ON_DISK[self._key] = frozenset(views)
+
+    def swap(self, add: Mapping[str, ItemView], remove: Iterable[str]) -> None:
+        """Add the views of changed items and delete the rows of their earlier versions."""
+        rows = {f: _row_text(v) for f, v in add.items()}
+        gone = set(remove)
+        if self.cache.update(rows, gone):
+            _ON_DISK[self._key] = (self.known() - gone) | frozenset(rows)
+
+
+def _row_text(view: ItemView) -> str:
+    return json.dumps(view_to_data(view), ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass
@@ -408,8 +424,6 @@ def _views(
             view = store.get(fingerprint)
         found.append(view)
     missing = [n for n, view in enumerate(found) if view is None]
-    if store is not None:
-        store.made += len(missing)
     made = _make_views([(items[n], fingerprints[n]) for n in missing], sections, config, images, workers)
     for n, view in zip(missing, made, strict=True):
         found[n] = view
@@ -778,10 +792,9 @@ def _build(
         env = site_environment(meta, options.template_dirs)
         site_digest = _site_digest(env, meta, config, replace(options, page_size=page_size))
         context = digest_of(OUTPUT_VERSION, config.model_dump_json())
-        store = _ViewStore(path=options.view_cache or view_cache_path(out_dir), context=context)
+        store = _ViewStore(ViewCache(options.view_cache or view_cache_path(out_dir), context))
         if not options.incremental:
-            store.data = {}  # a full build trusts no cache: every view is made again, the cache rewritten
-            _ON_DISK.pop((str(store.path), context), None)
+            store.forget()  # a full build trusts no cache: every view is made again, the cache rewritten
         site_items = _site_items(items)
         images = _image_index(options.images_dir)
         static = _static_files()
@@ -801,7 +814,7 @@ def _build(
             )
         # 2. views and 3. plan: only the pages a few changed items show, else every page
         sources = _Sources(site_items, fingerprints, config, images, context, store, options.workers)
-        state_path = plan_state_path(store.path)
+        state_path = plan_state_path(store.cache.path)
         plan = None
         if options.incremental:
             state = load_plan_state(state_path, shared, old.inputs)
@@ -941,7 +954,7 @@ def _full_plan(
         items=len(views),
         warnings=warnings,
         partial=False,
-        keep_views=lambda: store.save_if_stale(by_fingerprint),
+        keep_views=lambda: store.keep(by_fingerprint, replace_all=not options.incremental),
         state=lambda inputs: plan_state(shared, inputs, views, view_fingerprints, listings),
     )
 
@@ -957,89 +970,75 @@ def _partial_plan(
 ) -> _Plan | None:
     """The outputs that show the items changed since ``state``, or None when a full plan is needed.
 
-    At most ``PARTIAL_PLAN_SHARE`` of the items may have changed.
+    At most ``PARTIAL_PLAN_SHARE`` of the items may have changed. The views of the items those
+    outputs show come from memory or the view cache, one row each, else are made again.
     """
     fingerprints = sources.fingerprints
-    limit = int(len(fingerprints) * PARTIAL_PLAN_SHARE)
-    matched = match_changes(state, fingerprints, limit)
+    matched = match_changes(state, fingerprints, int(len(fingerprints) * PARTIAL_PLAN_SHARE))
     if matched is None:
         return None
     changed_inputs, vacated = matched
     store = sources.store
-    cached = store.load() if len(_VIEW_CACHE) < len(fingerprints) else {}
-    # Views the cache lacks (items changed by earlier partial plans, which leave the cache as it is)
-    # are made again, as long as they are few; a full plan then rewrites the cache.
-    input_of = {fingerprint: n for n, fingerprint in enumerate(fingerprints)}
-    uncached = [
-        position
-        for position, fingerprint in enumerate(state.fingerprints)
-        if fingerprint in input_of and fingerprint not in cached and fingerprint not in _VIEW_CACHE
-    ]
-    if len(uncached) + len(changed_inputs) > limit:
-        return None
     config = sources.config
     known_base = FIXED_PAGES | {url_path(*c.base_path.split("/")) for c in config.communities}
     sections = _Sections(config=config, known_base=known_base)
     pending = [(sources.items[n], fingerprints[n]) for n in changed_inputs]
     made = _make_views(pending, sections, config, sources.images, 1)
     fingerprint_of = {view.key: fingerprint for view, (_, fingerprint) in zip(made, pending, strict=True)}
-    remade = [(sources.items[input_of[state.fingerprints[p]]], state.fingerprints[p]) for p in uncached]
+    input_of = {fingerprint: n for n, fingerprint in enumerate(fingerprints)}
     views_at: dict[int, ItemView] = {}
-    for position, view in zip(
-        uncached, _make_views(remade, sections, config, sources.images, 1), strict=True
-    ):
-        if view.digest != state.digests[position]:
-            return None  # made at another URL than the last plan gave it
-        views_at[position] = _VIEW_CACHE[state.fingerprints[position]] = view
+    healed: dict[str, ItemView] = {}
 
     def view_at(position: int) -> ItemView:
         view = views_at.get(position)
         if view is None:
             fingerprint = state.fingerprints[position]
-            view = _VIEW_CACHE.get(fingerprint) or store.get(fingerprint)
-            if view is None or view.digest != state.digests[position]:
-                raise PublishError(
-                    f"the view cache {store.path} does not match the last build: build again with --full"
-                )
-            views_at[position] = view
+            view = _VIEW_CACHE.get(fingerprint) or store.fetch(fingerprint)
+            if view is None:  # the cache lost it: made again, and written back
+                item = (sources.items[input_of[fingerprint]], fingerprint)
+                view = healed[fingerprint] = _make_views([item], sections, config, sources.images, 1)[0]
+            if view.digest != state.digests[position]:
+                raise NotReplannable(f"the view of {view.key} does not match the last build")
+            views_at[position] = _VIEW_CACHE[fingerprint] = view
         return view
 
     try:
         changed = place_changes(state, vacated, made)
+        views_at.update(changed)
+        specs = affected_pages(
+            state,
+            changed,
+            view_at,
+            old.files,
+            site_digest=site_digest,
+            page_size=page_size,
+            feed_size=options.feed_size,
+        )
+        parts = part_count(len(state.keys))
+        numbers = {part_of(view.key, parts) for view in changed.values()}
+        raws = [
+            _search_part(
+                number,
+                [view_at(n) for n, key in enumerate(state.keys) if part_of(key, parts) == number],
+                site_digest,
+                options.search_text_chars,
+            )
+            for number in sorted(numbers)
+        ]
     except NotReplannable:
         return None
-    views_at.update(changed)
-    specs = affected_pages(
-        state,
-        changed,
-        view_at,
-        old.files,
-        site_digest=site_digest,
-        page_size=page_size,
-        feed_size=options.feed_size,
-    )
-    parts = part_count(len(state.keys))
-    numbers = {part_of(view.key, parts) for view in changed.values()}
-    raws = [
-        _search_part(
-            number,
-            [view_at(n) for n, key in enumerate(state.keys) if part_of(key, parts) == number],
-            site_digest,
-            options.search_text_chars,
-        )
-        for number in sorted(numbers)
-    ]
     raws += filter(None, map(_image_output, changed.values()))
-    for view in changed.values():
-        _VIEW_CACHE[fingerprint_of[view.key]] = view
     new_fingerprints = {position: fingerprint_of[view.key] for position, view in changed.items()}
+    for position, fingerprint in new_fingerprints.items():
+        _VIEW_CACHE[fingerprint] = changed[position]
+    added = {**healed, **{new_fingerprints[p]: view for p, view in changed.items()}}
+    earlier = [state.fingerprints[position] for position in changed]
     return _Plan(
         specs=specs,
         raws=raws,
         items=len(state.keys),
         warnings=list(old.warnings),
         partial=True,
-        # The cache lacks only the changed views, within its slack: the next process makes them again.
-        keep_views=lambda: None,
+        keep_views=lambda: store.swap(added, earlier),
         state=lambda inputs: updated_state(state, inputs, new_fingerprints, changed),
     )

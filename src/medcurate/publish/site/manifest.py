@@ -5,27 +5,18 @@ a page whose planned digest matches the recorded one (and whose file still exist
 rendered nor written. Files the manifest lists but the new plan no longer has are removed, and only
 those: a file medcurate never wrote is never deleted.
 
-The view cache keeps each item's cleaned view by the digest of the item's content, so that a new
-process skips re-cleaning unchanged items. It lives beside the output directory, not in it (so it is
-neither served nor deployed: ``site/`` has ``.site.medcurate-views.json``), and it is JSON, never
-pickle: whoever can write it can change the pages it feeds, but not run code in the build. An entry
-is found only by its content digest, so a stale entry is never used, only wasted; a cache that cannot
-be read or written is skipped, never an error.
+The view cache beside the site (``viewcache``) and the plan state beside it (``replan``) keep
+what the next build reuses; the manifest says what the last build wrote.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 MANIFEST_NAME = ".medcurate-manifest.json"
 MANIFEST_VERSION = 1
-VIEWS_SUFFIX = ".medcurate-views.json"
-VIEWS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -82,39 +73,3 @@ def save_manifest(out_dir: Path, manifest: Manifest) -> None:
     tmp = path.with_name(f"{MANIFEST_NAME}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-
-
-def view_cache_path(out_dir: Path) -> Path:
-    """Where the view cache of ``out_dir`` lives by default: a hidden file beside it."""
-    resolved = out_dir.resolve()
-    return resolved.parent / f".{resolved.name}{VIEWS_SUFFIX}"
-
-
-def load_view_cache(path: Path, context: str) -> dict[str, Any]:
-    """The cached views of the last build made under ``context``, by fingerprint; empty when none."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != VIEWS_VERSION or data.get("context") != context:
-        return {}
-    views = data.get("views")
-    return views if isinstance(views, dict) else {}
-
-
-def save_view_cache(path: Path, context: str, views: Mapping[str, Any]) -> bool:
-    """Replace the view cache with ``views`` (fingerprint to ``view_to_data`` output); False on failure."""
-    text = json.dumps(
-        {"version": VIEWS_VERSION, "context": context, "views": views},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        return False
-    return True

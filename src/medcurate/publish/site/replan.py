@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import overload
 
+from medcurate.errors import PublishError
 from medcurate.publish.site.pages import (
     Listing,
     PageSpec,
@@ -49,7 +50,7 @@ STATE_SUFFIX = ".plan.json"
 
 def plan_state_path(view_cache: Path) -> Path:
     """Where the plan state of a site lives: beside its view cache."""
-    return view_cache.with_name(view_cache.name.removesuffix(".json") + STATE_SUFFIX)
+    return view_cache.with_name(view_cache.stem + STATE_SUFFIX)
 
 
 def signature(view: ItemView) -> str:
@@ -216,8 +217,15 @@ def load_plan_state(path: Path, context: str, inputs: str) -> PlanState | None:
     )
 
 
-class NotReplannable(Exception):
-    """The change cannot be planned from the last plan's shape: plan in full."""
+class NotReplannable(PublishError):
+    """The change cannot be planned from the last plan's shape: plan in full.
+
+    A ``PublishError`` because a template that reads more of a listing than the built-in ones may
+    meet it while rendering; the message then says what to do.
+    """
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}; build again with --full"
 
 
 class LazyViews(Sequence[ItemView]):
