@@ -100,7 +100,6 @@ DEFAULT_SEARCH_TEXT_CHARS = 1000
 DEFAULT_WORKERS = 0  # 0: automatic (see ``_helper_count``); 1: one process; N > 1: N render processes
 PARALLEL_THRESHOLD = 400  # pages to render before forking a helper pays for itself
 VIEW_PARALLEL_THRESHOLD = 200  # views to make before forking a helper pays for itself
-FINGERPRINT_PARALLEL_THRESHOLD = 2000  # items to fingerprint before a helper pays for itself
 GONE_CHECK_THRESHOLD = 2000  # files of the last build to check before a helper pays for itself
 # The pages forked helpers render: they show no item card, so the cards stay with this process.
 HELPER_TEMPLATES = frozenset({"site/item.html", "site/alias.html"})
@@ -416,7 +415,7 @@ def _views(
     known_base = FIXED_PAGES | {url_path(*c.base_path.split("/")) for c in config.communities}
     sections = _Sections(config=config, known_base=known_base)
     if fingerprints is None:
-        fingerprints = _fingerprints(items, context, images, workers)
+        fingerprints = [_fingerprint(site_item, context, images) for site_item in items]
     found: list[ItemView | None] = []
     for fingerprint in fingerprints:
         view = _VIEW_CACHE.get(fingerprint)
@@ -457,25 +456,6 @@ def _views(
         placed.append((view, fingerprint))
     placed.sort(key=lambda pair: _newest_first(pair[0]), reverse=True)
     return [view for view, _ in placed], warnings, by_fingerprint, [fingerprint for _, fingerprint in placed]
-
-
-def _fingerprints(
-    items: Sequence[SiteItem], context: str, images: Mapping[str, str], workers: int
-) -> list[str]:
-    """Every item's fingerprint, in order; a helper takes half of them when there are many."""
-    helpers = helper_count(workers, len(items), FINGERPRINT_PARALLEL_THRESHOLD)
-    if helpers == 0:
-        return [_fingerprint(site_item, context, images) for site_item in items]
-    half = len(items) // 2
-    # Hex digests: one a line.
-    helper = fork_helper(
-        lambda: "\n".join(_fingerprint(i, context, images) for i in items[half:]).encode("ascii")
-    )
-    try:
-        own = [_fingerprint(site_item, context, images) for site_item in items[:half]]
-    finally:
-        rest = helper.join().decode("ascii").split("\n")
-    return own + rest
 
 
 def _make_views(
@@ -799,7 +779,8 @@ def _build(
         images = _image_index(options.images_dir)
         static = _static_files()
         shared = joined_digest(site_digest, *(digest_of(data) for data in static.values()))
-        fingerprints = _fingerprints(site_items, context, images, options.workers)
+        # Serial: a forked helper took longer (copying the pages of the items both processes touch).
+        fingerprints = [_fingerprint(site_item, context, images) for site_item in site_items]
         inputs = joined_digest(shared, *fingerprints)
         if options.incremental and inputs == old.inputs and not (missing := gone()):
             # Nothing the site is made from changed and every file is still there.
