@@ -11,9 +11,18 @@ plus system, its worker processes included):
 * Hugo: ``export_hugo(..., with_layout=True)`` then ``hugo`` (Debian's package), cold;
 * Pelican: the same items as Pelican Markdown (``Title:``/``Date:``... headers), ``pelican`` cold.
 
-Writing each tool's input (JSON lines, the Hugo tree, the Pelican Markdown) is not timed. It reports
+Writing each tool's input (JSON lines, the Hugo tree, the Pelican Markdown) is not timed. Each cold
+build runs ``--repeat`` times (3) into an emptied directory and the median is reported. It reports
 item pages per second for each, and the incremental rebuild times: in a new process, and in a
 long-running one (the web app's case: ``build_site`` called again in the process that built last).
+
+The tools write on a RAM file system (``/dev/shm``) when there is one, so that the figures measure
+the tools rather than the disk: on the benchmark VM the time of creating the same files on its disk
+varied tenfold from one run to the next. ``--work-dir`` picks another place.
+
+The medcurate process does what the ``medcurate`` command does around a build: it pauses the cycle
+collector while it reads the items (as ``build_site`` does while it builds) and skips the
+interpreter's last full collection at exit (``gc.freeze``, as ``medcurate.cli.main`` does).
 Run::
 
     .venv/bin/python bench/site.py                 # 1,000 and 10,000 items
@@ -173,20 +182,11 @@ def _timed(command: list[str], **kwargs: object) -> tuple[float, float, subproce
     return seconds, _children_cpu() - cpu, result
 
 
-def _median_cold(
-    command: Callable[[Path], list[str]], output: Path, repeat: int
-) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    """The median of ``repeat`` cold builds into an emptied ``output`` (wall, its CPU, the last result)."""
-    import shutil
+def _medians(runs: list[tuple[float, float, subprocess.CompletedProcess[str]]]) -> tuple[float, float]:
+    """The median wall and CPU seconds of timed runs."""
     import statistics
 
-    runs = []
-    for _ in range(repeat):
-        shutil.rmtree(output, ignore_errors=True)
-        runs.append(_timed(command(output)))
-    seconds = statistics.median(r[0] for r in runs)
-    cpu = statistics.median(r[1] for r in runs)
-    return seconds, cpu, runs[-1][2]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
 def write_items(items: list[CuratedItem], path: Path) -> None:
@@ -232,11 +232,17 @@ class Rebuilds:
     warm_one: float
 
 
-def bench_medcurate(
-    items: list[CuratedItem], work: Path, workers: int, repeat: int
-) -> tuple[Timing, Rebuilds]:
-    """Cold build, no-change rebuild, one-item rebuild, each a new process; then warm rebuilds."""
-    out = work / "medcurate"
+@dataclass(frozen=True)
+class Tool:
+    """A tool ready to build: its name, the command of a cold build into a directory, and that directory."""
+
+    name: str
+    command: Callable[[Path], list[str]]
+    output: Path
+
+
+def prepare_medcurate(items: list[CuratedItem], work: Path, workers: int) -> Tool:
+    """medcurate's input (the items as JSON lines) and its cold-build command."""
     source = work / "items.jsonl"
     write_items(items, source)
     command = [sys.executable, str(Path(__file__).resolve()), "--workers", str(workers), "--build"]
@@ -245,32 +251,12 @@ def bench_medcurate(
         view_cache_path(output).unlink(missing_ok=True)  # cold: no views from an earlier run either
         return [*command, str(source), str(output)]
 
-    cold, cold_cpu, _ = _median_cold(cold_build, out, repeat)
-    files = _count_files(out)
-    noop, noop_cpu, result = _timed([*command, str(source), str(out)])
-    assert json.loads(result.stdout)["written"] == 0, result.stdout
-    middle = len(items) // 2
-    changed = list(items)
-    changed[middle] = items[middle].updated({"title": items[middle].title + " (updated)"})
-    write_items(changed, source)
-    one, one_cpu, result = _timed([*command, str(source), str(out)])
-    written = json.loads(result.stdout)["written"]
-    # A long-running process: the first call reads the view cache, the second finds its views in memory.
-    config = load_config(None)
-    started = time.perf_counter()
-    assert build_site(changed, out, config=config).written == 0
-    warm_noop = time.perf_counter() - started
-    changed[middle] = items[middle].updated({"title": items[middle].title + " (updated again)"})
-    started = time.perf_counter()
-    build_site(changed, out, config=config)
-    warm_one = time.perf_counter() - started
-    tool = "medcurate" if workers in (0, 1) else f"medcurate, {workers} workers"
-    timing = Timing(tool, len(items), cold, cold_cpu, files)
-    return timing, Rebuilds(noop, noop_cpu, one, one_cpu, written, warm_noop, warm_one)
+    name = "medcurate" if workers in (0, 1) else f"medcurate, {workers} workers"
+    return Tool(name, cold_build, work / "medcurate")
 
 
-def bench_hugo(items: list[CuratedItem], work: Path, repeat: int) -> Timing | None:
-    """Hugo's cold build of the exported tree (export time not counted)."""
+def prepare_hugo(items: list[CuratedItem], work: Path) -> Tool | None:
+    """Hugo's input (the exported tree with its layout) and its cold-build command."""
     import shutil
 
     from medcurate.publish.hugo import export_hugo
@@ -280,15 +266,15 @@ def bench_hugo(items: list[CuratedItem], work: Path, repeat: int) -> Timing | No
         return None
     site = work / "hugo"
     export_hugo(items, site, config=load_config(None), with_layout=True)
-    public = site / "public"
-    seconds, cpu, _ = _median_cold(
-        lambda output: [hugo, "--source", str(site), "--destination", str(output), "--quiet"], public, repeat
+    return Tool(
+        "hugo",
+        lambda output: [hugo, "--source", str(site), "--destination", str(output), "--quiet"],
+        site / "public",
     )
-    return Timing("hugo", len(items), seconds, cpu, _count_files(public))
 
 
-def bench_pelican(items: list[CuratedItem], work: Path, repeat: int) -> Timing | None:
-    """Pelican's cold build of the same items as Markdown articles."""
+def prepare_pelican(items: list[CuratedItem], work: Path) -> Tool | None:
+    """Pelican's input (the items as Markdown articles) and its cold-build command."""
     pelican = Path(sys.executable).with_name("pelican")
     if not pelican.exists():
         return None
@@ -297,13 +283,63 @@ def bench_pelican(items: list[CuratedItem], work: Path, repeat: int) -> Timing |
     content.mkdir(parents=True)
     for n, item in enumerate(items):
         (content / f"{n:06d}.md").write_text(pelican_markdown(item), encoding="utf-8")
-    (root / "pelicanconf.py").write_text(PELICAN_CONF, encoding="utf-8")
-    output = root / "output"
-    settings = str(root / "pelicanconf.py")
-    seconds, cpu, _ = _median_cold(
-        lambda target: [str(pelican), str(content), "-o", str(target), "-s", settings, "-q"], output, repeat
+    settings = root / "pelicanconf.py"
+    settings.write_text(PELICAN_CONF, encoding="utf-8")
+    return Tool(
+        "pelican",
+        lambda output: [str(pelican), str(content), "-o", str(output), "-s", str(settings), "-q"],
+        root / "output",
     )
-    return Timing("pelican", len(items), seconds, cpu, _count_files(output))
+
+
+def cold_builds(tools: list[Tool], items: int, repeat: int) -> list[Timing]:
+    """Each tool's median cold build: the tools take turns, so that a slow spell of the machine
+    falls on all of them rather than on one."""
+    import shutil
+
+    runs: dict[str, list[tuple[float, float, subprocess.CompletedProcess[str]]]] = {t.name: [] for t in tools}
+    for _ in range(repeat):
+        for tool in tools:
+            shutil.rmtree(tool.output, ignore_errors=True)
+            runs[tool.name].append(_timed(tool.command(tool.output)))
+    timings = []
+    for tool in tools:
+        seconds, cpu = _medians(runs[tool.name])
+        timings.append(Timing(tool.name, items, seconds, cpu, _count_files(tool.output)))
+    return timings
+
+
+def medcurate_rebuilds(
+    items: list[CuratedItem], tool: Tool, work: Path, workers: int, repeat: int
+) -> Rebuilds:
+    """After a cold build: no-change and one-item rebuilds, each a new process; then warm rebuilds."""
+    source = work / "items.jsonl"
+    out = tool.output
+    script = str(Path(__file__).resolve())
+    rebuild = [sys.executable, script, "--workers", str(workers), "--build", str(source), str(out)]
+    noops = [_timed(rebuild) for _ in range(repeat)]
+    assert all(json.loads(run[2].stdout)["written"] == 0 for run in noops), noops[-1][2].stdout
+    # One item changed, ``repeat`` times (each time the same item gets another title): the median.
+    middle = len(items) // 2
+    changed = list(items)
+    ones = []
+    for round_ in range(repeat):
+        changed[middle] = items[middle].updated({"title": f"{items[middle].title} (update {round_})"})
+        write_items(changed, source)
+        ones.append(_timed(rebuild))
+    written = max(json.loads(run[2].stdout)["written"] for run in ones)
+    noop, noop_cpu = _medians(noops)
+    one, one_cpu = _medians(ones)
+    # A long-running process: the first call reads the view cache, the second finds its views in memory.
+    config = load_config(None)
+    started = time.perf_counter()
+    assert build_site(changed, out, config=config).written == 0
+    warm_noop = time.perf_counter() - started
+    changed[middle] = items[middle].updated({"title": items[middle].title + " (in a warm process)"})
+    started = time.perf_counter()
+    build_site(changed, out, config=config)
+    warm_one = time.perf_counter() - started
+    return Rebuilds(noop, noop_cpu, one, one_cpu, written, warm_noop, warm_one)
 
 
 def _default_work_dir() -> Path | None:
@@ -344,9 +380,13 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory(prefix="medcurate-bench-", dir=args.work_dir) as tmp:
             work = Path(tmp)
-            ours, rebuilds = bench_medcurate(items, work, args.workers, args.repeat)
-            hugo = bench_hugo(items, work, args.repeat)
-            pelican = None if args.no_pelican else bench_pelican(items, work, args.repeat)
+            medcurate = prepare_medcurate(items, work, args.workers)
+            others = [prepare_hugo(items, work), None if args.no_pelican else prepare_pelican(items, work)]
+            tools = [medcurate, *(tool for tool in others if tool is not None)]
+            # medcurate last, so that its rebuilds start from its own last cold build.
+            timings = {t.tool: t for t in cold_builds([*tools[1:], medcurate], size, args.repeat)}
+            rebuilds = medcurate_rebuilds(items, medcurate, work, args.workers, args.repeat)
+        ours, hugo, pelican = timings[medcurate.name], timings.get("hugo"), timings.get("pelican")
         for timing in (ours, hugo, pelican):
             if timing is None:
                 continue
@@ -358,7 +398,8 @@ def main() -> None:
                 flush=True,
             )
         notes.append(
-            f"{size:,} items, medcurate rebuilds in a new process: nothing changed {rebuilds.noop:.2f} s "
+            f"{size:,} items, medcurate rebuilds in a new process (medians of {args.repeat}): "
+            f"nothing changed {rebuilds.noop:.2f} s "
             f"(CPU {rebuilds.noop_cpu:.2f} s, 0 files written); one item changed {rebuilds.one:.2f} s "
             f"(CPU {rebuilds.one_cpu:.2f} s, {rebuilds.written} files written). In a warm process: "
             f"nothing changed {rebuilds.warm_noop:.2f} s, one item changed {rebuilds.warm_one:.2f} s"

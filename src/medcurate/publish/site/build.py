@@ -2,20 +2,25 @@
 
 The stages, in order:
 
-1. digest the site's inputs that every page shares (templates, static files, configuration, options);
-2. give every item its URL and its cleaned view (``views.make_view``), newest first: from this
-   process's memory, else from the view cache the last build left beside ``out_dir``, else made;
-3. plan every output (``pages``): home, listings with pagination, item and alias pages, term indexes,
-   RSS and Atom feeds, search page and index, sitemap, robots.txt, 404, static files, images;
-4. compare each output's input digest with the manifest and render only the pages that changed
-   (serially, or in forked workers on request), writing the search index, static files and the
-   view cache meanwhile;
-5. remove the outputs the plan no longer has, and save the manifest.
+1. digest the site's inputs that every page shares (templates, static files, configuration, options)
+   and fingerprint every item; when all of it matches the last build's and its files are all
+   there, stop: there is nothing to do;
+2. when only a few items changed, and in place (``replan``), plan only the outputs that show them,
+   from the last plan's shape and the views of the view cache;
+3. otherwise give every item its URL and its cleaned view (``views.make_view``), newest first: from
+   this process's memory, else from the view cache beside ``out_dir`` (``viewcache``), else made
+   (by this process and a forked helper for many); then plan every output (``pages``): home,
+   listings with pagination, item and alias pages, term indexes, RSS and Atom feeds, search page
+   and index, sitemap, robots.txt, 404, static files, images;
+4. compare each output's input digest with the manifest and render only the pages that changed,
+   with a forked helper taking the item pages of a large build, writing the search index, static
+   files and the view cache meanwhile;
+5. remove the outputs the plan no longer has, and save the manifest and the plan's shape.
 
-A rebuild with nothing changed renders and writes nothing. The cycle collector is paused for the
-build (see ``_cyclic_gc_paused``); compiled templates come from Jinja's bytecode cache
-(``_bytecode_cache``). A build that writes many files has a writer process create them while this
-one renders (``output``).
+The cycle collector is paused for the build (see ``_cyclic_gc_paused``); compiled templates come
+from Jinja's bytecode cache (``_bytecode_cache``). A build that writes many files has a writer
+process create them while this one renders (``output``). Helpers are forked only where that is
+safe and pays (``parallel.helper_count``): never in a process with other threads.
 """
 
 from __future__ import annotations

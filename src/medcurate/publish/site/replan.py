@@ -15,8 +15,8 @@ the digests a full plan would give them (the tests compare both kinds of build f
 Anything else (an item added, removed or moved, another configuration or template, a file deleted
 by hand, too many changes) takes the full plan.
 
-The state is JSON, like the view cache, and like it only saves time: one that cannot be read, or
-was written for other inputs, is ignored.
+The state is JSON and, like the view cache, only saves time: one that cannot be read, or that
+another build left (its inputs are not the manifest's), is ignored.
 """
 
 from __future__ import annotations
