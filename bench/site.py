@@ -22,7 +22,7 @@ varied tenfold from one run to the next. ``--work-dir`` picks another place.
 
 The medcurate process does what the ``medcurate`` command does around a build: it pauses the cycle
 collector while it reads the items (as ``build_site`` does while it builds) and skips the
-interpreter's last full collection at exit (``gc.freeze``, as ``medcurate.cli.main`` does).
+interpreter's last full collection at exit (``gc.freeze``, as ``medcurate site build`` does).
 Run::
 
     .venv/bin/python bench/site.py                 # 1,000 and 10,000 items
@@ -212,7 +212,7 @@ def build_command(items_path: Path, out: Path, workers: int) -> None:
     # A one-shot process: the cycle collector stays paused while it reads the items too, as
     # ``build_site`` pauses it while it builds (10,000 items' dicts are scanned for nothing, 30 ms).
     gc.disable()
-    # As the ``medcurate`` command does (``medcurate.cli.main``): no last full collection at exit.
+    # As ``medcurate site build`` does (``medcurate.cli.site``): no last full collection at exit.
     atexit.register(gc.freeze)
     options = SiteOptions(workers=workers)
     report = build_site(read_items(items_path), out, config=load_config(None), options=options)

@@ -6,8 +6,6 @@ assembles them, so that every group can be read (and tested) on its own.
 
 from __future__ import annotations
 
-import atexit
-import gc
 import importlib
 
 import typer
@@ -33,8 +31,4 @@ _register_all()
 
 def main() -> None:
     """Console-script entry point."""
-    # At exit the interpreter runs one last full collection over every object still alive; for a
-    # command that read 10,000 items that is 0.15 s spent finding nothing to collect. Frozen
-    # objects are skipped; the process frees its memory by ending either way.
-    atexit.register(gc.freeze)
     app()

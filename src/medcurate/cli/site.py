@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +36,10 @@ def build_command(
     ] = 0,
 ) -> None:
     """Build the static site from the store's published items; only changed pages are written."""
+    # At exit the interpreter runs one last full collection over every object still alive: after a
+    # build of 10,000 items, 0.15 s spent finding nothing to collect. Frozen objects are skipped;
+    # the process frees its memory by ending either way. Registered first, so it runs last.
+    atexit.register(gc.freeze)
     settings = settings_of(ctx)
     try:
         settings.load_site_config()  # a broken configuration fails here, before the database opens

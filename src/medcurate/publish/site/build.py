@@ -367,8 +367,8 @@ class _ViewStore:
         """Add the views of changed items and delete the rows of their earlier versions."""
         rows = {f: _row_text(v) for f, v in add.items()}
         gone = set(remove)
-        if self.cache.update(rows, gone):
-            _ON_DISK[self._key] = (self.known() - gone) | frozenset(rows)
+        if self.cache.update(rows, gone) and self._key in _ON_DISK:
+            _ON_DISK[self._key] = (_ON_DISK[self._key] - gone) | frozenset(rows)
 
 
 def _row_text(view: ItemView) -> str:
@@ -959,6 +959,8 @@ def _partial_plan(
     At most ``PARTIAL_PLAN_SHARE`` of the items may have changed. The views of the items those
     outputs show come from memory or the view cache, one row each, else are made again.
     """
+    if len(_VIEW_CACHE) > VIEW_CACHE_LIMIT:
+        _VIEW_CACHE.clear()
     fingerprints = sources.fingerprints
     matched = match_changes(state, fingerprints, int(len(fingerprints) * PARTIAL_PLAN_SHARE))
     if matched is None:
