@@ -193,6 +193,19 @@ def test_a_change_of_place_plans_every_page(
     _assert_same_as_a_full_build(items, site, tmp_path)
 
 
+def test_a_search_part_that_cannot_be_read_back_is_made_from_the_views(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (site / "search/part-00.json").write_text('{"items": "not rows"}', encoding="utf-8")
+    items = many_items()
+    items[6] = items[6].updated({"title": "Six, renamed"})
+    _new_process(monkeypatch)
+    with monkeypatch.context() as patched:
+        patched.setattr(site_build, "plan_site", _refuse)
+        _build(items, site)
+    _assert_same_as_a_full_build(items, site, tmp_path)
+
+
 def test_a_page_deleted_by_hand_takes_a_full_plan(site: Path, tmp_path: Path) -> None:
     items = many_items()
     items[12] = items[12].updated({"description": "Changed."})

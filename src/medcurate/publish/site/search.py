@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from medcurate.publish.site.views import ItemView
 
@@ -48,18 +48,37 @@ def search_manifest(parts: int) -> str:
     return _dumps({"fields": SEARCH_FIELDS, "parts": [part_name(n) for n in range(parts)]})
 
 
+def search_row(view: ItemView, *, text_chars: int) -> list[str]:
+    """One item's row, its fields in ``SEARCH_FIELDS`` order."""
+    return [
+        view.title,
+        view.url,
+        view.date_iso[:10],
+        view.brand,
+        " · ".join(t.label for t in view.topics),
+        view.section.name,
+        view.text[:text_chars],
+    ]
+
+
 def search_part(views: Sequence[ItemView], *, text_chars: int) -> str:
     """One part of the index: the rows of ``views``, in their order."""
-    rows = [
-        [
-            view.title,
-            view.url,
-            view.date_iso[:10],
-            view.brand,
-            " · ".join(t.label for t in view.topics),
-            view.section.name,
-            view.text[:text_chars],
-        ]
-        for view in views
-    ]
-    return _dumps({"items": rows})
+    return _dumps({"items": [search_row(view, text_chars=text_chars) for view in views]})
+
+
+def patched_part(text: str, rows: int, changes: Mapping[int, ItemView], *, text_chars: int) -> str | None:
+    """A part the last build wrote (``text``) with the rows at ``changes``' indexes made anew.
+
+    None when ``text`` is not a part of ``rows`` rows. The JSON decoder undoes the escapes ``_dumps``
+    adds and ``_dumps`` adds them again, so the result is the part a full build would write.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    items = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(items, list) or len(items) != rows:
+        return None
+    for index, view in changes.items():
+        items[index] = search_row(view, text_chars=text_chars)
+    return _dumps({"items": items})
