@@ -14,7 +14,7 @@ import pytest
 from medcurate.config import load_config
 from medcurate.frontmatter import read_document
 from medcurate.models import CuratedItem
-from medcurate.publish.site import BuildReport, SiteOptions, build_site
+from medcurate.publish.site import BuildReport, SiteOptions, build_site, replan
 from medcurate.publish.site import build as site_build
 from medcurate.publish.site.manifest import MANIFEST_NAME
 from medcurate.publish.site.replan import load_plan_state, plan_state_path
@@ -222,13 +222,18 @@ def test_a_state_left_by_another_build_is_not_trusted(site: Path, monkeypatch: p
     manifest = json.loads((site / MANIFEST_NAME).read_text(encoding="utf-8"))
     assert load_plan_state(state_path, "another site", manifest["inputs"]) is None
     assert load_plan_state(state_path, "x", "another build") is None
+    saved = json.loads(state_path.read_text(encoding="utf-8"))
+    assert load_plan_state(state_path, saved["context"], manifest["inputs"]) is not None
+    for damage in ({"keys": saved["keys"][:-1]}, {"digests": [1] * len(saved["digests"])}):
+        state_path.write_text(json.dumps({**saved, **damage}), encoding="utf-8")
+        assert load_plan_state(state_path, saved["context"], manifest["inputs"]) is None
     state_path.write_text("{not json", encoding="utf-8")
     items = many_items()
     items[4] = items[4].updated({"description": "Changed."})
     _new_process(monkeypatch)
     report = _build(items, site)  # a full plan, and a readable state again
     assert report.written > 0
-    assert json.loads(state_path.read_text(encoding="utf-8"))["version"] == 1
+    assert json.loads(state_path.read_text(encoding="utf-8"))["version"] == replan.STATE_VERSION
 
 
 def test_the_view_cache_holds_exactly_the_current_views_after_a_partial_plan(

@@ -44,7 +44,7 @@ from medcurate.publish.site.pages import (
 )
 from medcurate.publish.site.views import DIGEST_SIZE, ItemView, NavLink
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 STATE_SUFFIX = ".plan.json"
 
 
@@ -147,10 +147,11 @@ def save_plan_state(path: Path, state: PlanState) -> bool:
         "version": STATE_VERSION,
         "context": state.context,
         "inputs": state.inputs,
-        "items": [
-            list(row)
-            for row in zip(state.fingerprints, state.keys, state.digests, state.signatures, strict=True)
-        ],
+        # Columns, not rows: four lists of 10,000 strings encode and decode faster than 10,000 lists.
+        "fingerprints": state.fingerprints,
+        "keys": state.keys,
+        "digests": state.digests,
+        "signatures": state.signatures,
         "listings": [
             [
                 s.kind,
@@ -187,8 +188,12 @@ def load_plan_state(path: Path, context: str, inputs: str) -> PlanState | None:
     if data.get("context") != context or data.get("inputs") != inputs or not inputs:
         return None
     try:
-        rows = data["items"]
-        fingerprints, keys, digests, signatures = zip(*rows, strict=True) if rows else ((), (), (), ())
+        columns = [tuple(data[name]) for name in ("fingerprints", "keys", "digests", "signatures")]
+        if len({len(column) for column in columns}) != 1 or not all(
+            type(value) is str for column in columns for value in column
+        ):
+            return None
+        fingerprints, keys, digests, signatures = columns
         listings = tuple(
             ListingShape(
                 kind=str(kind),
@@ -209,10 +214,10 @@ def load_plan_state(path: Path, context: str, inputs: str) -> PlanState | None:
     return PlanState(
         context=context,
         inputs=inputs,
-        fingerprints=tuple(map(str, fingerprints)),
-        keys=tuple(map(str, keys)),
-        digests=tuple(map(str, digests)),
-        signatures=tuple(map(str, signatures)),
+        fingerprints=fingerprints,
+        keys=keys,
+        digests=digests,
+        signatures=signatures,
         listings=listings,
     )
 
