@@ -73,6 +73,13 @@ def _build(items: list[CuratedItem], out: Path) -> BuildReport:
     return build_site(items, out, config=load_config(None), options=OPTIONS)
 
 
+def _partial_rebuild(items: list[CuratedItem], out: Path, monkeypatch: pytest.MonkeyPatch) -> BuildReport:
+    """A rebuild in which planning every page fails the test."""
+    with monkeypatch.context() as patched:
+        patched.setattr(site_build, "plan_site", _refuse)
+        return _build(items, out)
+
+
 def _assert_same_as_a_full_build(items: list[CuratedItem], out: Path, tmp_path: Path) -> None:
     fresh = tmp_path / f"fresh-{len(list(tmp_path.iterdir()))}"
     site_build._VIEW_CACHE.clear()
@@ -132,9 +139,7 @@ def test_a_few_changed_items_are_planned_alone_and_the_site_is_the_same(
     if not warm:
         _new_process(monkeypatch)
     before = _stamps(site)
-    with monkeypatch.context() as patched:
-        patched.setattr(site_build, "plan_site", _refuse)
-        report = _build(items, site)
+    report = _partial_rebuild(items, site, monkeypatch)
     after = _stamps(site)
     rewritten = {path for path in after if after[path] != before.get(path)} - {MANIFEST_NAME}
     assert 0 < report.written == len(rewritten) < 30
@@ -149,9 +154,7 @@ def test_successive_partial_rebuilds_keep_the_state_in_step(
     for round_ in range(3):
         items[5 + round_] = items[5 + round_].updated({"description": f"Round {round_}."})
         _new_process(monkeypatch)
-        with monkeypatch.context() as patched:
-            patched.setattr(site_build, "plan_site", _refuse)
-            _build(items, site)
+        _partial_rebuild(items, site, monkeypatch)
     _assert_same_as_a_full_build(items, site, tmp_path)
 
 
@@ -200,9 +203,7 @@ def test_a_search_part_that_cannot_be_read_back_is_made_from_the_views(
     items = many_items()
     items[6] = items[6].updated({"title": "Six, renamed"})
     _new_process(monkeypatch)
-    with monkeypatch.context() as patched:
-        patched.setattr(site_build, "plan_site", _refuse)
-        _build(items, site)
+    _partial_rebuild(items, site, monkeypatch)
     _assert_same_as_a_full_build(items, site, tmp_path)
 
 
@@ -242,9 +243,7 @@ def test_the_view_cache_holds_exactly_the_current_views_after_a_partial_plan(
     items = many_items()
     items[11] = items[11].updated({"description": "Changed."})
     _new_process(monkeypatch)
-    with monkeypatch.context() as patched:
-        patched.setattr(site_build, "plan_site", _refuse)
-        _build(items, site)
+    _partial_rebuild(items, site, monkeypatch)
     manifest = json.loads((site / MANIFEST_NAME).read_text(encoding="utf-8"))
     state = load_plan_state(plan_state_path(view_cache_path(site)), _shared_inputs(site), manifest["inputs"])
     assert state is not None
