@@ -291,7 +291,7 @@ def _fingerprint(site_item: SiteItem, context: str, images: Mapping[str, str]) -
         with suppress(OSError):
             stat = os.stat(stored)
             stamp = (stat.st_size, stat.st_mtime_ns)
-    head = (context, site_item.key, site_item.community, item.variant, item.front_matter, stored, stamp)
+    head = (context, site_item.key, site_item.community, item.variant.value, item.front_matter, stored, stamp)
     digest = hashlib.blake2b(repr(head).encode("utf-8"), digest_size=DIGEST_SIZE)
     # The body apart from the rest: its repr would copy and escape the longest text of the item.
     digest.update(item.body.encode("utf-8"))
