@@ -103,7 +103,7 @@ from medcurate.templating import make_environment
 
 DEFAULT_FEED_SIZE = 20
 DEFAULT_SEARCH_TEXT_CHARS = 1000
-DEFAULT_WORKERS = 0  # 0: automatic (see ``_helper_count``); 1: one process; N > 1: N render processes
+DEFAULT_WORKERS = 0  # 0: automatic (see ``parallel.helper_count``); 1: one process; N > 1: N processes
 PARALLEL_THRESHOLD = 400  # pages to render before forking a helper pays for itself
 VIEW_PARALLEL_THRESHOLD = 200  # views to make before forking a helper pays for itself
 GONE_CHECK_THRESHOLD = 2000  # files of the last build to check before a helper pays for itself
@@ -273,7 +273,7 @@ def _newest_first(view: ItemView) -> tuple[str, str]:
 
 # Views by item fingerprint, kept for the life of the process: a long-running process (the web app,
 # a watch loop) rebuilds after one change without re-cleaning 10,000 unchanged items. A new process
-# reads the same views from the JSON view cache the last build left beside its manifest.
+# reads the same views from the view cache beside the site (``viewcache``).
 _VIEW_CACHE: dict[str, ItemView] = {}
 VIEW_CACHE_LIMIT = 100_000
 FIXED_PAGES = frozenset({"/", "/communities/", "/topic/", "/source/", "/search/", "/archive/"})
