@@ -911,6 +911,8 @@ def _build(
         save_plan_state(state_path, plan.state(inputs))
     except OSError as exc:
         raise PublishError(f"cannot write the site in {out_dir}: {exc.strerror or exc}") from exc
+    finally:
+        store.cache.close()
     return BuildReport(
         written=written,
         unchanged=len(new) - written,
