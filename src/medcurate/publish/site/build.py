@@ -603,12 +603,16 @@ def _image_output(view: ItemView) -> RawSpec | None:
 
 def _search_part(number: int, views: Sequence[ItemView], site_digest: str, text_chars: int) -> RawSpec:
     """One part of the search index; its JSON is made only when the part must be written."""
-    # Every field of an index row is covered by its view's digest.
     return RawSpec(
         path=f"{SEARCH_DIR}/{part_name(number)}",
-        digest=digest_of(site_digest, "search", text_chars, "".join(v.digest for v in views)),
+        digest=_search_part_digest(site_digest, text_chars, (v.digest for v in views)),
         make=lambda: search_part(views, text_chars=text_chars).encode("utf-8"),
     )
+
+
+def _search_part_digest(site_digest: str, text_chars: int, view_digests: Iterable[str]) -> str:
+    """The input digest of a search index part: every field of a row is covered by its view's digest."""
+    return digest_of(site_digest, "search", text_chars, "".join(view_digests))
 
 
 def _patched_search_parts(
@@ -647,11 +651,8 @@ def _patched_search_parts(
                 text = search_part([view_at(p) for p in positions], text_chars=text_chars)
             return text.encode("utf-8")
 
-        raws.append(
-            RawSpec(
-                path=path, digest=digest_of(site_digest, "search", text_chars, "".join(digests)), make=make
-            )
-        )
+        digest = _search_part_digest(site_digest, text_chars, digests)
+        raws.append(RawSpec(path=path, digest=digest, make=make))
     return raws
 
 
