@@ -33,6 +33,7 @@ from medcurate.publish.site import output as site_output
 from medcurate.publish.site.manifest import MANIFEST_NAME
 from medcurate.publish.site.parallel import fork_helper, join_all
 from medcurate.publish.site.serve import make_server
+from medcurate.publish.site.sources import ListedItems
 from medcurate.publish.site.viewcache import view_cache_path
 from medcurate.publish.site.views import view_from_data, view_to_data
 
@@ -452,7 +453,9 @@ def test_a_cache_entry_of_the_wrong_shape_is_made_again(
 def test_views_round_trip_through_json(images_dir: Path) -> None:
     config = load_config(None)
     items = [SiteItem(item=i) for i in fixture_items()]
-    views, _warnings, _, _ = site_build._views(items, config, site_build._image_index(images_dir), "ctx")
+    fingerprints = [f"item-{n}" for n in range(len(items))]
+    images = site_build._image_index(images_dir)
+    views, _warnings, _, _ = site_build._views(ListedItems(items).load, fingerprints, config, images)
     assert any(v.image is not None for v in views) and any(v.offerings for v in views)
     for view in views:
         assert view_from_data(json.loads(json.dumps(view_to_data(view)))) == view

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
 
 from medcurate.config import load_config
 from medcurate.errors import NotFound
 from medcurate.frontmatter import parse_document, read_document, render_document
 from medcurate.importer import import_paths
 from medcurate.models import ItemState
-from medcurate.store.db import Database
+from medcurate.store.db import SCHEMA_HEAD, Database, alembic_config, schema_revision
 from medcurate.store.models import Base
 from medcurate.store.repository import (
     ItemQuery,
     audit_trail,
     count_items,
+    find_item,
     get_item,
     item_from_record,
     list_items,
@@ -167,3 +173,65 @@ def test_sqlite_runs_in_wal_mode(sqlite_database: Database) -> None:
     with sqlite_database.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_schema_head_names_the_newest_migration(database: Database) -> None:
+    script = ScriptDirectory.from_config(alembic_config(database.engine))
+    assert script.get_current_head() == SCHEMA_HEAD == schema_revision(database.engine)
+
+
+def test_a_current_database_opens_without_alembic(sqlite_database: Database) -> None:
+    url = str(sqlite_database.engine.url)
+    probe = (
+        "import sys\nfrom medcurate.store.db import open_database\n"
+        f"open_database({url!r}).dispose()\nprint('alembic' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_revision_follows_the_content_and_nothing_else(database: Database) -> None:
+    item = parse_document(DOC)
+    with database.session() as session:
+        record, _ = save_item(session, item=item, md_name="rev", url_key="rev")
+        first = record.revision
+        assert first == item_from_record(record).revision and len(first or "") == 32
+        assert record.featured_image is None
+        set_state(session, item_id=record.id, state=ItemState.PUBLISHED)
+        save_item(session, item=item_from_record(record), md_name="rev", url_key="rev", community="ccm")
+        assert record.revision == first  # state and community are not content
+        pictured = item.updated({"featuredImage": {"href": "x-featuredImage.png", "alt": "A"}})
+        save_item(session, item=pictured, md_name="rev", url_key="rev", touch=False)
+        assert record.revision != first and record.featured_image == "x-featuredImage.png"
+        second = record.revision
+        save_item(session, item=pictured, md_name="rev", url_key="rev", touch=False)
+        assert record.revision == second
+        save_item(session, item=pictured.updated({}, body="Another body."), md_name="rev", url_key="rev")
+        assert record.revision not in {first, second}
+
+
+def test_migration_0003_fills_revisions_of_stored_rows(database: Database) -> None:
+    item = parse_document(DOC)
+    with database.session() as session:
+        for n in range(3):
+            image = {"href": f"img-{n}.png"} if n else "not a mapping"
+            changed = item.updated({"title": f"Item {n}", "featuredImage": image})
+            save_item(session, item=changed, md_name=f"m-{n}", url_key=f"u-{n}")
+    config = alembic_config(database.engine)
+    command.downgrade(config, "0002")
+    assert "revision" not in {c["name"] for c in inspect(database.engine).get_columns("items")}
+    command.upgrade(config, "head")
+    with database.session() as session:
+        records = list_items(session, query=ItemQuery(limit=10))
+        assert len({r.revision for r in records}) == 3 and all(len(r.revision or "") == 32 for r in records)
+        assert sorted(r.featured_image or "" for r in records) == ["", "img-1.png", "img-2.png"]
+        # The full-text index of 0002 still follows edits: no table copy dropped its triggers.
+        record = find_item(session, md_name="m-1")
+        assert record is not None
+        save_item(
+            session,
+            item=item_from_record(record).updated({"title": "Zeppelin"}),
+            md_name="m-1",
+            url_key="u-1",
+        )
+        assert [r.md_name for r in list_items(session, query=ItemQuery(text="zeppelin"))] == ["m-1"]

@@ -8,6 +8,7 @@ writes into the ordered mapping, so a parse -> write -> parse round trip is loss
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -172,6 +173,28 @@ def _as_list(value: str | list[str] | None) -> list[str]:
     return [text] if text else []
 
 
+REVISION_SIZE = 16  # bytes of an item's content revision (32 hexadecimal digits)
+
+
+def content_revision(variant: str, front_matter: Mapping[str, Any], body: str) -> str:
+    """A digest of an item's content (variant, front matter in its order, body) that changes with it.
+
+    The store keeps it beside each item, so that a site build tells changed items from unchanged
+    ones without reading them. ``repr`` keeps the front matter's types apart (a date from its text).
+    """
+    digest = hashlib.blake2b(repr((variant, front_matter)).encode("utf-8"), digest_size=REVISION_SIZE)
+    # The body apart: its repr would copy and escape the longest text of the item.
+    digest.update(body.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def featured_image_href(front_matter: Mapping[str, Any]) -> str | None:
+    """The ``featuredImage.href`` of raw front matter (a stored image's file name), if it has one."""
+    image = front_matter.get("featuredImage")
+    href = image.get("href") if isinstance(image, Mapping) else None
+    return href if isinstance(href, str) and href else None
+
+
 @dataclass(frozen=True)
 class CuratedItem:
     """One curated item: its ordered front matter, its Markdown body and the variant it follows."""
@@ -180,6 +203,11 @@ class CuratedItem:
     body: str
     variant: Variant
     source_path: str | None = None
+
+    @cached_property
+    def revision(self) -> str:
+        """The item's content revision (``content_revision``)."""
+        return content_revision(self.variant.value, self.front_matter, self.body)
 
     @cached_property
     def fields(self) -> ItemFields:

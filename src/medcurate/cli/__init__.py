@@ -2,6 +2,11 @@
 
 Each command group lives in its own module with a ``register(app)`` function; this module only
 assembles them, so that every group can be read (and tested) on its own.
+
+Every command is registered at start-up, so a command module imports at its top only what its
+command signatures need; each command imports the library modules it runs inside its body. Loading
+them all (the ingestion pipeline, the extractor, Argon2) cost every command 0.6 s before it began,
+``site build`` included.
 """
 
 from __future__ import annotations

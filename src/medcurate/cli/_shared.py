@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from medcurate.errors import MedcurateError
 from medcurate.settings import Settings, make_settings
-from medcurate.store.db import Database, open_database
+
+if TYPE_CHECKING:
+    from medcurate.store.db import Database
 
 console = Console()
 err_console = Console(stderr=True)
@@ -38,6 +40,8 @@ def print_json(data: Any) -> None:
 
 def run_guarded(settings: Settings) -> Database:
     """Open the database, turning medcurate errors into a clear message and exit code 1."""
+    from medcurate.store.db import open_database
+
     try:
         return open_database(settings.database)
     except MedcurateError as exc:

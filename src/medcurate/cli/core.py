@@ -6,19 +6,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from medcurate import __version__
 from medcurate.cli._shared import console, fail, print_json, run_guarded, settings_of
-from medcurate.config import default_config_text
 from medcurate.errors import MedcurateError
-from medcurate.frontmatter import iter_documents, render_document
-from medcurate.importer import import_paths
-from medcurate.models import ItemState
-from medcurate.publish.seed import export_seed
 from medcurate.settings import make_settings
-from medcurate.store.repository import ItemQuery, all_items, get_item, item_from_record, list_items
+
+# Each command imports the library modules it uses (see ``medcurate.cli``).
 
 items_app = typer.Typer(no_args_is_help=True, help="List and show stored items.")
 config_app = typer.Typer(no_args_is_help=True, help="Show the site configuration.")
@@ -41,6 +35,8 @@ def _root(
 
 def init(ctx: typer.Context) -> None:
     """Create the data directory, its database and a configuration file to edit."""
+    from medcurate.config import default_config_text
+
     settings = settings_of(ctx)
     settings.home.mkdir(parents=True, exist_ok=True)
     config_path = settings.config_path
@@ -52,6 +48,8 @@ def init(ctx: typer.Context) -> None:
 
 def show_config(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Print the configuration in force (the bundled default until ``init`` writes one)."""
+    from rich.table import Table
+
     settings = settings_of(ctx)
     try:
         config = settings.load_site_config()
@@ -76,6 +74,12 @@ def import_command(
     paths: Annotated[list[Path], typer.Argument(help="Markdown files or directories of them.")],
 ) -> None:
     """Import curated Markdown files (2019 bookmark, 2020 community, 2022 news variants); idempotent."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Table
+
+    from medcurate.frontmatter import iter_documents
+    from medcurate.importer import import_paths
+
     settings = settings_of(ctx)
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -120,6 +124,10 @@ def export_command(
     ] = None,
 ) -> None:
     """Export items as seed-format Markdown laid out by basePath, or as a Hugo site with --hugo."""
+    from medcurate.models import ItemState
+    from medcurate.publish.seed import export_seed
+    from medcurate.store.repository import all_items, item_from_record
+
     settings = settings_of(ctx)
     try:
         states = [ItemState(s) for s in state] if state else None
@@ -164,6 +172,10 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List stored items, newest first."""
+    from rich.table import Table
+
+    from medcurate.store.repository import ItemQuery, list_items
+
     database = run_guarded(settings_of(ctx))
     query = ItemQuery(state=state, community=community, topic=topic, text=search, limit=limit)
     with database.session() as session:
@@ -196,6 +208,9 @@ def show_command(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the seed-format file.")] = False,
 ) -> None:
     """Show one item."""
+    from medcurate.frontmatter import render_document
+    from medcurate.store.repository import get_item, item_from_record
+
     database = run_guarded(settings_of(ctx))
     try:
         with database.session() as session:

@@ -13,7 +13,7 @@ import json
 import sys
 import zlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -23,7 +23,9 @@ from rich.text import Text
 
 from medcurate.cli._shared import console, fail, print_json
 from medcurate.errors import MedcurateError
-from medcurate.extract import Extraction, PageInput, extract
+
+if TYPE_CHECKING:
+    from medcurate.extract import Extraction, PageInput
 
 PAGE_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
 TEXT_PREVIEW_CHARS = 1500
@@ -47,6 +49,8 @@ def _page_files(folder: Path) -> list[Path]:
 
 def _fetch(url: str) -> PageInput:
     """Fetch a URL with the FETCH stage, imported lazily so that files work without it."""
+    from medcurate.extract import PageInput
+
     try:
         from medcurate.fetch import fetch_url
     except ImportError:
@@ -99,6 +103,8 @@ def _show(extraction: Extraction, source: str) -> None:
 
 def _extract_folder(folder: Path, url: str | None) -> None:
     """Print one JSON line per page in the folder; exit 1 if any failed."""
+    from medcurate.extract import PageInput, extract
+
     files = _page_files(folder)
     if not files:
         fail(f"{folder} holds no .html or .html.gz files")
@@ -125,6 +131,8 @@ def extract_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Extract the article text, brief and metadata of a page."""
+    from medcurate.extract import PageInput, extract
+
     try:
         if source.startswith(("http://", "https://")):
             page = _fetch(source)

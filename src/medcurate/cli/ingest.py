@@ -6,19 +6,21 @@ import getpass
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from medcurate.cli._shared import console, fail, run_guarded, settings_of
 from medcurate.errors import MedcurateError
-from medcurate.fetch import FetchOptions
-from medcurate.pipeline import BatchReport, IngestOptions, default_options, ingest_entries
-from medcurate.pipeline import Progress as IngestProgress
-from medcurate.settings import Settings
-from medcurate.sources import SourceEntry, SourceKind, entries_of, read_source
+
+if TYPE_CHECKING:
+    from medcurate.fetch import FetchOptions
+    from medcurate.pipeline import BatchReport, IngestOptions
+    from medcurate.pipeline import Progress as IngestProgress
+    from medcurate.settings import Settings
+    from medcurate.sources import SourceEntry
+
+# The pipeline and its parsers load in the commands that run them (see ``medcurate.cli``).
 
 CommunityOption = Annotated[str | None, typer.Option(help="Community key (default: the configured one).")]
 NoRobotsOption = Annotated[bool, typer.Option("--no-robots", help="Do not consult robots.txt.")]
@@ -28,6 +30,8 @@ STATUS_STYLE = {"created": "green", "existing": "cyan", "duplicate": "yellow", "
 
 def _options(settings: Settings, community: str | None, no_robots: bool, no_images: bool) -> IngestOptions:
     """Ingest options from the command line; an unknown community is refused here."""
+    from medcurate.pipeline import default_options
+
     if community:
         settings.load_site_config().community(community)
     options = default_options(settings, community=community, download_images=not no_images)
@@ -37,6 +41,8 @@ def _options(settings: Settings, community: str | None, no_robots: bool, no_imag
 
 
 def _report(report: BatchReport) -> None:
+    from rich.table import Table
+
     table = Table("status", "item", "url", "reason", title=f"Batch {report.batch_id}")
     for outcome in report.outcomes:
         style = STATUS_STYLE.get(outcome.status, "")
@@ -49,6 +55,8 @@ def _report(report: BatchReport) -> None:
 
 def _with_progress(total: int, run: Callable[[Callable[[IngestProgress], None]], BatchReport]) -> BatchReport:
     """Run a batch under a Rich progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[bold]ingesting"),
         BarColumn(),
@@ -70,6 +78,8 @@ def _with_progress(total: int, run: Callable[[Callable[[IngestProgress], None]],
 
 def _ingest(settings: Settings, entries: list[SourceEntry], options: IngestOptions) -> None:
     """Run the entries through the pipeline under a progress bar, print the summary, exit 1 on failures."""
+    from medcurate.pipeline import ingest_entries
+
     database = run_guarded(settings)
     actor = getpass.getuser()
     try:
@@ -94,6 +104,8 @@ def add(
     no_images: NoImagesOption = False,
 ) -> None:
     """Turn links into drafts: fetch, extract, dedupe, suggest, store."""
+    from medcurate.sources import SourceEntry, SourceKind
+
     settings = settings_of(ctx)
     try:
         options = _options(settings, community, no_robots, no_images)
@@ -113,7 +125,7 @@ def _read_inputs(
     fetch_options: FetchOptions,
 ) -> tuple[list[SourceEntry], list[str]]:
     """Every entry of every input; feeds named by URL are fetched; problems are returned as text."""
-    from medcurate.sources import parse_source
+    from medcurate.sources import SourceKind, entries_of, parse_source, read_source
 
     reports = []
     problems: list[str] = []

@@ -11,7 +11,6 @@ import typer
 
 from medcurate.cli._shared import console, fail, run_guarded, settings_of
 from medcurate.errors import MedcurateError
-from medcurate.publish.service import publish_site, site_dir
 from medcurate.publish.site.serve import DEFAULT_HOST, DEFAULT_PORT, make_server
 
 site_app = typer.Typer(no_args_is_help=True, help="Build and preview medcurate's own static site.")
@@ -40,6 +39,8 @@ def build_command(
     # build of 10,000 items, 0.15 s spent finding nothing to collect. Frozen objects are skipped;
     # the process frees its memory by ending either way. Registered first, so it runs last.
     atexit.register(gc.freeze)
+    from medcurate.publish.service import publish_site, site_dir
+
     settings = settings_of(ctx)
     try:
         settings.load_site_config()  # a broken configuration fails here, before the database opens
@@ -79,6 +80,8 @@ def serve_command(
     ] = DEFAULT_PORT,
 ) -> None:
     """Preview a built site on http://127.0.0.1:PORT/ until Ctrl-C."""
+    from medcurate.publish.service import site_dir
+
     settings = settings_of(ctx)
     try:
         root = directory or site_dir(settings)

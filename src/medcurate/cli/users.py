@@ -7,11 +7,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from medcurate.cli._shared import console, fail, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
-from medcurate.users import add_user, create_api_token, disable_user, list_users, parse_role, set_role
 
 users_app = typer.Typer(no_args_is_help=True, help="Users and roles: admin, editor, curator, viewer.")
 CLI_ACTOR = "cli"
@@ -37,6 +35,8 @@ def add(
     ] = False,
 ) -> None:
     """Add a user; the password is prompted for (never echoed) or read with --password-stdin."""
+    from medcurate.users import add_user, parse_role
+
     try:
         parsed = parse_role(role)
     except MedcurateError as exc:
@@ -55,6 +55,10 @@ def add(
 
 def list_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List users and their roles."""
+    from rich.table import Table
+
+    from medcurate.users import list_users
+
     database = run_guarded(settings_of(ctx))
     with database.session() as session:
         users = list_users(session)
@@ -86,6 +90,8 @@ def set_role_command(
     role: Annotated[str, typer.Argument(help="admin, editor, curator or viewer.")],
 ) -> None:
     """Give a user another role."""
+    from medcurate.users import parse_role, set_role
+
     database = run_guarded(settings_of(ctx))
     try:
         with database.session() as session:
@@ -98,6 +104,8 @@ def set_role_command(
 
 
 def _set_disabled(ctx: typer.Context, username: str, disabled: bool) -> None:
+    from medcurate.users import disable_user
+
     database = run_guarded(settings_of(ctx))
     try:
         with database.session() as session:
@@ -125,6 +133,8 @@ def token(
     name: Annotated[str, typer.Option(help="What the token is for.")] = "script",
 ) -> None:
     """Create an API token for a user and print it once (only its hash is stored)."""
+    from medcurate.users import create_api_token
+
     database = run_guarded(settings_of(ctx))
     try:
         with database.session() as session:

@@ -8,7 +8,6 @@ import typer
 
 from medcurate.cli._shared import console, fail, settings_of
 from medcurate.errors import MedcurateError
-from medcurate.jobs import run_worker
 
 
 def worker(
@@ -16,6 +15,8 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Stop when the queue is empty.")] = False,
 ) -> None:
     """Run queued ingestion jobs; start as many as you like, on as many machines as share the database."""
+    from medcurate.jobs import run_worker
+
     settings = settings_of(ctx)
     if settings.queue_url:
         console.print(f"worker on queue {settings.queue_name!r} at {settings.queue_url}")

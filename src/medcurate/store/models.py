@@ -95,6 +95,10 @@ class ItemRecord(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     front_matter: Mapped[dict[str, Any]] = mapped_column(FrontMatterJSON)
     body: Mapped[str] = mapped_column(Text, default="")
+    # Set with the content (``repository._fill_columns``): a site build reads these two columns of
+    # every item, and the content only of the items whose revision changed.
+    revision: Mapped[str | None] = mapped_column(String(32))
+    featured_image: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text, default="")
     source_path: Mapped[str | None] = mapped_column(Text)
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -83,6 +83,7 @@ from medcurate.publish.site.search import (
     search_manifest,
     search_part,
 )
+from medcurate.publish.site.sources import ItemRevision, ItemSource, ListedItems
 from medcurate.publish.site.viewcache import ViewCache, view_cache_path
 from medcurate.publish.site.views import (
     DIGEST_SIZE,
@@ -279,23 +280,18 @@ VIEW_CACHE_LIMIT = 100_000
 FIXED_PAGES = frozenset({"/", "/communities/", "/topic/", "/source/", "/search/", "/archive/"})
 
 
-def _fingerprint(site_item: SiteItem, context: str, images: Mapping[str, str]) -> str:
+def _fingerprint(revision: ItemRevision, context: str, images: Mapping[str, str]) -> str:
     """A digest of everything an item's view is made from (its stored image file included)."""
-    item = site_item.item
-    image = item.front_matter.get("featuredImage")
-    href = image.get("href") if isinstance(image, dict) else None
-    stored = images.get(href) if isinstance(href, str) else None
+    name = revision.featured_image
+    stored = images.get(name) if name is not None else None
     stamp = None
     if stored is not None:
         # The file's size and time too: an image replaced under the same name is copied again.
         with suppress(OSError):
             stat = os.stat(stored)
             stamp = (stat.st_size, stat.st_mtime_ns)
-    head = (context, site_item.key, site_item.community, item.variant.value, item.front_matter, stored, stamp)
-    digest = hashlib.blake2b(repr(head).encode("utf-8"), digest_size=DIGEST_SIZE)
-    # The body apart from the rest: its repr would copy and escape the longest text of the item.
-    digest.update(item.body.encode("utf-8"))
-    return digest.hexdigest()
+    head = (context, revision.key, revision.community, revision.revision, stored, stamp)
+    return hashlib.blake2b(repr(head).encode("utf-8"), digest_size=DIGEST_SIZE).hexdigest()
 
 
 # Which fingerprints each view cache holds, as last read or written by this process: a warm process
@@ -400,13 +396,12 @@ class _Sections:
 
 
 def _views(
-    items: Sequence[SiteItem],
+    load: Callable[[Sequence[int]], list[SiteItem]],
+    fingerprints: Sequence[str],
     config: SiteConfig,
     images: Mapping[str, str],
-    context: str,
     store: _ViewStore | None = None,
     workers: int = DEFAULT_WORKERS,
-    fingerprints: Sequence[str] | None = None,
 ) -> tuple[list[ItemView], list[str], dict[str, ItemView], list[str]]:
     """Every item's view, newest first, the warnings met on the way, the views by fingerprint, and
     the fingerprint of each view (in the views' order).
@@ -414,14 +409,13 @@ def _views(
     An item's URL is ``/<basePath>/<slug>/``; when two items claim one, the item whose key sorts
     later gets the head of its key's digest appended, so the outcome never depends on input order.
     Views come from the process's memory, else from ``store`` (the view cache), else are made (by
-    this process and, for many, forked helpers: ``_make_views``).
+    this process and, for many, forked helpers: ``_make_views``); ``load`` reads the items at the
+    given positions, and only those whose views must be made are read.
     """
     if len(_VIEW_CACHE) > VIEW_CACHE_LIMIT:
         _VIEW_CACHE.clear()
     known_base = FIXED_PAGES | {url_path(*c.base_path.split("/")) for c in config.communities}
     sections = _Sections(config=config, known_base=known_base)
-    if fingerprints is None:
-        fingerprints = [_fingerprint(site_item, context, images) for site_item in items]
     found: list[ItemView | None] = []
     for fingerprint in fingerprints:
         view = _VIEW_CACHE.get(fingerprint)
@@ -429,28 +423,29 @@ def _views(
             view = store.get(fingerprint)
         found.append(view)
     missing = [n for n, view in enumerate(found) if view is None]
-    made = _make_views([(items[n], fingerprints[n]) for n in missing], sections, config, images, workers)
+    pending = list(zip(load(missing), (fingerprints[n] for n in missing), strict=True))
+    made = _make_views(pending, sections, config, images, workers)
     for n, view in zip(missing, made, strict=True):
         found[n] = view
-    entries: list[tuple[str, SiteItem, ItemView, str]] = []
+    entries: list[tuple[str, int, ItemView, str]] = []
     by_fingerprint: dict[str, ItemView] = {}
-    for site_item, fingerprint, maybe_view in zip(items, fingerprints, found, strict=True):
+    for position, (fingerprint, maybe_view) in enumerate(zip(fingerprints, found, strict=True)):
         assert maybe_view is not None
         _VIEW_CACHE[fingerprint] = by_fingerprint[fingerprint] = maybe_view
-        entries.append((maybe_view.key, site_item, maybe_view, fingerprint))
+        entries.append((maybe_view.key, position, maybe_view, fingerprint))
     entries.sort(key=lambda entry: entry[0])
     warnings: list[str] = []
     placed: list[tuple[ItemView, str]] = []
     keys: set[str] = set()
     taken: set[str] = set()
-    for key, site_item, view, fingerprint in entries:
+    for key, position, view, fingerprint in entries:
         if key in keys:
             warnings.append(f"item {key!r} appears twice; publishing the first")
             continue
         keys.add(key)
         if view.url in taken:
             view = make_view(
-                site_item,
+                load([position])[0],
                 url=f"{view.url.rstrip('/')}-{digest_of(key)[:8]}/",
                 section=view.section,
                 config=config,
@@ -747,12 +742,14 @@ def _files_gone(root: str, manifest: Manifest, workers: int) -> Callable[[], fro
     return lambda: frozenset(filter(None, helper.join().decode("utf-8").split("\n")))
 
 
-def _site_items(items: Sequence[SiteItem | CuratedItem]) -> list[SiteItem]:
-    return [i if isinstance(i, SiteItem) else SiteItem(item=i) for i in items]
+def _item_source(items: Sequence[SiteItem | CuratedItem] | ItemSource) -> ItemSource:
+    if isinstance(items, ItemSource):
+        return items
+    return ListedItems([i if isinstance(i, SiteItem) else SiteItem(item=i) for i in items])
 
 
 def build_site(
-    items: Sequence[SiteItem | CuratedItem],
+    items: Sequence[SiteItem | CuratedItem] | ItemSource,
     out_dir: Path,
     *,
     config: SiteConfig,
@@ -761,7 +758,9 @@ def build_site(
     """Build (or bring up to date) the static site of ``items`` in ``out_dir``.
 
     Args:
-        items: the items to publish (``CuratedItem`` or ``SiteItem`` with the store's key and community).
+        items: the items to publish: ``CuratedItem`` or ``SiteItem`` (with the store's key and
+            community), or an ``ItemSource`` that gives their revisions and reads only the items
+            the build needs (``medcurate.publish.service`` reads the store so).
         out_dir: the output directory; its manifest makes the build incremental.
         config: the site configuration (title, base URL, language, page size, communities, offerings).
         options: overrides and build settings.
@@ -791,7 +790,11 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def _build(
-    items: Sequence[SiteItem | CuratedItem], out_dir: Path, *, config: SiteConfig, options: SiteOptions
+    items: Sequence[SiteItem | CuratedItem] | ItemSource,
+    out_dir: Path,
+    *,
+    config: SiteConfig,
+    options: SiteOptions,
 ) -> BuildReport:
     """``build_site``'s work."""
     started = time.perf_counter()
@@ -826,12 +829,11 @@ def _build(
         store = _ViewStore(ViewCache(options.view_cache or view_cache_path(out_dir), context))
         if not options.incremental:
             store.forget()  # a full build trusts no cache: every view is made again, the cache rewritten
-        site_items = _site_items(items)
+        source = _item_source(items)
         images = _image_index(options.images_dir)
         static = _static_files()
         shared = joined_digest(site_digest, *(digest_of(data) for data in static.values()))
-        # Serial: a forked helper took longer (copying the pages of the items both processes touch).
-        fingerprints = [_fingerprint(site_item, context, images) for site_item in site_items]
+        fingerprints = [_fingerprint(revision, context, images) for revision in source.revisions()]
         inputs = joined_digest(shared, *fingerprints)
         if options.incremental and inputs == old.inputs and not (missing := gone()):
             # Nothing the site is made from changed and every file is still there.
@@ -845,7 +847,7 @@ def _build(
                 warnings=old.warnings,
             )
         # 2. views and 3. plan: only the pages a few changed items show, else every page
-        sources = _Sources(site_items, fingerprints, config, images, context, store, options.workers)
+        sources = _Sources(source, fingerprints, config, images, store, options.workers)
         state_path = plan_state_path(store.cache.path)
         plan = None
         if options.incremental:
@@ -929,13 +931,17 @@ def _build(
 class _Sources:
     """What views are made from: the items, their fingerprints and where cached views are found."""
 
-    items: Sequence[SiteItem]
+    source: ItemSource
     fingerprints: Sequence[str]
     config: SiteConfig
     images: Mapping[str, str]
-    context: str
     store: _ViewStore
     workers: int
+
+    def items(self, positions: Sequence[int]) -> list[tuple[SiteItem, str]]:
+        """The items at ``positions`` of the source, each with its fingerprint."""
+        fingerprints = self.fingerprints
+        return list(zip(self.source.load(positions), (fingerprints[p] for p in positions), strict=True))
 
 
 @dataclass(frozen=True)
@@ -963,13 +969,12 @@ def _full_plan(
 ) -> _Plan:
     """Every item's view and every output of the site."""
     views, warnings, by_fingerprint, view_fingerprints = _views(
-        sources.items,
+        sources.source.load,
+        sources.fingerprints,
         sources.config,
         sources.images,
-        sources.context,
         sources.store,
         sources.workers,
-        sources.fingerprints,
     )
     specs, listings = plan_site(
         views, site_digest=site_digest, page_size=page_size, options=options, meta=meta
@@ -1019,7 +1024,7 @@ def _partial_plan(
     config = sources.config
     known_base = FIXED_PAGES | {url_path(*c.base_path.split("/")) for c in config.communities}
     sections = _Sections(config=config, known_base=known_base)
-    pending = [(sources.items[n], fingerprints[n]) for n in changed_inputs]
+    pending = sources.items(changed_inputs)
     made = _make_views(pending, sections, config, sources.images, 1)
     fingerprint_of = {view.key: fingerprint for view, (_, fingerprint) in zip(made, pending, strict=True)}
     input_of = {fingerprint: n for n, fingerprint in enumerate(fingerprints)}
@@ -1032,8 +1037,8 @@ def _partial_plan(
             fingerprint = state.fingerprints[position]
             view = _VIEW_CACHE.get(fingerprint) or store.fetch(fingerprint)
             if view is None:  # the cache lost it: made again, and written back
-                item = (sources.items[input_of[fingerprint]], fingerprint)
-                view = healed[fingerprint] = _make_views([item], sections, config, sources.images, 1)[0]
+                items = sources.items([input_of[fingerprint]])
+                view = healed[fingerprint] = _make_views(items, sections, config, sources.images, 1)[0]
             if view.digest != state.digests[position]:
                 raise NotReplannable(f"the view of {view.key} does not match the last build")
             views_at[position] = _VIEW_CACHE[fingerprint] = view
