@@ -5,24 +5,21 @@ two communities) three ways, in the same run and on the same machine, each tool 
 and timed the same way (wall clock of the whole process, start-up included, and its CPU time, user
 plus system, its worker processes included):
 
-* medcurate: a new Python process that reads the items (JSON lines, as the store keeps front matter
-  and body) and calls ``build_site``: ``python bench/site.py --build ITEMS OUT``; cold, then again
-  with nothing changed, then with one item changed (each a new process, so no in-memory cache helps);
+* medcurate: the command a site operator runs, ``medcurate site build OUT``, on a SQLite store that
+  holds the items, published; cold, then again with nothing changed, then after an editor's save
+  changed one item's title (each a new process, so no in-memory cache helps);
 * Hugo: ``export_hugo(..., with_layout=True)`` then ``hugo`` (Debian's package), cold;
 * Pelican: the same items as Pelican Markdown (``Title:``/``Date:``... headers), ``pelican`` cold.
 
-Writing each tool's input (JSON lines, the Hugo tree, the Pelican Markdown) is not timed. Each cold
+Writing each tool's input (the store, the Hugo tree, the Pelican Markdown) is not timed. Each cold
 build runs ``--repeat`` times (3) into an emptied directory and the median is reported. It reports
 item pages per second for each, and the incremental rebuild times: in a new process, and in a
-long-running one (the web app's case: ``build_site`` called again in the process that built last).
+long-running one (the web app's case: ``publish_site`` called again in one process).
 
 The tools write on a RAM file system (``/dev/shm``) when there is one, so that the figures measure
 the tools rather than the disk: on the benchmark VM the time of creating the same files on its disk
 varied tenfold from one run to the next. ``--work-dir`` picks another place.
 
-The medcurate process does what the ``medcurate`` command does around a build: it pauses the cycle
-collector while it reads the items (as ``build_site`` does while it builds) and skips the
-interpreter's last full collection at exit (``gc.freeze``, as ``medcurate site build`` does).
 Run::
 
     .venv/bin/python bench/site.py                 # 1,000 and 10,000 items
@@ -32,8 +29,6 @@ Run::
 from __future__ import annotations
 
 import argparse
-import atexit
-import gc
 import json
 import os
 import sys
@@ -44,17 +39,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medcurate.config import load_config
-from medcurate.models import CuratedItem, Variant
-from medcurate.publish.site import SiteOptions, build_site
+from medcurate.models import CuratedItem, ItemState, Variant
+from medcurate.publish.service import publish_site
 from medcurate.publish.site.viewcache import view_cache_path
+from medcurate.settings import Settings
+from medcurate.store.db import open_database
+from medcurate.store.repository import save_item
 
 if TYPE_CHECKING:
     import random
     import subprocess
     from collections.abc import Callable
 
-# The timed ``--build`` process imports only what it needs: the modules that only the benchmark's
-# driver uses (random, subprocess, shutil, tempfile, resource) are imported where they are used.
 
 WORDS = " ".join(
     [
@@ -189,34 +185,52 @@ def _medians(runs: list[tuple[float, float, subprocess.CompletedProcess[str]]]) 
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-def write_items(items: list[CuratedItem], path: Path) -> None:
-    """The items as JSON lines: front matter, body and variant, the fields the store keeps."""
-    with path.open("w", encoding="utf-8") as handle:
+def store_url(home: Path) -> str:
+    """The SQLite database of the benchmark's medcurate data directory."""
+    return f"sqlite:///{home / 'medcurate.db'}"
+
+
+def fill_store(items: list[CuratedItem], home: Path) -> None:
+    """The items in a new store under ``home``, published, as the import of their files leaves them."""
+    database = open_database(store_url(home))
+    with database.session() as session:
         for item in items:
-            row = {"front_matter": item.front_matter, "body": item.body, "variant": item.variant.value}
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            md_name = item.md_name or item.title
+            save_item(
+                session, item=item, md_name=md_name, url_key=None, state=ItemState.PUBLISHED, touch=False
+            )
+    database.dispose()
 
 
-def read_items(path: Path) -> list[CuratedItem]:
-    """The items of ``write_items``."""
-    with path.open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle]
+def retitle(home: Path, item: CuratedItem, title: str) -> None:
+    """Give a stored item another title, as an editor's save does."""
+    database = open_database(store_url(home))
+    with database.session() as session:
+        save_item(
+            session, item=item.updated({"title": title}), md_name=item.md_name or item.title, url_key=None
+        )
+    database.dispose()
+
+
+def site_build_command(home: Path, workers: int) -> list[str]:
+    """``medcurate site build`` on the data directory ``home``, its report printed as JSON."""
     return [
-        CuratedItem(front_matter=r["front_matter"], body=r["body"], variant=Variant(r["variant"]))
-        for r in rows
+        sys.executable,
+        "-m",
+        "medcurate",
+        "--home",
+        str(home),
+        "site",
+        "build",
+        "--json",
+        "--workers",
+        str(workers),
     ]
 
 
-def build_command(items_path: Path, out: Path, workers: int) -> None:
-    """The timed medcurate process: read the items, build the site, print the report as JSON."""
-    # A one-shot process: the cycle collector stays paused while it reads the items too, as
-    # ``build_site`` pauses it while it builds (10,000 items' dicts are scanned for nothing, 30 ms).
-    gc.disable()
-    # As ``medcurate site build`` does (``medcurate.cli.site``): no last full collection at exit.
-    atexit.register(gc.freeze)
-    options = SiteOptions(workers=workers)
-    report = build_site(read_items(items_path), out, config=load_config(None), options=options)
-    print(json.dumps({"written": report.written, "files": report.files, "seconds": report.seconds}))
+def store_environment() -> dict[str, str]:
+    """This process's environment without a database URL, so that ``--home`` names the store."""
+    return {k: v for k, v in os.environ.items() if k != "MEDCURATE_DATABASE_URL"}
 
 
 @dataclass(frozen=True)
@@ -239,20 +253,21 @@ class Tool:
     name: str
     command: Callable[[Path], list[str]]
     output: Path
+    env: dict[str, str] | None = None
 
 
 def prepare_medcurate(items: list[CuratedItem], work: Path, workers: int) -> Tool:
-    """medcurate's input (the items as JSON lines) and its cold-build command."""
-    source = work / "items.jsonl"
-    write_items(items, source)
-    command = [sys.executable, str(Path(__file__).resolve()), "--workers", str(workers), "--build"]
+    """medcurate's input (a store holding the items, published) and its cold-build command."""
+    home = work / "home"
+    fill_store(items, home)
+    command = site_build_command(home, workers)
 
     def cold_build(output: Path) -> list[str]:
         view_cache_path(output).unlink(missing_ok=True)  # cold: no views from an earlier run either
-        return [*command, str(source), str(output)]
+        return [*command, str(output)]
 
     name = "medcurate" if workers in (0, 1) else f"medcurate, {workers} workers"
-    return Tool(name, cold_build, work / "medcurate")
+    return Tool(name, cold_build, work / "medcurate", store_environment())
 
 
 def prepare_hugo(items: list[CuratedItem], work: Path) -> Tool | None:
@@ -301,7 +316,7 @@ def cold_builds(tools: list[Tool], items: int, repeat: int) -> list[Timing]:
     for _ in range(repeat):
         for tool in tools:
             shutil.rmtree(tool.output, ignore_errors=True)
-            runs[tool.name].append(_timed(tool.command(tool.output)))
+            runs[tool.name].append(_timed(tool.command(tool.output), env=tool.env))
     timings = []
     for tool in tools:
         seconds, cpu = _medians(runs[tool.name])
@@ -313,32 +328,32 @@ def medcurate_rebuilds(
     items: list[CuratedItem], tool: Tool, work: Path, workers: int, repeat: int
 ) -> Rebuilds:
     """After a cold build: no-change and one-item rebuilds, each a new process; then warm rebuilds."""
-    source = work / "items.jsonl"
+    home = work / "home"
     out = tool.output
-    script = str(Path(__file__).resolve())
-    rebuild = [sys.executable, script, "--workers", str(workers), "--build", str(source), str(out)]
-    noops = [_timed(rebuild) for _ in range(repeat)]
+    rebuild = [*site_build_command(home, workers), str(out)]
+    noops = [_timed(rebuild, env=tool.env) for _ in range(repeat)]
     assert all(json.loads(run[2].stdout)["written"] == 0 for run in noops), noops[-1][2].stdout
     # One item changed, ``repeat`` times (each time the same item gets another title): the median.
-    middle = len(items) // 2
-    changed = list(items)
+    middle = items[len(items) // 2]
     ones = []
     for round_ in range(repeat):
-        changed[middle] = items[middle].updated({"title": f"{items[middle].title} (update {round_})"})
-        write_items(changed, source)
-        ones.append(_timed(rebuild))
+        retitle(home, middle, f"{middle.title} (update {round_})")
+        ones.append(_timed(rebuild, env=tool.env))
     written = max(json.loads(run[2].stdout)["written"] for run in ones)
     noop, noop_cpu = _medians(noops)
     one, one_cpu = _medians(ones)
-    # A long-running process: the first call reads the view cache, the second finds its views in memory.
-    config = load_config(None)
+    # A long-running process (the web app): the first call reads the view cache, the second finds
+    # its views in memory.
+    settings = Settings(home=home, database_url=None)
+    database = open_database(store_url(home))
     started = time.perf_counter()
-    assert build_site(changed, out, config=config).written == 0
+    assert publish_site(database, settings, out_dir=out, workers=workers).written == 0
     warm_noop = time.perf_counter() - started
-    changed[middle] = items[middle].updated({"title": items[middle].title + " (in a warm process)"})
+    retitle(home, middle, f"{middle.title} (in a warm process)")
     started = time.perf_counter()
-    build_site(changed, out, config=config)
+    publish_site(database, settings, out_dir=out, workers=workers)
     warm_one = time.perf_counter() - started
+    database.dispose()
     return Rebuilds(noop, noop_cpu, one, one_cpu, written, warm_noop, warm_one)
 
 
@@ -363,11 +378,7 @@ def main() -> None:
         default=_default_work_dir(),
         help="where the tools write (default: /dev/shm if there is one, else the temporary directory)",
     )
-    parser.add_argument("--build", nargs=2, type=Path, metavar=("ITEMS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.build:
-        build_command(*args.build, args.workers)
-        return
     print(f"Writing in {args.work_dir or 'the temporary directory'}")
     print(f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print()

@@ -354,6 +354,8 @@ def test_cli_builds_from_the_store(tmp_path: Path) -> None:
     assert (out / ZEPPELIN).is_file()
     again = runner.invoke(app, ["site", "build", str(out)])
     assert "0 files written" in " ".join(again.output.split())
+    report = json.loads(runner.invoke(app, ["site", "build", "--json", str(out)]).stdout)
+    assert report["items"] == 4 and report["written"] == 0 and report["files"] > 20
     missing = runner.invoke(app, ["site", "serve", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2
 

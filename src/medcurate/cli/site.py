@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import atexit
 import gc
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, run_guarded, settings_of
+from medcurate.cli._shared import console, fail, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 from medcurate.publish.site.serve import DEFAULT_HOST, DEFAULT_PORT, make_server
 
@@ -33,6 +34,7 @@ def build_command(
             min=0, help="Processes for large builds (0: automatic, two on two cores or more; 1: one)."
         ),
     ] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the build's report as JSON.")] = False,
 ) -> None:
     """Build the static site from the store's published items; only changed pages are written."""
     # At exit the interpreter runs one last full collection over every object still alive: after a
@@ -62,6 +64,9 @@ def build_command(
         fail(str(exc))
     finally:
         database.dispose()
+    if as_json:
+        print_json({"out_dir": str(target), **asdict(report)})
+        return
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     console.print(
