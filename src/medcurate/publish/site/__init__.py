@@ -1,6 +1,7 @@
 """medcurate's own static site: item pages, listings, feeds, search, sitemap; incremental builds.
 
-``build_site`` is the entry point; it never touches the database (the CLI loads the items).
+``build_site`` is the entry point; it never touches the database: ``medcurate.publish.service``
+hands it the store's items as an ``ItemSource`` (``sources``).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 The stages, in order:
 
 1. digest the site's inputs that every page shares (templates, static files, configuration, options)
-   and fingerprint every item; when all of it matches the last build's and its files are all
-   there, stop: there is nothing to do;
+   and fingerprint every item from its revision (``sources``: an item's content is read only when
+   its view must be made); when all of it matches the last build's and its files are all there,
+   stop: there is nothing to do;
 2. when only a few items changed, and in place (``replan``), plan only the outputs that show them,
    from the last plan's shape and the views of the view cache;
 3. otherwise give every item its URL and its cleaned view (``views.make_view``), newest first: from
