@@ -177,12 +177,12 @@ def test_a_model_trained_with_minilm_is_refused_then_retrained_under_static(
 
 
 def test_the_encoder_is_chosen_by_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pydantic import ValidationError
+    from medcurate.errors import ConfigError
 
     monkeypatch.delenv("MEDCURATE_EMBEDDING", raising=False)
     assert Settings(home=tmp_path).embedding == "minilm"
     monkeypatch.setenv("MEDCURATE_EMBEDDING", "static")
     assert Settings(home=tmp_path).embedding == "static"
     monkeypatch.setenv("MEDCURATE_EMBEDDING", "bert")
-    with pytest.raises(ValidationError, match="minilm"):
+    with pytest.raises(ConfigError, match="minilm"):
         Settings(home=tmp_path)

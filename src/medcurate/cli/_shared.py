@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
 
 from medcurate.errors import MedcurateError
 from medcurate.settings import Settings, make_settings
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from medcurate.store.db import Database
 
-console = Console()
-err_console = Console(stderr=True)
+
+@cache
+def console() -> Console:
+    """Rich's console on stdout, made on first use: a command that prints JSON never loads Rich."""
+    from rich.console import Console
+
+    return Console()
+
+
+@cache
+def err_console() -> Console:
+    """Rich's console on stderr, for errors."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -29,7 +44,7 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 def fail(message: str, *, code: int = 1) -> NoReturn:
     """Print an error for a person and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console().print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -28,9 +28,12 @@ def _root(
 ) -> None:
     """medcurate: turn links into curated, classified, published healthcare content."""
     if version:
-        console.print(f"medcurate {__version__}")
+        console().print(f"medcurate {__version__}")
         raise typer.Exit()
-    ctx.obj = make_settings(home)
+    try:
+        ctx.obj = make_settings(home)
+    except MedcurateError as exc:
+        fail(str(exc), code=2)
 
 
 def init(ctx: typer.Context) -> None:
@@ -43,7 +46,7 @@ def init(ctx: typer.Context) -> None:
     if not config_path.exists():
         config_path.write_text(default_config_text(), encoding="utf-8")
     run_guarded(settings).dispose()
-    console.print(f"Initialised [bold]{settings.home}[/] (database, configuration at {config_path}).")
+    console().print(f"Initialised [bold]{settings.home}[/] (database, configuration at {config_path}).")
 
 
 def show_config(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -58,15 +61,15 @@ def show_config(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--jso
     if as_json:
         print_json(config.model_dump(by_alias=True, mode="json"))
         return
-    console.print(
+    console().print(
         f"[bold]Configuration[/] {settings.config_path if settings.config_path.exists() else '(bundled)'}"
     )
     table = Table("community", "basePath", "mastHead", "variant")
     for community in config.communities:
         table.add_row(community.key, community.base_path, community.mast_head, community.variant.value)
-    console.print(table)
+    console().print(table)
     counts = (len(config.topics), len(config.taxonomies), len(config.offerings))
-    console.print("{} topics in {} taxonomies; {} offerings".format(*counts))
+    console().print("{} topics in {} taxonomies; {} offerings".format(*counts))
 
 
 def import_command(
@@ -91,12 +94,12 @@ def import_command(
     database = run_guarded(settings)
     total = sum(1 for _ in iter_documents(paths))
     with Progress(
-        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=console(), transient=True
     ) as progress:
         task = progress.add_task("import", total=total)
         report = import_paths(database, paths, config=config, on_file=lambda _p: progress.advance(task))
     database.dispose()
-    console.print(
+    console().print(
         f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
         f"errors {len(report.failures)}"
     )
@@ -104,7 +107,7 @@ def import_command(
         table = Table("file", "reason", title="Files not imported")
         for failure in report.failures:
             table.add_row(failure.path, failure.reason)
-        console.print(table)
+        console().print(table)
         raise typer.Exit(1)
 
 
@@ -148,7 +151,7 @@ def export_command(
                 images_dir=settings.images_dir,
                 with_layout=with_layout,
             )
-            console.print(
+            console().print(
                 f"Hugo tree in {hugo}: {hugo_report.written} written, {hugo_report.unchanged} unchanged"
             )
             return
@@ -159,7 +162,7 @@ def export_command(
         report = export_seed(items, out_dir)
     except MedcurateError as exc:
         fail(str(exc))
-    console.print(f"{report.written} written, {report.unchanged} unchanged, in {out_dir}")
+    console().print(f"{report.written} written, {report.unchanged} unchanged, in {out_dir}")
 
 
 def list_command(
@@ -198,7 +201,7 @@ def list_command(
     table = Table("id", "state", "date", "brand", "title", title=f"{len(rows)} items")
     for row in rows:
         table.add_row(str(row["id"]), row["state"], row["date"] or "", row["brand"] or "", str(row["title"]))
-    console.print(table)
+    console().print(table)
 
 
 def show_command(
@@ -222,7 +225,7 @@ def show_command(
     finally:
         database.dispose()
     if markdown:
-        console.out(render_document(item), end="", highlight=False)
+        console().out(render_document(item), end="", highlight=False)
         return
     if as_json:
         print_json(
@@ -237,11 +240,11 @@ def show_command(
             }
         )
         return
-    console.print(f"[bold]{item.title}[/]  (#{item_id}, {state})")
-    console.print(f"{item.url or ''}  [dim]{item.brand or ''}[/]")
-    console.print(f"topics: {', '.join(item.topics) or '-'}")
-    console.print(f"community: {community or '-'}   variant: {item.variant.value}")
-    console.print(item.fields.description or "", highlight=False)
+    console().print(f"[bold]{item.title}[/]  (#{item_id}, {state})")
+    console().print(f"{item.url or ''}  [dim]{item.brand or ''}[/]")
+    console().print(f"topics: {', '.join(item.topics) or '-'}")
+    console().print(f"community: {community or '-'}   variant: {item.variant.value}")
+    console().print(item.fields.description or "", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

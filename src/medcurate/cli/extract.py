@@ -16,10 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
 
 from medcurate.cli._shared import console, fail, print_json
 from medcurate.errors import MedcurateError
@@ -69,6 +65,11 @@ def _record(extraction: Extraction, source: str | None) -> dict[str, Any]:
 
 def _show(extraction: Extraction, source: str) -> None:
     """Print one result for a person."""
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(show_header=False, title=escape(source), title_justify="left", box=None, padding=(0, 1))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column(overflow="fold")
@@ -91,14 +92,14 @@ def _show(extraction: Extraction, source: str) -> None:
     # page text may hold "[...]", which Rich would read as markup: it is escaped or passed as Text
     for name, value in rows.items():
         table.add_row(name, escape(str(value)) if value else "[dim]-[/]")
-    console.print(table)
+    console().print(table)
     brief = Text(extraction.brief_html) if extraction.brief_html else Text("(empty)", style="dim")
-    console.print(Panel(brief, title="brief_html", title_align="left"))
+    console().print(Panel(brief, title="brief_html", title_align="left"))
     preview = extraction.text[:TEXT_PREVIEW_CHARS]
     if len(extraction.text) > TEXT_PREVIEW_CHARS:
         preview += "…"
     body = Text(preview) if preview else Text("(no article text)", style="dim")
-    console.print(Panel(body, title="text", title_align="left"))
+    console().print(Panel(body, title="text", title_align="left"))
 
 
 def _extract_folder(folder: Path, url: str | None) -> None:

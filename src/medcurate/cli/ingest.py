@@ -48,9 +48,9 @@ def _report(report: BatchReport) -> None:
         style = STATUS_STYLE.get(outcome.status, "")
         item = outcome.item_id or outcome.duplicate_of
         table.add_row(f"[{style}]{outcome.status}[/]", str(item or ""), outcome.url, outcome.reason or "")
-    console.print(table)
+    console().print(table)
     counts = report.counts
-    console.print(", ".join(f"{status} {counts.get(status, 0)}" for status in STATUS_STYLE))
+    console().print(", ".join(f"{status} {counts.get(status, 0)}" for status in STATUS_STYLE))
 
 
 def _with_progress(total: int, run: Callable[[Callable[[IngestProgress], None]], BatchReport]) -> BatchReport:
@@ -63,7 +63,7 @@ def _with_progress(total: int, run: Callable[[Callable[[IngestProgress], None]],
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.description}"),
-        console=console,
+        console=console(),
         transient=True,
     ) as progress:
         task = progress.add_task("", total=total)
@@ -183,7 +183,7 @@ def ingest(
     except MedcurateError as exc:
         fail(str(exc), code=2)
     for problem in problems:
-        console.print(f"[yellow]warning:[/] {problem}", highlight=False)
+        console().print(f"[yellow]warning:[/] {problem}", highlight=False)
     if not entries:
         fail("the inputs hold no links", code=1)
     _ingest(settings, entries, options)

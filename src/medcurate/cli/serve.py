@@ -30,7 +30,7 @@ def serve(
     from medcurate.web import run
 
     settings = settings_of(ctx)
-    console.print(f"medcurate at [bold]http://{host}:{port}/[/]  (API docs: /api/docs)")
+    console().print(f"medcurate at [bold]http://{host}:{port}/[/]  (API docs: /api/docs)")
     try:
         run(settings, host=host, port=port, secure_cookies=secure_cookies, log_level=log_level)
     except MedcurateError as exc:

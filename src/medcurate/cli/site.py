@@ -12,7 +12,6 @@ import typer
 
 from medcurate.cli._shared import console, fail, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
-from medcurate.publish.site.serve import DEFAULT_HOST, DEFAULT_PORT, make_server
 
 site_app = typer.Typer(no_args_is_help=True, help="Build and preview medcurate's own static site.")
 
@@ -68,8 +67,8 @@ def build_command(
         print_json({"out_dir": str(target), **asdict(report)})
         return
     for warning in report.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    console.print(
+        console().print(f"[yellow]warning:[/] {warning}", highlight=False)
+    console().print(
         f"Site in {target}: {report.items} items, {report.written} files written, "
         f"{report.unchanged} unchanged, {report.removed} removed ({report.seconds:.2f} s)"
     )
@@ -80,12 +79,11 @@ def serve_command(
     directory: Annotated[
         Path | None, typer.Argument(help="The built site (default: publishing.site_dir).")
     ] = None,
-    port: Annotated[
-        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free one).")
-    ] = DEFAULT_PORT,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free one).")] = 8000,
 ) -> None:
     """Preview a built site on http://127.0.0.1:PORT/ until Ctrl-C."""
     from medcurate.publish.service import site_dir
+    from medcurate.publish.site.serve import DEFAULT_HOST, make_server
 
     settings = settings_of(ctx)
     try:
@@ -99,11 +97,11 @@ def serve_command(
     except OSError as exc:
         fail(f"cannot listen on {DEFAULT_HOST}:{port}: {exc.strerror or exc}")
     host, bound = server.server_address[:2]
-    console.print(f"Serving {root} at http://{host!s}:{bound}/ (Ctrl-C to stop)")
+    console().print(f"Serving {root} at http://{host!s}:{bound}/ (Ctrl-C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        console.print("stopped")
+        console().print("stopped")
     finally:
         server.server_close()
 

@@ -6,11 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from medcurate.cli._shared import console, fail, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
-from medcurate.frontmatter import read_document
 from medcurate.models import DecisionAction
 from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
 
@@ -20,10 +18,12 @@ topics_app = typer.Typer(
 
 
 def _print_suggestions(suggestions: list[Suggestion], *, title: str) -> None:
+    from rich.table import Table
+
     table = Table("kind", "#", "label", "score", "reason", title=title)
     for s in suggestions:
         table.add_row(s.kind, str(s.rank), s.label, f"{s.score:.2f}", s.reason)
-    console.print(table)
+    console().print(table)
 
 
 def suggest_command(
@@ -33,6 +33,7 @@ def suggest_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Suggest topics, communities and related offerings for an item (stored ones are saved)."""
+    from medcurate.frontmatter import read_document
     from medcurate.suggest.service import suggest_for_document, suggest_for_item
 
     settings = settings_of(ctx)
@@ -87,7 +88,7 @@ def decide_command(
         fail(str(exc))
     finally:
         database.dispose()
-    console.print(f"{action} {kind} ‘{label}’ on item {item_id}")
+    console().print(f"{action} {kind} ‘{label}’ on item {item_id}")
 
 
 def train_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -106,7 +107,7 @@ def train_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--j
         print_json({"version": info.version, "path": str(info.path), "metrics": info.metrics})
         return
     metrics = info.metrics
-    console.print(
+    console().print(
         f"model {info.version}: {metrics['topic_items']} labelled items, {metrics['topic_labels']} topics, "
         f"{metrics['texts_embedded']} texts embedded, threshold {metrics['threshold']:.2f} "
         f"({'calibrated' if metrics['calibrated'] else 'cold-start weights'}), in {info.path}"
@@ -134,6 +135,8 @@ def evaluate_command(
     if as_json:
         print_json(report.as_json())
         return
+    from rich.table import Table
+
     table = Table("method", "P@1", f"hit@{k}", "micro-F1", "ceiling", "n_test", title="Topic suggestions")
     for name, scores in (("medcurate", report.engine), ("tf-idf + logreg", report.baseline)):
         table.add_row(
@@ -144,8 +147,8 @@ def evaluate_command(
             f"{scores.ceiling:.3f}",
             str(scores.n_test),
         )
-    console.print(table)
-    console.print(
+    console().print(table)
+    console().print(
         f"{report.n_train} training items; "
         f"{report.engine.n_unlabelled} test items without labels not scored; "
         f"threshold {report.threshold:.2f}; {report.seconds:.1f} s"

@@ -50,7 +50,7 @@ def add(
         fail(str(exc))
     finally:
         database.dispose()
-    console.print(f"added [bold]{user.username}[/] ({user.role.value})")
+    console().print(f"added [bold]{user.username}[/] ({user.role.value})")
 
 
 def list_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -81,7 +81,7 @@ def list_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--js
         table.add_row(
             u.username, u.role.value, "disabled" if u.disabled else "active", u.created_at.date().isoformat()
         )
-    console.print(table)
+    console().print(table)
 
 
 def set_role_command(
@@ -100,7 +100,7 @@ def set_role_command(
         fail(str(exc))
     finally:
         database.dispose()
-    console.print(f"{user.username} is now {user.role.value}")
+    console().print(f"{user.username} is now {user.role.value}")
 
 
 def _set_disabled(ctx: typer.Context, username: str, disabled: bool) -> None:
@@ -114,7 +114,7 @@ def _set_disabled(ctx: typer.Context, username: str, disabled: bool) -> None:
         fail(str(exc))
     finally:
         database.dispose()
-    console.print(f"{username} is {'disabled' if disabled else 'enabled'}")
+    console().print(f"{username} is {'disabled' if disabled else 'enabled'}")
 
 
 def disable(ctx: typer.Context, username: Annotated[str, typer.Argument()]) -> None:

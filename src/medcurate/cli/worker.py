@@ -19,7 +19,7 @@ def worker(
 
     settings = settings_of(ctx)
     if settings.queue_url:
-        console.print(f"worker on queue {settings.queue_name!r} at {settings.queue_url}")
+        console().print(f"worker on queue {settings.queue_name!r} at {settings.queue_url}")
     try:
         run_worker(settings, burst=burst)
     except MedcurateError as exc:
