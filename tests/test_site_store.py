@@ -67,9 +67,10 @@ class CountingItems(StoredItems):
 
 
 def _build(database: Database, out: Path, images: Path | None = None) -> tuple[CountingItems, int]:
-    source = CountingItems(database, [ItemState.PUBLISHED])
-    options = SiteOptions(page_size=2, images_dir=images)
-    report = build_site(source, out, config=load_config(None), options=options)
+    with database.reader() as reader:
+        source = CountingItems(reader, [ItemState.PUBLISHED])
+        options = SiteOptions(page_size=2, images_dir=images)
+        report = build_site(source, out, config=load_config(None), options=options)
     return source, report.written
 
 
@@ -144,10 +145,11 @@ def test_an_item_edited_while_the_build_reads_starts_it_again(
                 _retitle(database, keys[1], title)
             return super().load(positions)
 
-    source = EditedMidway(database, [ItemState.PUBLISHED])
-    source.revisions()
-    with pytest.raises(ItemsChanged, match=keys[1]):
-        source.load([0, 1])
+    with database.reader() as reader:
+        source = EditedMidway(reader, [ItemState.PUBLISHED])
+        source.revisions()
+        with pytest.raises(ItemsChanged, match=keys[1]):
+            source.load([0, 1])
     # ``publish_site`` starts the build again and publishes the edit.
     edits = iter(["Edited during the build, again"])
     monkeypatch.setattr(service, "StoredItems", EditedMidway)

@@ -19,7 +19,8 @@ from medcurate.errors import NotFound
 from medcurate.frontmatter import parse_document, read_document, render_document
 from medcurate.importer import import_paths
 from medcurate.models import ItemState
-from medcurate.store.db import SCHEMA_HEAD, Database, alembic_config, schema_revision
+from medcurate.store.db import Database, alembic_config, schema_revision
+from medcurate.store.direct import SCHEMA_HEAD
 from medcurate.store.models import Base
 from medcurate.store.repository import (
     ItemQuery,

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, print_json, run_guarded, settings_of
+from medcurate.cli._shared import console, fail, print_json, settings_of
 from medcurate.errors import MedcurateError
 
 site_app = typer.Typer(no_args_is_help=True, help="Build and preview medcurate's own static site.")
@@ -40,18 +40,13 @@ def build_command(
     # build of 10,000 items, 0.15 s spent finding nothing to collect. Frozen objects are skipped;
     # the process frees its memory by ending either way. Registered first, so it runs last.
     atexit.register(gc.freeze)
-    from medcurate.publish.service import publish_site, site_dir
+    from medcurate.publish.service import publish_stored_site, site_dir
 
     settings = settings_of(ctx)
     try:
         settings.load_site_config()  # a broken configuration fails here, before the database opens
         target = out_dir or site_dir(settings)
-    except MedcurateError as exc:
-        fail(str(exc))
-    database = run_guarded(settings)
-    try:
-        report = publish_site(
-            database,
+        report = publish_stored_site(
             settings,
             out_dir=target,
             include_approved=include_approved,
@@ -61,8 +56,6 @@ def build_command(
         )
     except MedcurateError as exc:
         fail(str(exc))
-    finally:
-        database.dispose()
     if as_json:
         print_json({"out_dir": str(target), **asdict(report)})
         return

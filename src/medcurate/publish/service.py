@@ -1,9 +1,13 @@
-"""Publishing from the store: the one function the CLI, the web app and the demo all call.
+"""Publishing from the store: the functions the CLI, the web app and the demo call.
 
-It hands ``medcurate.publish.site.build_site`` the items to publish (published ones, and approved
+They hand ``medcurate.publish.site.build_site`` the items to publish (published ones, and approved
 ones on request) as a ``StoredItems`` source: the build reads every item's revision in one narrow
 query and the content only of the items it makes views of, so that a rebuild after one change in
 10,000 reads one item. An item edited while a build reads the store makes the build start again.
+
+``publish_site`` reads through an open ``Database`` (the web app's, warm); ``publish_stored_site``
+opens the store itself, with its bare driver when the schema is current (``store.direct``), so
+that ``medcurate site build`` never loads SQLAlchemy unless the database must be created or migrated.
 """
 
 from __future__ import annotations
@@ -12,13 +16,17 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medcurate.models import ItemState
 from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site
 from medcurate.publish.site.sources import ItemRevision, ItemsChanged
 from medcurate.settings import Settings
-from medcurate.store.db import Database
-from medcurate.store.repository import ItemRevisionRow, item_contents, item_revisions
+from medcurate.store.direct import Reader, reader_at_head
+from medcurate.store.revisions import ItemRevisionRow, item_contents, item_revisions
+
+if TYPE_CHECKING:
+    from medcurate.store.db import Database
 
 BUILD_ATTEMPTS = 3  # builds started over when items change under them, before giving up
 
@@ -27,21 +35,19 @@ BUILD_ATTEMPTS = 3  # builds started over when items change under them, before g
 class StoredItems:
     """The store's items in ``states``, as a site build's ``ItemSource``."""
 
-    database: Database
+    reader: Reader
     states: Sequence[ItemState]
     rows: list[ItemRevisionRow] = field(default_factory=list)
 
     def revisions(self) -> list[ItemRevision]:
         """Every item's revision, oldest id first."""
-        with self.database.session() as session:
-            self.rows = item_revisions(session, states=self.states)
+        self.rows = item_revisions(self.reader, states=self.states)
         return [ItemRevision(r.md_name, r.community, r.revision, r.featured_image) for r in self.rows]
 
     def load(self, positions: Sequence[int]) -> list[SiteItem]:
         """The items at ``positions``; ``ItemsChanged`` if one was edited since ``revisions``."""
         wanted = [self.rows[position] for position in positions]
-        with self.database.session() as session:
-            contents = item_contents(session, ids=[row.id for row in wanted])
+        contents = item_contents(self.reader, ids=[row.id for row in wanted])
         items = []
         for row in wanted:
             found = contents.get(row.id)
@@ -55,6 +61,35 @@ def site_dir(settings: Settings) -> Path:
     """The configured site directory (``publishing.site_dir``, relative to the data directory)."""
     configured = Path(settings.load_site_config().publishing.site_dir)
     return configured if configured.is_absolute() else settings.home / configured
+
+
+def publish_stored_site(
+    settings: Settings,
+    *,
+    out_dir: Path | None = None,
+    include_approved: bool = False,
+    base_url: str | None = None,
+    full: bool = False,
+    workers: int = 0,
+) -> BuildReport:
+    """``publish_site`` on the store ``settings`` name, opened for this build (``medcurate site build``).
+
+    A database at the current schema is read with its own driver; a new or older one is opened
+    through SQLAlchemy, which creates or migrates it first.
+    """
+    options = _site_options(settings, base_url=base_url, full=full, workers=workers)
+    states = _states(include_approved=include_approved)
+    with reader_at_head(settings.database) as reader:
+        if reader is not None:
+            return _publish(reader, settings, states, options, out_dir)
+    from medcurate.store.db import open_database
+
+    database = open_database(settings.database)
+    try:
+        with database.reader() as migrated:
+            return _publish(migrated, settings, states, options, out_dir)
+    finally:
+        database.dispose()
 
 
 def publish_site(
@@ -81,17 +116,35 @@ def publish_site(
     Returns:
         What the build wrote.
     """
-    states = [ItemState.PUBLISHED, ItemState.APPROVED] if include_approved else [ItemState.PUBLISHED]
-    options = SiteOptions(
+    options = _site_options(settings, base_url=base_url, full=full, workers=workers)
+    with database.reader() as reader:
+        return _publish(reader, settings, _states(include_approved=include_approved), options, out_dir)
+
+
+def _states(*, include_approved: bool) -> list[ItemState]:
+    return [ItemState.PUBLISHED, ItemState.APPROVED] if include_approved else [ItemState.PUBLISHED]
+
+
+def _site_options(settings: Settings, *, base_url: str | None, full: bool, workers: int) -> SiteOptions:
+    return SiteOptions(
         base_url=base_url,
         images_dir=settings.images_dir,
         template_dirs=(settings.home / "templates",),
         workers=workers,
         incremental=not full,
     )
+
+
+def _publish(
+    reader: Reader,
+    settings: Settings,
+    states: Sequence[ItemState],
+    options: SiteOptions,
+    out_dir: Path | None,
+) -> BuildReport:
     config = settings.load_site_config()
     target = out_dir or site_dir(settings)
     for _ in range(BUILD_ATTEMPTS - 1):
         with suppress(ItemsChanged):  # nothing is written before every item the build needs is read
-            return build_site(StoredItems(database, states), target, config=config, options=options)
-    return build_site(StoredItems(database, states), target, config=config, options=options)
+            return build_site(StoredItems(reader, states), target, config=config, options=options)
+    return build_site(StoredItems(reader, states), target, config=config, options=options)

@@ -1,5 +1,5 @@
-"""Storage: SQLAlchemy 2 tables, Alembic migrations and keyword-only repository functions."""
+"""Storage: SQLAlchemy 2 tables, Alembic migrations and keyword-only repository functions.
 
-from medcurate.store.db import Database, open_database
-
-__all__ = ["Database", "open_database"]
+``db`` opens the database through SQLAlchemy; ``direct`` reads it through a bare DB-API connection
+(short read-only commands that must start fast); ``revisions`` holds the site build's two reads.
+"""

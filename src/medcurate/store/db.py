@@ -19,27 +19,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from medcurate.errors import StorageError
+from medcurate.store.direct import SCHEMA_HEAD, SQLITE_PRAGMAS, Reader
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-# The newest revision under ``migrations/versions`` (a test holds them equal): a database already there
-# opens without importing Alembic, which cost every command 0.1 s.
-SCHEMA_HEAD = "0003"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_MMAP_BYTES = 256 * 1024 * 1024
-
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the web app read while a batch writes; foreign keys are off in SQLite unless asked.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    # The default 2 MB page cache is far smaller than a site's database; memory-mapped reads are
-    # several times faster for search and listing, and cost nothing until pages are touched.
-    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+    for pragma in SQLITE_PRAGMAS:  # WAL, foreign keys, busy timeout, memory-mapped reads
+        cursor.execute(pragma)
     cursor.close()
 
 
@@ -107,6 +96,15 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """One of the engine's pooled connections, for the plain-SQL reads of ``store.revisions``."""
+        connection = self.engine.raw_connection()
+        try:
+            yield Reader(connection, marker="?" if self.engine.dialect.paramstyle == "qmark" else "%s")
+        finally:
+            connection.close()  # back to the pool, its transaction rolled back
 
     def dispose(self) -> None:
         """Close every pooled connection."""

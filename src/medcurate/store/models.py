@@ -6,7 +6,7 @@ survives), next to the few columns that listing, filtering and de-duplication ne
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -26,37 +26,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-_DATETIME_TAG = "$datetime"
-_DATE_TAG = "$date"
+from medcurate.store.codec import tag_dates, untag_dates
 
 
 def utcnow() -> datetime:
     """Now, as an aware UTC datetime."""
     return datetime.now(UTC)
-
-
-def _tag_dates(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _tag_dates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_tag_dates(v) for v in value]
-    if isinstance(value, datetime):
-        return {_DATETIME_TAG: value.isoformat()}
-    if isinstance(value, date):
-        return {_DATE_TAG: value.isoformat()}
-    return value
-
-
-def _untag_dates(value: Any) -> Any:
-    if isinstance(value, dict):
-        if len(value) == 1 and _DATETIME_TAG in value:
-            return datetime.fromisoformat(value[_DATETIME_TAG])
-        if len(value) == 1 and _DATE_TAG in value:
-            return date.fromisoformat(value[_DATE_TAG])
-        return {k: _untag_dates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_untag_dates(v) for v in value]
-    return value
 
 
 class FrontMatterJSON(TypeDecorator[dict[str, Any]]):
@@ -67,11 +42,11 @@ class FrontMatterJSON(TypeDecorator[dict[str, Any]]):
 
     def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> Any:
         """Tag datetimes and dates so they come back as the same types."""
-        return None if value is None else _tag_dates(value)
+        return None if value is None else tag_dates(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dict[str, Any] | None:
         """Turn tagged values back into datetimes and dates."""
-        return None if value is None else _untag_dates(value)
+        return None if value is None else untag_dates(value)
 
 
 class Base(DeclarativeBase):

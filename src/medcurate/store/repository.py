@@ -260,67 +260,6 @@ def all_items(session: Session, *, states: Sequence[ItemState] | None = None) ->
     return list(session.scalars(statement))
 
 
-@dataclass(frozen=True, slots=True)
-class ItemRevisionRow:
-    """An item's identity and content revision, without its content (``item_revisions``)."""
-
-    id: int
-    md_name: str
-    community: str | None
-    revision: str
-    featured_image: str | None
-
-
-def item_revisions(session: Session, *, states: Sequence[ItemState]) -> list[ItemRevisionRow]:
-    """The revision of every item in ``states``, oldest id first: five narrow columns, no content."""
-    statement = (
-        select(
-            ItemRecord.id,
-            ItemRecord.md_name,
-            ItemRecord.community,
-            ItemRecord.revision,
-            ItemRecord.featured_image,
-            ItemRecord.variant,
-        )
-        .where(ItemRecord.state.in_([s.value for s in states]))
-        .order_by(ItemRecord.id)
-    )
-    rows = []
-    for item_id, md_name, community, revision, featured_image, variant in session.execute(statement):
-        if revision is None:  # a row written around the application: its content read once to tell
-            record = session.get_one(ItemRecord, item_id)
-            revision = content_revision(variant, record.front_matter, record.body)
-            featured_image = featured_image_href(record.front_matter)
-        rows.append(ItemRevisionRow(item_id, md_name, community, revision, featured_image))
-    return rows
-
-
-CONTENT_BATCH = 500  # ids per query: far below every database's limit on bound parameters
-
-
-def item_contents(session: Session, *, ids: Sequence[int]) -> dict[int, tuple[CuratedItem, str]]:
-    """The items with these ids, each with its stored revision (to check against an earlier read)."""
-    found: dict[int, tuple[CuratedItem, str]] = {}
-    columns = (
-        ItemRecord.id,
-        ItemRecord.front_matter,
-        ItemRecord.body,
-        ItemRecord.variant,
-        ItemRecord.source_path,
-        ItemRecord.revision,
-    )
-    for start in range(0, len(ids), CONTENT_BATCH):
-        batch = ids[start : start + CONTENT_BATCH]
-        for item_id, front_matter, body, variant, source_path, revision in session.execute(
-            select(*columns).where(ItemRecord.id.in_(batch))
-        ):
-            item = CuratedItem(
-                front_matter=front_matter, body=body, variant=Variant(variant), source_path=source_path
-            )
-            found[item_id] = (item, revision or content_revision(variant, front_matter, body))
-    return found
-
-
 def record_audit(
     session: Session,
     *,

@@ -1,0 +1,39 @@
+"""Front matter as stored JSON: YAML's dates and timestamps tagged, so that they come back as such.
+
+Apart from the SQLAlchemy column type that uses it (``models.FrontMatterJSON``), so that a reader
+without SQLAlchemy (``direct``, ``revisions``) decodes stored front matter the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+DATETIME_TAG = "$datetime"
+DATE_TAG = "$date"
+
+
+def tag_dates(value: Any) -> Any:
+    """``value`` with every datetime and date replaced by a one-key tagged object."""
+    if isinstance(value, dict):
+        return {k: tag_dates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [tag_dates(v) for v in value]
+    if isinstance(value, datetime):
+        return {DATETIME_TAG: value.isoformat()}
+    if isinstance(value, date):
+        return {DATE_TAG: value.isoformat()}
+    return value
+
+
+def untag_dates(value: Any) -> Any:
+    """The inverse of ``tag_dates``."""
+    if isinstance(value, dict):
+        if len(value) == 1 and DATETIME_TAG in value:
+            return datetime.fromisoformat(value[DATETIME_TAG])
+        if len(value) == 1 and DATE_TAG in value:
+            return date.fromisoformat(value[DATE_TAG])
+        return {k: untag_dates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [untag_dates(v) for v in value]
+    return value
