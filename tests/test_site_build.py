@@ -31,7 +31,7 @@ from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_sit
 from medcurate.publish.site import build as site_build
 from medcurate.publish.site import output as site_output
 from medcurate.publish.site.manifest import MANIFEST_NAME
-from medcurate.publish.site.parallel import fork_helper, join_all
+from medcurate.publish.site.parallel import PartQueue, fork_helper, join_all
 from medcurate.publish.site.serve import make_server
 from medcurate.publish.site.sources import ListedItems
 from medcurate.publish.site.viewcache import view_cache_path
@@ -474,6 +474,7 @@ def test_parallel_build_writes_what_a_serial_build_writes(
         # this process's pages written by the writer process.
         for name in ("PARALLEL_THRESHOLD", "VIEW_PARALLEL_THRESHOLD"):
             monkeypatch.setattr(site_build, name, 0 if parallel else 10**9)
+        monkeypatch.setattr(site_build, "RENDER_PART_PAGES", 1)  # every process takes some parts
         monkeypatch.setattr(site_output, "SPAWN_THRESHOLD", 0 if parallel else 10**9)
         _forget_views(monkeypatch)
         out = tmp_path / label
@@ -510,6 +511,24 @@ def test_the_writer_process_refuses_a_truncated_stream(tmp_path: Path) -> None:
         writer_process.serve(io.BytesIO(frame), str(tmp_path))
     empty = tmp_path / "empty"
     assert writer_process.serve(io.BytesIO(b""), str(empty)) == 0
+
+
+def test_each_part_of_a_queue_goes_to_exactly_one_process() -> None:
+    queue = PartQueue(3000)
+
+    def take() -> bytes:
+        return b",".join(str(n).encode() for n in queue.take())
+
+    helpers = [fork_helper(take) for _ in range(2)]
+    mine = list(queue.take())
+    queue.close()
+    theirs = [int(n) for result in join_all(helpers) for n in result.split(b",") if n]
+    assert sorted(mine + theirs) == list(range(3000))
+    with pytest.raises(ValueError, match="do not fit"):
+        PartQueue(PartQueue.capacity() + 1)
+    empty = PartQueue(0)
+    assert list(empty.take()) == []
+    empty.close()
 
 
 def test_a_failing_helper_fails_the_build_with_its_message(tmp_path: Path) -> None:

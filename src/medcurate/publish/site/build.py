@@ -62,7 +62,7 @@ from medcurate.publish.site.pages import (
     site_listings,
     term_index,
 )
-from medcurate.publish.site.parallel import fork_helper, helper_count, join_all
+from medcurate.publish.site.parallel import PartQueue, fork_helper, helper_count, join_all
 from medcurate.publish.site.replan import (
     NotReplannable,
     PlanState,
@@ -110,6 +110,7 @@ PARALLEL_THRESHOLD = 400  # pages to render before forking a helper pays for its
 VIEW_PARALLEL_THRESHOLD = 200  # views to make before forking a helper pays for itself
 GONE_CHECK_THRESHOLD = 2000  # files of the last build to check before a helper pays for itself
 # The pages forked helpers render: they show no item card, so the cards stay with this process.
+RENDER_PART_PAGES = 40  # pages in one part of the helpers' queue (see ``_render_all``)
 HELPER_TEMPLATES = frozenset({"site/item.html", "site/alias.html"})
 TEMPLATES_PACKAGE_DIR = "publish/templates"
 STATIC_PACKAGE_DIR = "publish/static/site"
@@ -673,9 +674,11 @@ def _render_all(
 ) -> None:
     """Render every page: in this process alone, or with forked helpers; then run ``meanwhile``.
 
-    With helpers, the item and alias pages (half of a cold build's rendering) are dealt out among
-    them, each writing its own files, while this process renders the listings, feeds and the rest:
-    those share the item cards, which this process then renders once.
+    With helpers, the item and alias pages (half of a cold build's rendering) are cut into parts
+    that the helpers take from a ``PartQueue``, each writing its own files, while this process
+    renders the listings, feeds and the rest: those share the item cards, which this process
+    renders once. Then this process takes parts too, until none is left: every process ends at
+    about the same time, whatever the mix of pages.
     """
     helpers = helper_count(workers, len(specs), PARALLEL_THRESHOLD)
     if helpers == 0:
@@ -686,22 +689,30 @@ def _render_all(
         env.get_template(template)  # compiled once, before the fork, for every process
     own = [s for s in specs if s.template not in HELPER_TEMPLATES]
     dealt = [s for s in specs if s.template in HELPER_TEMPLATES]
+    size = max(RENDER_PART_PAGES, -(-len(dealt) // PartQueue.capacity()))
+    parts = [dealt[start : start + size] for start in range(0, len(dealt), size)]
+    queue = PartQueue(len(parts))
 
-    def render_share(share: Sequence[PageSpec]) -> Callable[[], bytes]:
-        def work() -> bytes:
-            share_writer = DirectWriter(root)
-            _render_specs(env, share, share_writer)
-            share_writer.close()
-            return b""
+    def render_parts(part_writer: FileWriter) -> None:
+        for number in queue.take():
+            _render_specs(env, parts[number], part_writer)
 
-        return work
+    def helper_work() -> bytes:
+        share_writer = DirectWriter(root)
+        render_parts(share_writer)
+        share_writer.close()
+        return b""
 
-    forked = [fork_helper(render_share(dealt[n::helpers])) for n in range(helpers)]
     try:
-        _render_specs(env, own, writer)
-        meanwhile()
+        forked = [fork_helper(helper_work) for _ in range(helpers)]
+        try:
+            _render_specs(env, own, writer)
+            meanwhile()
+            render_parts(writer)
+        finally:
+            join_all(forked)
     finally:
-        join_all(forked)
+        queue.close()
 
 
 def _write_raw(writer: FileWriter, raw: RawSpec) -> None:

@@ -1,22 +1,27 @@
 """Forked helper processes: a build's second core, for the work that splits cleanly.
 
 A helper is forked, not started: it inherits the build's items, compiled templates and plan, and
-only its result crosses back, through a pipe, as bytes. Written by hand because the standard
-library's pools start worker processes, pickle the work and run handler threads, which cost more
-than they save in a build of about a second; only the pipe protocol here is ours: one byte of
-status (``+`` done, ``-`` failed), then the result or the error message.
+only its result crosses back, through a pipe, as bytes. Work dealt out in parts goes through a
+``PartQueue``: whichever process is free takes the next part, so that none waits on another.
+
+Written by hand because the standard library's pools start worker processes, pickle the work and
+run handler threads, which cost more than they save in a build of about a second; only the pipe
+protocol here is ours: one byte of status (``+`` done, ``-`` failed), then the result or the error
+message.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 
 from medcurate.errors import PublishError
 
 _DONE = b"+"
 _FAILED = b"-"
+_PART = 4  # bytes of one part number; a pipe hands out reads this small whole (POSIX: under PIPE_BUF)
+_PIPE_CAPACITY = 1 << 16  # Linux's smallest pipe: the numbers are written before anyone reads
 
 
 def helper_count(workers: int, work: int, threshold: int) -> int:
@@ -81,6 +86,43 @@ def fork_helper(work: Callable[[], bytes]) -> Helper:
             os._exit(status)
     os.close(write_end)
     return Helper(pid=pid, result_fd=read_end)
+
+
+class PartQueue:
+    """The numbers 0 .. count - 1 in a pipe, each taken by exactly one of the processes that share it.
+
+    Made before the fork; every process then iterates ``take()`` until the pipe is empty. A read of
+    four bytes from a pipe is atomic, so no number is taken twice and none is lost.
+    """
+
+    def __init__(self, count: int) -> None:
+        if count * _PART > _PIPE_CAPACITY:
+            raise ValueError(f"{count} parts do not fit in a pipe: deal larger parts")
+        read_end, write_end = os.pipe()
+        try:
+            numbers = b"".join(n.to_bytes(_PART, "big") for n in range(count))
+            written = os.write(write_end, numbers) if numbers else 0
+        finally:
+            os.close(write_end)
+        if written != len(numbers):
+            os.close(read_end)
+            raise OSError("the part queue's pipe took only part of the numbers")
+        self._fd = read_end
+
+    @staticmethod
+    def capacity() -> int:
+        """The most parts a queue holds."""
+        return _PIPE_CAPACITY // _PART
+
+    def take(self) -> Iterator[int]:
+        """The next free part number, until there is none left."""
+        while len(data := os.read(self._fd, _PART)) == _PART:
+            yield int.from_bytes(data, "big")
+
+    def close(self) -> None:
+        """Release this process's end of the pipe."""
+        with suppress(OSError):
+            os.close(self._fd)
 
 
 def join_all(helpers: list[Helper]) -> list[bytes]:
