@@ -37,6 +37,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -195,7 +196,9 @@ def site_environment(meta: SiteMeta, template_dirs: Sequence[Path]) -> Environme
     env.globals["abs_url"] = _absolute(meta.base_url)
     env.filters["rfc822"] = format_datetime
     env.filters["isodate"] = _isodate
-    env.globals["card"] = _card_renderer(env)
+    card = _card_renderer(env)
+    env.globals["card"] = card
+    env.globals["cards"] = partial(_cards, card)
     return env
 
 
@@ -231,6 +234,15 @@ def _card_renderer(env: Environment) -> Callable[..., Markup]:
         return html
 
     return card
+
+
+def _cards(card: Callable[..., Markup], views: Iterable[ItemView], heading: str = "h2") -> Markup:
+    """``cards(views, heading)``: the views' cards in order, for a listing.
+
+    One call from the template per page instead of one per item: a call from Jinja costs more than
+    a card found among the rendered ones.
+    """
+    return Markup("".join([card(view, heading) for view in views]))
 
 
 def _isodate(moment: datetime | None) -> str:
