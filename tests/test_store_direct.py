@@ -85,6 +85,14 @@ def test_the_driver_reads_what_the_engine_reads(database: Database) -> None:
         assert [contents[row.id][0].front_matter for row in rows] == [i.front_matter for i in fixture_items()]
 
 
+def test_driver_errors_become_storage_errors(database: Database) -> None:
+    with reader_at_head(_url(database)) as direct, database.reader() as pooled:
+        for reader in (direct, pooled):
+            assert reader is not None
+            with pytest.raises(StorageError, match="cannot read the database"):
+                reader.rows("SELECT nothing FROM no_such_table")
+
+
 def test_a_row_without_a_revision_gets_it_from_its_content(database: Database) -> None:
     _store(database)
     with database.session() as session:

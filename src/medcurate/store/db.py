@@ -102,7 +102,9 @@ class Database:
         """One of the engine's pooled connections, for the plain-SQL reads of ``store.revisions``."""
         connection = self.engine.raw_connection()
         try:
-            yield Reader(connection, marker="?" if self.engine.dialect.paramstyle == "qmark" else "%s")
+            dialect = self.engine.dialect
+            marker = "?" if dialect.paramstyle == "qmark" else "%s"
+            yield Reader(connection, marker=marker, errors=(dialect.loaded_dbapi.Error,))
         finally:
             connection.close()  # back to the pool, its transaction rolled back
 

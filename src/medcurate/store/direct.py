@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -47,23 +47,28 @@ _POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 class Reader:
     """Read queries through one DB-API connection, written with ``?`` for their parameters.
 
-    ``marker`` is the driver's own placeholder (``?`` for sqlite3, ``%s`` for psycopg). JSON
-    columns come back as text from SQLite and decoded from PostgreSQL: ``json_value`` takes both.
+    ``marker`` is the driver's own placeholder (``?`` for sqlite3, ``%s`` for psycopg); ``errors``
+    the driver's error class, turned into ``StorageError``. JSON columns come back as text from
+    SQLite and decoded from PostgreSQL: ``json_value`` takes both.
     """
 
     connection: Any
     marker: str = "?"
+    errors: tuple[type[Exception], ...] = field(default=())
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Every row of a query."""
+        """Every row of a query; ``StorageError`` when the database refuses it."""
         if self.marker != "?":
             sql = sql.replace("?", self.marker)
-        cursor = self.connection.cursor()
         try:
-            cursor.execute(sql, tuple(params))
-            return [tuple(row) for row in cursor.fetchall()]
-        finally:
-            cursor.close()
+            cursor = self.connection.cursor()
+            try:
+                cursor.execute(sql, tuple(params))
+                return [tuple(row) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+        except self.errors as exc:
+            raise StorageError(f"cannot read the database: {exc}") from exc
 
     def placeholders(self, count: int) -> str:
         """``?, ?, ...``: the parameters of an ``IN`` list."""
@@ -110,13 +115,13 @@ def open_reader(url: str) -> Reader | None:
                 connection.execute(pragma)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open the database {path}: {exc}") from exc
-        return Reader(connection)
+        return Reader(connection, errors=(sqlite3.Error,))
     conninfo = postgres_conninfo(url)
     if conninfo is not None:
         import psycopg
 
         try:
-            return Reader(psycopg.connect(conninfo, autocommit=True), marker="%s")
+            return Reader(psycopg.connect(conninfo, autocommit=True), marker="%s", errors=(psycopg.Error,))
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to the database: {exc}") from exc
     return None
@@ -126,16 +131,9 @@ def schema_revision(reader: Reader) -> str | None:
     """The database's Alembic revision; None when it has none (new, or never migrated)."""
     try:
         found = reader.rows("SELECT version_num FROM alembic_version")
-    except Exception:  # no such table: each driver raises its own error class
-        _rollback(reader)
-        return None
+    except StorageError:
+        return None  # no version table yet: Alembic creates it
     return str(found[0][0]) if found else None
-
-
-def _rollback(reader: Reader) -> None:
-    rollback = getattr(reader.connection, "rollback", None)
-    if rollback is not None and not getattr(reader.connection, "autocommit", True):
-        rollback()
 
 
 @contextmanager
