@@ -1,7 +1,5 @@
 """Core commands: ``init``, ``config show``, ``import``, ``export`` and ``items list|show``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any
 

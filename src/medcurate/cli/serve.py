@@ -1,7 +1,5 @@
 """``medcurate serve``: the editors' web app and HTTP API, with Uvicorn."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """``medcurate site build`` and ``medcurate site serve``: the static site from the store, and its preview."""
 
-from __future__ import annotations
-
 import atexit
 import gc
 from dataclasses import asdict

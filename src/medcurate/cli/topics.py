@@ -1,7 +1,5 @@
 """``medcurate topics``: suggest, decide, train and evaluate topic suggestions."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

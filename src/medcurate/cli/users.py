@@ -1,7 +1,5 @@
 """``medcurate users add|list|set-role|disable|enable|token``: people who sign in to the web app."""
 
-from __future__ import annotations
-
 import getpass
 import sys
 from typing import Annotated

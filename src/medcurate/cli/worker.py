@@ -1,7 +1,5 @@
 """``medcurate worker``: serve the ingestion queue (``MEDCURATE_QUEUE_URL``) from this machine."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
