@@ -469,20 +469,39 @@ def test_parallel_build_writes_what_a_serial_build_writes(
 ) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: 2)  # automatic (0) forks one helper on two cores
     outputs = {}
-    for label, parallel in (("serial", False), ("parallel", True)):
-        # Serial: one process writing its own files. Parallel: views and pages made by forked helpers,
-        # this process's pages written by the writer process.
+    spawned: list[str] = []
+    monkeypatch.setattr(site_output, "SpawnedWriter", _recording(site_output.SpawnedWriter, spawned))
+    for label, parallel, writer in (
+        ("serial", False, False),
+        ("writer", False, True),
+        ("parallel", True, True),
+    ):
+        # Serial: one process writing its own files. Writer: one process rendering, a writer process
+        # creating its files. Parallel: views and pages made by forked helpers, each process writing
+        # its own files (no writer process beside render helpers).
         for name in ("PARALLEL_THRESHOLD", "VIEW_PARALLEL_THRESHOLD"):
             monkeypatch.setattr(site_build, name, 0 if parallel else 10**9)
         monkeypatch.setattr(site_build, "RENDER_PART_PAGES", 1)  # every process takes some parts
-        monkeypatch.setattr(site_output, "SPAWN_THRESHOLD", 0 if parallel else 10**9)
+        monkeypatch.setattr(site_output, "SPAWN_THRESHOLD", 0 if writer else 10**9)
         _forget_views(monkeypatch)
         out = tmp_path / label
         options = SiteOptions(page_size=2, images_dir=images_dir, workers=workers if parallel else 1)
         report = build_site(fixture_items(), out, config=load_config(None), options=options)
         assert report.written == report.files
         outputs[label] = (_tree(out), (out / MANIFEST_NAME).read_bytes(), view_cache_path(out).read_bytes())
-    assert outputs["serial"] == outputs["parallel"]
+    assert outputs["serial"] == outputs["writer"] == outputs["parallel"]
+    assert spawned == [str(tmp_path / "writer")]
+
+
+def _recording(cls: type[site_output.SpawnedWriter], roots: list[str]) -> type[site_output.SpawnedWriter]:
+    """``cls``, noting the root of each instance made."""
+
+    class Recording(cls):  # type: ignore[valid-type,misc]
+        def __init__(self, root: str) -> None:
+            roots.append(root)
+            super().__init__(root)
+
+    return Recording
 
 
 def test_the_writer_process_writes_copies_and_reports_the_first_failure(tmp_path: Path) -> None:

@@ -3,9 +3,9 @@
 A cold build creates one directory and one file per page (clean URLs): at 1,000 items that is a
 third of the build, nearly all of it time spent in the kernel. ``SpawnedWriter`` hands each file's
 bytes through a pipe to a small child process that creates the files, so the kernel's work runs on
-another core while this process renders the next pages. One writer per rendering process, never
-several for one: processes creating entries in the same directories wait on each other's directory
-locks (measured in an earlier version, whose forked render workers each wrote their share).
+another core while this process renders the next pages. That pays only while one process renders:
+when forked helpers render too, every core is busy and each process writes its own files
+(``DirectWriter``), which was faster than a third process writing for the build's main one.
 
 The child is a new interpreter (``python -I -S writer_process.py``, standard library only), not a
 fork: forking copies this process's page tables and then every page it touches while rendering,
