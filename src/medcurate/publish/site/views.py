@@ -291,7 +291,8 @@ def make_view(
     fields = item.fields
     title = clean_text(item.title) or "(untitled)"
     brief = brief_html(item)
-    description = clean_text(fields.description) or brief_text(brief)[:200]
+    text = brief_text(brief)
+    description = clean_text(fields.description) or text[:200]
     brand = clean_text(item.brand)
     published = item.published
     date_iso, date_rfc822, date_human = _dates(published)
@@ -302,7 +303,7 @@ def make_view(
         title=title,
         description=description,
         brief=Markup(brief),
-        text=brief_text(brief),
+        text=text,
         source_url=safe_http_url(item.url),
         brand=brand,
         brand_url=brand_url(brand) if brand else None,
