@@ -5,9 +5,9 @@ two communities) three ways, in the same run and on the same machine, each tool 
 and timed the same way (wall clock of the whole process, start-up included, and its CPU time, user
 plus system, its worker processes included):
 
-* medcurate: the command a site operator runs, ``medcurate site build OUT``, on a SQLite store that
-  holds the items, published; cold, then again with nothing changed, then after an editor's save
-  changed one item's title (each a new process, so no in-memory cache helps);
+* medcurate: the command a site operator runs, ``medcurate site build OUT`` (the installed script),
+  on a SQLite store that holds the items, published; cold, then again with nothing changed, then
+  after an editor's save changed one item's title (each a new process, so no in-memory cache helps);
 * Hugo: ``export_hugo(..., with_layout=True)`` then ``hugo`` (Debian's package), cold;
 * Pelican: the same items as Pelican Markdown (``Title:``/``Date:``... headers), ``pelican`` cold.
 
@@ -218,11 +218,15 @@ def retitle(home: Path, item: CuratedItem, title: str) -> None:
 
 
 def site_build_command(home: Path, workers: int) -> list[str]:
-    """``medcurate site build`` on the data directory ``home``, its report printed as JSON."""
+    """``medcurate site build`` on the data directory ``home``, its report printed as JSON.
+
+    The installed ``medcurate`` script, as Pelican runs as its ``pelican`` script; ``python -m
+    medcurate`` where the script is missing.
+    """
+    script = Path(sys.executable).with_name("medcurate")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "medcurate"]
     return [
-        sys.executable,
-        "-m",
-        "medcurate",
+        *command,
         "--home",
         str(home),
         "site",
