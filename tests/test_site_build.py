@@ -572,6 +572,15 @@ def test_a_page_a_helper_cannot_write_fails_the_build_and_keeps_the_manifest(
     with pytest.raises(PublishError, match="cannot write"):
         build_site(fixture_items(), out, config=load_config(None), options=options)
     assert not (out / MANIFEST_NAME).exists()  # the next build tries every page again
+    # The failed build saved its plan's shape, but no manifest names its inputs: the next build,
+    # once the way is clear, plans in full and writes what a clean build writes.
+    blocked.unlink()
+    report = build_site(fixture_items(), out, config=load_config(None), options=options)
+    assert report.written == report.files
+    _forget_views(monkeypatch)
+    clean = tmp_path / "clean"
+    build_site(fixture_items(), clean, config=load_config(None), options=options)
+    assert _tree(out) == _tree(clean)
 
 
 def test_compiled_templates_are_cached_and_follow_template_edits(

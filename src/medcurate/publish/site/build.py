@@ -114,8 +114,8 @@ PARALLEL_THRESHOLD = 400  # pages to render before forking a helper pays for its
 # alone, 0.62 s with a helper; 10,000 items 3.3 s with one, 3.4 s alone.
 VIEW_PARALLEL_THRESHOLD = 4000
 GONE_CHECK_THRESHOLD = 2000  # files of the last build to check before a helper pays for itself
-# The pages forked helpers render: they show no item card, so the cards stay with this process.
 RENDER_PART_PAGES = 40  # pages in one part of the helpers' queue (see ``_render_all``)
+# The pages forked helpers render: they show no item card, so the cards stay with this process.
 HELPER_TEMPLATES = frozenset({"site/item.html", "site/alias.html"})
 TEMPLATES_PACKAGE_DIR = "publish/templates"
 STATIC_PACKAGE_DIR = "publish/static/site"
@@ -986,10 +986,15 @@ def _build(
         writer = open_writer(root, written) if helpers == 0 else DirectWriter(root)
 
         def meanwhile() -> None:
-            """The outputs that are not rendered, and the view cache."""
+            """The outputs that are not rendered, the view cache and the plan's shape.
+
+            The shape is saved before the pages are all written: it names the inputs of this build,
+            and the next build uses it only when the manifest (saved last) records the same.
+            """
             for raw in to_copy:
                 _write_raw(writer, raw)
             plan.keep_views()
+            save_plan_state(state_path, plan.state(inputs))
 
         try:
             _render_all(env, to_render, root, helpers, writer, meanwhile)
@@ -1003,7 +1008,6 @@ def _build(
         record = Manifest(files=new, inputs=inputs, items=plan.items, warnings=tuple(plan.warnings))
         if record != old or not options.incremental:
             save_manifest(out_dir, record)
-        save_plan_state(state_path, plan.state(inputs))
     except OSError as exc:
         raise PublishError(f"cannot write the site in {out_dir}: {exc.strerror or exc}") from exc
     finally:
