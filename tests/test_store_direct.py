@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -169,3 +170,39 @@ def test_stored_items_read_through_a_pooled_connection(database: Database, tmp_p
         source = StoredItems(reader, [ItemState.PUBLISHED])
         report = site_build.build_site(source, tmp_path / "site", config=load_config(None))
     assert report.items == len(source.rows) > 0
+
+
+def test_the_command_ends_with_its_output_whole(sqlite_database: Database, tmp_path: Path) -> None:
+    """``main`` ends a successful build without the interpreter's teardown: the output is flushed."""
+    _store(sqlite_database)
+    home = Path(str(sqlite_database.engine.url.database)).parent
+    environment = {k: v for k, v in os.environ.items() if k != "MEDCURATE_DATABASE_URL"}
+    run = [
+        sys.executable,
+        "-c",
+        "import sys\nfrom medcurate.cli import main\nsys.argv[0] = 'medcurate'\nmain()",
+    ]
+    built = subprocess.run(
+        [*run, "--home", str(home), "site", "build", "--json", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert built.returncode == 0, built.stderr
+    report = json.loads(built.stdout)
+    assert report["written"] == report["files"] > 0
+    plain = subprocess.run(
+        [*run, "--home", str(home), "site", "build", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env={**environment, "COLUMNS": "200"},
+    )
+    assert plain.returncode == 0 and "0 files written" in plain.stdout
+    (home / "medcurate.toml").write_text("[publishing\n", encoding="utf-8")
+    broken = subprocess.run(
+        [*run, "--home", str(home), "site", "build", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert broken.returncode == 1 and "error:" in broken.stderr

@@ -24,6 +24,8 @@ import os
 
 import typer
 
+from medcurate.cli._shared import run_standalone
+
 app = typer.Typer(
     no_args_is_help=True,
     help="medcurate: turn links into curated, classified, published healthcare content.",
@@ -56,4 +58,5 @@ _register_all()
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    run_standalone()
     app()

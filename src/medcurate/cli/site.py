@@ -1,6 +1,5 @@
 """``medcurate site build`` and ``medcurate site serve``: the static site from the store, and its preview."""
 
-import atexit
 import gc
 from dataclasses import asdict
 from pathlib import Path
@@ -8,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, print_json, settings_of
+from medcurate.cli._shared import console, end_process, fail, print_json, settings_of
 from medcurate.errors import MedcurateError
 
 if TYPE_CHECKING:
@@ -37,10 +36,6 @@ def build_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the build's report as JSON.")] = False,
 ) -> None:
     """Build the static site from the store's published items; only changed pages are written."""
-    # At exit the interpreter runs one last full collection over every object still alive: after a
-    # build of 10,000 items, 0.15 s spent finding nothing to collect. Frozen objects are skipped;
-    # the process frees its memory by ending either way. Registered first, so it runs last.
-    atexit.register(gc.freeze)
     # The collector is paused for the command: its imports, the configuration and the build
     # allocate much and leave no cycle worth a pass (the build pauses it too, see ``build_site``).
     collecting = gc.isenabled()
@@ -52,13 +47,14 @@ def build_command(
             gc.enable()
     if as_json:
         print_json({"out_dir": str(target), **asdict(report)})
-        return
-    for warning in report.warnings:
-        console().print(f"[yellow]warning:[/] {warning}", highlight=False)
-    console().print(
-        f"Site in {target}: {report.items} items, {report.written} files written, "
-        f"{report.unchanged} unchanged, {report.removed} removed ({report.seconds:.2f} s)"
-    )
+    else:
+        for warning in report.warnings:
+            console().print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console().print(
+            f"Site in {target}: {report.items} items, {report.written} files written, "
+            f"{report.unchanged} unchanged, {report.removed} removed ({report.seconds:.2f} s)"
+        )
+    end_process()
 
 
 def _publish(
