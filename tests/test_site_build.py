@@ -468,6 +468,7 @@ def test_parallel_build_writes_what_a_serial_build_writes(
     tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: 2)  # automatic (0) forks one helper on two cores
+    monkeypatch.setattr("threading.active_count", lambda: 1)  # ... in a process with no other thread
     outputs = {}
     spawned: list[str] = []
     monkeypatch.setattr(site_output, "SpawnedWriter", _recording(site_output.SpawnedWriter, spawned))
