@@ -36,6 +36,7 @@ from medcurate.publish.site.serve import make_server
 from medcurate.publish.site.sources import ListedItems
 from medcurate.publish.site.viewcache import view_cache_path
 from medcurate.publish.site.views import view_from_data, view_to_data
+from sitesupport import forget_views
 
 FIXTURES = Path(__file__).parent / "fixtures" / "publish" / "items"
 COMMUNITY_PAGE = "communities/chronic-care-management/curated-content/"
@@ -369,23 +370,17 @@ def _tree(root: Path) -> dict[str, bytes]:
     }
 
 
-def _forget_views(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Start as a new process would: no views in memory, no knowledge of the view cache."""
-    monkeypatch.setattr(site_build, "_VIEW_CACHE", {})
-    monkeypatch.setattr(site_build, "_ON_DISK", {})
-
-
 def test_view_cache_lives_beside_the_site_and_feeds_a_new_process(
     tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "site"
-    _forget_views(monkeypatch)
+    forget_views(monkeypatch)
     build(fixture_items(), out, images_dir)
     cache = view_cache_path(out)
     assert cache.parent == tmp_path and cache.is_file()
     assert not [p for p in out.rglob("*") if "views" in p.name]  # never served nor deployed
     # A new process reuses every view from the cache: nothing is cleaned again.
-    _forget_views(monkeypatch)
+    forget_views(monkeypatch)
     monkeypatch.setattr(site_build, "make_view", _refuse)
     assert build(fixture_items(), out, images_dir).written == 0
 
@@ -399,7 +394,7 @@ def test_incremental_build_from_the_view_cache_equals_a_full_build(
 ) -> None:
     items = fixture_items()
     out = tmp_path / "site"
-    _forget_views(monkeypatch)
+    forget_views(monkeypatch)
     build(items, out, images_dir)
     changed = [
         i.updated({"title": "Zeppelins <b>again</b> & more"}, body="<p>New <script>x()</script>brief.</p>")
@@ -407,11 +402,11 @@ def test_incremental_build_from_the_view_cache_equals_a_full_build(
         else i
         for i in items
     ]
-    _forget_views(monkeypatch)
+    forget_views(monkeypatch)
     report = build(changed, out, images_dir)
     assert 0 < report.written < report.files / 3
     fresh = tmp_path / "fresh"
-    _forget_views(monkeypatch)
+    forget_views(monkeypatch)
     build_site(
         changed,
         fresh,
@@ -427,12 +422,12 @@ def test_a_broken_view_cache_is_ignored(
     tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch, garbage: str
 ) -> None:
     out = tmp_path / "site"
-    _forget_views(monkeypatch)
+    forget_views(monkeypatch)
     build(fixture_items(), out, images_dir)
     expected = _tree(out)
     view_cache_path(out).write_text(garbage, encoding="utf-8")
     shutil.rmtree(out)
-    _forget_views(monkeypatch)
+    forget_views(monkeypatch)
     build(fixture_items(), out, images_dir)
     assert _tree(out) == expected
 
@@ -441,13 +436,13 @@ def test_a_cache_entry_of_the_wrong_shape_is_made_again(
     tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "site"
-    _forget_views(monkeypatch)
+    forget_views(monkeypatch)
     build(fixture_items(), out, images_dir)
     expected = _tree(out)
     with closing(sqlite3.connect(view_cache_path(out))) as db, db:
         assert db.execute("UPDATE views SET row = ?", (json.dumps({"title": "broken"}),)).rowcount == 4
     shutil.rmtree(out)
-    _forget_views(monkeypatch)
+    forget_views(monkeypatch)
     build(fixture_items(), out, images_dir)
     assert _tree(out) == expected
 
@@ -484,7 +479,7 @@ def test_parallel_build_writes_what_a_serial_build_writes(
             monkeypatch.setattr(site_build, name, 0 if parallel else 10**9)
         monkeypatch.setattr(site_build, "RENDER_PART_PAGES", 1)  # every process takes some parts
         monkeypatch.setattr(site_output, "SPAWN_THRESHOLD", 0 if writer else 10**9)
-        _forget_views(monkeypatch)
+        forget_views(monkeypatch)
         out = tmp_path / label
         options = SiteOptions(page_size=2, images_dir=images_dir, workers=workers if parallel else 1)
         report = build_site(fixture_items(), out, config=load_config(None), options=options)
@@ -578,7 +573,7 @@ def test_a_page_a_helper_cannot_write_fails_the_build_and_keeps_the_manifest(
     blocked.unlink()
     report = build_site(fixture_items(), out, config=load_config(None), options=options)
     assert report.written == report.files
-    _forget_views(monkeypatch)
+    forget_views(monkeypatch)
     clean = tmp_path / "clean"
     build_site(fixture_items(), clean, config=load_config(None), options=options)
     assert _tree(out) == _tree(clean)

@@ -19,6 +19,7 @@ from medcurate.publish.site import build as site_build
 from medcurate.publish.site.manifest import MANIFEST_NAME
 from medcurate.publish.site.replan import load_plan_state, plan_state_path
 from medcurate.publish.site.viewcache import view_cache_path
+from sitesupport import forget_views
 
 NEWS_FIXTURE = Path(__file__).parent / "fixtures" / "publish" / "items" / "news-item.md"
 TOPICS = [
@@ -102,11 +103,6 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return out
 
 
-def _new_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(site_build, "_VIEW_CACHE", {})
-    monkeypatch.setattr(site_build, "_ON_DISK", {})
-
-
 def _edit(n: int, **changes: str) -> Callable[[list[CuratedItem]], None]:
     def edit(items: list[CuratedItem]) -> None:
         fields = {k: v for k, v in changes.items() if k != "body"}
@@ -137,7 +133,7 @@ def test_a_few_changed_items_are_planned_alone_and_the_site_is_the_same(
     for edit in edits:
         edit(items)
     if not warm:
-        _new_process(monkeypatch)
+        forget_views(monkeypatch)
     before = _stamps(site)
     report = _partial_rebuild(items, site, monkeypatch)
     after = _stamps(site)
@@ -153,7 +149,7 @@ def test_successive_partial_rebuilds_keep_the_state_in_step(
     items = many_items()
     for round_ in range(3):
         items[5 + round_] = items[5 + round_].updated({"description": f"Round {round_}."})
-        _new_process(monkeypatch)
+        forget_views(monkeypatch)
         _partial_rebuild(items, site, monkeypatch)
     _assert_same_as_a_full_build(items, site, tmp_path)
 
@@ -182,7 +178,7 @@ def test_a_change_of_place_plans_every_page(
 ) -> None:
     items = many_items()
     change(items)
-    _new_process(monkeypatch)
+    forget_views(monkeypatch)
     calls: list[int] = []
     full_plan = site_build.plan_site
 
@@ -202,7 +198,7 @@ def test_a_search_part_that_cannot_be_read_back_is_made_from_the_views(
     (site / "search/part-00.json").write_text('{"items": "not rows"}', encoding="utf-8")
     items = many_items()
     items[6] = items[6].updated({"title": "Six, renamed"})
-    _new_process(monkeypatch)
+    forget_views(monkeypatch)
     _partial_rebuild(items, site, monkeypatch)
     _assert_same_as_a_full_build(items, site, tmp_path)
 
@@ -231,7 +227,7 @@ def test_a_state_left_by_another_build_is_not_trusted(site: Path, monkeypatch: p
     state_path.write_text("{not json", encoding="utf-8")
     items = many_items()
     items[4] = items[4].updated({"description": "Changed."})
-    _new_process(monkeypatch)
+    forget_views(monkeypatch)
     report = _build(items, site)  # a full plan, and a readable state again
     assert report.written > 0
     assert json.loads(state_path.read_text(encoding="utf-8"))["version"] == replan.STATE_VERSION
@@ -242,7 +238,7 @@ def test_the_view_cache_holds_exactly_the_current_views_after_a_partial_plan(
 ) -> None:
     items = many_items()
     items[11] = items[11].updated({"description": "Changed."})
-    _new_process(monkeypatch)
+    forget_views(monkeypatch)
     _partial_rebuild(items, site, monkeypatch)
     manifest = json.loads((site / MANIFEST_NAME).read_text(encoding="utf-8"))
     state = load_plan_state(plan_state_path(view_cache_path(site)), _shared_inputs(site), manifest["inputs"])

@@ -19,6 +19,7 @@ from medcurate.publish.site.sources import ItemsChanged
 from medcurate.settings import Settings
 from medcurate.store.db import Database
 from medcurate.store.repository import find_item, item_from_record, save_item, set_state
+from sitesupport import forget_views, site_files
 from test_site_build import IMAGE, fixture_items
 
 COMMUNITY = "chronic-care-management"
@@ -45,15 +46,10 @@ def _retitle(database: Database, key: str, title: str) -> None:
         save_item(session, item=item_from_record(record).updated({"title": title}), md_name=key, url_key=key)
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
 @pytest.fixture(autouse=True)
 def _new_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each build starts as a new process would: no views in memory."""
-    monkeypatch.setattr(site_build, "_VIEW_CACHE", {})
-    monkeypatch.setattr(site_build, "_ON_DISK", {})
+    forget_views(monkeypatch)
 
 
 class CountingItems(StoredItems):
@@ -83,10 +79,10 @@ def test_the_store_builds_what_its_items_build(database: Database, tmp_path: Pat
     ]
     site_build._VIEW_CACHE.clear()
     build_site(listed, tmp_path / "list", config=load_config(None), options=SiteOptions(page_size=2))
-    store_tree = _tree(tmp_path / "store")
+    store_tree = site_files(tmp_path / "store")
     assert MANIFEST_NAME in store_tree and len(store_tree) > 20
     # The manifest too: the store keeps the very revisions the items give.
-    assert store_tree == _tree(tmp_path / "list")
+    assert store_tree == site_files(tmp_path / "list")
 
 
 def test_a_rebuild_reads_only_what_changed(database: Database, tmp_path: Path) -> None:

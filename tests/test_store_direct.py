@@ -17,7 +17,7 @@ from medcurate.cli import app
 from medcurate.config import load_config
 from medcurate.errors import StorageError
 from medcurate.models import ItemState
-from medcurate.publish.service import StoredItems, publish_site, publish_stored_site
+from medcurate.publish.service import StoredItems, publish_site
 from medcurate.publish.site import build as site_build
 from medcurate.settings import Settings
 from medcurate.store.db import Database, alembic_config, open_database, schema_revision
@@ -31,6 +31,7 @@ from medcurate.store.direct import (
 from medcurate.store.direct import schema_revision as direct_schema_revision
 from medcurate.store.repository import save_item
 from medcurate.store.revisions import item_contents, item_revisions
+from sitesupport import forget_views, site_files
 from test_site_build import fixture_items
 
 
@@ -45,14 +46,10 @@ def _store(database: Database) -> None:
             save_item(session, item=item, md_name=f"item-{n}", url_key=f"item-{n}", state=state)
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
 @pytest.fixture(autouse=True)
 def _new_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(site_build, "_VIEW_CACHE", {})
-    monkeypatch.setattr(site_build, "_ON_DISK", {})
+    """Each build starts as a new process would: no views in memory."""
+    forget_views(monkeypatch)
 
 
 def test_urls_the_driver_takes_and_those_left_to_sqlalchemy() -> None:
@@ -107,25 +104,25 @@ def test_a_row_without_a_revision_gets_it_from_its_content(database: Database) -
 def test_site_build_on_the_driver_matches_the_warm_build(database: Database, tmp_path: Path) -> None:
     _store(database)
     settings = Settings(home=tmp_path / "home", database_url=_url(database))
-    cold = publish_stored_site(settings, out_dir=tmp_path / "direct", include_approved=True)
+    cold = publish_site(None, settings, out_dir=tmp_path / "direct", include_approved=True)
     site_build._VIEW_CACHE.clear()
     warm = publish_site(database, settings, out_dir=tmp_path / "pooled", include_approved=True)
     assert cold.items == warm.items == len(fixture_items())
-    assert _tree(tmp_path / "direct") == _tree(tmp_path / "pooled")
-    again = publish_stored_site(settings, out_dir=tmp_path / "direct", include_approved=True)
+    assert site_files(tmp_path / "direct") == site_files(tmp_path / "pooled")
+    again = publish_site(None, settings, out_dir=tmp_path / "direct", include_approved=True)
     assert again.written == 0
 
 
 def test_a_new_site_is_created_and_an_old_schema_migrated(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", database_url=None)
-    report = publish_stored_site(settings, out_dir=tmp_path / "site")
+    report = publish_site(None, settings, out_dir=tmp_path / "site")
     assert report.items == 0 and (tmp_path / "site" / "index.html").is_file()
     database = open_database(settings.database)
     _store(database)
     command.downgrade(alembic_config(database.engine), "0002")
     with reader_at_head(settings.database) as reader:
         assert reader is None  # not current: SQLAlchemy migrates it first
-    report = publish_stored_site(settings, out_dir=tmp_path / "site")
+    report = publish_site(None, settings, out_dir=tmp_path / "site")
     assert report.items == len([n for n in range(len(fixture_items())) if n % 4])
     assert schema_revision(database.engine) == SCHEMA_HEAD
     database.dispose()

@@ -66,13 +66,14 @@ def _publish(
     workers: int,
 ) -> "tuple[BuildReport, Path]":
     """Build the site as the options say; the report and the directory built."""
-    from medcurate.publish.service import publish_stored_site, site_dir
+    from medcurate.publish.service import publish_site, site_dir
 
     settings = settings_of(ctx)
     try:
         settings.load_site_config()  # a broken configuration fails here, before the database opens
         target = out_dir or site_dir(settings)
-        report = publish_stored_site(
+        report = publish_site(
+            None,
             settings,
             out_dir=target,
             include_approved=include_approved,

@@ -5,9 +5,9 @@ ones on request) as a ``StoredItems`` source: the build reads every item's revis
 query and the content only of the items it makes views of, so that a rebuild after one change in
 10,000 reads one item. An item edited while a build reads the store makes the build start again.
 
-``publish_site`` reads through an open ``Database`` (the web app's, warm); ``publish_stored_site``
-opens the store itself, with its bare driver when the schema is current (``store.direct``), so
-that ``medcurate site build`` never loads SQLAlchemy unless the database must be created or migrated.
+``publish_site`` reads through an open ``Database`` (the web app's, warm), or opens the store
+itself, with its bare driver when the schema is current (``store.direct``), so that ``medcurate
+site build`` never loads SQLAlchemy unless the database must be created or migrated.
 """
 
 from __future__ import annotations
@@ -63,37 +63,8 @@ def site_dir(settings: Settings) -> Path:
     return configured if configured.is_absolute() else settings.home / configured
 
 
-def publish_stored_site(
-    settings: Settings,
-    *,
-    out_dir: Path | None = None,
-    include_approved: bool = False,
-    base_url: str | None = None,
-    full: bool = False,
-    workers: int = 0,
-) -> BuildReport:
-    """``publish_site`` on the store ``settings`` name, opened for this build (``medcurate site build``).
-
-    A database at the current schema is read with its own driver; a new or older one is opened
-    through SQLAlchemy, which creates or migrates it first.
-    """
-    options = _site_options(settings, base_url=base_url, full=full, workers=workers)
-    states = _states(include_approved=include_approved)
-    with reader_at_head(settings.database) as reader:
-        if reader is not None:
-            return _publish(reader, settings, states, options, out_dir)
-    from medcurate.store.db import open_database
-
-    database = open_database(settings.database)
-    try:
-        with database.reader() as migrated:
-            return _publish(migrated, settings, states, options, out_dir)
-    finally:
-        database.dispose()
-
-
 def publish_site(
-    database: Database,
+    database: Database | None,
     settings: Settings,
     *,
     out_dir: Path | None = None,
@@ -105,7 +76,10 @@ def publish_site(
     """Build the static site from the store; only changed pages are written.
 
     Args:
-        database: the site's database.
+        database: the site's open database (the web app's), or None to open the store ``settings``
+            names for this build alone (``medcurate site build``): a database at the current
+            schema is then read with its own driver, a new or older one through SQLAlchemy, which
+            creates or migrates it first.
         settings: the site's settings (configuration, images, templates).
         out_dir: where to write; ``publishing.site_dir`` by default.
         include_approved: publish approved items too, not only published ones.
@@ -117,8 +91,21 @@ def publish_site(
         What the build wrote.
     """
     options = _site_options(settings, base_url=base_url, full=full, workers=workers)
+    states = _states(include_approved=include_approved)
+    if database is None:
+        with reader_at_head(settings.database) as reader:
+            if reader is not None:
+                return _publish(reader, settings, states, options, out_dir)
+        from medcurate.store.db import open_database
+
+        database = open_database(settings.database)
+        try:
+            with database.reader() as migrated:
+                return _publish(migrated, settings, states, options, out_dir)
+        finally:
+            database.dispose()
     with database.reader() as reader:
-        return _publish(reader, settings, _states(include_approved=include_approved), options, out_dir)
+        return _publish(reader, settings, states, options, out_dir)
 
 
 def _states(*, include_approved: bool) -> list[ItemState]:
