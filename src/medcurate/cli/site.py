@@ -70,8 +70,8 @@ def _publish(
 
     settings = settings_of(ctx)
     try:
-        settings.load_site_config()  # a broken configuration fails here, before the database opens
-        target = out_dir or site_dir(settings)
+        config = settings.load_site_config()  # a broken configuration fails before the database opens
+        target = out_dir or site_dir(settings, config)
         report = publish_site(
             None,
             settings,

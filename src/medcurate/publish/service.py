@@ -26,6 +26,7 @@ from medcurate.store.direct import Reader, reader_at_head
 from medcurate.store.revisions import ItemRevisionRow, item_contents, item_revisions
 
 if TYPE_CHECKING:
+    from medcurate.config import SiteConfig
     from medcurate.store.db import Database
 
 BUILD_ATTEMPTS = 3  # builds started over when items change under them, before giving up
@@ -57,9 +58,13 @@ class StoredItems:
         return items
 
 
-def site_dir(settings: Settings) -> Path:
-    """The configured site directory (``publishing.site_dir``, relative to the data directory)."""
-    configured = Path(settings.load_site_config().publishing.site_dir)
+def site_dir(settings: Settings, config: SiteConfig | None = None) -> Path:
+    """The configured site directory (``publishing.site_dir``, relative to the data directory).
+
+    ``config`` is the site configuration when the caller has read it already.
+    """
+    config = config or settings.load_site_config()
+    configured = Path(config.publishing.site_dir)
     return configured if configured.is_absolute() else settings.home / configured
 
 
@@ -130,7 +135,7 @@ def _publish(
     out_dir: Path | None,
 ) -> BuildReport:
     config = settings.load_site_config()
-    target = out_dir or site_dir(settings)
+    target = out_dir or site_dir(settings, config)
     for _ in range(BUILD_ATTEMPTS - 1):
         with suppress(ItemsChanged):  # nothing is written before every item the build needs is read
             return build_site(StoredItems(reader, states), target, config=config, options=options)
