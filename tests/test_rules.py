@@ -17,6 +17,7 @@ from medcurate.rules import (
     derive_md_name,
     derive_slug,
     featured_image_href,
+    plain_text,
     slugify,
     timestamp,
     with_topics,
@@ -86,6 +87,19 @@ def test_description_cut_by_variant() -> None:
     community = derive_description(text, Variant.COMMUNITY_2020)
     assert len(news) == 200
     assert len(community) <= 200 and community.endswith("word")
+
+
+@pytest.mark.parametrize(
+    ("fragment", "text"),
+    [
+        ("<p>One</p><p>Two<br>three</p>", "One Two three"),
+        ("<ul><li>A &amp; B</li><LI>&lt;C&gt;</LI></ul>", "A & B <C>"),
+        ("<h2>Head</h2>\n  <blockquote>Quote</blockquote>", "Head Quote"),
+        ("plain   text", "plain text"),
+    ],
+)
+def test_plain_text(fragment: str, text: str) -> None:
+    assert plain_text(fragment) == text
 
 
 def test_timestamp_shape() -> None:

@@ -10,6 +10,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from pathlib import Path
 from threading import Thread
 from typing import NoReturn
@@ -26,7 +28,7 @@ from medcurate.cli import app
 from medcurate.config import load_config
 from medcurate.errors import PublishError
 from medcurate.frontmatter import read_document
-from medcurate.models import CuratedItem
+from medcurate.models import CuratedItem, Variant
 from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site, search, writer_process
 from medcurate.publish.site import build as site_build
 from medcurate.publish.site import output as site_output
@@ -35,7 +37,7 @@ from medcurate.publish.site.parallel import PartQueue, fork_helper, join_all
 from medcurate.publish.site.serve import make_server
 from medcurate.publish.site.sources import ListedItems
 from medcurate.publish.site.viewcache import view_cache_path
-from medcurate.publish.site.views import view_from_data, view_to_data
+from medcurate.publish.site.views import Section, make_view, rfc822, view_from_data, view_to_data
 from sitesupport import forget_views
 
 FIXTURES = Path(__file__).parent / "fixtures" / "publish" / "items"
@@ -191,6 +193,24 @@ def test_feeds_parse_and_are_dated_by_their_newest_item(site: Path) -> None:
     atom = feedparser.parse((site / "atom.xml").read_bytes())
     assert atom.version == "atom10"
     assert atom.feed.updated == "2022-11-11T00:00:00Z"
+
+
+@pytest.mark.parametrize("offset", [timedelta(0), timedelta(hours=2), -timedelta(hours=5, minutes=30)])
+def test_feed_and_page_dates_are_written_in_english(offset: timedelta) -> None:
+    moment = datetime(2024, 3, 5, 7, 8, 9, tzinfo=timezone(offset))
+    assert rfc822(moment) == format_datetime(moment)
+    item = CuratedItem(front_matter={"title": "T", "date": moment}, body="", variant=Variant.NEWS_2022)
+    view = make_view(
+        SiteItem(item=item),
+        url="/news/t/",
+        section=Section(key="news", name="News", url="/news/"),
+        config=load_config(None),
+        images={},
+        known_pages=frozenset(),
+        source_digest="d",
+    )
+    assert view.date_human == "5 March 2024"
+    assert view.date_rfc822 == format_datetime(moment)
 
 
 def test_sitemap_and_robots(site: Path) -> None:

@@ -37,6 +37,7 @@ DESCRIPTION_LENGTH = 200
 # Where an item with no basePath is laid out (Hugo tree and static site alike).
 DEFAULT_SECTION = "posts"
 _TAGS = re.compile(r"<[^>]+>")
+_BLOCK_ENDS = re.compile(r"</(p|li|blockquote|h\d)>|<br\s*/?>", re.I)
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = re.compile(r"['’‘`]")
 
@@ -67,8 +68,8 @@ def derive_alias(title: str) -> str:
 
 def plain_text(html_text: str) -> str:
     """The text of an HTML fragment, white space folded."""
-    spaced = re.sub(r"</(p|li|blockquote|h\d)>|<br\s*/?>", " ", html_text, flags=re.I)
-    return " ".join(html.unescape(_TAGS.sub("", spaced)).split())
+    text = _TAGS.sub("", _BLOCK_ENDS.sub(" ", html_text))
+    return " ".join((html.unescape(text) if "&" in text else text).split())
 
 
 def derive_description(brief_html: str, variant: Variant) -> str:

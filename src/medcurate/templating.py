@@ -20,14 +20,18 @@ from jinja2 import (
 
 
 def make_environment(
-    package_path: str, *, overrides: Sequence[Path] = (), strict: bool = True
+    package_path: str,
+    *,
+    overrides: Sequence[Path] = (),
+    strict: bool = True,
+    environment_class: type[Environment] = Environment,
 ) -> Environment:
     """An autoescaping environment over ``medcurate/<package_path>``, with ``overrides`` searched first."""
     loaders = [
         FileSystemLoader([str(p) for p in overrides if p.is_dir()]),
         PackageLoader("medcurate", package_path),
     ]
-    return Environment(
+    return environment_class(
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined if strict else Environment().undefined,

@@ -32,11 +32,10 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -99,6 +98,7 @@ from medcurate.publish.site.views import (
     item_slug,
     make_view,
     resolve_section,
+    rfc822,
     url_path,
     view_from_data,
     view_to_data,
@@ -234,9 +234,25 @@ def _nav_renderer(links: Sequence[NavLink]) -> Callable[[str], Markup]:
     return nav_html
 
 
+class _BuildEnvironment(Environment):
+    """A Jinja environment whose globals are all set before its first template loads.
+
+    Jinja lays each template's globals over the environment's as a ``ChainMap``, so that globals set
+    later still show; every page then copies that map into its context, one Python-level lookup a
+    name: 12 us a page, half of what an alias page takes to render. A build sets its globals once,
+    before any template loads (``site_environment``), so one plain dict is the same map, copied in C.
+    """
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """The environment's globals overlaid with the template's own, as one dict."""
+        return {**self.globals, **(d or {})}
+
+
 def site_environment(meta: SiteMeta, template_dirs: Sequence[Path]) -> Environment:
     """The one Jinja environment of a build (templates compiled once, site globals set)."""
-    env = make_environment(TEMPLATES_PACKAGE_DIR, overrides=template_dirs)
+    env = make_environment(
+        TEMPLATES_PACKAGE_DIR, overrides=template_dirs, environment_class=_BuildEnvironment
+    )
     # A build is short-lived: compile each template once, never stat its file again per page.
     env.auto_reload = False
     env.bytecode_cache = _bytecode_cache()
@@ -245,7 +261,7 @@ def site_environment(meta: SiteMeta, template_dirs: Sequence[Path]) -> Environme
     env.globals["abs_url"] = absolute
     env.globals["article_json_ld"] = partial(_article_json_ld, absolute)
     env.globals["nav_html"] = _nav_renderer(meta.nav)
-    env.filters["rfc822"] = format_datetime
+    env.filters["rfc822"] = rfc822
     env.filters["isodate"] = _isodate
     card = _card_renderer(env)
     env.globals["card"] = card

@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
@@ -36,6 +35,13 @@ _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
 _SAFE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(?:jpe?g|png|gif|webp|avif)$", re.I)
 DIGEST_SIZE = 16
 MEMO_SIZE = 4096  # distinct topics, brands and base paths a build memoises
+# English names whatever the process's locale (strftime's %a, %b and %B follow LC_TIME): RFC 822
+# requires them in feeds, and a page's dates read the same on every machine that builds it.
+_DAY_ABBREVIATIONS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -198,13 +204,28 @@ def resolve_section(
     return Section(key="/".join(directory), name=name, url=url_path(*directory))
 
 
+def rfc822(moment: datetime) -> str:
+    """An aware datetime as RFC 822 wants it in RSS (``Tue, 05 Mar 2024 07:08:09 +0000``).
+
+    What ``email.utils.format_datetime`` writes, in English whatever the locale, at a third of its
+    cost: every item of a build has one.
+    """
+    offset = moment.utcoffset()
+    minutes = int(offset.total_seconds()) // 60 if offset else 0
+    sign = "-" if minutes < 0 else "+"
+    hours, minutes = divmod(abs(minutes), 60)
+    day = f"{_DAY_ABBREVIATIONS[moment.weekday()]}, {moment.day:02d} {_MONTH_NAMES[moment.month - 1][:3]}"
+    clock = f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    return f"{day} {moment.year:04d} {clock} {sign}{hours:02d}{minutes:02d}"
+
+
 def _dates(published: datetime | None) -> tuple[str, str, str]:
     if published is None:
         return "", "", ""
     return (
         published.isoformat().replace("+00:00", "Z"),
-        format_datetime(published),
-        f"{published.day} {published:%B %Y}",
+        rfc822(published),
+        f"{published.day} {_MONTH_NAMES[published.month - 1]} {published.year}",
     )
 
 
@@ -244,6 +265,8 @@ def _breadcrumbs(
 
 
 def _offerings(entries: Sequence[Offering] | None, config: SiteConfig) -> tuple[OfferingView, ...]:
+    if not entries:
+        return ()
     catalogue = {o.offering_id: o for o in config.offerings if o.offering_id is not None}
     views = []
     for offering in entries or []:
