@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import os
 import time
 from collections import Counter
@@ -41,6 +40,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
 from jinja2 import Environment, FileSystemBytecodeCache
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
@@ -431,7 +431,7 @@ class _ViewStore:
         if text is None:
             return None
         try:
-            return view_from_data(json.loads(text), self.shared)
+            return view_from_data(orjson.loads(text), self.shared)
         except (TypeError, ValueError, KeyError, AttributeError):
             return None  # a row of another shape: the view is made again
 
@@ -456,7 +456,7 @@ class _ViewStore:
 
 
 def _row_text(view: ItemView) -> str:
-    return json.dumps(view_to_data(view), ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(view_to_data(view)).decode("utf-8")
 
 
 @dataclass
@@ -601,7 +601,7 @@ def _make_views(
     shared: dict[tuple[Any, ...], Any] = {}
     for index, result in enumerate(results, start=1):
         texts = result.decode("utf-8").split("\n") if result else []
-        views[index::shares] = [view_from_data(json.loads(text), shared) for text in texts]
+        views[index::shares] = [view_from_data(orjson.loads(text), shared) for text in texts]
         if encoded is not None:
             encoded.update(
                 zip((fingerprint for _, fingerprint in pending[index::shares]), texts, strict=True)

@@ -22,13 +22,14 @@ another build left (its inputs are not the manifest's), is ignored.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import overload
+
+import orjson
 
 from medcurate.errors import PublishError
 from medcurate.publish.site.pages import (
@@ -168,7 +169,7 @@ def save_plan_state(path: Path, state: PlanState) -> bool:
     }
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        tmp.write_bytes(orjson.dumps(data))
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
@@ -179,8 +180,7 @@ def save_plan_state(path: Path, state: PlanState) -> bool:
 def load_plan_state(path: Path, context: str, inputs: str) -> PlanState | None:
     """The state saved for ``context`` by the build that recorded ``inputs``, or None."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        data = orjson.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("version") != STATE_VERSION:

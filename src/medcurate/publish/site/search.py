@@ -10,9 +10,10 @@ about a third smaller; the text of each brief is cut at ``text_chars`` character
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Mapping, Sequence
+
+import orjson
 
 from medcurate.publish.site.views import ItemView
 
@@ -38,7 +39,8 @@ def part_name(number: int) -> str:
 
 
 def _dumps(data: object) -> str:
-    text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    # UTF-8, as ``fetch().json()`` always reads it; orjson writes it at four times ``json``'s speed.
+    text = orjson.dumps(data).decode("utf-8")
     # Escaped like Jinja's tojson, so the index stays inert even if someone inlines it in a page.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
@@ -73,7 +75,7 @@ def patched_part(text: str, rows: int, changes: Mapping[int, ItemView], *, text_
     adds and ``_dumps`` adds them again, so the result is the part a full build would write.
     """
     try:
-        data = json.loads(text)
+        data = orjson.loads(text)
     except ValueError:
         return None
     items = data.get("items") if isinstance(data, dict) else None
