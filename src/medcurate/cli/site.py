@@ -80,6 +80,7 @@ def _publish(
             base_url=base_url,
             full=full,
             workers=workers,
+            config=config,
         )
     except MedcurateError as exc:
         fail(str(exc))

@@ -77,6 +77,7 @@ def publish_site(
     base_url: str | None = None,
     full: bool = False,
     workers: int = 0,
+    config: SiteConfig | None = None,
 ) -> BuildReport:
     """Build the static site from the store; only changed pages are written.
 
@@ -91,26 +92,30 @@ def publish_site(
         base_url: overrides ``publishing.base_url``.
         full: ignore the manifest and rebuild every page.
         workers: build processes for large builds (0: automatic, two on two cores or more; 1: one).
+        config: the site configuration, when the caller has read it already; else it is read from
+            ``settings``.
 
     Returns:
         What the build wrote.
     """
     options = _site_options(settings, base_url=base_url, full=full, workers=workers)
     states = _states(include_approved=include_approved)
+    config = config or settings.load_site_config()
+    target = out_dir or site_dir(settings, config)
     if database is None:
         with reader_at_head(settings.database) as reader:
             if reader is not None:
-                return _publish(reader, settings, states, options, out_dir)
+                return _publish(reader, states, config, options, target)
         from medcurate.store.db import open_database
 
         database = open_database(settings.database)
         try:
             with database.reader() as migrated:
-                return _publish(migrated, settings, states, options, out_dir)
+                return _publish(migrated, states, config, options, target)
         finally:
             database.dispose()
     with database.reader() as reader:
-        return _publish(reader, settings, states, options, out_dir)
+        return _publish(reader, states, config, options, target)
 
 
 def _states(*, include_approved: bool) -> list[ItemState]:
@@ -128,14 +133,8 @@ def _site_options(settings: Settings, *, base_url: str | None, full: bool, worke
 
 
 def _publish(
-    reader: Reader,
-    settings: Settings,
-    states: Sequence[ItemState],
-    options: SiteOptions,
-    out_dir: Path | None,
+    reader: Reader, states: Sequence[ItemState], config: SiteConfig, options: SiteOptions, target: Path
 ) -> BuildReport:
-    config = settings.load_site_config()
-    target = out_dir or site_dir(settings, config)
     for _ in range(BUILD_ATTEMPTS - 1):
         with suppress(ItemsChanged):  # nothing is written before every item the build needs is read
             return build_site(StoredItems(reader, states), target, config=config, options=options)
