@@ -35,8 +35,8 @@ _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
 _SAFE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(?:jpe?g|png|gif|webp|avif)$", re.I)
 DIGEST_SIZE = 16
 MEMO_SIZE = 4096  # distinct topics, brands and base paths a build memoises
-# English names whatever the process's locale (strftime's %a, %b and %B follow LC_TIME): RFC 822
-# requires them in feeds, and a page's dates read the same on every machine that builds it.
+# English names whatever the process's locale (strftime's %B follows LC_TIME): RFC 822 requires them
+# in feeds, and a page's dates then read the same on every machine that builds the site.
 _DAY_ABBREVIATIONS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June",
@@ -207,8 +207,8 @@ def resolve_section(
 def rfc822(moment: datetime) -> str:
     """An aware datetime as RFC 822 wants it in RSS (``Tue, 05 Mar 2024 07:08:09 +0000``).
 
-    What ``email.utils.format_datetime`` writes, in English whatever the locale, at a third of its
-    cost: every item of a build has one.
+    What ``email.utils.format_datetime`` writes, at a third of its cost (every item of a build has
+    one) and without loading the ``email`` package.
     """
     offset = moment.utcoffset()
     minutes = int(offset.total_seconds()) // 60 if offset else 0
