@@ -48,7 +48,9 @@ def clean_text(text: str | None) -> str:
     """Plain text without XML-forbidden control characters, white space folded."""
     if not text:
         return ""
-    return " ".join(_CONTROL.sub("", str(text)).split())
+    text = str(text)
+    # Every character _CONTROL removes is unprintable: most text skips the substitution.
+    return " ".join((text if text.isprintable() else _CONTROL.sub("", text)).split())
 
 
 def clean_html(fragment: str) -> str:
