@@ -129,6 +129,9 @@ def test_both_date_shapes_are_read() -> None:
         ("---\n- a\n- b\n---\n", "must be a YAML mapping"),
         ("---\ntitle: x\n\x00\n---\n", "binary"),
         ("---\ntitle: [1, 2]\n---\n", "wrong type"),
+        ('---\ntitle: "Half \\ud800 a pair"\n---\n', "field title holds an escaped lone surrogate"),
+        ('---\nhtmlMetaData:\n  keywords: ["a", "\\udfff"]\n---\n', r"htmlMetaData\.keywords\[1\] holds"),
+        ('---\n"\\ud83d": key\n---\n', "field \\\\ud83d holds"),
     ],
 )
 def test_bad_documents_are_refused_with_a_reason(text: str, message: str) -> None:

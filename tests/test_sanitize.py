@@ -14,6 +14,7 @@ from medcurate.publish.sanitize import clean_html, clean_text, safe_http_url
         ("Bell\x07 and\x00 null\x1f", "Bell and null"),
         ("Form\x0cfeed and\x0b tab", "Formfeed and tab"),
         ("Non-characters \ufffe\uffff and delete\x7f", "Non-characters and delete"),
+        ("Lone \ud800surrogates\udfff", "Lone surrogates"),
         ("Ünïcode — kept · as is", "Ünïcode — kept · as is"),
         ("", ""),
         (None, ""),
@@ -36,12 +37,17 @@ def test_clean_text_drops_what_xml_forbids_and_folds_white_space(text: str | Non
         ('https://example.org/"onmouseover="x', None),
         ("https://exa mple.org/", None),
         ("https://example.org/\x00x", "https://example.org/x"),
+        ("https://example.org/\udc80x", "https://example.org/x"),
         ("http://[::1", None),
         (None, None),
     ],
 )
 def test_only_absolute_http_urls_are_kept(url: str | None, safe: str | None) -> None:
     assert safe_http_url(url) == safe
+
+
+def test_briefs_lose_lone_surrogates() -> None:
+    assert clean_html("<p>One\ud800 two</p>") == "<p>One two</p>"
 
 
 def test_briefs_keep_the_allow_list_only() -> None:

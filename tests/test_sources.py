@@ -183,6 +183,28 @@ def test_json_feed() -> None:
     )
 
 
+def test_json_feed_lone_surrogates_become_replacement_characters() -> None:
+    feed = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", '
+        b'"url": "https://news.example.com/a\\ud800b", "title": "Half \\udfff a pair", "tags": ["\\ud83d"]}]}'
+    )
+    entry = parse_feed(feed, origin="https://links.example.org/feed.json").entries[0]
+    assert entry.title == "Half \ufffd a pair"
+    assert entry.tags == ("\ufffd",)
+    assert entry.url.encode("utf-8")
+
+
+def test_rss_references_to_lone_surrogates_become_replacement_characters() -> None:
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+        b"<title>Half &#xD800; pair &#x1F600;</title><link>https://e.org/a</link>"
+        b"<description>x &#55296; y &#233;</description></item></channel></rss>"
+    )
+    entry = parse_feed(rss, origin="https://e.org/feed").entries[0]
+    assert entry.title == "Half \ufffd pair \U0001f600"
+    assert entry.summary == "x \ufffd y \u00e9"
+
+
 @pytest.fixture(scope="module")
 def fixture_server() -> Iterator[str]:
     """A real HTTP server on 127.0.0.1 serving the fixtures directory."""

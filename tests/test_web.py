@@ -229,6 +229,15 @@ def test_curator_edits_drafts_but_not_published_items(client: TestClient, site: 
     assert client.patch("/api/items/3", json={"description": "New"}, headers=headers).status_code == 403
 
 
+def test_json_with_a_lone_surrogate_is_refused_with_422_not_500(client: TestClient, site: Site) -> None:
+    headers = {**bearer(site, "cal"), "Content-Type": "application/json"}
+    response = client.patch("/api/items/1", content=b'{"title": "Half \\ud800 a pair"}', headers=headers)
+    assert response.status_code == 422
+    assert response.content.isascii()
+    assert response.json()["detail"][0]["loc"] == ["body", "title"]
+    assert client.get("/api/items/1", headers=headers).json()["title"] != "Half \ud800 a pair"
+
+
 def test_viewer_reads_but_does_not_write(client: TestClient, site: Site) -> None:
     headers = bearer(site, "vic")
     assert client.get("/api/items/1", headers=headers).status_code == 200

@@ -29,6 +29,8 @@ _FRAME = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(?P<yaml>.*?)(?:\r?\n)?^---[ \t
 _NEWS_MARKERS = ("htmlMetaData", "openGraphMetaData", "twitterMetaData", "relatedOfferings", "layOut")
 _FOLD_WIDTH = 80
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt")
+# A YAML "\ud800" escape decodes to half a UTF-16 pair, which no UTF-8 file or database can hold.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def detect_variant(front_matter: Mapping[str, Any]) -> Variant:
@@ -67,12 +69,40 @@ def parse_document(text: str, *, path: str | None = None) -> CuratedItem:
         data = {}
     if not isinstance(data, dict):
         raise FrontMatterError(f"front matter must be a YAML mapping, not a {type(data).__name__}", path=path)
+    broken_field = _lone_surrogate_at(data)
+    if broken_field is not None:
+        shown = broken_field.encode("utf-8", "backslashreplace").decode("utf-8")  # a key may hold one too
+        raise FrontMatterError(
+            f"front matter field {shown} holds an escaped lone surrogate (\\ud800-\\udfff): not Unicode text",
+            path=path,
+        )
     item = CuratedItem(front_matter=data, body=body, variant=detect_variant(data), source_path=path)
     try:
         _ = item.fields
     except ValueError as exc:
         raise FrontMatterError(f"front matter fields of the wrong type: {exc}", path=path) from exc
     return item
+
+
+def _lone_surrogate_at(value: Any, where: str = "") -> str | None:
+    """The key path (``htmlMetaData.title``, ``aliases[0]``) of the first text holding a lone
+    surrogate, key or value; None when there is none."""
+    if isinstance(value, str):
+        return (where or "(top)") if _LONE_SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and _LONE_SURROGATE.search(key):
+                return path
+            found = _lone_surrogate_at(item, path)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _lone_surrogate_at(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def read_document(path: Path) -> CuratedItem:

@@ -314,10 +314,25 @@ def _absolute(url: str | None, base: str | None) -> str | None:
     return url if _is_web_url(url) else None
 
 
+# A JSON "\ud800" escape decodes to half a UTF-16 pair, which no UTF-8 text (or database) can hold.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_text(value: Any) -> Any:
+    """JSON data with every lone surrogate replaced by U+FFFD, as a UTF-8 decoder replaces a bad byte."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_whole_text(item) for item in value]
+    if isinstance(value, dict):
+        return {_whole_text(key): _whole_text(item) for key, item in value.items()}
+    return value
+
+
 def _parse_json_feed(data: bytes, *, origin: str, base_url: str | None) -> SourceReport:
     """Entries of a JSON Feed 1.0/1.1; ``external_url`` wins over ``url`` since link blogs curate it."""
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
+        doc = _whole_text(json.loads(data.decode("utf-8-sig")))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise SourceError(f"not valid JSON ({err}); expected a JSON Feed", origin=origin) from err
     version = doc.get("version") if isinstance(doc, dict) else None
@@ -363,6 +378,26 @@ def _parse_json_feed(data: bytes, *, origin: str, base_url: str | None) -> Sourc
     return SourceReport(kind=SourceKind.FEED, origin=origin, entries=tuple(entries), problems=tuple(problems))
 
 
+_CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _without_surrogate_references(data: bytes) -> bytes:
+    """XML with every character reference to a lone surrogate (``&#xD800;``) made ``&#xFFFD;``.
+
+    XML forbids them, but feedparser's lenient parser, which takes over from the strict one on a
+    malformed feed, turns each into a character and fails to encode it (UnicodeEncodeError).
+    """
+    if b"&#" not in data:
+        return data
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        hexadecimal, decimal = match.groups()
+        code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+        return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF else match.group(0)
+
+    return _CHARACTER_REFERENCE.sub(replace, data)
+
+
 def parse_feed(data: bytes, *, origin: str, base_url: str | None = None) -> SourceReport:
     """Entries of an RSS 0.9x/1.0/2.0, Atom or JSON Feed document.
 
@@ -385,7 +420,7 @@ def parse_feed(data: bytes, *, origin: str, base_url: str | None = None) -> Sour
         return _parse_json_feed(data, origin=origin, base_url=base)
     headers = {"content-location": base} if base else {}
     # A stream, never bytes or str: feedparser opens a str that looks like a URL or a path.
-    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    parsed = feedparser.parse(io.BytesIO(_without_surrogate_references(data)), response_headers=headers)
     if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception") or "no <rss>, <feed> or <rdf:RDF> root"
         raise SourceError(f"not an RSS, Atom or JSON feed: {reason}", origin=origin)

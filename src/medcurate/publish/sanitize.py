@@ -2,7 +2,8 @@
 
 Everything an item carries came from someone else's page, so the brief's HTML passes nh3 (the Rust
 ``ammonia`` sanitiser) with a small allow-list, links keep only ``http``/``https`` targets, and the
-plain-text fields lose the C0 control characters that would make a feed or a sitemap ill-formed XML.
+plain-text fields lose the C0 control characters that would make a feed or a sitemap ill-formed XML
+(and the lone surrogates that no UTF-8 file can hold).
 Escaping of everything else is left to Jinja's autoescape.
 """
 
@@ -23,8 +24,9 @@ ALLOWED_SCHEMES = frozenset({"http", "https"})
 LINK_REL = "nofollow noopener noreferrer"
 # Tags whose text is code or chrome, never prose: dropped with their content, not just unwrapped.
 _DROP_WITH_CONTENT = frozenset({"script", "style", "template", "noscript", "iframe", "object", "svg", "math"})
-# XML 1.0 forbids these; a single one in a title makes a feed unparseable.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# XML 1.0 forbids these; a single one in a title makes a feed unparseable. Lone surrogates (which a
+# JSON "\ud800" escape can leave in any text) are not even UTF-8: no page holding one could be written.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _HTML_TAG = re.compile(r"<[a-zA-Z/!]")
 # White space (str.isspace's set), quotes and angle brackets never belong in a URL that a page prints.
 _NOT_IN_URL = re.compile(r'[\s"<]')

@@ -8,11 +8,15 @@ page is sent to sign in.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -69,6 +73,25 @@ def status_for(error: MedcurateError) -> int:
     return 500
 
 
+class ErrorJSONResponse(JSONResponse):
+    """An error as JSON, written in ASCII.
+
+    An error may quote its input, and JSON input may carry a lone surrogate (a ``"\\ud800"``
+    escape) that UTF-8 cannot encode: FastAPI's own answer then failed with a 500. As ASCII JSON the
+    surrogate is written as the escape it came as.
+    """
+
+    def render(self, content: Any) -> bytes:
+        """``content`` as compact ASCII JSON."""
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+async def handle_invalid_request(request: Request, error: Exception) -> Response:
+    """A request FastAPI could not validate: 422 with its errors, as FastAPI answers it."""
+    assert isinstance(error, RequestValidationError)
+    return ErrorJSONResponse({"detail": jsonable_encoder(error.errors())}, status_code=422)
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX) or "application/json" in request.headers.get("accept", "")
 
@@ -79,7 +102,7 @@ async def handle_error(request: Request, error: Exception) -> Response:
     status = status_for(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if _wants_json(request):
-        return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
+        return ErrorJSONResponse({"detail": str(error)}, status_code=status, headers=headers)
     if status == 401 and request.method in {"GET", "HEAD"}:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
@@ -148,6 +171,7 @@ def create_app(
     )
     app.state.context = context
     app.add_exception_handler(MedcurateError, handle_error)
+    app.add_exception_handler(RequestValidationError, handle_invalid_request)
     app.middleware("http")(_security_headers)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
     for module in (auth, items, suggestions, audit, batches, sources, dashboard, users):
