@@ -12,9 +12,11 @@ plus system, its worker processes included):
 * Pelican: the same items as Pelican Markdown (``Title:``/``Date:``... headers), ``pelican`` cold.
 
 Writing each tool's input (the store, the Hugo tree, the Pelican Markdown) is not timed. Each cold
-build runs ``--repeat`` times (3) into an emptied directory and the median is reported. It reports
-item pages per second for each, and the incremental rebuild times: in a new process, and in a
-long-running one (the web app's case: ``publish_site`` called again in one process).
+build runs ``--repeat`` times into an emptied directory (by default five times up to 2,000 items,
+where a build takes about a second and the VM's drift weighs most, and three times beyond), the
+tools taking turns, and the median is reported. It reports item pages per second for each, and the
+incremental rebuild times: in a new process, and in a long-running one (the web app's case:
+``publish_site`` called again in one process).
 
 Every tool runs from byte-compiled modules: pip compiled Pelican's when it installed it, and the
 benchmark compiles medcurate's (``compile_medcurate``), because an editable install in an environment
@@ -366,6 +368,11 @@ def medcurate_rebuilds(
     return Rebuilds(noop, noop_cpu, one, one_cpu, written, warm_noop, warm_one)
 
 
+def repeats_for(items: int) -> int:
+    """Cold builds per tool by default: more of the short ones, whose medians the VM's drift moves most."""
+    return 5 if items <= 2000 else 3
+
+
 def compile_medcurate() -> None:
     """Byte-compile medcurate's modules, as installing the package does (see the docstring)."""
     import compileall
@@ -386,7 +393,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument(
-        "--repeat", type=int, default=3, help="cold builds per tool and size; the median is reported"
+        "--repeat",
+        type=int,
+        default=None,
+        help="cold builds per tool and size, the median reported (default: 5 up to 2,000 items, else 3)",
     )
     parser.add_argument("--no-pelican", action="store_true", help="skip Pelican (slow at 10,000 items)")
     parser.add_argument("--workers", type=int, default=0, help="medcurate render processes (0: automatic)")
@@ -405,6 +415,7 @@ def main() -> None:
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
     notes = []
     for size in args.sizes:
+        repeat = args.repeat or repeats_for(size)
         items = synthetic_items(size)
         import tempfile
 
@@ -414,8 +425,8 @@ def main() -> None:
             others = [prepare_hugo(items, work), None if args.no_pelican else prepare_pelican(items, work)]
             tools = [medcurate, *(tool for tool in others if tool is not None)]
             # medcurate last, so that its rebuilds start from its own last cold build.
-            timings = {t.tool: t for t in cold_builds([*tools[1:], medcurate], size, args.repeat)}
-            rebuilds = medcurate_rebuilds(items, medcurate, work, args.workers, args.repeat)
+            timings = {t.tool: t for t in cold_builds([*tools[1:], medcurate], size, repeat)}
+            rebuilds = medcurate_rebuilds(items, medcurate, work, args.workers, repeat)
         ours, hugo, pelican = timings[medcurate.name], timings.get("hugo"), timings.get("pelican")
         for timing in (ours, hugo, pelican):
             if timing is None:
@@ -428,7 +439,7 @@ def main() -> None:
                 flush=True,
             )
         notes.append(
-            f"{size:,} items, medcurate rebuilds in a new process (medians of {args.repeat}): "
+            f"{size:,} items, medcurate rebuilds in a new process (medians of {repeat}): "
             f"nothing changed {rebuilds.noop:.2f} s "
             f"(CPU {rebuilds.noop_cpu:.2f} s, 0 files written); one item changed {rebuilds.one:.2f} s "
             f"(CPU {rebuilds.one_cpu:.2f} s, {rebuilds.written} files written). In a warm process: "
