@@ -22,15 +22,13 @@ from typing import Any
 import yaml
 
 from medcurate.errors import FrontMatterError
-from medcurate.models import CuratedItem, Variant
+from medcurate.models import LONE_SURROGATE, CuratedItem, Variant
 
 # A front matter block opens the file (after an optional BOM) and closes on a line of three dashes.
 _FRAME = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(?P<yaml>.*?)(?:\r?\n)?^---[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 _NEWS_MARKERS = ("htmlMetaData", "openGraphMetaData", "twitterMetaData", "relatedOfferings", "layOut")
 _FOLD_WIDTH = 80
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt")
-# A YAML "\ud800" escape decodes to half a UTF-16 pair, which no UTF-8 file or database can hold.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def detect_variant(front_matter: Mapping[str, Any]) -> Variant:
@@ -88,11 +86,11 @@ def _lone_surrogate_at(value: Any, where: str = "") -> str | None:
     """The key path (``htmlMetaData.title``, ``aliases[0]``) of the first text holding a lone
     surrogate, key or value; None when there is none."""
     if isinstance(value, str):
-        return (where or "(top)") if _LONE_SURROGATE.search(value) else None
+        return (where or "(top)") if LONE_SURROGATE.search(value) else None
     if isinstance(value, dict):
         for key, item in value.items():
             path = f"{where}.{key}" if where else str(key)
-            if isinstance(key, str) and _LONE_SURROGATE.search(key):
+            if isinstance(key, str) and LONE_SURROGATE.search(key):
                 return path
             found = _lone_surrogate_at(item, path)
             if found is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -174,6 +175,9 @@ def _as_list(value: str | list[str] | None) -> list[str]:
 
 
 REVISION_SIZE = 16  # bytes of an item's content revision (32 hexadecimal digits)
+# Half a UTF-16 pair, which a "\ud800" escape in JSON or YAML decodes to: no UTF-8 file or database
+# can hold an item text with one, so the readers of outside data refuse or replace them.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def content_revision(variant: str, front_matter: Mapping[str, Any], body: str) -> str:

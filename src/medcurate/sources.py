@@ -47,6 +47,7 @@ from htmldate import find_date
 from trafilatura.utils import decode_file
 
 from medcurate.errors import SourceError
+from medcurate.models import LONE_SURROGATE
 
 __all__ = [
     "DEFAULT_MAX_SOURCE_BYTES",
@@ -314,14 +315,10 @@ def _absolute(url: str | None, base: str | None) -> str | None:
     return url if _is_web_url(url) else None
 
 
-# A JSON "\ud800" escape decodes to half a UTF-16 pair, which no UTF-8 text (or database) can hold.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _whole_text(value: Any) -> Any:
     """JSON data with every lone surrogate replaced by U+FFFD, as a UTF-8 decoder replaces a bad byte."""
     if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
+        return LONE_SURROGATE.sub("\ufffd", value)
     if isinstance(value, list):
         return [_whole_text(item) for item in value]
     if isinstance(value, dict):
