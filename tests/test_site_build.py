@@ -196,7 +196,7 @@ def test_feeds_parse_and_are_dated_by_their_newest_item(site: Path) -> None:
 
 
 @pytest.mark.parametrize("offset", [timedelta(0), timedelta(hours=2), -timedelta(hours=5, minutes=30)])
-def test_feed_and_page_dates_are_written_in_english(offset: timedelta) -> None:
+def test_feed_dates_are_rfc822_and_page_dates_name_the_month(offset: timedelta) -> None:
     moment = datetime(2024, 3, 5, 7, 8, 9, tzinfo=timezone(offset))
     assert rfc822(moment) == format_datetime(moment)
     item = CuratedItem(front_matter={"title": "T", "date": moment}, body="", variant=Variant.NEWS_2022)
