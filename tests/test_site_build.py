@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import closing
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 from threading import Thread
@@ -211,6 +211,33 @@ def test_feed_dates_are_rfc822_and_page_dates_name_the_month(offset: timedelta) 
     )
     assert view.date_human == "5 March 2024"
     assert view.date_rfc822 == format_datetime(moment)
+
+
+def test_feed_entries_are_rendered_once_per_item_and_undated_ones_per_feed_date() -> None:
+    meta = site_build.SiteMeta(title="S", base_url="https://example.org/", language="en", nav=())
+    env = site_build.site_environment(meta, ())
+    section = Section(key="news", name="News", url="/news/")
+    dated, undated = (
+        make_view(
+            SiteItem(item=CuratedItem(front_matter=matter, body="<p>Brief</p>", variant=Variant.NEWS_2022)),
+            url=f"/news/{matter['title'].lower()}/",
+            section=section,
+            config=load_config(None),
+            images={},
+            known_pages=frozenset(),
+            source_digest=matter["title"],
+        )
+        for matter in ({"title": "Dated", "date": datetime(2024, 3, 5, tzinfo=UTC)}, {"title": "Undated"})
+    )
+    first, second = datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
+    one = env.globals["atom_entries"]([dated, undated], first)
+    other = env.globals["atom_entries"]([dated, undated], second)
+    dated_entry = "<updated>2024-03-05T00:00:00Z</updated>"
+    assert one.count(dated_entry) == 1 == other.count(dated_entry)
+    assert "<updated>2024-01-01T00:00:00Z</updated>" in one and "2025-01-01" not in one
+    assert "<updated>2025-01-01T00:00:00Z</updated>" in other and "2024-01-01" not in other
+    rss = env.globals["rss_items"]([dated, undated])
+    assert rss.startswith("<item>\n<title>Dated</title>") and rss.count("<item>") == 2
 
 
 def test_sitemap_and_robots(site: Path) -> None:

@@ -266,6 +266,8 @@ def site_environment(meta: SiteMeta, template_dirs: Sequence[Path]) -> Environme
     card = _card_renderer(env)
     env.globals["card"] = card
     env.globals["cards"] = partial(_cards, card)
+    env.globals["rss_items"] = _feed_entries(env, "site/_rss_item.xml")
+    env.globals["atom_entries"] = _feed_entries(env, "site/_atom_entry.xml")
     return env
 
 
@@ -310,6 +312,30 @@ def _cards(card: Callable[..., Markup], views: Iterable[ItemView], heading: str 
     a card found among the rendered ones.
     """
     return Markup("".join([card(view, heading) for view in views]))
+
+
+def _feed_entries(env: Environment, template: str) -> Callable[..., Markup]:
+    """``rss_items(views)``, ``atom_entries(views, updated)``: a feed's entries, each rendered once per
+    build and process.
+
+    An item is in several feeds (the site's, its community's, each of its topics'): the 860 entries of
+    the feeds of 1,000 items are 322 items. An entry shows the feed's date only when its item has none,
+    so only then is the feed's date part of what it is rendered from.
+    """
+    memo: dict[tuple[str, datetime | None], Markup] = {}
+
+    def entries(views: Iterable[ItemView], updated: datetime | None = None) -> Markup:
+        """The rendered entries of ``views``, in order, in a feed dated ``updated``."""
+        rendered = []
+        for view in views:
+            key = (view.digest, None if view.date_iso else updated)
+            entry = memo.get(key)
+            if entry is None:
+                entry = memo[key] = Markup(env.get_template(template).render(item=view, updated=updated))
+            rendered.append(entry)
+        return Markup("".join(rendered))
+
+    return entries
 
 
 def _isodate(moment: datetime | None) -> str:
