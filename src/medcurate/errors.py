@@ -8,7 +8,8 @@
      ├── FrontMatterError        a Markdown file's front matter cannot be read
      ├── StorageError            the database refused an operation
      │    ├── NotFound           no such item, user or token
-     │    └── Conflict           the thing already exists (a username, a source)
+     │    ├── Conflict           the thing already exists (a username, a source)
+     │    └── SchemaOutOfDate    the database is at another revision than the code
      ├── FetchError              a URL could not be fetched
      │    ├── BlockedURL         refused before connecting (scheme, SSRF guard, robots.txt)
      │    ├── TooLarge           the body passed the size cap, or decompressed past it
@@ -77,6 +78,10 @@ class NotFound(StorageError):
 
 class Conflict(StorageError):
     """The thing to create already exists (a username, a source location)."""
+
+
+class SchemaOutOfDate(StorageError):
+    """The database's schema is behind (or ahead of) the code: ``medcurate db upgrade`` brings it."""
 
 
 class FetchError(MedcurateError):

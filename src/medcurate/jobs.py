@@ -64,24 +64,40 @@ def run_ingest_job(
     job: IngestJob, settings: Settings | None = None, database: Database | None = None
 ) -> dict[str, int]:
     """Run one job to the end; what a thread or a queue worker executes. Returns counts by status."""
+    from medcurate.ops.logs import bind
+    from medcurate.ops.metrics import JOBS
     from medcurate.pipeline import ingest_urls
 
     settings = settings or make_settings()
     own_database = database is None
-    database = database or open_database(settings.database)
-    try:
-        report = ingest_urls(
-            database,
-            list(job.urls),
-            settings=settings,
-            actor=job.actor,
-            batch_key=job.batch_key,
-            description=job.description,
-        )
-        return dict(report.counts)
-    finally:
-        if own_database:
-            database.dispose()
+    outcome = "failed"
+    with bind(job_id=_current_job_id() or job.batch_key):
+        database = database or open_database(settings.database)
+        try:
+            LOGGER.info("ingest job: %d links for %s (batch %s)", len(job.urls), job.actor, job.batch_key)
+            report = ingest_urls(
+                database,
+                list(job.urls),
+                settings=settings,
+                actor=job.actor,
+                batch_key=job.batch_key,
+                description=job.description,
+            )
+            outcome = "finished"
+            LOGGER.info("ingest job finished: %s", dict(report.counts))
+            return dict(report.counts)
+        finally:
+            JOBS.labels("ingest", outcome).inc()
+            if own_database:
+                database.dispose()
+
+
+def _current_job_id() -> str | None:
+    """The RQ job this code runs in, if any."""
+    from rq import get_current_job
+
+    current = get_current_job()
+    return str(current.id) if current is not None else None
 
 
 class ThreadRunner:

@@ -42,6 +42,7 @@ from medcurate.extract import DEFAULT_EXTRACT_OPTIONS, Extraction, ExtractOption
 from medcurate.fetch import FetchedPage, FetchOptions, FetchResult, fetch_image, fetch_many
 from medcurate.models import Community, ItemState
 from medcurate.netguard import NetPolicy
+from medcurate.ops.metrics import record_link
 from medcurate.resolve import canonical_key, normalize_url, registrable_domain, strip_tracking
 from medcurate.rules import derive_md_name, featured_image_href
 from medcurate.settings import Settings
@@ -199,6 +200,15 @@ class _Run:
                 self._mark(own, target, outcome)
         else:
             self._mark(session, target, outcome)
+        source = (target.origin or {}).get("kind")
+        record_link(source=str(source) if source else None, outcome=outcome.status, reason=outcome.reason)
+        LOGGER.info(
+            "link %s: %s%s",
+            target.url_key,
+            outcome.status,
+            f" ({outcome.reason})" if outcome.reason else "",
+            extra={"item_id": outcome.item_id},
+        )
         with self.lock:
             self.outcomes.append(outcome)
             done = len(self.outcomes)

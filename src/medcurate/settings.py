@@ -80,6 +80,8 @@ class Settings:
     queue_name: str = field(default_factory=lambda: _env("queue_name") or "medcurate")
     # Hosts or networks the SSRF guard lets through (tests, intranet sources).
     allowed_hosts: tuple[str, ...] = field(default_factory=_allowed_hosts_from_env)
+    # A bearer token /metrics asks for; unset: /metrics is open (keep it off the public proxy).
+    metrics_token: str | None = field(default_factory=lambda: _env("metrics_token"), repr=False)
 
     def __post_init__(self) -> None:
         # Callers pass strings and lists as well (tests, the demo): stored as the declared types.

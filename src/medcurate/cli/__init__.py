@@ -32,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_COMMAND_MODULES = ("core", "extract", "ingest", "topics", "site", "users", "serve", "worker")
+_COMMAND_MODULES = ("core", "extract", "ingest", "topics", "site", "users", "serve", "worker", "ops")
 
 
 def _register_all() -> None:
@@ -58,5 +58,8 @@ _register_all()
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    from medcurate.ops.logs import setup_logging
+
+    setup_logging()  # one set-up for every command: text on a terminal, MEDCURATE_LOG_FORMAT=json
     run_standalone()
     app()

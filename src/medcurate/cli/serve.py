@@ -23,14 +23,37 @@ def serve(
     log_level: Annotated[
         str, typer.Option(help="Uvicorn's log level: debug, info, warning, error.")
     ] = "info",
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MEDCURATE_FORWARDED_ALLOW_IPS",
+            help="Reverse proxies whose X-Forwarded-* headers are believed (comma-separated, or *).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app (pages and the JSON API under /api) until interrupted."""
-    from medcurate.web import run
+    from medcurate.ops.multiproc import prepare
 
     settings = settings_of(ctx)
+    prepare(settings.home)  # before anything imports prometheus-client: metrics shared by processes
+    try:
+        from medcurate.ops.schema import require_current
+
+        require_current(settings.database)
+    except MedcurateError as exc:
+        fail(str(exc))
+    from medcurate.web import run
+
     console().print(f"medcurate at [bold]http://{host}:{port}/[/]  (API docs: /api/docs)")
     try:
-        run(settings, host=host, port=port, secure_cookies=secure_cookies, log_level=log_level)
+        run(
+            settings,
+            host=host,
+            port=port,
+            secure_cookies=secure_cookies,
+            log_level=log_level,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     except MedcurateError as exc:
         fail(str(exc))
 

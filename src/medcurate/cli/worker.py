@@ -13,9 +13,18 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Stop when the queue is empty.")] = False,
 ) -> None:
     """Run queued ingestion jobs; start as many as you like, on as many machines as share the database."""
-    from medcurate.jobs import run_worker
+    from medcurate.ops.multiproc import prepare
 
     settings = settings_of(ctx)
+    prepare(settings.home)  # before anything imports prometheus-client: job counts reach /metrics
+    try:
+        from medcurate.ops.schema import require_current
+
+        require_current(settings.database)
+    except MedcurateError as exc:
+        fail(str(exc), code=2)
+    from medcurate.jobs import run_worker
+
     if settings.queue_url:
         console().print(f"worker on queue {settings.queue_name!r} at {settings.queue_url}")
     try:

@@ -46,13 +46,14 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def alembic_config(engine: Engine) -> Config:
-    """An Alembic configuration pointing at the migrations shipped in the package."""
+def alembic_config(engine: Engine | None = None) -> Config:
+    """An Alembic configuration pointing at the migrations shipped in the package (and at ``engine``)."""
     from alembic.config import Config  # imported here: Alembic is slow to import and only migrations need it
 
     config = Config()
     config.set_main_option("script_location", str(resources.files("medcurate").joinpath("migrations")))
-    config.attributes["engine"] = engine
+    if engine is not None:
+        config.attributes["engine"] = engine
     return config
 
 

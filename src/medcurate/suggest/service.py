@@ -291,11 +291,14 @@ def suggest_for_item(
     Returns:
         The suggestions, topics first, each kind ranked from 1.
     """
+    from medcurate.ops.metrics import SUGGEST_SECONDS
+
     suggester = load_suggester(database, settings=settings)
     with database.session() as session:
         record = get_item(session, item_id=item_id)
         item, extra = item_from_record(record), record.text
-    suggestions = suggester.suggest(item, k=k, text=extra)
+    with SUGGEST_SECONDS.time():
+        suggestions = suggester.suggest(item, k=k, text=extra)
     with database.session() as session:
         session.execute(
             delete(SuggestionRecord).where(

@@ -38,6 +38,7 @@ def run(
     options: WebOptions | None = None,
     secure_cookies: bool | None = None,
     log_level: str = "info",
+    forwarded_allow_ips: str | None = None,
 ) -> None:
     """Serve the app with Uvicorn until interrupted (blocking).
 
@@ -49,10 +50,21 @@ def run(
         secure_cookies: force the cookies' Secure flag on or off; by default it is off only on a
             loopback host, where the browser talks plain http://127.0.0.1.
         log_level: Uvicorn's log level.
+        forwarded_allow_ips: the reverse proxies (comma-separated addresses, ``*`` for any) whose
+            ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed; None: no proxy headers.
     """
     import uvicorn
 
     options = options or WebOptions()
     secure = secure_cookies if secure_cookies is not None else not is_loopback(host)
     app = create_app(settings, options=replace(options, secure_cookies=secure))
-    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_config=None,  # medcurate.ops.logs set up the handlers: one format for every line
+        access_log=False,  # the app logs each request itself, with its request id and route
+    )

@@ -33,11 +33,14 @@ from medcurate.errors import (
     RateLimited,
     SourceError,
 )
+from medcurate.ops.metrics import watch_pool
 from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
 from medcurate.templating import make_environment
 from medcurate.web.deps import csrf_protect
 from medcurate.web.jobs import AppJobs
+from medcurate.web.ops import ROUTES as OPS_ROUTES
+from medcurate.web.ops import observe_request
 from medcurate.web.options import WebContext, WebOptions
 from medcurate.web.routes import audit, auth, batches, dashboard, items, sources, suggestions, users
 
@@ -173,6 +176,9 @@ def create_app(
     app.add_exception_handler(MedcurateError, handle_error)
     app.add_exception_handler(RequestValidationError, handle_invalid_request)
     app.middleware("http")(_security_headers)
+    app.middleware("http")(observe_request)  # outermost: times everything, errors included
+    app.router.routes.extend(OPS_ROUTES)
+    watch_pool(db.engine)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
     for module in (auth, items, suggestions, audit, batches, sources, dashboard, users):
         app.include_router(module.api, prefix=API_PREFIX)

@@ -71,9 +71,11 @@ class ItemChanges:
 
 def publish_site(database: Database, settings: Settings, out_dir: Path) -> None:
     """Build the static site through ``publish.service.publish_site``, as ``medcurate site build`` does."""
+    from medcurate.ops.metrics import record_site_build
     from medcurate.publish.service import publish_site as build_from_store
 
-    build_from_store(database, settings, out_dir=out_dir)
+    report = build_from_store(database, settings, out_dir=out_dir)
+    record_site_build(seconds=report.seconds, written=report.written)
 
 
 def check_can_edit(user: User, record: ItemRecord) -> None:

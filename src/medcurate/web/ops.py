@@ -1,0 +1,96 @@
+"""``/healthz``, ``/readyz`` and ``/metrics``, and the middleware that times and logs each request.
+
+The three endpoints are plain Starlette routes, outside the app's FastAPI dependencies (sessions,
+CSRF): a probe must answer without the database when it is down, and never needs a user.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from medcurate.ops import metrics
+from medcurate.ops.logs import bind
+from medcurate.ops.schema import code_head
+from medcurate.web.options import WebContext
+
+LOGGER = logging.getLogger("medcurate.web")
+REQUEST_ID_HEADER = "X-Request-ID"
+_GOOD_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+OPS_PATHS = ("/healthz", "/readyz", "/metrics")
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up and answering."""
+    del request
+    return JSONResponse({"status": "ok"})
+
+
+def _readiness(context: WebContext) -> tuple[int, dict[str, object]]:
+    from medcurate.ops.health import readiness
+
+    report = readiness(context.settings, context.database.engine, head=code_head(), output=context.site_dir)
+    return (200 if report.ok else 503), report.as_dict()
+
+
+async def readyz(request: Request) -> Response:
+    """Database at head, Redis (when a queue is configured), model files, output folder: 200 or 503."""
+    status, body = await run_in_threadpool(_readiness, request.app.state.context)
+    return JSONResponse(body, status_code=status)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus' text format; with ``MEDCURATE_METRICS_TOKEN`` set, only for that bearer token."""
+    context: WebContext = request.app.state.context
+    if not metrics.token_allows(context.settings.metrics_token, request.headers.get("authorization")):
+        return JSONResponse({"detail": "metrics need the metrics token"}, status_code=401)
+    settings = context.settings
+    body = await run_in_threadpool(
+        metrics.exposition, queue_url=settings.queue_url, queue_name=settings.queue_name
+    )
+    return Response(body, media_type=metrics.CONTENT_TYPE)
+
+
+ROUTES = [
+    Route("/healthz", healthz, methods=["GET", "HEAD"]),
+    Route("/readyz", readyz, methods=["GET", "HEAD"]),
+    Route("/metrics", metrics_endpoint, methods=["GET"]),
+]
+
+
+def _route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path
+    if request.url.path.startswith("/static/"):
+        return "/static"
+    return metrics.UNMATCHED_ROUTE
+
+
+async def observe_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Give the request an id (``X-Request-ID``, kept when sane), time it, count it, log one line."""
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    request_id = given if _GOOD_REQUEST_ID.match(given) else uuid.uuid4().hex[:16]
+    started = time.perf_counter()
+    with bind(request_id=request_id):
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+        finally:
+            seconds = time.perf_counter() - started
+            route = _route_template(request)
+            metrics.record_request(method=request.method, route=route, status=status, seconds=seconds)
+            if route not in OPS_PATHS:  # probes every few seconds would drown the log
+                LOGGER.info("%s %s %d %.1f ms", request.method, route, status, seconds * 1000)
+    response.headers[REQUEST_ID_HEADER] = request_id
+    return response
