@@ -12,6 +12,7 @@ import filecmp
 import io
 import os
 import random
+import string
 import subprocess
 import threading
 import uuid
@@ -27,7 +28,7 @@ from medcurate.cli import app
 from medcurate.errors import Conflict, StorageError
 from medcurate.jobs import IngestJob, QueueRunner
 from medcurate.models import ItemState
-from medcurate.ops.backup import read_backup, write_backup
+from medcurate.ops.backup import BackupArchive, read_backup, write_backup
 from medcurate.ops.restore import restore_backup
 from medcurate.settings import Settings
 from medcurate.store.db import open_database
@@ -39,37 +40,20 @@ from opssupport import MEDCURATE, postgres_database, site_env, wait_until
 ITEMS = Path(__file__).parent / "fixtures" / "publish" / "items"
 REDIS_URL = os.environ.get("MEDCURATE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct horse battery"
-WORDS = [
-    "hospital",
-    "clinic",
-    "nurse",
-    "patient",
-    "record",
-    "cloud",
-    "network",
-    "ransomware",
-    "telehealth",
-    "device",
-    "imaging",
-    "pharmacy",
-    "billing",
-    "insurer",
-    "radiology",
-    "oncology",
-    "cardiology",
-    "genomics",
-    "monitoring",
-    "wearable",
-    "triage",
-]
 
 
 def _article(n: int) -> bytes:
+    """An article of its own words, so that no two are near-duplicates."""
     rng = random.Random(n)
-    paragraphs = "".join(
-        "<p>" + " ".join(rng.choice(WORDS) for _ in range(60)) + f" {n}-{p}.</p>" for p in range(8)
-    )
-    title = f"Report {n}: " + " ".join(rng.choice(WORDS) for _ in range(5))
+
+    def words(count: int) -> str:
+        return " ".join(
+            "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 9)))
+            for _ in range(count)
+        )
+
+    paragraphs = "".join(f"<p>{words(60).capitalize()}.</p>" for _ in range(8))
+    title = f"Report {n}: {words(5)}"
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
         f"<meta name='description' content='{title}'></head><body><article><h1>{title}</h1>"
@@ -181,47 +165,8 @@ def test_backup_while_a_worker_writes_then_restore_elsewhere(
         allowed_hosts=("127.0.0.1",),
     )
     token = _prepare_site(source)
-    release = threading.Event()
-
-    def held(_request: SeenRequest) -> Reply:
-        release.wait(timeout=120)
-        return Reply(body=_article(99))
-
-    with LocalServer() as site:
-        site.route("/robots.txt", Reply(body=b"", content_type="text/plain"))
-        for n in range(1, 4):
-            site.route(f"/news/{n}", Reply(body=_article(n)))
-        site.route("/news/held", held)
-        urls = (*(site.url(f"/news/{n}") for n in range(1, 4)), site.url("/news/held"))
-        QueueRunner(source).submit(IngestJob(urls=urls, actor="edna", batch_key="during-backup"))
-        env = site_env(
-            source.home,
-            MEDCURATE_QUEUE_URL=REDIS_URL,
-            MEDCURATE_QUEUE_NAME=queue_name,
-            MEDCURATE_ALLOWED_HOSTS='["127.0.0.1"]',
-            MEDCURATE_DATABASE_URL=database_url or "",
-        )
-        if database_url is None:
-            env.pop("MEDCURATE_DATABASE_URL")
-        worker = subprocess.Popen(
-            [*MEDCURATE, "worker", "--burst"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-        try:
-            wait_until(
-                lambda: site.count("/news/held") == 1 and len(_stored_ids(source)) >= 4 + 3,
-                what="the worker to store three links and wait on the fourth",
-            )
-            before = tmp_path / "export-before"
-            _export(source, before)
-            rows_before = _snapshot(source.database)
-            archive = write_backup(source, tmp_path / "backups")
-            release.set()
-            output, _ = worker.communicate(timeout=300)
-            assert worker.returncode == 0, output.decode(errors="replace")
-        finally:
-            release.set()
-            if worker.poll() is None:
-                worker.kill()
+    before, rows_before, archive = _backup_while_ingesting(source, database_url, tmp_path)
+    _assert_worker_metrics(source.home / "run" / "metrics", jobs=2, links=5)
     after = tmp_path / "export-after"
     _export(source, after)
     assert len(_files(after)) > len(_files(before)), "the worker wrote nothing after the backup began"
@@ -258,6 +203,65 @@ def test_backup_while_a_worker_writes_then_restore_elsewhere(
     assert restore_backup(target, archive.path, force=True).revision == restored.revision
 
 
+def _backup_while_ingesting(
+    source: Settings, database_url: str | None, tmp_path: Path
+) -> tuple[Path, dict[str, list[tuple[object, ...]]], BackupArchive]:
+    """Back up while a real worker is inside its second job; the export and rows just before.
+
+    The first job stores three articles; the second asks for a page the server answers only once
+    the backup is written, and then stores it: the backup runs while the worker writes.
+    """
+    release = threading.Event()
+
+    def held(_request: SeenRequest) -> Reply:
+        release.wait(timeout=120)
+        return Reply(body=_article(99))
+
+    with LocalServer() as site:
+        site.route("/robots.txt", Reply(body=b"", content_type="text/plain"))
+        for n in range(1, 5):
+            site.route(f"/news/{n}", Reply(body=_article(n)))
+        site.route("/news/held", held)
+        runner = QueueRunner(source)
+        runner.submit(
+            IngestJob(
+                urls=tuple(site.url(f"/news/{n}") for n in range(1, 4)),
+                actor="edna",
+                batch_key="before-backup",
+            )
+        )
+        runner.submit(
+            IngestJob(
+                urls=(site.url("/news/held"), site.url("/news/4")), actor="edna", batch_key="during-backup"
+            )
+        )
+        env = site_env(
+            source.home,
+            MEDCURATE_QUEUE_URL=REDIS_URL,
+            MEDCURATE_QUEUE_NAME=source.queue_name,
+            MEDCURATE_ALLOWED_HOSTS='["127.0.0.1"]',
+        )
+        if database_url is not None:
+            env["MEDCURATE_DATABASE_URL"] = database_url
+        worker = subprocess.Popen(
+            [*MEDCURATE, "worker", "--burst"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until(lambda: site.count("/news/held") == 1, what="the worker's second job")
+            before = tmp_path / "export-before"
+            _export(source, before)
+            rows_before = _snapshot(source.database)
+            archive = write_backup(source, tmp_path / "backups")
+            release.set()
+            output, _ = worker.communicate(timeout=300)
+            assert worker.returncode == 0, output.decode(errors="replace")
+        finally:
+            release.set()
+            if worker.poll() is None:
+                worker.kill()
+    return before, rows_before, archive
+
+
 def _stored_ids(settings: Settings) -> list[int]:
     database = open_database(settings.database, run_migrations=False)
     try:
@@ -288,3 +292,21 @@ def test_a_damaged_archive_is_refused_before_anything_is_written(tmp_path: Path)
     with pytest.raises(StorageError, match="checksum"):
         restore_backup(target, damaged)
     assert not (target.home / "medcurate.db").exists()
+
+
+def _assert_worker_metrics(directory: Path, *, jobs: int, links: int) -> None:
+    """The worker's job and link counts reached the site's shared metrics directory."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+    from prometheus_client.parser import text_string_to_metric_families
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
+    samples = [
+        sample
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+    ]
+    outcomes = {s.labels["outcome"]: s.value for s in samples if s.name == "medcurate_jobs_total"}
+    assert outcomes == {"finished": float(jobs)}
+    assert sum(s.value for s in samples if s.name == "medcurate_links_total") == links

@@ -46,7 +46,7 @@ def test_metrics_of_two_server_processes(tmp_path: Path) -> None:
         assert counts[("GET", "/login", "200")] == 3  # served by the first process
         assert counts[("GET", "/api/items", "401")] == 2  # served by the second
     families = {f.name for f in text_string_to_metric_families(answers[0].text)}
-    assert {"medcurate_db_pool_connections_in_use", "medcurate_jobs", "medcurate_links"} <= families
+    assert {"medcurate_db_pool_connections_in_use", "medcurate_db_pool_connections_open"} <= families
     assert (home / "run" / "metrics").is_dir()
 
 

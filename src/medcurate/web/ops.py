@@ -67,10 +67,22 @@ ROUTES = [
 
 
 def _route_template(request: Request) -> str:
+    """The matched route's template with its router's prefix (``/api/items/{item_id}``): few labels.
+
+    The route object carries its own path only (FastAPI keeps an included router's prefix apart), so
+    the prefix is what the request's path has before the segments the route matched.
+    """
     route = request.scope.get("route")
     path = getattr(route, "path", None)
     if isinstance(path, str):
-        return path
+        matched = len([part for part in path.split("/") if part])
+        segments = [part for part in request.url.path.split("/") if part]
+        prefix = segments[: len(segments) - matched] if matched else segments
+        if not prefix:
+            return path
+        return "/" + "/".join(prefix) + ("" if path == "/" else path)
+    if request.url.path in OPS_PATHS:
+        return request.url.path
     if request.url.path.startswith("/static/"):
         return "/static"
     return metrics.UNMATCHED_ROUTE
