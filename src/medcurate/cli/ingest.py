@@ -89,6 +89,8 @@ def _ingest(settings: Settings, entries: list[SourceEntry], options: IngestOptio
                 database, entries, settings=settings, actor=actor, options=options, on_progress=advance
             ),
         )
+    except MedcurateError as exc:  # the links not finished are marked failed with this reason
+        fail(str(exc))
     finally:
         database.dispose()
     _report(report)

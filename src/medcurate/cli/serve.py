@@ -23,6 +23,20 @@ def serve(
     log_level: Annotated[
         str, typer.Option(help="Uvicorn's log level: debug, info, warning, error.")
     ] = "info",
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes; jobs and sessions live in the database.")
+    ] = 1,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-headers/--no-proxy-headers",
+            help="Behind a reverse proxy: trust X-Forwarded-For/-Proto from --forwarded-allow-ips.",
+        ),
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(help="The proxy's addresses, comma-separated ('*' trusts any); default 127.0.0.1."),
+    ] = None,
 ) -> None:
     """Serve the web app (pages and the JSON API under /api) until interrupted."""
     from medcurate.web import run
@@ -30,7 +44,16 @@ def serve(
     settings = settings_of(ctx)
     console().print(f"medcurate at [bold]http://{host}:{port}/[/]  (API docs: /api/docs)")
     try:
-        run(settings, host=host, port=port, secure_cookies=secure_cookies, log_level=log_level)
+        run(
+            settings,
+            host=host,
+            port=port,
+            secure_cookies=secure_cookies,
+            log_level=log_level,
+            workers=workers,
+            proxy_headers=proxy_headers,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     except MedcurateError as exc:
         fail(str(exc))
 

@@ -8,13 +8,19 @@ what editors do to items in ``web/services.py``.
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import replace
 
-from medcurate.settings import Settings
+from fastapi import FastAPI
+
+from medcurate.settings import Settings, make_settings, settings_environment
+from medcurate.store.db import open_database
 from medcurate.web.app import create_app
 from medcurate.web.options import WebOptions
 
-__all__ = ["WebOptions", "create_app", "is_loopback", "run"]
+__all__ = ["WebOptions", "app_from_environment", "create_app", "is_loopback", "run"]
+
+SECURE_COOKIES_ENV = "MEDCURATE_SECURE_COOKIES"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -30,6 +36,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def app_from_environment() -> FastAPI:
+    """The app factory Uvicorn's worker processes call: settings and options from the environment.
+
+    ``run`` writes the parent's settings into ``MEDCURATE_*`` variables before it starts the
+    workers, so every process serves the same site.
+    """
+    secure = os.environ.get(SECURE_COOKIES_ENV, "1") not in ("0", "false", "")
+    return create_app(make_settings(), options=WebOptions(secure_cookies=secure))
+
+
 def run(
     settings: Settings,
     *,
@@ -38,6 +54,9 @@ def run(
     options: WebOptions | None = None,
     secure_cookies: bool | None = None,
     log_level: str = "info",
+    workers: int = 1,
+    proxy_headers: bool = False,
+    forwarded_allow_ips: str | None = None,
 ) -> None:
     """Serve the app with Uvicorn until interrupted (blocking).
 
@@ -49,10 +68,34 @@ def run(
         secure_cookies: force the cookies' Secure flag on or off; by default it is off only on a
             loopback host, where the browser talks plain http://127.0.0.1.
         log_level: Uvicorn's log level.
+        workers: server processes (Uvicorn's process model); above 1 each builds its own app
+            through ``app_from_environment`` (``options`` other than the cookies' flag are not
+            carried over). Jobs and sessions live in the database, so any process answers.
+        proxy_headers: trust ``X-Forwarded-Proto`` and ``X-Forwarded-For`` from the addresses in
+            ``forwarded_allow_ips`` (behind a reverse proxy).
+        forwarded_allow_ips: the proxy's addresses, comma-separated (Uvicorn's default: 127.0.0.1).
     """
     import uvicorn
 
     options = options or WebOptions()
     secure = secure_cookies if secure_cookies is not None else not is_loopback(host)
-    app = create_app(settings, options=replace(options, secure_cookies=secure))
-    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+    served = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "proxy_headers": proxy_headers,
+        "forwarded_allow_ips": forwarded_allow_ips,
+    }
+    if workers <= 1:
+        app = create_app(settings, options=replace(options, secure_cookies=secure))
+        uvicorn.run(app, **served)  # type: ignore[arg-type]
+        return
+    open_database(settings.database).dispose()  # migrate once, before the processes race to
+    os.environ.update(settings_environment(settings))
+    os.environ[SECURE_COOKIES_ENV] = "1" if secure else "0"
+    uvicorn.run(
+        "medcurate.web:app_from_environment",
+        factory=True,
+        workers=workers,
+        **served,  # type: ignore[arg-type]
+    )
