@@ -18,6 +18,7 @@ from medcurate.resolve import canonical_key
 from medcurate.rules import derive_md_name
 from medcurate.store.db import Database
 from medcurate.store.repository import record_audit, save_item
+from medcurate.validation import storable_problem
 
 IMPORTED_STATE = ItemState.PUBLISHED
 
@@ -54,6 +55,10 @@ def import_paths(
             continue
         except OSError as exc:
             failures.append(ImportFailure(path=str(path), reason=f"cannot read: {exc.strerror or exc}"))
+            continue
+        refused = storable_problem(title=item.title, url=item.url, body=item.body)
+        if refused is not None:
+            failures.append(ImportFailure(path=str(path), reason=f"not imported: {refused}"))
             continue
         md_name, url_key = identity_of(item)
         community = config.community_for_base_path(item.fields.base_path)

@@ -66,6 +66,18 @@ def _allowed_hosts_from_env() -> tuple[str, ...]:
     return tuple(hosts)
 
 
+DEFAULT_FEED_MAX_ENTRIES = 1_000
+
+
+def _feed_max_entries_from_env() -> int:
+    value = _env("feed_max_entries")
+    if not value:
+        return DEFAULT_FEED_MAX_ENTRIES
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ConfigError(f"{ENV_PREFIX}FEED_MAX_ENTRIES must be a whole number of 1 or more; got {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where a site lives and what it runs on."""
@@ -80,6 +92,8 @@ class Settings:
     queue_name: str = field(default_factory=lambda: _env("queue_name") or "medcurate")
     # Hosts or networks the SSRF guard lets through (tests, intranet sources).
     allowed_hosts: tuple[str, ...] = field(default_factory=_allowed_hosts_from_env)
+    # Entries read from one feed per fetch (the first ones); the rest wait for the next fetch.
+    feed_max_entries: int = field(default_factory=_feed_max_entries_from_env)
 
     def __post_init__(self) -> None:
         # Callers pass strings and lists as well (tests, the demo): stored as the declared types.

@@ -23,14 +23,30 @@ def serve(
     log_level: Annotated[
         str, typer.Option(help="Uvicorn's log level: debug, info, warning, error.")
     ] = "info",
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="MEDCURATE_TRUSTED_PROXIES",
+            help="Address or network of a reverse proxy whose X-Forwarded-Proto/-For are believed "
+            "(repeat for more).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app (pages and the JSON API under /api) until interrupted."""
-    from medcurate.web import run
+    from medcurate.web import WebOptions, run
 
     settings = settings_of(ctx)
-    console().print(f"medcurate at [bold]http://{host}:{port}/[/]  (API docs: /api/docs)")
+    console().print(f"medcurate at [bold]http://{host}:{port}/[/]  (API docs: /api/docs)", markup=True)
+    options = WebOptions(trusted_proxies=tuple(trusted_proxy or ()))
     try:
-        run(settings, host=host, port=port, secure_cookies=secure_cookies, log_level=log_level)
+        run(
+            settings,
+            host=host,
+            port=port,
+            options=options,
+            secure_cookies=secure_cookies,
+            log_level=log_level,
+        )
     except MedcurateError as exc:
         fail(str(exc))
 
