@@ -43,6 +43,13 @@ def hostile(key: str, value: Any) -> CuratedItem:
     return item.updated({key: value})
 
 
+def cli_runner(tmp_path: Path) -> CliRunner:
+    """A runner on a fresh data directory, wide enough that Rich never wraps a reason."""
+    return CliRunner(
+        env={"MEDCURATE_HOME": str(tmp_path / "home"), "MEDCURATE_DATABASE_URL": "", "COLUMNS": "400"}
+    )
+
+
 def document(front_matter_yaml: str, body: str = "Body.\n") -> str:
     return f"---\n{front_matter_yaml}---\n{body}"
 
@@ -109,7 +116,7 @@ def test_import_refuses_a_traversal_and_goes_on(tmp_path: Path, key: str, value:
     (folder / "b-good.md").write_text(
         document(yaml.safe_dump(dict(news_item(2).front_matter))), encoding="utf-8"
     )
-    runner = CliRunner(env={"MEDCURATE_HOME": str(tmp_path / "home"), "MEDCURATE_DATABASE_URL": "", "COLUMNS": "400"})
+    runner = cli_runner(tmp_path)
     result = runner.invoke(app, ["import", str(folder)])
     assert result.exit_code == 1, result.output
     assert "created 1" in result.output and "a-bad.md" in result.output
@@ -160,7 +167,7 @@ def test_import_goes_on_after_a_bomb_and_a_deep_file(tmp_path: Path) -> None:
     (folder / "3-good.md").write_text(
         document(yaml.safe_dump(dict(news_item(3).front_matter))), encoding="utf-8"
     )
-    runner = CliRunner(env={"MEDCURATE_HOME": str(tmp_path / "home"), "MEDCURATE_DATABASE_URL": "", "COLUMNS": "400"})
+    runner = cli_runner(tmp_path)
     started = time.perf_counter()
     result = runner.invoke(app, ["import", str(folder)])
     assert time.perf_counter() - started < 10  # minutes before the fix; a generous bound for a loaded machine
@@ -186,7 +193,7 @@ def test_an_item_without_title_or_content_is_refused_with_its_reason(
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "empty.md").write_text(text, encoding="utf-8")
-    runner = CliRunner(env={"MEDCURATE_HOME": str(tmp_path / "home"), "MEDCURATE_DATABASE_URL": "", "COLUMNS": "400"})
+    runner = cli_runner(tmp_path)
     result = runner.invoke(app, ["import", str(folder)])
     assert result.exit_code == 1, result.output
     assert "created 0" in result.output and reason in result.output

@@ -33,7 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_COMMAND_MODULES = ("core", "extract", "ingest", "topics", "site", "users", "serve", "worker")
+_COMMAND_MODULES = ("core", "extract", "ingest", "batches", "topics", "site", "users", "serve", "worker")
 
 
 def _register_all() -> None:

@@ -40,7 +40,8 @@ def _options(settings: Settings, community: str | None, no_robots: bool, no_imag
     return options
 
 
-def _report(report: BatchReport) -> None:
+def print_report(report: BatchReport) -> None:
+    """The batch's outcomes as a table, then the counts."""
     from rich.table import Table
 
     table = Table("status", "item", "url", "reason", title=f"Batch {report.batch_id}")
@@ -93,7 +94,7 @@ def _ingest(settings: Settings, entries: list[SourceEntry], options: IngestOptio
         )
     finally:
         database.dispose()
-    _report(report)
+    print_report(report)
     if not report.ok:
         raise typer.Exit(1)
 
