@@ -3,6 +3,7 @@ sessions of disabled users, the error page's Back link, stalled batches."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 from collections.abc import Iterator
@@ -222,7 +223,7 @@ def test_the_delay_grows_with_each_failure(site: Site) -> None:
                     break
             waits.append(now)
             now += timedelta(milliseconds=1)
-    gaps = [round((b - a).total_seconds()) for a, b in zip(waits, waits[1:], strict=False)]
+    gaps = [round((b - a).total_seconds()) for a, b in itertools.pairwise(waits)]
     assert gaps == [0, 1, 2, 4, 8, 16, 30, 30]
 
 

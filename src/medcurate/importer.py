@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from medcurate.config import SiteConfig
-from medcurate.errors import FrontMatterError
+from medcurate.errors import FrontMatterError, InvalidInput
 from medcurate.frontmatter import iter_documents, read_document
 from medcurate.models import CuratedItem, ImportFailure, ImportReport, ItemState
 from medcurate.resolve import canonical_key
@@ -57,10 +57,13 @@ def import_paths(
             failures.append(ImportFailure(path=str(path), reason=f"cannot read: {exc.strerror or exc}"))
             continue
         refused = storable_problem(title=item.title, url=item.url, body=item.body)
-        if refused is not None:
-            failures.append(ImportFailure(path=str(path), reason=f"not imported: {refused}"))
+        try:
+            if refused is not None:
+                raise InvalidInput(refused)
+            md_name, url_key = identity_of(item)
+        except InvalidInput as exc:
+            failures.append(ImportFailure(path=str(path), reason=f"not imported: {exc.message}"))
             continue
-        md_name, url_key = identity_of(item)
         community = config.community_for_base_path(item.fields.base_path)
         with database.session() as session:
             record, outcome = save_item(
