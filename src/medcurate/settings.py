@@ -83,6 +83,18 @@ def _number_from_env(name: str, default: float, *, integer: bool = False) -> Any
     return number
 
 
+DEFAULT_FEED_MAX_ENTRIES = 1_000
+
+
+def _feed_max_entries_from_env() -> int:
+    value = _env("feed_max_entries")
+    if not value:
+        return DEFAULT_FEED_MAX_ENTRIES
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ConfigError(f"{ENV_PREFIX}FEED_MAX_ENTRIES must be a whole number of 1 or more; got {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where a site lives and what it runs on."""
@@ -102,6 +114,8 @@ class Settings:
     host_concurrency: int = field(
         default_factory=lambda: _number_from_env("host_concurrency", DEFAULT_HOST_CONCURRENCY, integer=True)
     )
+    # Entries read from one feed per fetch (the first ones); the rest wait for the next fetch.
+    feed_max_entries: int = field(default_factory=_feed_max_entries_from_env)
 
     def __post_init__(self) -> None:
         # Callers pass strings and lists as well (tests, the demo): stored as the declared types.
@@ -166,6 +180,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "allowed_hosts": json.dumps(list(settings.allowed_hosts)),
         "host_delay": repr(settings.host_delay),
         "host_concurrency": str(settings.host_concurrency),
+        "feed_max_entries": str(settings.feed_max_entries),
     }
     return {ENV_PREFIX + name.upper(): value for name, value in values.items()}
 

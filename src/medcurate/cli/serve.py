@@ -26,33 +26,30 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Server processes; jobs and sessions live in the database.")
     ] = 1,
-    proxy_headers: Annotated[
-        bool,
+    trusted_proxy: Annotated[
+        list[str] | None,
         typer.Option(
-            "--proxy-headers/--no-proxy-headers",
-            help="Behind a reverse proxy: trust X-Forwarded-For/-Proto from --forwarded-allow-ips.",
+            envvar="MEDCURATE_TRUSTED_PROXIES",
+            help="Address or network of a reverse proxy whose X-Forwarded-Proto/-For are believed "
+            "(repeat for more; Uvicorn's --proxy-headers with --forwarded-allow-ips for them).",
         ),
-    ] = False,
-    forwarded_allow_ips: Annotated[
-        str | None,
-        typer.Option(help="The proxy's addresses, comma-separated ('*' trusts any); default 127.0.0.1."),
     ] = None,
 ) -> None:
     """Serve the web app (pages and the JSON API under /api) until interrupted."""
-    from medcurate.web import run
+    from medcurate.web import WebOptions, run
 
     settings = settings_of(ctx)
-    console().print(f"medcurate at [bold]http://{host}:{port}/[/]  (API docs: /api/docs)")
+    console().print(f"medcurate at [bold]http://{host}:{port}/[/]  (API docs: /api/docs)", markup=True)
+    options = WebOptions(trusted_proxies=tuple(trusted_proxy or ()))
     try:
         run(
             settings,
             host=host,
             port=port,
+            options=options,
             secure_cookies=secure_cookies,
             log_level=log_level,
             workers=workers,
-            proxy_headers=proxy_headers,
-            forwarded_allow_ips=forwarded_allow_ips,
         )
     except MedcurateError as exc:
         fail(str(exc))

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from medcurate.errors import NotFound
+from medcurate.errors import InvalidInput, NotFound
 from medcurate.frontmatter import detect_variant
 from medcurate.models import (
     CuratedItem,
@@ -27,6 +27,7 @@ from medcurate.models import (
 from medcurate.rules import timestamp
 from medcurate.store.models import AuditRecord, ItemRecord, ItemTopic
 from medcurate.store.search import apply_search
+from medcurate.validation import item_problems
 
 SaveOutcome = Literal["created", "updated", "unchanged"]
 ItemSort = Literal["relevance", "newest"]
@@ -117,6 +118,9 @@ def save_item(
     With ``touch``, an item whose front matter or body changes gets a new ``lastMod`` (bookmark
     items only when they already carry one); imports pass ``touch=False`` to keep files as they are.
     """
+    refused = item_problems(item)
+    if refused:
+        raise InvalidInput(f"item not stored: {'; '.join(refused)}")
     record = find_item(session, md_name=md_name, url_key=url_key)
     if record is None:
         # The item's own id when it is free (an import), else the database assigns one.

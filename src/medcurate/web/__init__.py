@@ -21,6 +21,7 @@ from medcurate.web.options import WebOptions
 __all__ = ["WebOptions", "app_from_environment", "create_app", "is_loopback", "run"]
 
 SECURE_COOKIES_ENV = "MEDCURATE_SECURE_COOKIES"
+TRUSTED_PROXIES_ENV = "MEDCURATE_TRUSTED_PROXIES"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -43,7 +44,8 @@ def app_from_environment() -> FastAPI:
     workers, so every process serves the same site.
     """
     secure = os.environ.get(SECURE_COOKIES_ENV, "1") not in ("0", "false", "")
-    return create_app(make_settings(), options=WebOptions(secure_cookies=secure))
+    proxies = tuple(p for p in os.environ.get(TRUSTED_PROXIES_ENV, "").split(",") if p)
+    return create_app(make_settings(), options=WebOptions(secure_cookies=secure, trusted_proxies=proxies))
 
 
 def run(
@@ -55,8 +57,6 @@ def run(
     secure_cookies: bool | None = None,
     log_level: str = "info",
     workers: int = 1,
-    proxy_headers: bool = False,
-    forwarded_allow_ips: str | None = None,
 ) -> None:
     """Serve the app with Uvicorn until interrupted (blocking).
 
@@ -69,11 +69,12 @@ def run(
             loopback host, where the browser talks plain http://127.0.0.1.
         log_level: Uvicorn's log level.
         workers: server processes (Uvicorn's process model); above 1 each builds its own app
-            through ``app_from_environment`` (``options`` other than the cookies' flag are not
-            carried over). Jobs and sessions live in the database, so any process answers.
-        proxy_headers: trust ``X-Forwarded-Proto`` and ``X-Forwarded-For`` from the addresses in
-            ``forwarded_allow_ips`` (behind a reverse proxy).
-        forwarded_allow_ips: the proxy's addresses, comma-separated (Uvicorn's default: 127.0.0.1).
+            through ``app_from_environment`` (of ``options``, only the cookies' flag and the
+            trusted proxies are carried over). Jobs and sessions live in the database, so any
+            process answers.
+
+    Behind a reverse proxy (``options.trusted_proxies``), Uvicorn's proxy headers are on for those
+    addresses only, so the client address and scheme the app sees are the proxy's forwarded ones.
     """
     import uvicorn
 
@@ -83,8 +84,8 @@ def run(
         "host": host,
         "port": port,
         "log_level": log_level,
-        "proxy_headers": proxy_headers,
-        "forwarded_allow_ips": forwarded_allow_ips,
+        "proxy_headers": bool(options.trusted_proxies),
+        "forwarded_allow_ips": ",".join(options.trusted_proxies) or None,
     }
     if workers <= 1:
         app = create_app(settings, options=replace(options, secure_cookies=secure))
@@ -93,6 +94,7 @@ def run(
     open_database(settings.database).dispose()  # migrate once, before the processes race to
     os.environ.update(settings_environment(settings))
     os.environ[SECURE_COOKIES_ENV] = "1" if secure else "0"
+    os.environ[TRUSTED_PROXIES_ENV] = ",".join(options.trusted_proxies)
     uvicorn.run(
         "medcurate.web:app_from_environment",
         factory=True,
