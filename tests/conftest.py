@@ -84,3 +84,9 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 def sqlite_database(tmp_path: Path) -> Iterator[Database]:
     """A fresh, migrated SQLite database, for tests that are not about storage."""
     yield from _sqlite(tmp_path)
+
+
+@pytest.fixture()
+def postgres_database() -> Iterator[Database]:
+    """A fresh, migrated PostgreSQL database (skipped off CI when the server is not running)."""
+    yield from _postgres()

@@ -21,6 +21,7 @@
      ├── SuggestError            the suggestion model cannot be trained or loaded
      ├── PublishError            a site or export could not be written
      ├── InvalidInput            a value a person typed is not acceptable (a weak password, a bad role)
+     │    └── InvalidURL         a text that is no usable URL (also a ValueError)
      └── AuthError               sign-in, role or token refused
           ├── PermissionDenied   signed in, but the role may not do this
           └── RateLimited        too many failed sign-ins; wait and try again
@@ -133,6 +134,10 @@ class PublishError(MedcurateError):
 
 class InvalidInput(MedcurateError):
     """A value a person supplied is not acceptable (a weak password, an unknown role or state)."""
+
+
+class InvalidURL(InvalidInput, ValueError):
+    """A text that cannot be read as a URL (``http://[``); a ``ValueError`` too, as ``urlsplit``'s was."""
 
 
 class AuthError(MedcurateError):

@@ -46,10 +46,11 @@ import ssl
 import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -174,6 +175,7 @@ class FetchOptions:
     cache_dir: Path | None = None
     policy: NetPolicy = field(default_factory=NetPolicy)
     verify: ssl.SSLContext | bool = field(default=True, compare=False)
+    host_limiter: HostLimiter | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -267,19 +269,29 @@ class _Budget:
         return f"total deadline of {self.total:g} s passed; raise FetchOptions.total_timeout to allow more"
 
 
-class _Throttle:
-    """Per-host concurrency and spacing of request starts."""
+class HostLimiter(Protocol):
+    """Per-host politeness: how many requests a host gets at once, and how far apart they start.
 
-    def __init__(self, concurrency: int, delay: float) -> None:
+    ``FetchOptions.host_limiter`` is None by default (a throttle per batch, in this process);
+    ``medcurate.politeness.RedisHostLimiter`` shares the limits between every worker on a queue.
+    """
+
+    def slot(self, host: str, *, delay: float, spaced: bool = True) -> AbstractAsyncContextManager[None]:
+        """Hold one of the host's slots, started no sooner than ``delay`` after the previous start."""
+        ...
+
+
+class _Throttle:
+    """Per-host concurrency and spacing of request starts, within one event loop."""
+
+    def __init__(self, concurrency: int) -> None:
         self._concurrency = max(1, concurrency)
-        self._default_delay = delay
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._next_start: dict[str, float] = {}
-        self.delays: dict[str, float] = {}
 
     @contextlib.asynccontextmanager
-    async def slot(self, host: str, *, spaced: bool = True) -> AsyncIterator[None]:
+    async def slot(self, host: str, *, delay: float, spaced: bool = True) -> AsyncIterator[None]:
         """Hold one of the host's slots, started no sooner than its delay after the previous start."""
         sem = self._slots.setdefault(host, asyncio.Semaphore(self._concurrency))
         async with sem:
@@ -290,7 +302,7 @@ class _Throttle:
                 wait = self._next_start.get(host, 0.0) - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                self._next_start[host] = time.monotonic() + self.delays.get(host, self._default_delay)
+                self._next_start[host] = time.monotonic() + delay
             yield
 
 
@@ -339,7 +351,8 @@ class _Session:
                 "Accept": _ACCEPT_PAGE,
             },
         )
-        self.throttle = _Throttle(options.per_host_concurrency, options.per_host_delay)
+        self.throttle: HostLimiter = options.host_limiter or _Throttle(options.per_host_concurrency)
+        self.delays: dict[str, float] = {}
         self.cache = HttpCache(options.cache_dir) if options.cache_dir is not None else None
         self._robots: dict[str, RobotsRules] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
@@ -368,7 +381,7 @@ class _Session:
             wait: float | None = None
             with _translate_errors(url):
                 async with (
-                    self.throttle.slot(host, spaced=spaced),
+                    self.throttle.slot(host, delay=self.delays.get(host, opts.per_host_delay), spaced=spaced),
                     budget.spend(),
                     self.client.stream("GET", url, headers=headers) as resp,
                 ):
@@ -432,7 +445,7 @@ class _Session:
                 delay = rules.crawl_delay(ROBOTS_AGENT)
                 if delay is not None:
                     wanted = max(self.options.per_host_delay, min(delay, self.options.max_crawl_delay))
-                    self.throttle.delays[key] = wanted
+                    self.delays[key] = wanted
             return self._robots[key]
 
     async def _load_robots(self, url: str) -> RobotsRules:

@@ -23,6 +23,7 @@ import yaml
 
 from medcurate.errors import FrontMatterError
 from medcurate.models import LONE_SURROGATE, CuratedItem, Variant
+from medcurate.validation import MAX_NESTING, MAX_NODES, path_name_problems
 
 # A front matter block opens the file (after an optional BOM) and closes on a line of three dashes.
 _FRAME = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(?P<yaml>.*?)(?:\r?\n)?^---[ \t]*(?:\r?\n|\Z)", re.S | re.M)
@@ -38,6 +39,86 @@ def detect_variant(front_matter: Mapping[str, Any]) -> Variant:
     if any(key in front_matter for key in _NEWS_MARKERS):
         return Variant.NEWS_2022
     return Variant.COMMUNITY_2020
+
+
+class TooComplex(yaml.YAMLError):
+    """YAML that nests deeper than ``MAX_NESTING`` or expands (aliases) past ``MAX_NODES`` values."""
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing deep nesting while composing and alias bombs before building.
+
+    PyYAML composes recursively (a file nested 5,000 lists deep ran out of stack) and builds an
+    alias as a shared object, so that "billion laughs" loads fast but expands to billions of values
+    in every walk after it. The composed node graph is measured once, each shared node once.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        """Compose one node, refusing to go deeper than the nesting limit."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING + 1:  # +1: a scalar below the deepest collection
+                raise TooComplex(f"front matter nested deeper than {MAX_NESTING} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self) -> yaml.Node | None:
+        """Compose the document and refuse it when its aliases expand too far or loop."""
+        node = super().compose_document()
+        if node is not None:
+            _measure(node)
+        return node
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _measure(root: yaml.Node) -> None:
+    """Raise ``TooComplex`` when the expanded graph passes the limits or an alias loops.
+
+    Depth-first without recursion; a node shared through aliases is measured once.
+    """
+    measured: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded values, height)
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if finished:
+            open_nodes.discard(key)
+            size = 1 + sum(measured[id(c)][0] for c in children)
+            height = (1 + max((measured[id(c)][1] for c in children), default=0)) if children else 0
+            if size > MAX_NODES:
+                raise TooComplex(f"front matter expands to more than {MAX_NODES} values (YAML aliases)")
+            if height > MAX_NESTING:
+                raise TooComplex(f"front matter nested deeper than {MAX_NESTING} levels (YAML aliases)")
+            measured[key] = (size, height)
+        elif key not in measured:
+            if key in open_nodes:
+                raise TooComplex("front matter holds a recursive YAML alias")
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in measured)
+
+
+def load_yaml(text: str) -> Any:
+    """YAML text as Python values through ``BoundedLoader``; ``yaml.YAMLError`` (or ``TooComplex``)."""
+    loader = BoundedLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def split_document(text: str, *, path: str | None = None) -> tuple[str, str]:
@@ -57,7 +138,9 @@ def parse_document(text: str, *, path: str | None = None) -> CuratedItem:
     """Parse one Markdown document into a ``CuratedItem``; the body is kept byte for byte."""
     yaml_text, body = split_document(text, path=path)
     try:
-        data = yaml.safe_load(yaml_text)
+        data = load_yaml(yaml_text)
+    except TooComplex as exc:
+        raise FrontMatterError(str(exc), path=path) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}, column {mark.column + 1}" if mark is not None else ""
@@ -74,6 +157,9 @@ def parse_document(text: str, *, path: str | None = None) -> CuratedItem:
             f"front matter field {shown} holds an escaped lone surrogate (\\ud800-\\udfff): not Unicode text",
             path=path,
         )
+    unsafe = path_name_problems(data)
+    if unsafe:
+        raise FrontMatterError("; ".join(unsafe), path=path)
     item = CuratedItem(front_matter=data, body=body, variant=detect_variant(data), source_path=path)
     try:
         _ = item.fields

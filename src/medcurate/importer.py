@@ -11,13 +11,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from medcurate.config import SiteConfig
-from medcurate.errors import FrontMatterError
+from medcurate.errors import FrontMatterError, InvalidInput
 from medcurate.frontmatter import iter_documents, read_document
 from medcurate.models import CuratedItem, ImportFailure, ImportReport, ItemState
 from medcurate.resolve import canonical_key
 from medcurate.rules import derive_md_name
 from medcurate.store.db import Database
 from medcurate.store.repository import record_audit, save_item
+from medcurate.validation import storable_problem
 
 IMPORTED_STATE = ItemState.PUBLISHED
 
@@ -55,7 +56,14 @@ def import_paths(
         except OSError as exc:
             failures.append(ImportFailure(path=str(path), reason=f"cannot read: {exc.strerror or exc}"))
             continue
-        md_name, url_key = identity_of(item)
+        refused = storable_problem(title=item.title, url=item.url, body=item.body)
+        try:
+            if refused is not None:
+                raise InvalidInput(refused)
+            md_name, url_key = identity_of(item)
+        except InvalidInput as exc:
+            failures.append(ImportFailure(path=str(path), reason=f"not imported: {exc.message}"))
+            continue
         community = config.community_for_base_path(item.fields.base_path)
         with database.session() as session:
             record, outcome = save_item(

@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from medcurate.errors import ConfigError
 from medcurate.settings import Settings, make_settings
 from medcurate.store.db import Database, open_database
+from medcurate.store.jobs import find_job, record_job, set_job_state
 
 LOGGER = logging.getLogger(__name__)
 DEFAULT_THREADS = 2
@@ -37,15 +38,19 @@ class IngestJob:
     actor: str
     batch_key: str
     description: str = ""
+    job_id: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
 class JobStatus:
-    """Where a job stands: queued, running, finished or failed (with the error)."""
+    """Where a job stands: queued, running, finished, failed (with the error) or unknown."""
 
     job_id: str
     state: str
     error: str | None = None
+    batch_key: str = ""
+    urls: tuple[str, ...] = ()
+    actor: str = ""
 
 
 class JobRunner(Protocol):
@@ -60,21 +65,38 @@ class JobRunner(Protocol):
         ...
 
 
+_PROCESS_DATABASES: dict[str, Database] = {}
+_PROCESS_DATABASES_LOCK = threading.Lock()
+
+
+def process_database(url: str) -> Database:
+    """The database at ``url``, opened once per process: a worker's jobs share its connection pool."""
+    with _PROCESS_DATABASES_LOCK:
+        if url not in _PROCESS_DATABASES:
+            _PROCESS_DATABASES[url] = open_database(url)
+        return _PROCESS_DATABASES[url]
+
+
 def run_ingest_job(
     job: IngestJob, settings: Settings | None = None, database: Database | None = None
 ) -> dict[str, int]:
-    """Run one job to the end; what a thread or a queue worker executes. Returns counts by status."""
+    """Run one job to the end; what a thread or a queue worker executes. Returns counts by status.
+
+    The job's state is kept in the registry (``jobs`` table) as it runs; an exception is recorded
+    there, then raised again so that the runner (RQ) marks the job failed too. Every line logged
+    meanwhile carries the job's id, and the outcome is counted for ``/metrics``.
+    """
     from medcurate.ops.logs import bind
     from medcurate.ops.metrics import JOBS
     from medcurate.pipeline import ingest_urls
 
     settings = settings or make_settings()
-    own_database = database is None
-    outcome = "failed"
-    with bind(job_id=_current_job_id() or job.batch_key):
-        database = database or open_database(settings.database)
+    database = database or process_database(settings.database)
+    with bind(job_id=job.job_id or job.batch_key):
+        if job.job_id:
+            set_job_state(database, job_id=job.job_id, state="running")
+        LOGGER.info("ingest job: %d links for %s (batch %s)", len(job.urls), job.actor, job.batch_key)
         try:
-            LOGGER.info("ingest job: %d links for %s (batch %s)", len(job.urls), job.actor, job.batch_key)
             report = ingest_urls(
                 database,
                 list(job.urls),
@@ -83,57 +105,70 @@ def run_ingest_job(
                 batch_key=job.batch_key,
                 description=job.description,
             )
-            outcome = "finished"
-            LOGGER.info("ingest job finished: %s", dict(report.counts))
-            return dict(report.counts)
-        finally:
-            JOBS.labels("ingest", outcome).inc()
-            if own_database:
-                database.dispose()
+        except BaseException as exc:
+            JOBS.labels("ingest", "failed").inc()
+            if job.job_id:
+                set_job_state(
+                    database, job_id=job.job_id, state="failed", error=f"{type(exc).__name__}: {exc}"
+                )
+            raise
+        JOBS.labels("ingest", "finished").inc()
+        LOGGER.info("ingest job finished: %s", dict(report.counts))
+        if job.job_id:
+            set_job_state(database, job_id=job.job_id, state="finished")
+    return dict(report.counts)
 
 
-def _current_job_id() -> str | None:
-    """The RQ job this code runs in, if any."""
-    from rq import get_current_job
+def registered_status(database: Database, job_id: str) -> JobStatus:
+    """A job as the registry holds it; state ``unknown`` when it holds none."""
+    record = find_job(database, job_id=job_id)
+    if record is None:
+        return JobStatus(job_id=job_id, state="unknown")
+    return JobStatus(
+        job_id=job_id,
+        state=record.state,
+        error=record.error,
+        batch_key=record.batch_key,
+        urls=tuple(record.urls),
+        actor=record.actor,
+    )
 
-    current = get_current_job()
-    return str(current.id) if current is not None else None
+
+def _register(database: Database, job: IngestJob) -> IngestJob:
+    """Give the job an id and record it as queued."""
+    job = replace(job, job_id=job.job_id or uuid.uuid4().hex)
+    record_job(database, job_id=job.job_id, batch_key=job.batch_key, actor=job.actor, urls=job.urls)
+    return job
 
 
 class ThreadRunner:
-    """Jobs on a small pool of threads in this process."""
+    """Jobs on a small pool of threads in this process; their states in the shared registry."""
 
     def __init__(self, settings: Settings, database: Database, *, threads: int = DEFAULT_THREADS) -> None:
         self._settings = settings
         self._database = database
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="medcurate-job")
-        self._futures: dict[str, Future[dict[str, int]]] = {}
-        self._lock = threading.Lock()
 
     def submit(self, job: IngestJob) -> str:
         """Start the job on a pool thread."""
-        job_id = uuid.uuid4().hex
+        job = _register(self._database, job)
         future = self._pool.submit(run_ingest_job, job, self._settings, self._database)
-        with self._lock:
-            self._futures[job_id] = future
-        return job_id
+        future.add_done_callback(_log_failure)
+        return job.job_id
 
     def status(self, job_id: str) -> JobStatus:
-        """Running, finished, or failed with the error's message."""
-        with self._lock:
-            future = self._futures.get(job_id)
-        if future is None:
-            return JobStatus(job_id=job_id, state="unknown")
-        if not future.done():
-            return JobStatus(job_id=job_id, state="running")
-        error = future.exception()
-        if error is not None:
-            return JobStatus(job_id=job_id, state="failed", error=f"{type(error).__name__}: {error}")
-        return JobStatus(job_id=job_id, state="finished")
+        """The job as the registry holds it (any process's job)."""
+        return registered_status(self._database, job_id)
 
     def shutdown(self) -> None:
         """Wait for running jobs and stop the threads."""
         self._pool.shutdown(wait=True)
+
+
+def _log_failure(future: Any) -> None:
+    error = future.exception()
+    if error is not None:
+        LOGGER.error("ingestion job failed: %s: %s", type(error).__name__, error)
 
 
 def _redis(url: str) -> Any:
@@ -143,30 +178,47 @@ def _redis(url: str) -> Any:
 
 
 class QueueRunner:
-    """Jobs on an RQ queue in Redis, run by ``medcurate worker`` processes anywhere."""
+    """Jobs on an RQ queue in Redis, run by ``medcurate worker`` processes anywhere.
 
-    def __init__(self, settings: Settings) -> None:
+    The RQ job id is the registry's id. The registry answers first; RQ only adds what a worker
+    could not record itself (a worker killed mid-job, a job past its timeout).
+    """
+
+    def __init__(self, settings: Settings, database: Database) -> None:
         if not settings.queue_url:
             raise ConfigError("a queue runner needs MEDCURATE_QUEUE_URL (a redis:// URL)")
         from rq import Queue
 
+        self._database = database
         self._connection = _redis(settings.queue_url)
         self._queue = Queue(settings.queue_name, connection=self._connection)
 
     def submit(self, job: IngestJob) -> str:
-        """Put the job on the queue."""
-        queued = self._queue.enqueue(run_ingest_job, job, job_timeout=DEFAULT_JOB_TIMEOUT)
-        return str(queued.id)
+        """Record the job and put it on the queue under the same id."""
+        job = _register(self._database, job)
+        self._queue.enqueue(run_ingest_job, job, job_id=job.job_id, job_timeout=DEFAULT_JOB_TIMEOUT)
+        return job.job_id
 
     def status(self, job_id: str) -> JobStatus:
-        """The job's RQ status, and the last line of its error when it failed."""
+        """The registry's state, or RQ's failure when the job died before it could record one."""
+        status = registered_status(self._database, job_id)
+        if status.state in ("finished", "failed"):
+            return status
+        queued = self._rq_status(job_id)
+        if queued is None:
+            return status
+        if status.state == "unknown":  # queued outside the registry (by hand)
+            return queued
+        return replace(status, state=queued.state, error=queued.error) if queued.state == "failed" else status
+
+    def _rq_status(self, job_id: str) -> JobStatus | None:
         from rq.exceptions import NoSuchJobError
         from rq.job import Job
 
         try:
             queued = Job.fetch(job_id, connection=self._connection)
         except NoSuchJobError:
-            return JobStatus(job_id=job_id, state="unknown")
+            return None
         raw = queued.get_status(refresh=True)
         state = str(getattr(raw, "value", raw))
         state = {"started": "running", "deferred": "queued", "scheduled": "queued"}.get(state, state)
@@ -181,16 +233,49 @@ class QueueRunner:
 def make_runner(settings: Settings, database: Database) -> JobRunner:
     """The queue runner when a queue is configured, else threads in this process."""
     if settings.queue_url:
-        return QueueRunner(settings)
+        return QueueRunner(settings, database)
     return ThreadRunner(settings, database)
 
 
+def preload(settings: Settings) -> None:
+    """Load what every job needs once per worker process: the database and the embedding model."""
+    import time
+
+    process_database(settings.database)
+    started = time.monotonic()
+    try:
+        from medcurate.suggest.embedding import encoder_for
+
+        encoder_for(settings.embedding).encode_texts(["warm-up"])
+    except Exception as exc:  # suggestions are optional: a job without them still stores drafts
+        LOGGER.warning("embedding model %s not loaded: %s", settings.embedding, exc)
+        return
+    LOGGER.info("embedding model %s loaded in %.1f s", settings.embedding, time.monotonic() - started)
+
+
+def _log_to_stderr() -> None:
+    """medcurate's own messages (INFO and up) beside RQ's in the worker's output."""
+    package = logging.getLogger("medcurate")
+    if not package.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+        package.addHandler(handler)
+        package.setLevel(logging.INFO)
+
+
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
-    """Serve the queue until stopped (or, with ``burst``, until it is empty)."""
+    """Serve the queue until stopped (or, with ``burst``, until it is empty).
+
+    RQ's ``SimpleWorker`` runs each job in this process rather than in a fork per job, so the
+    embedding model (about 740 MB for MiniLM), the database pool and the near-duplicate index are
+    loaded once per worker and reused by every job.
+    """
     if not settings.queue_url:
         raise ConfigError("`medcurate worker` needs MEDCURATE_QUEUE_URL (a redis:// URL)")
-    from rq import Queue, Worker
+    from rq import Queue, SimpleWorker
 
     connection = _redis(settings.queue_url)
     queue = Queue(settings.queue_name, connection=connection)
-    Worker([queue], connection=connection).work(burst=burst)
+    _log_to_stderr()
+    preload(settings)
+    SimpleWorker([queue], connection=connection).work(burst=burst)

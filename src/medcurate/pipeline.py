@@ -31,15 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from medcurate.config import SiteConfig
-from medcurate.dedupe import DedupeIndex, signature
+from medcurate.dedupe import DedupeIndex, DedupeVerdict, signature
 from medcurate.drafts import DraftInput, StoredImage, build_draft
-from medcurate.errors import FetchError, MedcurateError
+from medcurate.errors import Conflict, FetchError, MedcurateError
 from medcurate.extract import DEFAULT_EXTRACT_OPTIONS, Extraction, ExtractOptions, PageInput, extract
-from medcurate.fetch import FetchedPage, FetchOptions, FetchResult, fetch_image, fetch_many
+from medcurate.fetch import FetchedPage, FetchOptions, FetchResult, HostLimiter, fetch_image, fetch_many
 from medcurate.models import Community, ItemState
 from medcurate.netguard import NetPolicy
 from medcurate.ops.metrics import record_link
@@ -48,8 +44,20 @@ from medcurate.rules import derive_md_name, featured_image_href
 from medcurate.settings import Settings
 from medcurate.sources import SourceEntry, SourceKind
 from medcurate.store.db import Database
-from medcurate.store.models import BatchEntryRecord, BatchRecord, ItemRecord
-from medcurate.store.repository import find_item, next_item_id, record_audit, save_item
+from medcurate.store.ingest import (
+    BatchLink,
+    EntryState,
+    close_batch,
+    entry_states,
+    fail_unfinished,
+    insert_item,
+    mark_entry,
+    open_batch,
+    signatures_after,
+    stored_item,
+)
+from medcurate.store.models import ItemRecord
+from medcurate.store.repository import record_audit
 
 LOGGER = logging.getLogger(__name__)
 
@@ -126,9 +134,34 @@ def policy_for(settings: Settings) -> NetPolicy:
     return NetPolicy(allowed_hosts=frozenset(hosts), allowed_networks=tuple(networks))
 
 
+_HOST_LIMITERS: dict[tuple[str, str, int], HostLimiter] = {}
+
+
+def host_limiter(settings: Settings) -> HostLimiter | None:
+    """The per-host limiter shared through Redis when a queue is configured (one per process)."""
+    if not settings.queue_url:
+        return None
+    key = (settings.queue_url, settings.queue_name, settings.host_concurrency)
+    if key not in _HOST_LIMITERS:
+        from medcurate.politeness import RedisHostLimiter
+
+        _HOST_LIMITERS[key] = RedisHostLimiter(
+            settings.queue_url,
+            concurrency=settings.host_concurrency,
+            prefix=f"medcurate:politeness:{settings.queue_name}",
+        )
+    return _HOST_LIMITERS[key]
+
+
 def default_options(settings: Settings, **overrides: Any) -> IngestOptions:
-    """Ingest options for a site: its HTTP cache and its SSRF allow-list."""
-    fetch = FetchOptions(cache_dir=settings.cache_dir, policy=policy_for(settings))
+    """Ingest options for a site: its HTTP cache, its SSRF allow-list and its politeness settings."""
+    fetch = FetchOptions(
+        cache_dir=settings.cache_dir,
+        policy=policy_for(settings),
+        per_host_delay=settings.host_delay,
+        per_host_concurrency=settings.host_concurrency,
+        host_limiter=host_limiter(settings),
+    )
     return replace(IngestOptions(fetch=fetch), **overrides)
 
 
@@ -154,6 +187,46 @@ class _Target:
     html: str | None = None
 
 
+class SignatureIndex:
+    """The near-duplicate index of one database, brought up to date before every check.
+
+    The signatures live in ``items.similarity_signature``; each check first reads those stored since
+    the last one, whichever process or machine stored them, so workers see each other's new items.
+    """
+
+    def __init__(self) -> None:
+        self._index = DedupeIndex()
+        self._highest = 0
+        self._lock = threading.Lock()
+
+    def check(self, database: Database, text: str) -> DedupeVerdict:
+        """The verdict for ``text`` against every signature stored so far."""
+        with self._lock:
+            with database.session() as session:
+                fresh = signatures_after(session, after_id=self._highest)
+            for item_id, blob in fresh:
+                if item_id not in self._index:
+                    self._index.add_signature(item_id, blob)
+                self._highest = max(self._highest, item_id)
+            return self._index.check(text)
+
+    def add(self, item_id: int, blob: bytes) -> None:
+        """Index a signature this process just stored."""
+        with self._lock:
+            self._index.add_signature(item_id, blob)
+
+
+_SIGNATURE_INDEXES: dict[str, SignatureIndex] = {}
+_SIGNATURE_INDEXES_LOCK = threading.Lock()
+
+
+def signature_index(database: Database) -> SignatureIndex:
+    """The process's index for this database: loaded once, then refreshed link by link."""
+    key = database.engine.url.render_as_string(hide_password=True)
+    with _SIGNATURE_INDEXES_LOCK:
+        return _SIGNATURE_INDEXES.setdefault(key, SignatureIndex())
+
+
 class _Run:
     """The state of one batch while it runs: the database, the dedupe index, the counters."""
 
@@ -162,7 +235,6 @@ class _Run:
         database: Database,
         *,
         settings: Settings,
-        config: SiteConfig,
         community: Community,
         options: IngestOptions,
         actor: str,
@@ -172,7 +244,6 @@ class _Run:
     ) -> None:
         self.database = database
         self.settings = settings
-        self.config = config
         self.community = community
         self.options = options
         self.actor = actor
@@ -181,30 +252,15 @@ class _Run:
         self.on_progress = on_progress
         self.outcomes: list[IngestOutcome] = []
         self.lock = threading.RLock()
-        self.finished_ids: set[int] = set()
-        self.index = self._load_index()
+        self.index = signature_index(database)
 
-    def _load_index(self) -> DedupeIndex:
-        with self.database.session() as session:
-            rows = session.execute(
-                select(ItemRecord.id, ItemRecord.similarity_signature).where(
-                    ItemRecord.similarity_signature.is_not(None)
-                )
-            ).all()
-        return DedupeIndex.from_signatures((row[0], row[1]) for row in rows if row[1])
-
-    def finish(self, target: _Target, outcome: IngestOutcome, session: Session | None = None) -> None:
-        """Record a link's outcome on its batch entry and report progress."""
-        if session is None:
-            with self.database.session() as own:
-                self._mark(own, target, outcome)
-        else:
-            self._mark(session, target, outcome)
-        source = (target.origin or {}).get("kind")
+    def report(self, outcome: IngestOutcome, target: _Target | None = None) -> None:
+        """Count a link's recorded outcome (logs, metrics) and report progress."""
+        source = (target.origin or {}).get("kind") if target is not None else None
         record_link(source=str(source) if source else None, outcome=outcome.status, reason=outcome.reason)
         LOGGER.info(
             "link %s: %s%s",
-            target.url_key,
+            outcome.url,
             outcome.status,
             f" ({outcome.reason})" if outcome.reason else "",
             extra={"item_id": outcome.item_id},
@@ -215,24 +271,28 @@ class _Run:
         if self.on_progress is not None:
             self.on_progress(Progress(batch_id=self.batch_id, done=done, total=self.total, outcome=outcome))
 
-    @staticmethod
-    def _mark(session: Session, target: _Target, outcome: IngestOutcome) -> None:
-        entry = session.get(BatchEntryRecord, target.entry_id)
-        if entry is not None:
-            entry.status = outcome.status
-            entry.reason = outcome.reason
-            entry.item_id = outcome.duplicate_of if outcome.status == STATUS_EXISTING else outcome.item_id
-            entry.updated_at = datetime.now(UTC)
+    def finish(self, target: _Target, outcome: IngestOutcome) -> None:
+        """Record a link's outcome on its batch entry (unless another run finished it) and report it."""
+        with self.database.session() as session:
+            recorded = mark_entry(session, entry_id=target.entry_id, **_entry_values(outcome))
+        self.report(outcome if recorded else self._as_stored(target), target)
+
+    def _as_stored(self, target: _Target) -> IngestOutcome:
+        """The outcome another run of this batch recorded for the link."""
+        (state,) = entry_states(self.database, batch_id=self.batch_id, entry_ids=[target.entry_id])
+        return _outcome_of(state, reason=state.reason or "finished by a concurrent run of this batch")
 
     def process(self, target: _Target, page: FetchedPage) -> None:
         """Extract, dedupe, draft, store and suggest one fetched page."""
+        (state,) = entry_states(self.database, batch_id=self.batch_id, entry_ids=[target.entry_id])
+        if state.done:  # a concurrent run of the same batch got there first
+            self.report(_outcome_of(state, reason=state.reason), target)
+            return
         try:
             outcome = self._store(target, page)
         except MedcurateError as exc:
-            outcome = IngestOutcome(
-                url=target.url, status=STATUS_FAILED, reason=f"{type(exc).__name__}: {exc}"
-            )
-            self.finish(target, outcome)
+            reason = f"{type(exc).__name__}: {exc}"
+            self.finish(target, IngestOutcome(url=target.url, status=STATUS_FAILED, reason=reason))
             return
         if outcome.status == STATUS_CREATED and self.options.suggest and outcome.item_id is not None:
             self._suggest(outcome.item_id)
@@ -246,74 +306,85 @@ class _Run:
         )
 
     def _store(self, target: _Target, page: FetchedPage) -> IngestOutcome:
+        """Everything slow first (extraction, the image download), then one short transaction."""
         extraction = self._extraction(page)
         canonical = clean_url(extraction.canonical_url or page.final_url)
         if registrable_domain(canonical) != registrable_domain(page.final_url):
             canonical = clean_url(page.final_url)  # a canonical link to another site is not trusted
-        key = canonical_key(canonical)
-        with self.database.session() as session:
-            existing = find_item(session, url_key=key) or find_item(session, url_key=target.url_key)
-            if existing is not None:
-                outcome = _existing(target, existing)
-                self.finish(target, outcome, session)
-                return outcome
-            verdict = self.index.check(extraction.text)
-            item_id = next_item_id(session)
-            now = datetime.now(UTC)
-            image = self._featured_image(extraction, canonical) if self.options.download_images else None
-            draft = build_draft(
-                DraftInput(
-                    extraction=extraction,
-                    url=target.url,
-                    canonical_url=canonical,
-                    community=self.community,
-                    item_id=item_id,
-                    now=now,
-                    curator=self.actor,
-                    image=image,
-                    pdf_url=page.final_url if page.kind == "pdf" else None,
+        key, md_name = canonical_key(canonical), derive_md_name(canonical)
+        if (existing := self._stored(target, key)) is not None:
+            self.finish(target, existing)
+            return existing
+        verdict = self.index.check(self.database, extraction.text)
+        image = self._featured_image(extraction, canonical) if self.options.download_images else None
+        now = datetime.now(UTC)
+        draft = DraftInput(
+            extraction=extraction,
+            url=target.url,
+            canonical_url=canonical,
+            community=self.community,
+            item_id=0,  # the database's id replaces it in the storing transaction
+            now=now,
+            curator=self.actor,
+            image=image,
+            pdf_url=page.final_url if page.kind == "pdf" else None,
+        )
+        duplicate_of = int(verdict.duplicate_of) if verdict.is_duplicate and verdict.duplicate_of else None
+        blob = signature(extraction.text)
+        try:
+            with self.database.session() as session:
+                record = insert_item(
+                    session,
+                    draft_for=lambda item_id: build_draft(replace(draft, item_id=item_id)),
+                    md_name=md_name,
+                    url_key=key,
+                    state=ItemState.DUPLICATE if duplicate_of else ItemState.DRAFT,
+                    community=self.community.key,
+                    text_content=extraction.text,
+                    provenance=_provenance(target, page, now),
+                    signature=blob,
+                    duplicate_of=duplicate_of,
                 )
-            )
-            duplicate_of = (
-                int(verdict.duplicate_of) if verdict.is_duplicate and verdict.duplicate_of else None
-            )
-            record, _ = save_item(
-                session,
-                item=draft,
-                md_name=derive_md_name(canonical),
-                url_key=key,
-                state=ItemState.DUPLICATE if duplicate_of else ItemState.DRAFT,
-                community=self.community.key,
-                text=extraction.text,
-                provenance=_provenance(target, page, now),
-                item_id=item_id,
-            )
-            blob = signature(extraction.text)
-            record.similarity_signature = blob
-            record.duplicate_of_id = duplicate_of
-            self.index.add_signature(record.id, blob)
-            record_audit(
-                session,
-                actor=self.actor,
-                action="item.ingest",
-                entity_type="item",
-                entity_id=record.id,
-                detail={"url": target.url, "batch": self.batch_id, "duplicate_of": duplicate_of},
-            )
-            status = STATUS_DUPLICATE if duplicate_of else STATUS_CREATED
-            reason = (
-                f"near-duplicate of item {duplicate_of} ({verdict.similarity:.2f})" if duplicate_of else None
-            )
-            outcome = IngestOutcome(
-                url=target.url,
-                status=status,
-                item_id=record.id,
-                duplicate_of=duplicate_of,
-                reason=reason,
-                title=record.title,
-            )
-            self.finish(target, outcome, session)
-            return outcome
+                outcome = self._created(session, target, record, duplicate_of, verdict.similarity)
+        except Conflict:
+            # Another writer stored the same page (URL key or mdName) first: point at its item.
+            winner = self._stored(target, key, md_name=md_name)
+            if winner is None:
+                raise
+            self.finish(target, winner)
+            return winner
+        self.index.add(record.id, blob)
+        self.report(outcome, target)
+        return outcome
+
+    def _stored(self, target: _Target, key: str, *, md_name: str | None = None) -> IngestOutcome | None:
+        """The "existing" outcome when the page is already stored, else None."""
+        with self.database.session() as session:
+            found = stored_item(session, url_keys=(key, target.url_key), md_name=md_name)
+            return _existing(target, found) if found is not None else None
+
+    def _created(
+        self, session: Any, target: _Target, record: ItemRecord, duplicate_of: int | None, similarity: float
+    ) -> IngestOutcome:
+        """Audit the new item and record its entry, in the transaction that stored it."""
+        record_audit(
+            session,
+            actor=self.actor,
+            action="item.ingest",
+            entity_type="item",
+            entity_id=record.id,
+            detail={"url": target.url, "batch": self.batch_id, "duplicate_of": duplicate_of},
+        )
+        outcome = IngestOutcome(
+            url=target.url,
+            status=STATUS_DUPLICATE if duplicate_of else STATUS_CREATED,
+            item_id=record.id,
+            duplicate_of=duplicate_of,
+            reason=f"near-duplicate of item {duplicate_of} ({similarity:.2f})" if duplicate_of else None,
+            title=record.title,
+        )
+        mark_entry(session, entry_id=target.entry_id, **_entry_values(outcome))
+        return outcome
 
     def _featured_image(self, extraction: Extraction, canonical: str) -> StoredImage | None:
         if not extraction.image:
@@ -340,6 +411,24 @@ class _Run:
             suggest_for_item(self.database, item_id=item_id, settings=self.settings)
         except MedcurateError as exc:
             LOGGER.warning("no suggestions for item %s: %s", item_id, exc)
+
+
+def _entry_values(outcome: IngestOutcome) -> dict[str, Any]:
+    """What a batch entry records of an outcome: an existing link points at the stored item."""
+    item_id = outcome.duplicate_of if outcome.status == STATUS_EXISTING else outcome.item_id
+    return {"status": outcome.status, "item_id": item_id, "reason": outcome.reason}
+
+
+def _outcome_of(state: EntryState, *, reason: str | None) -> IngestOutcome:
+    """An outcome as a batch entry recorded it."""
+    existing = state.status == STATUS_EXISTING
+    return IngestOutcome(
+        url=state.url,
+        status=state.status,
+        item_id=None if existing else state.item_id,
+        duplicate_of=state.item_id if existing else None,
+        reason=reason,
+    )
 
 
 def _existing(target: _Target, record: ItemRecord) -> IngestOutcome:
@@ -407,53 +496,6 @@ def _saved_page(url: str, html: str) -> FetchedPage:
     )
 
 
-def _open_batch(
-    database: Database, *, key: str, description: str, links: Sequence[tuple[str, str, dict[str, Any] | None]]
-) -> tuple[int, dict[str, int]]:
-    """Create the batch (or find it again) and its entries; returns its id and entry ids by URL key."""
-    with database.session() as session:
-        batch = session.scalar(select(BatchRecord).where(BatchRecord.key == key))
-        if batch is None:
-            batch = BatchRecord(key=key, description=description, state="running")
-            session.add(batch)
-            session.flush()
-        else:
-            batch.state = "running"
-        entries = {
-            e.url_key: e
-            for e in session.scalars(select(BatchEntryRecord).where(BatchEntryRecord.batch_id == batch.id))
-        }
-        for position, (url, url_key, origin) in enumerate(links):
-            if url_key not in entries:
-                entry = BatchEntryRecord(
-                    batch_id=batch.id, position=position, url=url, url_key=url_key, origin=origin
-                )
-                session.add(entry)
-                entries[url_key] = entry
-        session.flush()
-        return batch.id, {k: e.id for k, e in entries.items()}
-
-
-def _close_batch(database: Database, batch_id: int) -> None:
-    with database.session() as session:
-        batch = session.get(BatchRecord, batch_id)
-        if batch is not None:
-            batch.state = "finished"
-            batch.finished_at = datetime.now(UTC)
-
-
-def _pending(database: Database, batch_id: int, *, retry_failed: bool) -> set[int]:
-    wanted = {STATUS_PENDING, STATUS_FAILED} if retry_failed else {STATUS_PENDING}
-    with database.session() as session:
-        return set(
-            session.scalars(
-                select(BatchEntryRecord.id).where(
-                    BatchEntryRecord.batch_id == batch_id, BatchEntryRecord.status.in_(wanted)
-                )
-            )
-        )
-
-
 def _run_batch(
     database: Database,
     links: Sequence[tuple[str, dict[str, Any] | None, str | None]],
@@ -465,7 +507,11 @@ def _run_batch(
     batch_key: str | None,
     description: str,
 ) -> BatchReport:
-    """Run a batch of (url, origin, saved html) links through every stage."""
+    """Run a batch of (url, origin, saved html) links through every stage.
+
+    Any exception that is not a link's own failure (a bug, the database gone) marks the links not
+    yet finished as failed with its reason, and is raised again: the job fails, and says why.
+    """
     options = options or default_options(settings)
     config = settings.load_site_config()
     community = config.community(options.community) if options.community else config.default_community
@@ -480,14 +526,25 @@ def _run_batch(
             continue
         prepared.setdefault(key, (cleaned, origin, saved_html))
     key = batch_key or batch_key_for(list(prepared))
-    batch_id, entry_ids = _open_batch(
+    batch_id, entry_ids = open_batch(
         database,
         key=key,
         description=description,
-        links=[(url, k, origin) for k, (url, origin, _) in prepared.items()],
+        links=[BatchLink(url=url, url_key=k, origin=origin) for k, (url, origin, _) in prepared.items()],
     )
-    todo = _pending(database, batch_id, retry_failed=options.retry_failed)
-    earlier = _done_earlier(database, batch_id, todo)
+    wanted = {STATUS_PENDING, STATUS_FAILED} if options.retry_failed else {STATUS_PENDING}
+    states = entry_states(database, batch_id=batch_id)
+    todo = {state.entry_id for state in states if state.status in wanted}
+    earlier = [
+        IngestOutcome(
+            url=state.url,
+            status=STATUS_EXISTING,
+            duplicate_of=state.item_id,
+            reason=f"done in an earlier run of batch {batch_id} ({state.status})",
+        )
+        for state in states
+        if state.entry_id not in todo
+    ]
     targets = [
         _Target(entry_id=entry_ids[k], url=url, url_key=k, origin=origin, html=html)
         for k, (url, origin, html) in prepared.items()
@@ -496,7 +553,6 @@ def _run_batch(
     run = _Run(
         database,
         settings=settings,
-        config=config,
         community=community,
         options=options,
         actor=actor,
@@ -504,69 +560,74 @@ def _run_batch(
         total=len(targets),
         on_progress=on_progress,
     )
-    _skip_stored(run, targets)
-    fetch_targets = [t for t in targets if t.html is None and t.entry_id not in run.finished_ids]
-    for target in targets:
-        if target.html is not None and target.entry_id not in run.finished_ids:
-            run.process(target, _saved_page(target.url, target.html))
-    _fetch_and_process(run, fetch_targets)
-    _close_batch(database, batch_id)
+    try:
+        _work(run, targets)
+    except BaseException as exc:
+        fail_unfinished(database, batch_id=batch_id, reason=f"the job stopped: {type(exc).__name__}: {exc}")
+        close_batch(database, batch_id=batch_id, failed=True)
+        raise
+    close_batch(database, batch_id=batch_id)
     return BatchReport(batch_id=batch_id, batch_key=key, outcomes=tuple([*invalid, *earlier, *run.outcomes]))
 
 
-def _done_earlier(database: Database, batch_id: int, todo: set[int]) -> list[IngestOutcome]:
-    """Links an earlier run of this batch finished: reported as existing, never fetched again."""
-    with database.session() as session:
-        entries = session.scalars(
-            select(BatchEntryRecord)
-            .where(BatchEntryRecord.batch_id == batch_id, BatchEntryRecord.id.not_in(todo))
-            .order_by(BatchEntryRecord.position)
-        ).all()
-        return [
-            IngestOutcome(
-                url=entry.url,
-                status=STATUS_EXISTING,
-                duplicate_of=entry.item_id,
-                reason=f"done in an earlier run of batch {batch_id} ({entry.status})",
-            )
-            for entry in entries
-        ]
-
-
-def _skip_stored(run: _Run, targets: Sequence[_Target]) -> None:
-    """Links already stored point at their item; nothing is fetched for them."""
+def _work(run: _Run, targets: Sequence[_Target]) -> None:
+    """Links already stored point at their item; saved pages are processed; the rest fetched."""
     with run.database.session() as session:
-        for target in targets:
-            existing = find_item(session, url_key=target.url_key)
-            if existing is not None:
-                outcome = _existing(target, existing)
-                run.finish(target, outcome, session)
-                run.finished_ids.add(target.entry_id)
+        stored = [(t, stored_item(session, url_keys=(t.url_key,))) for t in targets]
+        known = [(t, _existing(t, found)) for t, found in stored if found is not None]
+    for target, outcome in known:
+        run.finish(target, outcome)
+    finished = {target.entry_id for target, _ in known}
+    left = [t for t in targets if t.entry_id not in finished]
+    for target in left:
+        if target.html is not None:
+            run.process(target, _saved_page(target.url, target.html))
+    _fetch_and_process(run, [t for t in left if t.html is None])
+
+
+class _FetchStopped(Exception):
+    """Raised into the fetch loop when the storing thread has died: nothing more is fetched."""
 
 
 def _fetch_and_process(run: _Run, targets: Sequence[_Target]) -> None:
-    """Fetch on the event loop; extract and store on a worker thread as pages arrive."""
+    """Fetch on the event loop; extract and store on a worker thread as pages arrive.
+
+    An exception on the worker thread stops the fetching and is raised here, never lost.
+    """
     if not targets:
         return
     by_url = {t.url: t for t in targets}
     arrivals: queue.Queue[FetchResult | None] = queue.Queue()
+    crashed: list[BaseException] = []
 
     def work() -> None:
-        while (result := arrivals.get()) is not None:
-            target = by_url[result.url]
-            if result.page is None:
-                reason = f"{result.error}: {result.message}" if result.error else "not fetched"
-                run.finish(target, IngestOutcome(url=target.url, status=STATUS_FAILED, reason=reason))
-            else:
-                run.process(target, result.page)
+        try:
+            while (result := arrivals.get()) is not None:
+                target = by_url[result.url]
+                if result.page is None:
+                    reason = f"{result.error}: {result.message}" if result.error else "not fetched"
+                    run.finish(target, IngestOutcome(url=target.url, status=STATUS_FAILED, reason=reason))
+                else:
+                    run.process(target, result.page)
+        except BaseException as exc:  # raised again on the calling thread below
+            crashed.append(exc)
+
+    def arrive(result: FetchResult) -> None:
+        if crashed:
+            raise _FetchStopped
+        arrivals.put(result)
 
     worker = threading.Thread(target=work, name="medcurate-ingest", daemon=True)
     worker.start()
     try:
-        asyncio.run(fetch_many(list(by_url), run.options.fetch, on_result=arrivals.put))
+        asyncio.run(fetch_many(list(by_url), run.options.fetch, on_result=arrive))
+    except _FetchStopped:
+        pass
     finally:
         arrivals.put(None)
         worker.join()
+    if crashed:
+        raise crashed[0]
 
 
 def ingest_urls(

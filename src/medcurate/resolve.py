@@ -17,10 +17,14 @@ snapshot; nothing is fetched from the network.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
 from courlan import normalize_url as _courlan_normalize
 from tld import get_fld
+
+from medcurate.errors import InvalidURL
 
 # Query keys that only say who sent the click; removing them never changes the page served.
 # Sources: Mozilla's query-stripping list, ClearURLs and AdGuard's tracking-parameter filters.
@@ -93,12 +97,29 @@ def _strip_query(query: str) -> str:
     return "&".join(kept)
 
 
+def _url_function(function: Callable[[str], str]) -> Callable[[str], str]:
+    """``function`` with the standard library's and courlan's errors on odd text as ``InvalidURL``."""
+
+    @wraps(function)
+    def guarded(url: str) -> str:
+        try:
+            return function(url)
+        except (ValueError, TypeError, AttributeError) as exc:
+            if isinstance(exc, InvalidURL):
+                raise
+            raise InvalidURL(f"not a usable URL ({exc}): {url[:200]!r}") from None
+
+    return guarded
+
+
+@_url_function
 def strip_tracking(url: str) -> str:
     """Remove tracking query parameters (``TRACKING_PARAMS``, ``TRACKING_PREFIXES``); nothing else changes."""
     parts = urlsplit(url.strip())
     return urlunsplit(parts._replace(query=_strip_query(parts.query)))
 
 
+@_url_function
 def normalize_url(url: str) -> str:
     """Normalise a URL without changing its meaning.
 
@@ -124,6 +145,7 @@ def normalize_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, parts.query, ""))
 
 
+@_url_function
 def canonical_key(url: str) -> str:
     """Key for dedupe: normalised, stripped, blind to scheme, ``www.``, query order and a trailing slash."""
     parts = urlsplit(normalize_url(strip_tracking(url)))

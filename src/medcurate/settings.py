@@ -5,7 +5,7 @@ the per-user data directory unless ``MEDCURATE_HOME`` (or ``--home``) names anot
 can hold several sites. ``MEDCURATE_DATABASE_URL`` selects PostgreSQL instead of SQLite.
 
 A frozen dataclass read from ``MEDCURATE_*`` variables rather than pydantic-settings: every command
-reads these seven values, and importing pydantic-settings (with asyncio, python-dotenv and
+reads these nine values, and importing pydantic-settings (with asyncio, python-dotenv and
 pydantic's plugin loader) cost each command 50 ms before it began, a tenth of a site build.
 Arguments given to ``Settings(...)`` win over the environment, the environment over the defaults.
 """
@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 import platformdirs
 
@@ -29,6 +29,9 @@ ENV_PREFIX = "MEDCURATE_"
 
 Embedding = Literal["minilm", "static"]
 EMBEDDINGS: tuple[str, ...] = get_args(Embedding)
+# The same as ``medcurate.fetch``'s defaults (not imported: httpx is slow to import).
+DEFAULT_HOST_DELAY = 1.0
+DEFAULT_HOST_CONCURRENCY = 2
 
 
 def default_home() -> Path:
@@ -66,20 +69,53 @@ def _allowed_hosts_from_env() -> tuple[str, ...]:
     return tuple(hosts)
 
 
+def _number_from_env(name: str, default: float, *, integer: bool = False) -> Any:
+    value = _env(name)
+    if value is None or value == "":
+        return int(default) if integer else default
+    try:
+        number = int(value) if integer else float(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        kind = "a whole number" if integer else "a number of seconds"
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be {kind}, 0 or more; got {value!r}")
+    return number
+
+
+DEFAULT_FEED_MAX_ENTRIES = 1_000
+
+
+def _feed_max_entries_from_env() -> int:
+    value = _env("feed_max_entries")
+    if not value:
+        return DEFAULT_FEED_MAX_ENTRIES
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ConfigError(f"{ENV_PREFIX}FEED_MAX_ENTRIES must be a whole number of 1 or more; got {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where a site lives and what it runs on."""
 
     home: Path = field(default_factory=_home_from_env)
-    database_url: str | None = field(default_factory=lambda: _env("database_url"))
+    database_url: str | None = field(default_factory=lambda: _env("database_url") or None)
     config_file: Path | None = field(default_factory=lambda: _optional_path_from_env("config_file"))
     # Suggestion embeddings: the MiniLM transformer, or the static model distilled from it.
     embedding: Embedding = field(default_factory=lambda: cast(Embedding, _env("embedding") or "minilm"))
     # A Redis URL: ingestion jobs go to an RQ queue served by `medcurate worker` processes.
-    queue_url: str | None = field(default_factory=lambda: _env("queue_url"))
+    queue_url: str | None = field(default_factory=lambda: _env("queue_url") or None)
     queue_name: str = field(default_factory=lambda: _env("queue_name") or "medcurate")
     # Hosts or networks the SSRF guard lets through (tests, intranet sources).
     allowed_hosts: tuple[str, ...] = field(default_factory=_allowed_hosts_from_env)
+    # Politeness towards each news site, shared by every worker on the queue (through Redis).
+    host_delay: float = field(default_factory=lambda: _number_from_env("host_delay", DEFAULT_HOST_DELAY))
+    host_concurrency: int = field(
+        default_factory=lambda: _number_from_env("host_concurrency", DEFAULT_HOST_CONCURRENCY, integer=True)
+    )
+    # Entries read from one feed per fetch (the first ones); the rest wait for the next fetch.
+    feed_max_entries: int = field(default_factory=_feed_max_entries_from_env)
     # A bearer token /metrics asks for; unset: /metrics is open (keep it off the public proxy).
     metrics_token: str | None = field(default_factory=lambda: _env("metrics_token"), repr=False)
 
@@ -132,6 +168,23 @@ class Settings:
         from medcurate.config import load_config
 
         return load_config(self.config_path)
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The ``MEDCURATE_*`` variables that rebuild ``settings`` in another process."""
+    values = {
+        "home": str(settings.home),
+        "database_url": settings.database_url or "",
+        "config_file": str(settings.config_file) if settings.config_file else "",
+        "embedding": settings.embedding,
+        "queue_url": settings.queue_url or "",
+        "queue_name": settings.queue_name,
+        "allowed_hosts": json.dumps(list(settings.allowed_hosts)),
+        "host_delay": repr(settings.host_delay),
+        "host_concurrency": str(settings.host_concurrency),
+        "feed_max_entries": str(settings.feed_max_entries),
+    }
+    return {ENV_PREFIX + name.upper(): value for name, value in values.items()}
 
 
 def make_settings(home: Path | None = None) -> Settings:

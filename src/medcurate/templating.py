@@ -18,6 +18,8 @@ from jinja2 import (
     select_autoescape,
 )
 
+from medcurate.validation import http_url_or_none, is_http_url
+
 
 def make_environment(
     package_path: str,
@@ -31,7 +33,7 @@ def make_environment(
         FileSystemLoader([str(p) for p in overrides if p.is_dir()]),
         PackageLoader("medcurate", package_path),
     ]
-    return environment_class(
+    environment = environment_class(
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined if strict else Environment().undefined,
@@ -39,3 +41,8 @@ def make_environment(
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # The one way a URL from data becomes a link: ``{{ url|http_url }}`` is None unless it is an
+    # absolute http(s) URL, and ``{% if url is http_url %}`` tests it (no javascript:, data:...).
+    environment.filters["http_url"] = http_url_or_none
+    environment.tests["http_url"] = is_http_url
+    return environment

@@ -20,10 +20,10 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medcurate.errors import AuthError, Conflict, InvalidInput, NotFound
+from medcurate.store import accounts
 from medcurate.store.db import Database
 from medcurate.store.models import ApiTokenRecord, UserRecord
 from medcurate.store.repository import record_audit
@@ -97,7 +97,7 @@ def _user(record: UserRecord) -> User:
 
 
 def _record(session: Session, username: str) -> UserRecord:
-    record = session.scalar(select(UserRecord).where(UserRecord.username == username))
+    record = accounts.find_user(session, username=username)
     if record is None:
         raise NotFound(f"no user {username!r}; `medcurate users list` shows them")
     return record
@@ -114,11 +114,10 @@ def add_user(session: Session, *, username: str, password: str, role: Role, acto
     """Create a user; ``Conflict`` if the name is taken."""
     if not _USERNAME.match(username):
         raise InvalidInput("a username is 1-120 letters, digits and . _ @ -, starting with a letter or digit")
-    if session.scalar(select(UserRecord.id).where(UserRecord.username == username)) is not None:
+    if accounts.username_taken(session, username=username):
         raise Conflict(f"user {username!r} already exists; use `medcurate users set-role` to change it")
     record = UserRecord(username=username, password_hash=hash_password(password), role=role.value)
-    session.add(record)
-    session.flush()
+    accounts.add_row(session, record)
     record_audit(
         session,
         actor=actor,
@@ -137,7 +136,7 @@ def ensure_user(database: Database, *, username: str, password: str, role: Role 
     """
     wanted = role if isinstance(role, Role) else parse_role(role)
     with database.session() as session:
-        if session.scalar(select(UserRecord.id).where(UserRecord.username == username)) is None:
+        if not accounts.username_taken(session, username=username):
             return add_user(session, username=username, password=password, role=wanted, actor=actor)
         set_password(session, username=username, password=password, actor=actor)
         disable_user(session, username=username, disabled=False, actor=actor)
@@ -146,7 +145,7 @@ def ensure_user(database: Database, *, username: str, password: str, role: Role 
 
 def list_users(session: Session) -> list[User]:
     """Every user, by name."""
-    return [_user(r) for r in session.scalars(select(UserRecord).order_by(UserRecord.username))]
+    return [_user(r) for r in accounts.all_users(session)]
 
 
 def get_user(session: Session, *, username: str) -> User:
@@ -156,7 +155,7 @@ def get_user(session: Session, *, username: str) -> User:
 
 def get_user_by_id(session: Session, *, user_id: int) -> User:
     """The user with this id, or ``NotFound``."""
-    record = session.get(UserRecord, user_id)
+    record = accounts.user_by_id(session, user_id=user_id)
     if record is None:
         raise NotFound(f"no user with id {user_id}")
     return _user(record)
@@ -180,10 +179,15 @@ def set_role(session: Session, *, username: str, role: Role, actor: str) -> User
 
 
 def disable_user(session: Session, *, username: str, actor: str, disabled: bool = True) -> User:
-    """Disable (or enable again) a user: a disabled user can neither sign in nor use tokens."""
+    """Disable (or enable again) a user: a disabled user can neither sign in nor use tokens.
+
+    Disabling ends the user's browser sessions, so that enabling them again revives none.
+    """
     record = _record(session, username)
     record.disabled = disabled
     session.flush()
+    if disabled:
+        accounts.delete_sessions_of(session, user_id=record.id)
     record_audit(
         session,
         actor=actor,
@@ -206,7 +210,7 @@ def set_password(session: Session, *, username: str, password: str, actor: str) 
 def verify_credentials(session: Session, *, username: str, password: str) -> User:
     """The user these credentials belong to, or ``AuthError`` (same message whatever was wrong)."""
     refused = AuthError("wrong username or password")
-    record = session.scalar(select(UserRecord).where(UserRecord.username == username))
+    record = accounts.find_user(session, username=username)
     if record is None:
         with contextlib.suppress(VerificationError):
             _HASHER.verify(_DUMMY_HASH, password)
@@ -222,6 +226,21 @@ def verify_credentials(session: Session, *, username: str, password: str) -> Use
     return _user(record)
 
 
+def unlock_user(session: Session, *, username: str, actor: str) -> int:
+    """Forget a user's failed sign-ins, ending any back-off at once; how many were forgotten."""
+    _record(session, username)
+    cleared = accounts.clear_failures(session, username=username)
+    record_audit(
+        session,
+        actor=actor,
+        action="user.unlock",
+        entity_type="user",
+        entity_id=username,
+        detail={"failures_cleared": cleared},
+    )
+    return cleared
+
+
 def token_digest(token: str) -> str:
     """The SHA-256 hex digest under which a token is stored."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -234,8 +253,7 @@ def create_api_token(session: Session, *, username: str, name: str, actor: str) 
     token = ApiTokenRecord(
         user_id=record.id, name=name.strip()[:120] or "token", token_hash=token_digest(secret)
     )
-    session.add(token)
-    session.flush()
+    accounts.add_row(session, token)
     record_audit(
         session,
         actor=actor,
@@ -261,16 +279,13 @@ def _token(record: ApiTokenRecord, username: str) -> ApiToken:
 def list_api_tokens(session: Session, *, username: str) -> list[ApiToken]:
     """A user's tokens, newest first."""
     record = _record(session, username)
-    rows = session.scalars(
-        select(ApiTokenRecord).where(ApiTokenRecord.user_id == record.id).order_by(ApiTokenRecord.id.desc())
-    )
-    return [_token(r, username) for r in rows]
+    return [_token(r, username) for r in accounts.tokens_of(session, user_id=record.id)]
 
 
 def revoke_api_token(session: Session, *, token_id: int, username: str, actor: str) -> None:
     """Revoke one of ``username``'s tokens."""
     owner = _record(session, username)
-    token = session.get(ApiTokenRecord, token_id)
+    token = accounts.token_by_id(session, token_id=token_id)
     if token is None or token.user_id != owner.id:
         raise NotFound(f"user {username!r} has no token {token_id}")
     token.revoked = True
@@ -287,10 +302,10 @@ def revoke_api_token(session: Session, *, token_id: int, username: str, actor: s
 
 def verify_api_token(session: Session, *, token: str) -> User:
     """The enabled user a live token belongs to, or ``AuthError``."""
-    row = session.scalar(select(ApiTokenRecord).where(ApiTokenRecord.token_hash == token_digest(token)))
+    row = accounts.token_by_digest(session, digest=token_digest(token))
     if row is None or row.revoked:
         raise AuthError("unknown or revoked API token; create one on your account page")
-    user = session.get(UserRecord, row.user_id)
+    user = accounts.user_by_id(session, user_id=row.user_id)
     if user is None or user.disabled:
         raise AuthError("the token's user is disabled")
     now = datetime.now(UTC)

@@ -24,15 +24,27 @@ import os
 
 import typer
 
-from medcurate.cli._shared import run_standalone
+from medcurate.cli._shared import StorageGuardedGroup, run_standalone
 
 app = typer.Typer(
+    cls=StorageGuardedGroup,
     no_args_is_help=True,
     help="medcurate: turn links into curated, classified, published healthcare content.",
     pretty_exceptions_enable=False,
 )
 
-_COMMAND_MODULES = ("core", "extract", "ingest", "topics", "site", "users", "serve", "worker", "ops")
+_COMMAND_MODULES = (
+    "core",
+    "extract",
+    "ingest",
+    "batches",
+    "topics",
+    "site",
+    "users",
+    "serve",
+    "worker",
+    "ops",
+)
 
 
 def _register_all() -> None:

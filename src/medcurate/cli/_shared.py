@@ -9,8 +9,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
-from medcurate.errors import MedcurateError
+from medcurate.errors import MedcurateError, StorageError
 from medcurate.settings import Settings, make_settings
 
 if TYPE_CHECKING:
@@ -57,6 +58,36 @@ def err_console() -> Console:
     return Console(stderr=True)
 
 
+class StorageGuardedGroup(TyperGroup):
+    """The root command group: a storage error of any command ends it with a message, never a traceback.
+
+    One handler for every command: ``StorageError`` and SQLAlchemy's errors (a unique key taken by
+    another writer, a locked or unreachable database) become ``error: ...`` and exit code 1.
+    """
+
+    def invoke(self, ctx: Any) -> Any:  # Typer's own (vendored) click.Context
+        """Run the command, turning a storage error into a clear message and a non-zero exit."""
+        try:
+            return super().invoke(ctx)
+        except StorageError as exc:
+            fail(f"storage: {exc}")
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            fail(f"the database refused the operation ({type(exc).__name__}): {_first_line(exc)}")
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """True for SQLAlchemy's errors, without importing SQLAlchemy when the command never did."""
+    module = sys.modules.get("sqlalchemy.exc")
+    return module is not None and isinstance(exc, module.SQLAlchemyError)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def settings_of(ctx: typer.Context) -> Settings:
     """The settings the root callback built from ``--home`` and the environment."""
     root = ctx.find_root()
@@ -65,9 +96,16 @@ def settings_of(ctx: typer.Context) -> Settings:
     return root.obj
 
 
+def plain(value: object) -> str:
+    """``value`` as text that Rich prints as it is: ``[fe80::1]`` is a host, not a style tag."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
 def fail(message: str, *, code: int = 1) -> NoReturn:
     """Print an error for a person and exit non-zero."""
-    err_console().print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console().print(f"[bold red]error:[/] {plain(message)}", highlight=False)
     raise typer.Exit(code)
 
 

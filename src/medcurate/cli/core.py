@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from medcurate import __version__
-from medcurate.cli._shared import console, fail, print_json, run_guarded, settings_of
+from medcurate.cli._shared import console, fail, plain, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 from medcurate.settings import make_settings
 
@@ -64,7 +64,12 @@ def show_config(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--jso
     )
     table = Table("community", "basePath", "mastHead", "variant")
     for community in config.communities:
-        table.add_row(community.key, community.base_path, community.mast_head, community.variant.value)
+        table.add_row(
+            plain(community.key),
+            plain(community.base_path),
+            plain(community.mast_head),
+            community.variant.value,
+        )
     console().print(table)
     counts = (len(config.topics), len(config.taxonomies), len(config.offerings))
     console().print("{} topics in {} taxonomies; {} offerings".format(*counts))
@@ -104,7 +109,7 @@ def import_command(
     if report.failures:
         table = Table("file", "reason", title="Files not imported")
         for failure in report.failures:
-            table.add_row(failure.path, failure.reason)
+            table.add_row(plain(failure.path), plain(failure.reason))
         console().print(table)
         raise typer.Exit(1)
 
@@ -198,7 +203,9 @@ def list_command(
         return
     table = Table("id", "state", "date", "brand", "title", title=f"{len(rows)} items")
     for row in rows:
-        table.add_row(str(row["id"]), row["state"], row["date"] or "", row["brand"] or "", str(row["title"]))
+        table.add_row(
+            str(row["id"]), row["state"], row["date"] or "", plain(row["brand"] or ""), plain(row["title"])
+        )
     console().print(table)
 
 
@@ -238,11 +245,11 @@ def show_command(
             }
         )
         return
-    console().print(f"[bold]{item.title}[/]  (#{item_id}, {state})")
-    console().print(f"{item.url or ''}  [dim]{item.brand or ''}[/]")
-    console().print(f"topics: {', '.join(item.topics) or '-'}")
-    console().print(f"community: {community or '-'}   variant: {item.variant.value}")
-    console().print(item.fields.description or "", highlight=False)
+    console().print(f"[bold]{plain(item.title)}[/]  (#{item_id}, {state})")
+    console().print(f"{plain(item.url or '')}  [dim]{plain(item.brand or '')}[/]")
+    console().print(f"topics: {plain(', '.join(item.topics) or '-')}")
+    console().print(f"community: {plain(community or '-')}   variant: {item.variant.value}")
+    console().print(plain(item.fields.description or ""), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, run_guarded, settings_of
+from medcurate.cli._shared import console, fail, plain, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 
 if TYPE_CHECKING:
@@ -40,14 +40,17 @@ def _options(settings: Settings, community: str | None, no_robots: bool, no_imag
     return options
 
 
-def _report(report: BatchReport) -> None:
+def print_report(report: BatchReport) -> None:
+    """The batch's outcomes as a table, then the counts."""
     from rich.table import Table
 
     table = Table("status", "item", "url", "reason", title=f"Batch {report.batch_id}")
     for outcome in report.outcomes:
         style = STATUS_STYLE.get(outcome.status, "")
         item = outcome.item_id or outcome.duplicate_of
-        table.add_row(f"[{style}]{outcome.status}[/]", str(item or ""), outcome.url, outcome.reason or "")
+        table.add_row(
+            f"[{style}]{outcome.status}[/]", str(item or ""), plain(outcome.url), plain(outcome.reason or "")
+        )
     console().print(table)
     counts = report.counts
     console().print(", ".join(f"{status} {counts.get(status, 0)}" for status in STATUS_STYLE))
@@ -89,9 +92,11 @@ def _ingest(settings: Settings, entries: list[SourceEntry], options: IngestOptio
                 database, entries, settings=settings, actor=actor, options=options, on_progress=advance
             ),
         )
+    except MedcurateError as exc:  # the links not finished are marked failed with this reason
+        fail(str(exc))
     finally:
         database.dispose()
-    _report(report)
+    print_report(report)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -123,6 +128,7 @@ def _read_inputs(
     html_dir: list[Path],
     *,
     fetch_options: FetchOptions,
+    max_entries: int,
 ) -> tuple[list[SourceEntry], list[str]]:
     """Every entry of every input; feeds named by URL are fetched; problems are returned as text."""
     from medcurate.sources import SourceKind, entries_of, parse_source, read_source
@@ -130,7 +136,7 @@ def _read_inputs(
     reports = []
     problems: list[str] = []
     for path in file:
-        reports.append(read_source(path))
+        reports.append(read_source(path, max_entries=max_entries))
     for path in opml:
         reports.append(read_source(path, kind=SourceKind.OPML))
     for path in bookmarks:
@@ -153,9 +159,13 @@ def _read_inputs(
             except MedcurateError as exc:
                 problems.append(f"{location}: {exc}")
                 continue
-            reports.append(parse_source(data, origin=location, kind=SourceKind.FEED, base_url=location))
+            reports.append(
+                parse_source(
+                    data, origin=location, kind=SourceKind.FEED, base_url=location, max_entries=max_entries
+                )
+            )
         else:
-            reports.append(read_source(Path(location), kind=SourceKind.FEED))
+            reports.append(read_source(Path(location), kind=SourceKind.FEED, max_entries=max_entries))
     problems.extend(f"{r.origin}: {p}" for r in reports for p in r.problems)
     return entries_of(reports), problems
 
@@ -179,11 +189,19 @@ def ingest(
     settings = settings_of(ctx)
     try:
         options = _options(settings, community, no_robots, no_images)
-        entries, problems = _read_inputs(file, feed, opml, bookmarks, html_dir, fetch_options=options.fetch)
+        entries, problems = _read_inputs(
+            file,
+            feed,
+            opml,
+            bookmarks,
+            html_dir,
+            fetch_options=options.fetch,
+            max_entries=settings.feed_max_entries,
+        )
     except MedcurateError as exc:
         fail(str(exc), code=2)
     for problem in problems:
-        console().print(f"[yellow]warning:[/] {problem}", highlight=False)
+        console().print(f"[yellow]warning:[/] {plain(problem)}", highlight=False)
     if not entries:
         fail("the inputs hold no links", code=1)
     _ingest(settings, entries, options)

@@ -23,11 +23,15 @@ def serve(
     log_level: Annotated[
         str, typer.Option(help="Uvicorn's log level: debug, info, warning, error.")
     ] = "info",
-    forwarded_allow_ips: Annotated[
-        str | None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes; jobs and sessions live in the database.")
+    ] = 1,
+    trusted_proxy: Annotated[
+        list[str] | None,
         typer.Option(
-            envvar="MEDCURATE_FORWARDED_ALLOW_IPS",
-            help="Reverse proxies whose X-Forwarded-* headers are believed (comma-separated, or *).",
+            envvar="MEDCURATE_TRUSTED_PROXIES",
+            help="Address or network of a reverse proxy whose X-Forwarded-Proto/-For are believed "
+            "(repeat for more; Uvicorn's --proxy-headers with --forwarded-allow-ips for them).",
         ),
     ] = None,
 ) -> None:
@@ -42,17 +46,19 @@ def serve(
         require_current(settings.database)
     except MedcurateError as exc:
         fail(str(exc))
-    from medcurate.web import run
+    from medcurate.web import WebOptions, run
 
-    console().print(f"medcurate at [bold]http://{host}:{port}/[/]  (API docs: /api/docs)")
+    console().print(f"medcurate at [bold]http://{host}:{port}/[/]  (API docs: /api/docs)", markup=True)
+    options = WebOptions(trusted_proxies=tuple(trusted_proxy or ()))
     try:
         run(
             settings,
             host=host,
             port=port,
+            options=options,
             secure_cookies=secure_cookies,
             log_level=log_level,
-            forwarded_allow_ips=forwarded_allow_ips,
+            workers=workers,
         )
     except MedcurateError as exc:
         fail(str(exc))

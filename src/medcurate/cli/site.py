@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medcurate.cli._shared import console, end_process, fail, print_json, settings_of
+from medcurate.cli._shared import console, end_process, fail, plain, print_json, settings_of
 from medcurate.errors import MedcurateError
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def build_command(
         print_json({"out_dir": str(target), **asdict(report)})
     else:
         for warning in report.warnings:
-            console().print(f"[yellow]warning:[/] {warning}", highlight=False)
+            console().print(f"[yellow]warning:[/] {plain(warning)}", highlight=False)
         console().print(
             f"Site in {target}: {report.items} items, {report.written} files written, "
             f"{report.unchanged} unchanged, {report.removed} removed ({report.seconds:.2f} s)"

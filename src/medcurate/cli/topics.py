@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, print_json, run_guarded, settings_of
+from medcurate.cli._shared import console, fail, plain, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 from medcurate.models import DecisionAction
 from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
@@ -20,7 +20,7 @@ def _print_suggestions(suggestions: list[Suggestion], *, title: str) -> None:
 
     table = Table("kind", "#", "label", "score", "reason", title=title)
     for s in suggestions:
-        table.add_row(s.kind, str(s.rank), s.label, f"{s.score:.2f}", s.reason)
+        table.add_row(s.kind, str(s.rank), plain(s.label), f"{s.score:.2f}", plain(s.reason))
     console().print(table)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, print_json, run_guarded, settings_of
+from medcurate.cli._shared import console, fail, plain, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 
 users_app = typer.Typer(no_args_is_help=True, help="Users and roles: admin, editor, curator, viewer.")
@@ -77,7 +77,10 @@ def list_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--js
     table = Table("username", "role", "status", "since", title=f"{len(users)} users")
     for u in users:
         table.add_row(
-            u.username, u.role.value, "disabled" if u.disabled else "active", u.created_at.date().isoformat()
+            plain(u.username),
+            u.role.value,
+            "disabled" if u.disabled else "active",
+            u.created_at.date().isoformat(),
         )
     console().print(table)
 
@@ -112,7 +115,7 @@ def _set_disabled(ctx: typer.Context, username: str, disabled: bool) -> None:
         fail(str(exc))
     finally:
         database.dispose()
-    console().print(f"{username} is {'disabled' if disabled else 'enabled'}")
+    console().print(f"{plain(username)} is {'disabled' if disabled else 'enabled'}")
 
 
 def disable(ctx: typer.Context, username: Annotated[str, typer.Argument()]) -> None:
@@ -123,6 +126,21 @@ def disable(ctx: typer.Context, username: Annotated[str, typer.Argument()]) -> N
 def enable(ctx: typer.Context, username: Annotated[str, typer.Argument()]) -> None:
     """Enable a disabled user again."""
     _set_disabled(ctx, username, False)
+
+
+def unlock(ctx: typer.Context, username: Annotated[str, typer.Argument()]) -> None:
+    """End a user's sign-in delay: forget their failed sign-ins from every address."""
+    from medcurate.users import unlock_user
+
+    database = run_guarded(settings_of(ctx))
+    try:
+        with database.session() as session:
+            cleared = unlock_user(session, username=username, actor=CLI_ACTOR)
+    except MedcurateError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
+    console().print(f"{plain(username)} is unlocked ({cleared} failed sign-ins forgotten)")
 
 
 def token(
@@ -151,5 +169,6 @@ def register(app: typer.Typer) -> None:
     users_app.command("set-role")(set_role_command)
     users_app.command("disable")(disable)
     users_app.command("enable")(enable)
+    users_app.command("unlock")(unlock)
     users_app.command("token")(token)
     app.add_typer(users_app, name="users")

@@ -31,6 +31,7 @@ from medcurate.frontmatter import render_document
 from medcurate.models import CuratedItem, FeaturedImage, Variant
 from medcurate.publish.sanitize import clean_html, looks_like_html
 from medcurate.publish.seed import relative_path
+from medcurate.validation import contained_path
 
 LAYOUT_PACKAGE_DIR = "publish/hugo_layout"
 STYLESHEET = "publish/static/site/style.css"
@@ -220,14 +221,14 @@ def export_hugo(
                     "distinct mdName values"
                 )
             seen[rel] = item.title
-            target = content / rel
+            target = contained_path(content, rel)
             changed = _write_if_changed(target, render_document(hugo_item(item)).encode("utf-8"))
             written += changed
             unchanged += not changed
             paths.append(target)
             source = featured_image_source(item, images)
             if source is not None:
-                changed = _copy_if_changed(source, target.parent / source.name)
+                changed = _copy_if_changed(source, contained_path(target.parent, source.name))
                 written += changed
                 unchanged += not changed
                 copied += 1
@@ -238,7 +239,7 @@ def export_hugo(
             extra += [(out_dir / rel, data) for rel, data in _layout_files(layout_root)]
             extra.append((out_dir / "static" / "css" / "site.css", package.joinpath(STYLESHEET).read_bytes()))
             for directory, title in _section_titles(items, config).items():
-                index = content / directory / "_index.md"
+                index = contained_path(content, directory / "_index.md")
                 if index.exists():  # never overwrite an editor's own section page
                     unchanged += 1
                 else:

@@ -14,6 +14,7 @@ from medcurate.errors import PublishError
 from medcurate.frontmatter import write_document
 from medcurate.models import CuratedItem
 from medcurate.rules import DEFAULT_SECTION
+from medcurate.validation import contained_path, segment_problem
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ def relative_path(item: CuratedItem) -> Path:
     name = item.md_name or item.fields.slug
     if not name:
         raise PublishError(f"item {item.title!r} has neither mdName nor slug; cannot name its file")
+    unsafe = segment_problem(name, what="mdName")
+    if unsafe is not None:
+        raise PublishError(f"item {item.title!r}: {unsafe}: refused, it would be written outside its folder")
     return Path(*parts) / f"{name}.md"
 
 
@@ -40,7 +44,7 @@ def export_seed(items: Iterable[CuratedItem], out_dir: Path) -> ExportReport:
     written = unchanged = 0
     paths: list[Path] = []
     for item in items:
-        target = out_dir / relative_path(item)
+        target = contained_path(out_dir, relative_path(item))
         try:
             changed = write_document(item, target)
         except OSError as exc:

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from medcurate.errors import StorageError
+from medcurate.errors import Conflict, StorageError
 from medcurate.store.direct import SCHEMA_HEAD, SQLITE_PRAGMAS, Reader
 
 if TYPE_CHECKING:
@@ -78,6 +78,14 @@ def migrate(engine: Engine) -> None:
         raise StorageError(f"could not migrate the database at {engine.url!r}: {exc}") from exc
 
 
+def storage_error(error: DBAPIError) -> StorageError:
+    """The medcurate error a driver error becomes: ``Conflict`` for a violated constraint."""
+    detail = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+    if isinstance(error, IntegrityError):
+        return Conflict(f"a constraint refused the row (another writer stored it first?): {detail}")
+    return StorageError(f"the database refused the operation: {detail}")
+
+
 @dataclass(frozen=True)
 class Database:
     """An engine and its session factory."""
@@ -87,12 +95,19 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session that commits when the block succeeds and rolls back when it fails."""
+        """A session that commits when the block succeeds and rolls back when it fails.
+
+        The driver's errors leave as medcurate's: a unique or foreign-key violation as ``Conflict``
+        (a concurrent writer stored the same thing first), any other as ``StorageError``.
+        """
         session = self.sessions()
         try:
             yield session
             session.commit()
-        except Exception:
+        except DBAPIError as exc:
+            session.rollback()
+            raise storage_error(exc) from exc
+        except BaseException:
             session.rollback()
             raise
         finally:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -58,7 +59,9 @@ class ItemRecord(Base):
 
     __tablename__ = "items"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # Assigned by the database in the transaction that stores the item (an identity on PostgreSQL,
+    # the rowid on SQLite), so concurrent writers never pick the same id; imports may still give one.
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     md_name: Mapped[str] = mapped_column(String(64), unique=True)
     url: Mapped[str | None] = mapped_column(Text)
     url_key: Mapped[str | None] = mapped_column(String(2048), unique=True)
@@ -271,3 +274,21 @@ class ModelVersionRecord(Base):
     path: Mapped[str] = mapped_column(Text)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobRecord(Base):
+    """An ingestion job, whichever process started or runs it: any server process answers for it."""
+
+    __tablename__ = "jobs"
+
+    # The RQ job id when a queue runs it, else a random hex id: the same id either way.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), default="ingest")
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    batch_key: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(120), default="")
+    urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from medcurate.errors import NotFound
+from medcurate.errors import InvalidInput, NotFound
 from medcurate.frontmatter import detect_variant
 from medcurate.models import (
     CuratedItem,
@@ -27,6 +27,7 @@ from medcurate.models import (
 from medcurate.rules import timestamp
 from medcurate.store.models import AuditRecord, ItemRecord, ItemTopic
 from medcurate.store.search import apply_search
+from medcurate.validation import item_problems
 
 SaveOutcome = Literal["created", "updated", "unchanged"]
 ItemSort = Literal["relevance", "newest"]
@@ -42,12 +43,6 @@ def item_from_record(record: ItemRecord) -> CuratedItem:
         variant=Variant(record.variant),
         source_path=record.source_path,
     )
-
-
-def next_item_id(session: Session) -> int:
-    """One more than the largest item id: ids are unique and increasing."""
-    current = session.scalar(select(func.max(ItemRecord.id)))
-    return (current or 0) + 1
 
 
 def get_item(session: Session, *, item_id: int) -> ItemRecord:
@@ -123,11 +118,15 @@ def save_item(
     With ``touch``, an item whose front matter or body changes gets a new ``lastMod`` (bookmark
     items only when they already carry one); imports pass ``touch=False`` to keep files as they are.
     """
+    refused = item_problems(item)
+    if refused:
+        raise InvalidInput(f"item not stored: {'; '.join(refused)}")
     record = find_item(session, md_name=md_name, url_key=url_key)
     if record is None:
+        # The item's own id when it is free (an import), else the database assigns one.
         wanted_id = item_id if item_id and session.get(ItemRecord, item_id) is None else None
         record = ItemRecord(
-            id=wanted_id or next_item_id(session),
+            id=wanted_id,
             md_name=md_name,
             url_key=url_key,
             state=(state or ItemState.DRAFT).value,
@@ -139,6 +138,8 @@ def save_item(
         _fill_columns(record, item, community)
         session.add(record)
         session.flush()
+        if wanted_id is not None:
+            advance_item_ids(session, past=wanted_id)
         return record, "created"
     before = (dict(record.front_matter), record.body, record.state, record.community, record.text)
     if touch and _content_changed(record, item) and _carries_last_mod(item):
@@ -158,6 +159,23 @@ def save_item(
     record.updated_at = datetime.now(UTC)
     session.flush()
     return record, "updated"
+
+
+def advance_item_ids(session: Session, *, past: int) -> None:
+    """After an item stored with its own id, let the database's ids continue past it (PostgreSQL).
+
+    SQLite's rowid already continues past the largest id; PostgreSQL's identity is moved here, only
+    forward, so an id a concurrent writer already holds is never handed out again.
+    """
+    if _dialect(session) != "postgresql":
+        return
+    session.execute(
+        text(
+            "SELECT setval(pg_get_serial_sequence('items', 'id'), :past) "
+            "WHERE :past >= (SELECT last_value FROM items_id_seq)"
+        ),
+        {"past": past},
+    )
 
 
 def _content_changed(record: ItemRecord, item: CuratedItem) -> bool:

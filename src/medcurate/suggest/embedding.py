@@ -19,6 +19,7 @@ are never compared.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,7 @@ Vector = npt.NDArray[np.float32]
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_TEXT_CHARS = 2000
 EMBEDDING_DIM = 384
+LOGGER = logging.getLogger(__name__)
 MODEL_NAME = "all-MiniLM-L6-v2"
 MINILM_SPACE = f"minilm:{MODEL_NAME}"
 EncoderName = Literal["minilm", "static"]
@@ -65,6 +67,7 @@ def _load_sentence_transformer() -> Any:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - both are declared dependencies
         raise SuggestError(f"the embedding model is not installed: {exc}; run `make install`") from exc
+    LOGGER.info("loading the %s embedding model", MODEL_NAME)
     try:
         return SentenceTransformer(str(get_model_path()), device="cpu")
     except (OSError, ValueError) as exc:
@@ -201,7 +204,8 @@ class EmbeddingCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = np.array(list(self.vectors), dtype=str)
         matrix = np.stack(list(self.vectors.values())) if self.vectors else np.zeros((0, EMBEDDING_DIM))
-        tmp = self.path.with_suffix(".tmp.npz")
+        # A name of its own per writer: several workers may save the same cache at once.
+        tmp = self.path.with_name(f"{self.path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.npz")
         np.savez(tmp, keys=keys, vectors=matrix.astype(np.float32), space=np.array(self.space))
         tmp.replace(self.path)
         self.dirty = False

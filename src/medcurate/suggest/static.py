@@ -230,6 +230,7 @@ class StaticEncoder:
                         f"the static model in {self.directory} is unreadable ({exc}); delete that directory"
                     ) from exc
                 self._stamp = stamp
+                LOGGER.info("loaded the static embedding model from %s", self.directory)
             return self._model, self._stamp
 
     @property

@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
@@ -26,6 +26,7 @@ from medcurate.errors import (
     ConfigError,
     Conflict,
     FetchError,
+    FrontMatterError,
     InvalidInput,
     MedcurateError,
     NotFound,
@@ -39,10 +40,12 @@ from medcurate.store.db import Database, open_database
 from medcurate.templating import make_environment
 from medcurate.web.deps import csrf_protect
 from medcurate.web.jobs import AppJobs
+from medcurate.web.jsonguard import JSONDepthGuard
 from medcurate.web.ops import ROUTES as OPS_ROUTES
 from medcurate.web.ops import observe_request
 from medcurate.web.options import WebContext, WebOptions
 from medcurate.web.routes import audit, auth, batches, dashboard, items, sources, suggestions, users
+from medcurate.web.transport import served_over_https
 
 API_PREFIX = "/api"
 # Most specific first: the first class an error is an instance of decides the status.
@@ -53,6 +56,7 @@ STATUS_BY_ERROR: tuple[tuple[type[MedcurateError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (InvalidInput, 422),
+    (FrontMatterError, 422),
     (SourceError, 422),
     (FetchError, 502),
     (ConfigError, 500),
@@ -117,10 +121,25 @@ async def handle_error(request: Request, error: Exception) -> Response:
         csrf_token="",
         csrf_field="",
         path=request.url.path,
+        back=back_link(request),
         notice=None,
         can=lambda _role: False,
     )
     return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def back_link(request: Request) -> str | None:
+    """The page the visitor came from, as a path on this site; None for another site or none at all."""
+    referrer = request.headers.get("referer", "")
+    try:
+        parts = urlsplit(referrer)
+    except ValueError:
+        return None
+    if parts.scheme not in {"http", "https"} or parts.netloc != request.url.netloc:
+        return None
+    path = parts.path if parts.path.startswith("/") and parts.path[1:2] not in {"/", "\\"} else "/"
+    back = path + (f"?{parts.query}" if parts.query else "")
+    return None if back == request.url.path + (f"?{request.url.query}" if request.url.query else "") else back
 
 
 async def _security_headers(
@@ -129,6 +148,9 @@ async def _security_headers(
     response = await call_next(request)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    options: WebOptions = request.app.state.context.options
+    if served_over_https(request, options.trusted_proxies):
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={options.hsts_max_age}")
     return response
 
 
@@ -175,6 +197,7 @@ def create_app(
     app.state.context = context
     app.add_exception_handler(MedcurateError, handle_error)
     app.add_exception_handler(RequestValidationError, handle_invalid_request)
+    app.add_middleware(JSONDepthGuard)
     app.middleware("http")(_security_headers)
     app.middleware("http")(observe_request)  # outermost: times everything, errors included
     app.router.routes.extend(OPS_ROUTES)

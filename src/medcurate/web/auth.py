@@ -5,7 +5,8 @@ no usable session. Each session row keeps its own CSRF synchroniser token, which
 state-changing request made with the cookie must echo (form field ``csrf_token`` or header
 ``X-CSRF-Token``). Requests that carry an ``Authorization: Bearer`` token send no cookie and are
 exempt. The sign-in form, made before any session exists, uses a double-submit cookie instead.
-Failed sign-ins are counted per username and per address over a sliding window.
+Failed sign-ins slow down each (address, username) pair with a growing delay (``LoginLimits``); an
+admin's unlock (``users.unlock_user``) ends it.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from medcurate.errors import AuthError, RateLimited
-from medcurate.store.models import LoginAttemptRecord, UserRecord, WebSessionRecord
+from medcurate.store import accounts
+from medcurate.store.models import WebSessionRecord
 from medcurate.store.repository import record_audit
 from medcurate.users import User, get_user_by_id, verify_credentials
 
@@ -31,18 +32,34 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 DEFAULT_SESSION_LIFETIME = timedelta(hours=12)
-DEFAULT_MAX_FAILURES_PER_USER = 5
-DEFAULT_MAX_FAILURES_PER_ADDRESS = 20
-DEFAULT_LOGIN_WINDOW = timedelta(minutes=15)
+DEFAULT_FREE_FAILURES = 3
+DEFAULT_FIRST_DELAY = timedelta(seconds=1)
+DEFAULT_MAX_DELAY = timedelta(minutes=15)
+DEFAULT_LOGIN_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True, kw_only=True)
 class LoginLimits:
-    """How many failed sign-ins are allowed, per username and per address, within the window."""
+    """The sign-in back-off of one (address, username) pair.
 
-    max_failures_per_user: int = DEFAULT_MAX_FAILURES_PER_USER
-    max_failures_per_address: int = DEFAULT_MAX_FAILURES_PER_ADDRESS
+    After ``free_failures`` failed sign-ins, each further attempt waits ``first_delay``, doubled for
+    every failure since, up to ``max_delay``; a success, an admin's unlock or ``window`` without a
+    failure starts the count again. Nothing is ever locked: a user behind the same proxy or NAT as an
+    attacker, or whose name an attacker types, signs in from their own address as usual.
+    """
+
+    free_failures: int = DEFAULT_FREE_FAILURES
+    first_delay: timedelta = DEFAULT_FIRST_DELAY
+    max_delay: timedelta = DEFAULT_MAX_DELAY
     window: timedelta = DEFAULT_LOGIN_WINDOW
+
+    def delay_after(self, failures: int) -> timedelta:
+        """How long to wait after ``failures`` failures in a row."""
+        if failures < self.free_failures:
+            return timedelta(0)
+        doublings = min(failures - self.free_failures, 20)  # past the cap anyway, and no overflow
+        delay: timedelta = min(self.first_delay * float(2**doublings), self.max_delay)
+        return delay
 
 
 @dataclass(frozen=True)
@@ -81,18 +98,18 @@ def start_session(
     cookie = new_token()
     csrf = new_token()
     now = datetime.now(UTC)
-    session.add(
+    # Expired rows of anyone are cleared here, the one moment sessions are written anyway.
+    accounts.delete_expired_sessions(session, now=now)
+    accounts.add_row(
+        session,
         WebSessionRecord(
             id_hash=_digest(cookie),
             user_id=user.id,
             csrf_token=csrf,
             created_at=now,
             expires_at=now + lifetime,
-        )
+        ),
     )
-    # Expired rows of anyone are cleared here, the one moment sessions are written anyway.
-    session.execute(delete(WebSessionRecord).where(WebSessionRecord.expires_at < now))
-    session.flush()
     return cookie, csrf
 
 
@@ -100,7 +117,7 @@ def resolve_session(session: Session, *, cookie: str | None) -> SignedIn | None:
     """The signed-in user behind a cookie, or None when it is unknown, expired or the user disabled."""
     if not cookie:
         return None
-    row = session.get(WebSessionRecord, _digest(cookie))
+    row = accounts.web_session(session, id_hash=_digest(cookie))
     if row is None or _aware(row.expires_at) < datetime.now(UTC):
         return None
     user = get_user_by_id(session, user_id=row.user_id)
@@ -112,62 +129,62 @@ def resolve_session(session: Session, *, cookie: str | None) -> SignedIn | None:
 def end_session(session: Session, *, cookie: str | None) -> None:
     """Forget a session (sign-out)."""
     if cookie:
-        session.execute(delete(WebSessionRecord).where(WebSessionRecord.id_hash == _digest(cookie)))
+        accounts.delete_session(session, id_hash=_digest(cookie))
 
 
-def _recent_failures(session: Session, *, since: datetime, username: str | None, address: str | None) -> int:
-    statement = select(func.count(LoginAttemptRecord.id)).where(
-        LoginAttemptRecord.success.is_(False), LoginAttemptRecord.at >= since
+def check_rate_limit(
+    session: Session, *, username: str, address: str, limits: LoginLimits, now: datetime | None = None
+) -> None:
+    """``RateLimited`` while this (address, username) pair must still wait after its last failure."""
+    now = now or datetime.now(UTC)
+    failures = accounts.recent_failures(
+        session, username=username, address=address, since=now - limits.window
     )
-    if username is not None:
-        statement = statement.where(LoginAttemptRecord.username == username)
-    if address is not None:
-        statement = statement.where(LoginAttemptRecord.remote_addr == address)
-    return int(session.scalar(statement) or 0)
+    if not failures:
+        return
+    ready = _aware(failures[0]) + limits.delay_after(len(failures))
+    if now < ready:
+        wait = max(1, int((ready - now).total_seconds() + 0.999))
+        raise RateLimited(
+            f"too many failed sign-ins for {username!r} from this address; try again in {wait} seconds"
+        )
 
 
-def check_rate_limit(session: Session, *, username: str, address: str, limits: LoginLimits) -> None:
-    """``RateLimited`` when this username or address failed too often within the window."""
-    since = datetime.now(UTC) - limits.window
-    minutes = int(limits.window.total_seconds() // 60)
-    if (
-        _recent_failures(session, since=since, username=username, address=None)
-        >= limits.max_failures_per_user
-    ):
-        raise RateLimited(f"too many failed sign-ins for {username!r}; try again in {minutes} minutes")
-    if (
-        _recent_failures(session, since=since, username=None, address=address)
-        >= limits.max_failures_per_address
-    ):
-        raise RateLimited(f"too many failed sign-ins from {address}; try again in {minutes} minutes")
-
-
-def sign_in(session: Session, *, username: str, password: str, address: str, limits: LoginLimits) -> User:
-    """Check the rate limit and the credentials, record the attempt, and return the user.
+def sign_in(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    limits: LoginLimits,
+    now: datetime | None = None,
+) -> User:
+    """Check the back-off and the credentials, record the attempt, and return the user.
 
     Args:
         session: the database session; the attempt row is written to it (commit it even on failure).
         username: as typed.
         password: as typed; never stored or logged.
         address: the client's IP address.
-        limits: the rate limits.
+        limits: the back-off.
+        now: the moment of the attempt (tests); the clock by default.
 
     Returns:
         The signed-in user; ``RateLimited`` or ``AuthError`` otherwise.
     """
+    now = now or datetime.now(UTC)
     username = username.strip()[:120]
-    check_rate_limit(session, username=username, address=address, limits=limits)
+    check_rate_limit(session, username=username, address=address, limits=limits, now=now)
     try:
         user = verify_credentials(session, username=username, password=password)
     except AuthError:
-        session.add(LoginAttemptRecord(username=username, remote_addr=address[:64], success=False))
-        session.flush()
+        accounts.record_attempt(session, username=username, address=address, success=False, at=now)
         raise
-    session.add(LoginAttemptRecord(username=username, remote_addr=address[:64], success=True))
+    accounts.record_attempt(session, username=username, address=address, success=True, at=now)
     record_audit(session, actor=username, action="user.sign_in", entity_type="user", entity_id=username)
     return user
 
 
 def user_exists(session: Session, *, username: str) -> bool:
     """True when a user of this name exists (for messages only, never for access decisions)."""
-    return session.scalar(select(UserRecord.id).where(UserRecord.username == username)) is not None
+    return accounts.username_taken(session, username=username)

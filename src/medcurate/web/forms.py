@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 
 from medcurate.errors import InvalidInput
+from medcurate.frontmatter import load_yaml
 
 PREFIX = "fm."
 MANAGED_KEYS = frozenset(
@@ -113,7 +114,7 @@ def _convert(spec: FieldSpec, original: Any, raw: str) -> Any:
     if spec.kind == "lines":
         return [line.strip() for line in text.split("\n") if line.strip()]
     try:
-        return yaml.safe_load(text) if text.strip() else None
+        return load_yaml(text) if text.strip() else None
     except yaml.YAMLError as exc:
         raise InvalidInput(f"{spec.label}: not valid YAML: {exc}") from exc
 

@@ -2,13 +2,12 @@
 
 The app picks each job's batch key up front, so the progress page reads the batch's
 ``batch_entries`` rows by key from the first second, before the pipeline has written them,
-wherever the job runs. The app remembers only what it submitted (the links, who, the key); the
-job's state comes from the runner.
+wherever the job runs. The job itself (links, who, key, state) is in the shared registry (the
+``jobs`` table), so every server process answers for a job that any of them started.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,8 +16,6 @@ from datetime import UTC, datetime
 from medcurate.jobs import IngestJob, JobRunner, ThreadRunner, make_runner
 from medcurate.settings import Settings
 from medcurate.store.db import Database
-
-MAX_REMEMBERED_JOBS = 200
 
 
 @dataclass
@@ -35,12 +32,10 @@ class Job:
 
 
 class AppJobs:
-    """Submits the app's ingestion jobs to the site's runner and remembers them for the progress pages."""
+    """Submits the app's ingestion jobs to the site's runner and reads them back from the registry."""
 
     def __init__(self, database: Database, settings: Settings, *, runner: JobRunner | None = None) -> None:
         self._runner = runner or make_runner(settings, database)
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
 
     def submit(self, urls: Sequence[str], *, actor: str) -> Job:
         """Start ingesting ``urls``; the job is returned at once."""
@@ -53,22 +48,21 @@ class AppJobs:
                 description=f"submitted by {actor} in the app",
             )
         )
-        job = Job(id=job_id, batch_key=batch_key, urls=tuple(urls), actor=actor)
-        with self._lock:
-            if len(self._jobs) >= MAX_REMEMBERED_JOBS:
-                for key in list(self._jobs)[: MAX_REMEMBERED_JOBS // 2]:
-                    del self._jobs[key]
-            self._jobs[job.id] = job
-        return job
+        return Job(id=job_id, batch_key=batch_key, urls=tuple(urls), actor=actor)
 
     def get(self, job_id: str) -> Job | None:
-        """The job with this id, if remembered, with its state as the runner reports it."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-        if job is not None:
-            status = self._runner.status(job_id)
-            job.state, job.error = status.state, status.error
-        return job
+        """The job with this id, whichever process started it; None when no registry holds it."""
+        status = self._runner.status(job_id)
+        if status.state == "unknown" or not status.batch_key:
+            return None
+        return Job(
+            id=job_id,
+            batch_key=status.batch_key,
+            urls=status.urls,
+            actor=status.actor,
+            state=status.state,
+            error=status.error,
+        )
 
     def shutdown(self) -> None:
         """Let running in-process jobs finish; queued jobs belong to the workers."""

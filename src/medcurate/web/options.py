@@ -7,6 +7,7 @@ background job runner, and is stored on ``app.state`` by the app factory.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from jinja2 import Environment
 
+from medcurate.errors import ConfigError
 from medcurate.settings import Settings
 from medcurate.store.db import Database
 from medcurate.web.auth import DEFAULT_SESSION_LIFETIME, LoginLimits
@@ -25,6 +27,7 @@ DEFAULT_SECURE_COOKIES = True
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+DEFAULT_HSTS_MAX_AGE = 365 * 24 * 3600  # a year, as the HSTS preload list asks
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +40,16 @@ class WebOptions:
     page_size: int = DEFAULT_PAGE_SIZE
     site_dir: Path | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    # Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed.
+    trusted_proxies: tuple[str, ...] = ()
+    hsts_max_age: int = DEFAULT_HSTS_MAX_AGE
+
+    def __post_init__(self) -> None:
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ConfigError(f"trusted proxy {entry!r} is not an address or a network") from None
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from medcurate.store.models import AuditRecord, ItemRecord, SuggestionRecord
 from medcurate.users import ApiToken, Role, User
+from medcurate.validation import api_front_matter_problems
 
 MAX_BULK = 500
 MAX_ROW_ID = 2**31 - 1
@@ -71,6 +72,15 @@ class ItemUpdate(_In):
     community: str | None = Field(default=None, max_length=120)
     related_offerings: list[str] | None = Field(default=None, max_length=200)
     front_matter: dict[str, Any] | None = None
+
+    @field_validator("front_matter")
+    @classmethod
+    def _safe_front_matter(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Refuse deep nesting, wrong types, non-http(s) links and names that leave their folder."""
+        problems = api_front_matter_problems(value) if value is not None else []
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
 
 class BulkAction(_In):

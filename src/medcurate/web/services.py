@@ -42,6 +42,7 @@ from medcurate.store.db import Database
 from medcurate.store.models import ItemRecord, SourceRecord
 from medcurate.store.repository import get_item, item_from_record, record_audit, save_item
 from medcurate.users import Role, User
+from medcurate.validation import link_problems, type_problems
 
 CURATOR_EDITABLE = frozenset({ItemState.DRAFT, ItemState.DUPLICATE, ItemState.REJECTED})
 TRANSITIONS: Mapping[str, tuple[ItemState, frozenset[ItemState]]] = {
@@ -146,6 +147,10 @@ def update_item(
     """Apply ``changes`` to a stored item and audit what changed."""
     record = get_item(session, item_id=item_id)
     check_can_edit(user, record)
+    if changes.front_matter is not None:
+        refused = [*type_problems(changes.front_matter), *link_problems(changes.front_matter)]
+        if refused:
+            raise InvalidInput("; ".join(refused))
     before = item_from_record(record)
     try:
         after = apply_changes(before, changes, config=config)
@@ -406,7 +411,13 @@ def feed_links(database: Database, *, source_id: int, settings: Settings, user: 
     links: list[str] = []
     try:
         data = fetch_feed_bytes(location)
-        report = parse_source(data, origin=location, kind=SourceKind.FEED, base_url=location)
+        report = parse_source(
+            data,
+            origin=location,
+            kind=SourceKind.FEED,
+            base_url=location,
+            max_entries=settings.feed_max_entries,
+        )
         links = [entry.url for entry in report.entries if entry.url]
     except MedcurateError as exc:
         error = str(exc)

@@ -103,6 +103,7 @@ from medcurate.publish.site.views import (
     view_from_data,
     view_to_data,
 )
+from medcurate.publish.site.writer_process import check_inside
 from medcurate.templating import make_environment
 
 DEFAULT_FEED_SIZE = 20
@@ -845,6 +846,10 @@ def _write_raw(writer: FileWriter, raw: RawSpec) -> None:
 def _remove_stale(out_dir: Path, stale: Sequence[str]) -> None:
     """Delete outputs the plan dropped, then their directories if emptied."""
     for rel in stale:
+        try:
+            check_inside(rel)
+        except ValueError:
+            continue  # a manifest entry that leaves the folder is never deleted
         path = out_dir / rel
         path.unlink(missing_ok=True)
         parent = path.parent

@@ -60,6 +60,8 @@ class DirectWriter:
         """Create or replace ``rel`` with ``data``."""
         try:
             write_file(self._root, rel, data, self._made)
+        except ValueError as exc:
+            raise PublishError(str(exc)) from exc
         except OSError as exc:
             raise PublishError(f"cannot write {rel} in {self._root}: {exc.strerror or exc}") from exc
 
@@ -67,6 +69,8 @@ class DirectWriter:
         """Create or replace ``rel`` with a copy of ``source``."""
         try:
             copy_file(self._root, rel, source, self._made)
+        except ValueError as exc:
+            raise PublishError(str(exc)) from exc
         except OSError as exc:
             detail = exc.strerror or exc
             raise PublishError(f"cannot copy {source} to {rel} in {self._root}: {detail}") from exc

@@ -47,8 +47,15 @@ def _parent_made(root: str, rel: str, made: set[str]) -> None:
         _make_dir(root, parent, made)
 
 
+def check_inside(rel: str) -> None:
+    """``ValueError`` unless ``rel`` is a relative path that stays below the root (no ``..``)."""
+    if not rel or rel[0] == "/" or "\\" in rel or "\x00" in rel or ".." in rel.split("/"):
+        raise ValueError(f"refused: {rel!r} resolves outside the site's folder")
+
+
 def write_file(root: str, rel: str, data: bytes | memoryview, made: set[str]) -> None:
     """Write one output file; ``made`` remembers the directories already created."""
+    check_inside(rel)
     _parent_made(root, rel, made)
     # os.open/os.write instead of open(): no text and buffer layers for a file written in one call.
     fd = os.open(f"{root}/{rel}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _FILE_MODE)
@@ -62,6 +69,7 @@ def write_file(root: str, rel: str, data: bytes | memoryview, made: set[str]) ->
 
 def copy_file(root: str, rel: str, source: str, made: set[str]) -> None:
     """Copy ``source`` to the output file ``rel``."""
+    check_inside(rel)
     _parent_made(root, rel, made)
     shutil.copyfile(source, f"{root}/{rel}")
 

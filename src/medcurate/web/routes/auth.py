@@ -28,6 +28,7 @@ from medcurate.web.schemas import (
     token_public,
     user_public,
 )
+from medcurate.web.transport import client_address
 
 api = APIRouter(tags=["account"], responses=ERROR_RESPONSES)
 pages = APIRouter(include_in_schema=False)
@@ -90,7 +91,7 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/items",
 ) -> Response:
     """Check the credentials (rate-limited), start a session and go on."""
-    address = request.client.host if request.client else ""
+    address = client_address(request, context.options.trusted_proxies)
     try:
         user = sign_in(
             session,

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from medcurate.batches import stalled_batch_ids
 from medcurate.errors import InvalidInput, NotFound
 from medcurate.sources import urls_from_text
 from medcurate.web.deps import ContextDep, CuratorUser, CurrentPrincipal, RowId, SessionDep, ViewerUser
@@ -97,12 +98,13 @@ def api_batches(
     """Ingestion batches, newest first."""
     del user
     rows, count = list_batches(session, limit=limit, offset=offset)
+    stalled = stalled_batch_ids(session, [b.id for b, _, _ in rows])
     data = [
         BatchPublic(
             id=b.id,
             key=b.key,
             description=b.description,
-            state=b.state,
+            state="stalled" if b.id in stalled else b.state,
             created_at=b.created_at,
             finished_at=b.finished_at,
             total=total,
@@ -172,6 +174,7 @@ def batches_page(
         "batches.html",
         principal=principal,
         rows=rows,
+        stalled=stalled_batch_ids(session, [b.id for b, _, _ in rows]),
         count=count,
         page=page,
         pages=max(1, -(-count // 50)),

@@ -8,7 +8,17 @@ from fastapi import APIRouter, Form, Request, Response
 from sqlalchemy.orm import Session
 
 from medcurate.errors import InvalidInput
-from medcurate.users import Role, User, add_user, disable_user, get_user, list_users, set_password, set_role
+from medcurate.users import (
+    Role,
+    User,
+    add_user,
+    disable_user,
+    get_user,
+    list_users,
+    set_password,
+    set_role,
+    unlock_user,
+)
 from medcurate.web.deps import AdminUser, ContextDep, CurrentPrincipal, SessionDep
 from medcurate.web.pages import redirect, render
 from medcurate.web.routes import ERROR_RESPONSES
@@ -59,6 +69,13 @@ def api_update_user(username: str, body: UserUpdate, session: SessionDep, admin:
     return user_public(_update(session, admin, username, body))
 
 
+@api.post("/users/{username}/unlock")
+def api_unlock_user(username: str, session: SessionDep, admin: AdminUser) -> UserPublic:
+    """End a user's sign-in back-off: forget their failed sign-ins from every address."""
+    unlock_user(session, username=username, actor=admin.username)
+    return user_public(get_user(session, username=username))
+
+
 @pages.get("/users")
 def users_page(
     request: Request, context: ContextDep, session: SessionDep, principal: CurrentPrincipal, admin: AdminUser
@@ -94,3 +111,10 @@ def users_update(
     """Change a user's role or disable/enable them."""
     _update(session, admin, username, UserUpdate(role=role, disabled=disabled))
     return redirect("/users", notice=f"User {username} updated.")
+
+
+@pages.post("/users/{username}/unlock")
+def users_unlock(username: str, session: SessionDep, admin: AdminUser) -> Response:
+    """End a user's sign-in back-off."""
+    cleared = unlock_user(session, username=username, actor=admin.username)
+    return redirect("/users", notice=f"User {username} unlocked ({cleared} failed sign-ins forgotten).")
