@@ -63,7 +63,11 @@ def _items(database: Database) -> list[tuple[int, Any, str | None]]:
 
 
 def test_ids_come_from_the_database_past_imported_ones(database: Database, tmp_path: Path) -> None:
-    imported = CuratedItem(front_matter={"id": 500, "title": "Imported"}, body="", variant=Variant.NEWS_2022)
+    imported = CuratedItem(
+        front_matter={"id": 500, "title": "Imported"},
+        body="An imported item keeps its id.",
+        variant=Variant.NEWS_2022,
+    )
     with database.session() as session:
         save_item(session, item=imported, md_name="imported", url_key="imported", item_id=500)
     report = _ingest(database, tmp_path, list(PAGES)[:2], "ids")
