@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test lint typecheck unit install system-deps services bench clean
+.PHONY: demo test lint typecheck unit install system-deps services bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,17 @@ unit: install
 		[ $$rc -eq 5 ] && echo "pytest collected no tests: the suite is broken" >&2; exit $$rc; }
 
 test: system-deps services install lint typecheck unit
+
+# A longer, random fuzzing run: the Hypothesis suite with many more examples, then each Atheris
+# (libFuzzer) target for FUZZ_SECONDS. `make test` runs the same suite bounded and derandomised.
+FUZZ_SECONDS ?= 60
+fuzz: install
+	MEDCURATE_FUZZ=fuzz $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
+	$(BIN)/pip install -q -e '.[fuzz]'
+	for target in frontmatter feed opml bookmarks url; do \
+		$(BIN)/python tests/fuzzing/atheris_targets.py $$target -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=/tmp/medcurate-fuzz- || exit 1; \
+	done
 
 demo: install
 	$(BIN)/python -m medcurate.demo

@@ -38,6 +38,7 @@ from medcurate.pipeline import clean_url
 from medcurate.resolve import canonical_key
 from medcurate.sources import parse_bookmarks, parse_feed, parse_opml
 from medcurate.users import Role
+from medcurate.validation import is_http_url
 from medcurate.web.schemas import ItemUpdate
 from websupport import Site, add, make_site, news_item, store, token_for
 
@@ -181,12 +182,16 @@ def test_url_normalisation_raises_only_medcurate_errors_and_is_idempotent(url: s
         key = canonical_key(cleaned)
     except MedcurateError:
         return
+    if not is_http_url(cleaned):
+        return  # not a URL the pipeline stores (it refuses those before fetching)
     assert clean_url(cleaned) == cleaned
     assert canonical_key(cleaned) == key
 
 
 JSON_VALUES = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), TEXT),
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), TEXT
+    ),
     lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(TEXT, children, max_size=4)),
     max_leaves=25,
 )

@@ -248,6 +248,18 @@ def test_users_page_unlocks(client: TestClient, site: Site) -> None:
         assert attempt(victim, "cal", PASSWORD) == 303
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/", "/\\evil.example/", "https://evil.example/", "/\t/evil.example/", "/items?x=1"],
+)
+def test_sign_in_goes_on_only_to_a_page_of_this_site(client: TestClient, target: str) -> None:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    form = {"username": "vic", "password": PASSWORD, "csrf_token": token.group(1), "next": target}
+    location = client.post("/login", data=form, follow_redirects=False).headers["location"]
+    assert location == (target if target == "/items?x=1" else "/items")
+
+
 # --- sessions of disabled users --------------------------------------------------------------------
 
 

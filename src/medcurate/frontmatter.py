@@ -210,6 +210,10 @@ def iter_documents(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
+class _CommunityDumper(yaml.SafeDumper):
+    """PyYAML's block style (the 2020 community seeds)."""
+
+
 class _SortedTopDumper(yaml.SafeDumper):
     """Bookmark style: top-level keys sorted, nested mappings in their own order."""
 
@@ -238,7 +242,20 @@ def _represent_timestamp(dumper: yaml.SafeDumper, data: datetime) -> yaml.Scalar
     return dumper.represent_scalar("tag:yaml.org,2002:timestamp", text)
 
 
+# PyYAML writes these line breaks raw in quoted scalars, where a reader folds them into a space:
+# a text holding one is written double-quoted, where they are escaped (\N, \L, \P).
+_UNFOLDABLE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _represent_text(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    if _UNFOLDABLE_BREAKS.search(data):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return dumper.represent_str(data)
+
+
 _NewsDumper.add_representer(_Folded, _represent_folded)
+for _dumper in (_NewsDumper, _SortedTopDumper, _CommunityDumper):
+    _dumper.add_representer(str, _represent_text)
 for _dumper in (_NewsDumper, _SortedTopDumper):
     _dumper.add_representer(datetime, _represent_timestamp)
 
@@ -264,7 +281,9 @@ def dump_front_matter(front_matter: Mapping[str, Any], variant: Variant) -> str:
     """Serialise a front matter mapping in the variant's own style."""
     data = dict(front_matter)
     if variant is Variant.COMMUNITY_2020:
-        return yaml.safe_dump(data, sort_keys=True, allow_unicode=True, default_flow_style=False)
+        return yaml.dump(
+            data, Dumper=_CommunityDumper, sort_keys=True, allow_unicode=True, default_flow_style=False
+        )
     if variant is Variant.BOOKMARK_2019:
         ordered = {key: data[key] for key in sorted(data)}
         return yaml.dump(

@@ -9,8 +9,8 @@ folder:
   ``MAX_NODES`` values, so that no recursive walk (the surrogate check, the codec, pydantic) can
   run out of stack or time.
 * ``path_name_problems``: the names that become file or URL paths (``mdName``, ``slug``,
-  ``basePath``, ``aliases``, ``featuredImage.href``, ``categoryUrl``) hold no ``..`` segment, no
-  backslash, no control character; a file name holds no ``/``.
+  ``basePath``, ``aliases``, ``featuredImage.href``, ``categoryUrl``) hold no ``.``/``..`` segment,
+  no backslash, no control character; ``mdName``, a file name, holds letters, digits, ``._-`` only.
 * ``link_problems``: ``link``/``link.href``/``href`` are absolute http(s) URLs.
 * ``storable_problem``: an item has a title, and a link or a body.
 
@@ -123,7 +123,8 @@ def _image_problem(image: Any) -> str | None:
         return "featuredImage.href must be a string"
     if is_http_url(href):
         return None
-    return segment_problem(href, what="featuredImage.href (a file name or an http(s) URL)")
+    # A file beside the page, or a path on the site (the writers copy only a bare file name).
+    return url_path_problem(href, what="featuredImage.href")
 
 
 def path_name_problems(front_matter: Mapping[str, Any]) -> list[str]:
@@ -135,7 +136,8 @@ def path_name_problems(front_matter: Mapping[str, Any]) -> list[str]:
     slug = front_matter.get("slug")
     if slug is not None and slug != "":
         problems.append(
-            segment_problem(slug, what="slug") if isinstance(slug, str) else "slug must be a string"
+            # A URL's last part to Hugo and the site build (which slugify it), never a file name alone.
+            url_path_problem(slug, what="slug") if isinstance(slug, str) else "slug must be a string"
         )
     base_path = front_matter.get("basePath")
     if base_path is not None:

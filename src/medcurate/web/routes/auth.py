@@ -35,7 +35,10 @@ pages = APIRouter(include_in_schema=False)
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/items"
+    """``target`` when it is a path on this site; browsers read ``//host`` and ``/\\host`` as another site."""
+    if not target or not target.startswith("/") or target[1:2] in {"/", "\\"}:
+        return "/items"
+    return "/items" if any(ord(c) < 0x20 or c == "\x7f" for c in target) else target
 
 
 def _login_page(
