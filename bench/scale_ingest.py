@@ -11,7 +11,7 @@
 
 Usage: ``.venv/bin/python bench/scale_ingest.py --workers 4 [--links 300] [--json]``; without
 ``--workers`` it runs 1, 2 and 4 in turn. The politeness delay is 0 (one local host serves every
-page); suggestions run as configured (``MEDCURATE_EMBEDDING``, MiniLM by default).
+page); suggestions use the static model unless ``--embedding minilm``.
 """
 
 from __future__ import annotations
@@ -161,8 +161,10 @@ def overlapping_batches(links: Sequence[str], size: int = BATCH_SIZE) -> list[li
     return first + [shifted[i : i + size] for i in range(0, len(shifted), size)]
 
 
-def worker_env(home: Path, database_url: str, queue_url: str, queue_name: str) -> dict[str, str]:
-    """The environment of this run's server and workers."""
+def worker_env(
+    home: Path, database_url: str, queue_url: str, queue_name: str, *, embedding: str = "static"
+) -> dict[str, str]:
+    """The environment of this run's server and workers (one local host: no politeness delay)."""
     return {
         **os.environ,
         "MEDCURATE_HOME": str(home),
@@ -171,6 +173,7 @@ def worker_env(home: Path, database_url: str, queue_url: str, queue_name: str) -
         "MEDCURATE_QUEUE_NAME": queue_name,
         "MEDCURATE_ALLOWED_HOSTS": '["127.0.0.1"]',
         "MEDCURATE_HOST_DELAY": "0",
+        "MEDCURATE_EMBEDDING": embedding,
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
@@ -284,7 +287,9 @@ def _editor_token(database_url: str) -> str:
     return secret
 
 
-def run(workers: int, links_count: int, *, admin_url: str, queue_url: str) -> dict[str, Any]:
+def run(
+    workers: int, links_count: int, *, admin_url: str, queue_url: str, embedding: str = "static"
+) -> dict[str, Any]:
     """One measured run; returns the figures as the ``--json`` output gives them."""
     import httpx
 
@@ -292,7 +297,8 @@ def run(workers: int, links_count: int, *, admin_url: str, queue_url: str) -> di
     with serve_pages(pages) as base, postgres_database(admin_url) as database_url:
         links = [base + path for path in pages]
         with tempfile.TemporaryDirectory(prefix="medcurate-scale-") as home:
-            env = worker_env(Path(home), database_url, queue_url, f"medcurate-scale-{uuid.uuid4().hex[:8]}")
+            queue_name = f"medcurate-scale-{uuid.uuid4().hex[:8]}"
+            env = worker_env(Path(home), database_url, queue_url, queue_name, embedding=embedding)
             token = _editor_token(database_url)
             with running_server(env) as api:
                 headers = {"Authorization": f"Bearer {token}"}
@@ -323,12 +329,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, action="append", help="worker processes (default: 1, 2, 4)")
     parser.add_argument("--links", type=int, default=300)
     parser.add_argument("--json", action="store_true", help="one JSON object per run")
+    parser.add_argument(
+        "--embedding", choices=("static", "minilm"), default="static", help="suggestion model"
+    )
     args = parser.parse_args(argv)
     admin_url = os.environ.get("MEDCURATE_DATABASE_URL") or DEFAULT_ADMIN_URL
     queue_url = os.environ.get("MEDCURATE_QUEUE_URL") or DEFAULT_REDIS_URL
     failed = False
     for workers in args.workers or [1, 2, 4]:
-        result = run(workers, args.links, admin_url=admin_url, queue_url=queue_url)
+        result = run(workers, args.links, admin_url=admin_url, queue_url=queue_url, embedding=args.embedding)
         failed = failed or any(result[k] for k in ("lost", "duplicates", "id_mismatches", "tracebacks"))
         if args.json:
             print(json.dumps(result))

@@ -32,6 +32,7 @@ from medcurate.jobs import IngestJob, QueueRunner, registered_status
 from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
 from medcurate.store.models import BatchEntryRecord
+from medcurate.suggest.static import static_encoder
 from medcurate.users import Role, add_user, create_api_token
 from test_jobs import REDIS_URL, _redis_or_skip
 
@@ -41,7 +42,12 @@ FINAL = {"created", "existing", "duplicate"}
 
 @pytest.fixture(scope="module")
 def pages() -> Iterator[tuple[str, list[str]]]:
-    """60 article pages (some near-duplicates of others) on a local server: its base URL and links."""
+    """60 article pages (some near-duplicates of others) on a local server: its base URL and links.
+
+    The processes suggest with the static model, distilled here first (once per machine) so that
+    they do not all distil it at once.
+    """
+    static_encoder().stamp  # noqa: B018 - loads, or distils, the model
     found = article_pages(LINKS, seed=3)
     with serve_pages(found) as base:
         yield base, [base + path for path in found]

@@ -15,11 +15,11 @@ import pytest
 from bench.scale_ingest import article_pages
 from sqlalchemy import select, text
 
-from medcurate import pipeline
+from medcurate import batchrun
 from medcurate.errors import ConfigError, Conflict, StorageError
 from medcurate.jobs import IngestJob, ThreadRunner, registered_status
 from medcurate.models import CuratedItem, Variant
-from medcurate.pipeline import IngestOptions, ingest_entries
+from medcurate.pipeline import BatchReport, IngestOptions, ingest_entries
 from medcurate.politeness import RedisHostLimiter
 from medcurate.settings import Settings, settings_environment
 from medcurate.sources import SourceEntry, SourceKind
@@ -45,7 +45,7 @@ def _entries(paths: list[str]) -> list[SourceEntry]:
     ]
 
 
-def _ingest(database: Database, tmp_path: Path, paths: list[str], key: str) -> pipeline.BatchReport:
+def _ingest(database: Database, tmp_path: Path, paths: list[str], key: str) -> BatchReport:
     return ingest_entries(
         database,
         _entries(paths),
@@ -78,7 +78,7 @@ def test_a_concurrent_duplicate_points_at_the_winner(
 ) -> None:
     path = next(iter(PAGES))
     (winner,) = _ingest(database, tmp_path, [path], "first").outcomes
-    real = pipeline.stored_item
+    real = batchrun.stored_item
     calls = {"n": 0}
 
     def stale(session: Any, **kwargs: Any) -> ItemRecord | None:
@@ -86,7 +86,7 @@ def test_a_concurrent_duplicate_points_at_the_winner(
         calls["n"] += 1
         return None if calls["n"] <= 2 else real(session, **kwargs)
 
-    monkeypatch.setattr(pipeline, "stored_item", stale)
+    monkeypatch.setattr(batchrun, "stored_item", stale)
     (loser,) = _ingest(database, tmp_path, [path], "second").outcomes
     assert (loser.status, loser.duplicate_of) == ("existing", winner.item_id)
     assert len(_items(database)) == 1
@@ -101,7 +101,7 @@ def test_a_crash_fails_the_remaining_links_and_a_rerun_finishes(
     database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = list(PAGES)[:3]
-    real = pipeline.build_draft
+    real = batchrun.build_draft
     built = {"n": 0}
 
     def breaks_second(draft: Any) -> CuratedItem:
@@ -110,7 +110,7 @@ def test_a_crash_fails_the_remaining_links_and_a_rerun_finishes(
             raise RuntimeError("disk on fire")
         return real(draft)
 
-    monkeypatch.setattr(pipeline, "build_draft", breaks_second)
+    monkeypatch.setattr(batchrun, "build_draft", breaks_second)
     with pytest.raises(RuntimeError, match="disk on fire"):
         _ingest(database, tmp_path, paths, "crash")
     with database.session() as session:
@@ -119,7 +119,7 @@ def test_a_crash_fails_the_remaining_links_and_a_rerun_finishes(
         assert batch.state == "failed"
     assert [s for s, _ in statuses] == ["created", "failed", "failed"]
     assert all("RuntimeError: disk on fire" in reason for s, reason in statuses if s == "failed")
-    monkeypatch.setattr(pipeline, "build_draft", real)
+    monkeypatch.setattr(batchrun, "build_draft", real)
     report = _ingest(database, tmp_path, paths, "crash")
     assert sorted(o.status for o in report.outcomes) == ["created", "created", "existing"]
     items = _items(database)
