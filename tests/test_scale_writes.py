@@ -108,8 +108,7 @@ def test_four_queue_workers_store_every_link_once(
 
 def test_concurrent_add_processes_store_every_link_once(pages: tuple[str, list[str]], tmp_path: Path) -> None:
     _, links = pages
-    home = tmp_path / "home"
-    database = open_database(f"sqlite:///{home / 'medcurate.db'}")  # created once, as `medcurate init` would
+    home = tmp_path / "home"  # a new site: the three processes create (and migrate) it at once
     env = {**worker_env(home, "", "", "unused"), "MEDCURATE_QUEUE_URL": ""}
     chosen = links[:24]
     runs = [chosen[:16], chosen[8:], chosen[:16]]  # the third repeats the first: the same batch
@@ -121,8 +120,9 @@ def test_concurrent_add_processes_store_every_link_once(pages: tuple[str, list[s
         for urls in runs
     ]
     outputs = [process.communicate(timeout=300)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+    database = open_database(f"sqlite:///{home / 'medcurate.db'}")
     try:
-        assert [process.returncode for process in processes] == [0, 0, 0], outputs
         _assert_stored_once(database, chosen, outputs)
     finally:
         database.dispose()
