@@ -126,6 +126,27 @@ def test_a_crash_fails_the_remaining_links_and_a_rerun_finishes(
     assert len(items) == 3 and len({url for _, _, url in items}) == 3
 
 
+def test_migration_0004_continues_ids_past_stored_rows(database: Database, tmp_path: Path) -> None:
+    from alembic import command
+
+    from medcurate.store.db import alembic_config
+
+    config = alembic_config(database.engine)
+    command.downgrade(config, "0003")
+    with database.engine.begin() as connection:  # a row stored before 0004, in 0003's columns
+        connection.execute(
+            text(
+                "INSERT INTO items (id, md_name, url_key, title, state, variant, front_matter, body, text,"
+                " created_at, updated_at) VALUES (41, 'stored', 'stored', 'Stored', 'draft', 'news-2022',"
+                " '{\"id\": 41}', '', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    command.upgrade(config, "head")
+    (outcome,) = _ingest(database, tmp_path, list(PAGES)[:1], "after-migration").outcomes
+    assert outcome.item_id == 42
+    assert registered_status(database, "none").state == "unknown"  # the jobs table is there
+
+
 def test_opening_a_batch_again_joins_it(database: Database) -> None:
     links = [BatchLink(url=f"https://a.example/{n}", url_key=f"a.example/{n}") for n in range(3)]
     first = open_batch(database, key="same", description="", links=links)
