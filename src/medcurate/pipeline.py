@@ -242,11 +242,19 @@ def _run_batch(
     try:
         _work(run, targets)
     except BaseException as exc:
-        fail_unfinished(database, batch_id=batch_id, reason=f"the job stopped: {type(exc).__name__}: {exc}")
-        close_batch(database, batch_id=batch_id, failed=True)
+        _record_failure(database, batch_id, f"the job stopped: {type(exc).__name__}: {exc}")
         raise
     close_batch(database, batch_id=batch_id)
     return BatchReport(batch_id=batch_id, batch_key=key, outcomes=tuple([*invalid, *earlier, *run.outcomes]))
+
+
+def _record_failure(database: Database, batch_id: int, reason: str) -> None:
+    """Mark the batch's unfinished links failed with ``reason``; the error that stopped it wins."""
+    try:
+        fail_unfinished(database, batch_id=batch_id, reason=reason)
+        close_batch(database, batch_id=batch_id, failed=True)
+    except MedcurateError as exc:  # the database itself may be what failed
+        LOGGER.error("could not record the failure of batch %s (%s): %s", batch_id, reason, exc)
 
 
 def _work(run: LinkRun, targets: Sequence[Target]) -> None:
