@@ -32,6 +32,7 @@ from medcurate.jobs import IngestJob, QueueRunner, registered_status
 from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
 from medcurate.store.models import BatchEntryRecord
+from medcurate.suggest.static import static_encoder
 from medcurate.users import Role, add_user, create_api_token
 from test_jobs import REDIS_URL, _redis_or_skip
 
@@ -41,7 +42,12 @@ FINAL = {"created", "existing", "duplicate"}
 
 @pytest.fixture(scope="module")
 def pages() -> Iterator[tuple[str, list[str]]]:
-    """60 article pages (some near-duplicates of others) on a local server: its base URL and links."""
+    """60 article pages (some near-duplicates of others) on a local server: its base URL and links.
+
+    The processes suggest with the static model, distilled here first (once per machine) so that
+    they do not all distil it at once.
+    """
+    static_encoder().stamp  # noqa: B018 - loads, or distils, the model
     found = article_pages(LINKS, seed=3)
     with serve_pages(found) as base:
         yield base, [base + path for path in found]
@@ -102,8 +108,7 @@ def test_four_queue_workers_store_every_link_once(
 
 def test_concurrent_add_processes_store_every_link_once(pages: tuple[str, list[str]], tmp_path: Path) -> None:
     _, links = pages
-    home = tmp_path / "home"
-    database = open_database(f"sqlite:///{home / 'medcurate.db'}")  # created once, as `medcurate init` would
+    home = tmp_path / "home"  # a new site: the three processes create (and migrate) it at once
     env = {**worker_env(home, "", "", "unused"), "MEDCURATE_QUEUE_URL": ""}
     chosen = links[:24]
     runs = [chosen[:16], chosen[8:], chosen[:16]]  # the third repeats the first: the same batch
@@ -115,8 +120,9 @@ def test_concurrent_add_processes_store_every_link_once(pages: tuple[str, list[s
         for urls in runs
     ]
     outputs = [process.communicate(timeout=300)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+    database = open_database(f"sqlite:///{home / 'medcurate.db'}")
     try:
-        assert [process.returncode for process in processes] == [0, 0, 0], outputs
         _assert_stored_once(database, chosen, outputs)
     finally:
         database.dispose()

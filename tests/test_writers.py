@@ -15,11 +15,11 @@ import pytest
 from bench.scale_ingest import article_pages
 from sqlalchemy import select, text
 
-from medcurate import pipeline
+from medcurate import batchrun
 from medcurate.errors import ConfigError, Conflict, StorageError
 from medcurate.jobs import IngestJob, ThreadRunner, registered_status
 from medcurate.models import CuratedItem, Variant
-from medcurate.pipeline import IngestOptions, ingest_entries
+from medcurate.pipeline import BatchReport, IngestOptions, ingest_entries
 from medcurate.politeness import RedisHostLimiter
 from medcurate.settings import Settings, settings_environment
 from medcurate.sources import SourceEntry, SourceKind
@@ -45,7 +45,7 @@ def _entries(paths: list[str]) -> list[SourceEntry]:
     ]
 
 
-def _ingest(database: Database, tmp_path: Path, paths: list[str], key: str) -> pipeline.BatchReport:
+def _ingest(database: Database, tmp_path: Path, paths: list[str], key: str) -> BatchReport:
     return ingest_entries(
         database,
         _entries(paths),
@@ -82,7 +82,7 @@ def test_a_concurrent_duplicate_points_at_the_winner(
 ) -> None:
     path = next(iter(PAGES))
     (winner,) = _ingest(database, tmp_path, [path], "first").outcomes
-    real = pipeline.stored_item
+    real = batchrun.stored_item
     calls = {"n": 0}
 
     def stale(session: Any, **kwargs: Any) -> ItemRecord | None:
@@ -90,7 +90,7 @@ def test_a_concurrent_duplicate_points_at_the_winner(
         calls["n"] += 1
         return None if calls["n"] <= 2 else real(session, **kwargs)
 
-    monkeypatch.setattr(pipeline, "stored_item", stale)
+    monkeypatch.setattr(batchrun, "stored_item", stale)
     (loser,) = _ingest(database, tmp_path, [path], "second").outcomes
     assert (loser.status, loser.duplicate_of) == ("existing", winner.item_id)
     assert len(_items(database)) == 1
@@ -105,7 +105,7 @@ def test_a_crash_fails_the_remaining_links_and_a_rerun_finishes(
     database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = list(PAGES)[:3]
-    real = pipeline.build_draft
+    real = batchrun.build_draft
     built = {"n": 0}
 
     def breaks_second(draft: Any) -> CuratedItem:
@@ -114,7 +114,7 @@ def test_a_crash_fails_the_remaining_links_and_a_rerun_finishes(
             raise RuntimeError("disk on fire")
         return real(draft)
 
-    monkeypatch.setattr(pipeline, "build_draft", breaks_second)
+    monkeypatch.setattr(batchrun, "build_draft", breaks_second)
     with pytest.raises(RuntimeError, match="disk on fire"):
         _ingest(database, tmp_path, paths, "crash")
     with database.session() as session:
@@ -123,11 +123,32 @@ def test_a_crash_fails_the_remaining_links_and_a_rerun_finishes(
         assert batch.state == "failed"
     assert [s for s, _ in statuses] == ["created", "failed", "failed"]
     assert all("RuntimeError: disk on fire" in reason for s, reason in statuses if s == "failed")
-    monkeypatch.setattr(pipeline, "build_draft", real)
+    monkeypatch.setattr(batchrun, "build_draft", real)
     report = _ingest(database, tmp_path, paths, "crash")
     assert sorted(o.status for o in report.outcomes) == ["created", "created", "existing"]
     items = _items(database)
     assert len(items) == 3 and len({url for _, _, url in items}) == 3
+
+
+def test_migration_0004_continues_ids_past_stored_rows(database: Database, tmp_path: Path) -> None:
+    from alembic import command
+
+    from medcurate.store.db import alembic_config
+
+    config = alembic_config(database.engine)
+    command.downgrade(config, "0003")
+    with database.engine.begin() as connection:  # a row stored before 0004, in 0003's columns
+        connection.execute(
+            text(
+                "INSERT INTO items (id, md_name, url_key, title, state, variant, front_matter, body, text,"
+                " created_at, updated_at) VALUES (41, 'stored', 'stored', 'Stored', 'draft', 'news-2022',"
+                " '{\"id\": 41}', '', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    command.upgrade(config, "head")
+    (outcome,) = _ingest(database, tmp_path, list(PAGES)[:1], "after-migration").outcomes
+    assert outcome.item_id == 42
+    assert registered_status(database, "none").state == "unknown"  # the jobs table is there
 
 
 def test_opening_a_batch_again_joins_it(database: Database) -> None:

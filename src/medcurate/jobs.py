@@ -196,7 +196,11 @@ class QueueRunner:
     def submit(self, job: IngestJob) -> str:
         """Record the job and put it on the queue under the same id."""
         job = _register(self._database, job)
-        self._queue.enqueue(run_ingest_job, job, job_id=job.job_id, job_timeout=DEFAULT_JOB_TIMEOUT)
+        try:
+            self._queue.enqueue(run_ingest_job, job, job_id=job.job_id, job_timeout=DEFAULT_JOB_TIMEOUT)
+        except Exception as exc:  # Redis unreachable: the registry says so rather than "queued" forever
+            set_job_state(self._database, job_id=job.job_id, state="failed", error=f"not queued: {exc}")
+            raise
         return job.job_id
 
     def status(self, job_id: str) -> JobStatus:

@@ -31,7 +31,7 @@ def serve(
         typer.Option(
             envvar="MEDCURATE_TRUSTED_PROXIES",
             help="Address or network of a reverse proxy whose X-Forwarded-Proto/-For are believed "
-            "(repeat for more; Uvicorn's --proxy-headers with --forwarded-allow-ips for them).",
+            "(repeat, or comma-separate, for more); Uvicorn's proxy headers are on for them only.",
         ),
     ] = None,
 ) -> None:
@@ -49,7 +49,11 @@ def serve(
     from medcurate.web import WebOptions, run
 
     console().print(f"medcurate at [bold]http://{host}:{port}/[/]  (API docs: /api/docs)", markup=True)
-    options = WebOptions(trusted_proxies=tuple(trusted_proxy or ()))
+    # The environment variable holds a comma-separated list, the option may be repeated: both work.
+    proxies = tuple(
+        part.strip() for entry in trusted_proxy or () for part in entry.split(",") if part.strip()
+    )
+    options = WebOptions(trusted_proxies=proxies)
     try:
         run(
             settings,

@@ -66,14 +66,47 @@ def schema_revision(engine: Engine) -> str | None:
         return None  # no version table yet: Alembic creates it
 
 
+# Any fixed number: the PostgreSQL advisory lock that one migrating process holds at a time.
+MIGRATION_LOCK_KEY = 0x6D656463
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One process migrates at a time: several commands or workers may open a new site at once."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                connection.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (Alembic is loaded only when there is work to do)."""
     try:
         if schema_revision(engine) == SCHEMA_HEAD:
             return
-        from alembic import command
+        with _migration_lock(engine):
+            if schema_revision(engine) == SCHEMA_HEAD:
+                return  # another process migrated it while this one waited
+            from alembic import command
 
-        command.upgrade(alembic_config(engine), "head")
+            command.upgrade(alembic_config(engine), "head")
     except SQLAlchemyError as exc:
         raise StorageError(f"could not migrate the database at {engine.url!r}: {exc}") from exc
 
