@@ -11,7 +11,6 @@ from __future__ import annotations
 import filecmp
 import io
 import json
-import os
 import random
 import string
 import subprocess
@@ -36,10 +35,9 @@ from medcurate.store.db import open_database
 from medcurate.store.repository import set_state
 from medcurate.suggest.service import record_decision
 from medcurate.users import Role, add_user, create_api_token, verify_api_token, verify_credentials
-from opssupport import MEDCURATE, postgres_database, site_env, wait_until
+from opssupport import MEDCURATE, REDIS_URL, postgres_database, require_redis, site_env, wait_until
 
 ITEMS = Path(__file__).parent / "fixtures" / "upgrade" / "items"  # the three variants
-REDIS_URL = os.environ.get("MEDCURATE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct horse battery"
 
 
@@ -80,18 +78,6 @@ def restore_url(database_url: str | None) -> Iterator[str | None]:
         return
     with postgres_database() as url:
         yield url
-
-
-def _redis_or_skip() -> None:
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    try:
-        Redis.from_url(REDIS_URL).ping()
-    except RedisConnectionError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
 
 
 def _export(settings: Settings, out: Path) -> None:
@@ -156,7 +142,7 @@ def _snapshot(url: str) -> dict[str, list[tuple[object, ...]]]:
 def test_backup_while_a_worker_writes_then_restore_elsewhere(
     tmp_path: Path, database_url: str | None, restore_url: str | None
 ) -> None:
-    _redis_or_skip()
+    require_redis()
     queue_name = f"medcurate-test-{uuid.uuid4().hex[:8]}"
     source = Settings(
         home=tmp_path / "source",

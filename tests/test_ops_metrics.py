@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from medcurate.ops.metrics import reason_class, token_allows
 from medcurate.store.db import open_database
-from opssupport import serving, site_env
+from opssupport import require_redis, serving, site_env
 
 REQUESTS = "medcurate_http_request_duration_seconds"
 
@@ -65,23 +64,15 @@ def test_token_check() -> None:
 
 
 def test_queue_depth_is_read_from_redis() -> None:
-    import os
     import uuid
 
     from prometheus_client import CollectorRegistry, generate_latest
     from redis import Redis
-    from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Queue
 
     from medcurate.ops.metrics import QueueCollector
 
-    url = os.environ.get("MEDCURATE_TEST_REDIS", "redis://127.0.0.1:6379/15")
-    try:
-        Redis.from_url(url).ping()
-    except RedisConnectionError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"Redis at {url} is not reachable: {exc}")
+    url = require_redis()
     name = f"medcurate-test-{uuid.uuid4().hex[:8]}"
     queue = Queue(name, connection=Redis.from_url(url))
     try:
