@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, text
 from conftest import POSTGRES_ADMIN_URL
 
 MEDCURATE = [sys.executable, "-m", "medcurate"]
+REDIS_URL = os.environ.get("MEDCURATE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 STARTUP_TIMEOUT = 120.0
 
 
@@ -233,3 +234,17 @@ def postgres_database() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def require_redis(url: str = REDIS_URL) -> str:
+    """The machine's Redis URL, or a skip when it does not answer (a failure on CI)."""
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    try:
+        Redis.from_url(url).ping()
+    except RedisConnectionError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"Redis at {url} is not reachable: {exc}")
+    return url

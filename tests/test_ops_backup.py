@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import filecmp
 import io
-import os
+import json
 import random
 import string
 import subprocess
@@ -35,10 +35,9 @@ from medcurate.store.db import open_database
 from medcurate.store.repository import set_state
 from medcurate.suggest.service import record_decision
 from medcurate.users import Role, add_user, create_api_token, verify_api_token, verify_credentials
-from opssupport import MEDCURATE, postgres_database, site_env, wait_until
+from opssupport import MEDCURATE, REDIS_URL, postgres_database, require_redis, site_env, wait_until
 
-ITEMS = Path(__file__).parent / "fixtures" / "publish" / "items"
-REDIS_URL = os.environ.get("MEDCURATE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+ITEMS = Path(__file__).parent / "fixtures" / "upgrade" / "items"  # the three variants
 PASSWORD = "correct horse battery"
 
 
@@ -79,18 +78,6 @@ def restore_url(database_url: str | None) -> Iterator[str | None]:
         return
     with postgres_database() as url:
         yield url
-
-
-def _redis_or_skip() -> None:
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    try:
-        Redis.from_url(REDIS_URL).ping()
-    except RedisConnectionError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
 
 
 def _export(settings: Settings, out: Path) -> None:
@@ -155,7 +142,7 @@ def _snapshot(url: str) -> dict[str, list[tuple[object, ...]]]:
 def test_backup_while_a_worker_writes_then_restore_elsewhere(
     tmp_path: Path, database_url: str | None, restore_url: str | None
 ) -> None:
-    _redis_or_skip()
+    require_redis()
     queue_name = f"medcurate-test-{uuid.uuid4().hex[:8]}"
     source = Settings(
         home=tmp_path / "source",
@@ -240,6 +227,7 @@ def _backup_while_ingesting(
             MEDCURATE_QUEUE_URL=REDIS_URL,
             MEDCURATE_QUEUE_NAME=source.queue_name,
             MEDCURATE_ALLOWED_HOSTS='["127.0.0.1"]',
+            MEDCURATE_LOG_FORMAT="json",
         )
         if database_url is not None:
             env["MEDCURATE_DATABASE_URL"] = database_url
@@ -255,6 +243,7 @@ def _backup_while_ingesting(
             release.set()
             output, _ = worker.communicate(timeout=300)
             assert worker.returncode == 0, output.decode(errors="replace")
+            _assert_job_log_lines(output.decode(errors="replace"))
         finally:
             release.set()
             if worker.poll() is None:
@@ -310,3 +299,36 @@ def _assert_worker_metrics(directory: Path, *, jobs: int, links: int) -> None:
     outcomes = {s.labels["outcome"]: s.value for s in samples if s.name == "medcurate_jobs_total"}
     assert outcomes == {"finished": float(jobs)}
     assert sum(s.value for s in samples if s.name == "medcurate_links_total") == links
+
+
+def _assert_job_log_lines(output: str) -> None:
+    """The worker logged JSON lines; each link's line carries its job's id, and the item's when stored."""
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    links = [line for line in lines if line["message"].startswith("link ")]
+    assert len(links) == 5, output
+    assert all(line.get("job_id") for line in links)
+    assert len({line["job_id"] for line in links}) == 2
+    assert sum(1 for line in links if line.get("item_id")) >= 4
+
+
+def test_backup_and_restore_commands(tmp_path: Path) -> None:
+    runner = CliRunner()
+    source, target = tmp_path / "source", tmp_path / "target"
+    assert runner.invoke(app, ["--home", str(source), "init"]).exit_code == 0
+    assert runner.invoke(app, ["--home", str(source), "import", str(ITEMS)]).exit_code == 0
+    written = runner.invoke(app, ["--home", str(source), "backup", str(tmp_path / "backups")])
+    assert written.exit_code == 0, written.output
+    (archive,) = (tmp_path / "backups").glob("medcurate-backup-*.tar.gz")
+    restored = runner.invoke(app, ["--home", str(target), "restore", str(archive)])
+    assert restored.exit_code == 0, restored.output
+    refused = runner.invoke(app, ["--home", str(target), "restore", str(archive)])
+    assert refused.exit_code == 1 and "--force" in refused.output
+    assert runner.invoke(app, ["--home", str(target), "restore", "--force", str(archive)]).exit_code == 0
+    for home in (source, target):
+        assert (
+            runner.invoke(
+                app, ["--home", str(home), "export", "--format", "seed", str(home / "out")]
+            ).exit_code
+            == 0
+        )
+    assert _files(source / "out") == _files(target / "out") and len(_files(source / "out")) == 3

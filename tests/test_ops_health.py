@@ -176,6 +176,14 @@ def test_doctor_names_each_problem_and_what_to_do(tmp_path: Path) -> None:
 
 def test_doctor_fails_on_an_unwritable_output_folder(tmp_path: Path) -> None:
     settings = _site(tmp_path, base_url="https://news.example.org/")
+    open_database(settings.database).dispose()
     (settings.home / "site").write_text("a file where the folder should be")
     code, checks = _doctor(settings)
     assert code == 1 and checks["output"]["state"] == "fail"
+
+
+def test_doctor_does_not_create_a_database(tmp_path: Path) -> None:
+    settings = _site(tmp_path, base_url="https://news.example.org/")
+    code, checks = _doctor(settings)
+    assert code == 1 and "medcurate init" in checks["database"]["fix"]
+    assert not (settings.home / "medcurate.db").exists()

@@ -36,8 +36,10 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the web app (pages and the JSON API under /api) until interrupted."""
+    from medcurate.ops.logs import setup_logging
     from medcurate.ops.multiproc import prepare
 
+    setup_logging(default_level="INFO")  # a service: its log is its output
     settings = settings_of(ctx)
     prepare(settings.home)  # before anything imports prometheus-client: metrics shared by processes
     try:

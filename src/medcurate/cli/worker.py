@@ -13,8 +13,10 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Stop when the queue is empty.")] = False,
 ) -> None:
     """Run queued ingestion jobs; start as many as you like, on as many machines as share the database."""
+    from medcurate.ops.logs import setup_logging
     from medcurate.ops.multiproc import prepare
 
+    setup_logging(default_level="INFO")  # a service: its log is its output
     settings = settings_of(ctx)
     prepare(settings.home)  # before anything imports prometheus-client: job counts reach /metrics
     try:

@@ -224,7 +224,14 @@ def doctor_report(settings: Settings, *, extra: Sequence[Check] = ()) -> HealthR
     """Every readiness check and every configuration check, on a fresh connection."""
     from medcurate.ops.schema import code_head
     from medcurate.store.db import create_db_engine
+    from medcurate.store.direct import sqlite_path
 
+    path = sqlite_path(settings.database)
+    if path is not None and not Path(path).is_file():  # opening it would create an empty database
+        missing = Check(
+            name="database", ok=False, detail=f"no database at {path}", fix="run `medcurate init`"
+        )
+        return HealthReport((missing, *extra))
     engine = create_db_engine(settings.database)
     try:
         try:

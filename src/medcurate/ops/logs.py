@@ -108,12 +108,16 @@ class TextFormatter(logging.Formatter):
         return redact(line)
 
 
-def setup_logging(*, log_format: str | None = None, level: str | None = None) -> logging.Handler:
+def setup_logging(
+    *, log_format: str | None = None, level: str | None = None, default_level: str = "WARNING"
+) -> logging.Handler:
     """Send every logger's records to stderr in the chosen format; idempotent.
 
     Args:
         log_format: ``json`` or ``text``; ``MEDCURATE_LOG_FORMAT`` by default, else ``text``.
-        level: the root level; ``MEDCURATE_LOG_LEVEL`` by default, else ``INFO``.
+        level: the root level; ``MEDCURATE_LOG_LEVEL`` by default, else ``default_level``.
+        default_level: ``WARNING`` for a command a person runs (its output says what happened),
+            ``INFO`` for the services (``serve``, ``worker``), whose log is their output.
 
     Returns:
         The handler installed on the root logger.
@@ -127,7 +131,8 @@ def setup_logging(*, log_format: str | None = None, level: str | None = None) ->
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JSONFormatter() if chosen == "json" else TextFormatter())
     root.addHandler(handler)
-    root.setLevel((level or os.environ.get(LOG_LEVEL_ENV) or "INFO").upper())
+    root.setLevel((level or os.environ.get(LOG_LEVEL_ENV) or default_level).upper())
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, each run
     # Uvicorn and RQ set up their own handlers unless told not to; theirs go through this one.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "rq.worker"):
         named = logging.getLogger(name)

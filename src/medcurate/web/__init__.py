@@ -45,7 +45,9 @@ def app_from_environment() -> FastAPI:
     """
     from medcurate.ops.logs import setup_logging
 
-    setup_logging()  # a worker process starts afresh: the parent's logging set-up is not inherited
+    setup_logging(
+        default_level="INFO"
+    )  # a worker process starts afresh: the parent's logging set-up is not inherited
     secure = os.environ.get(SECURE_COOKIES_ENV, "1") not in ("0", "false", "")
     proxies = tuple(p for p in os.environ.get(TRUSTED_PROXIES_ENV, "").split(",") if p)
     return create_app(make_settings(), options=WebOptions(secure_cookies=secure, trusted_proxies=proxies))
