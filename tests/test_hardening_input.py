@@ -209,3 +209,19 @@ def test_the_store_refuses_an_item_without_a_title(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="title"), database.session() as session:
         save_item(session, item=empty, md_name="x", url_key=None)
     database.dispose()
+
+
+def test_the_codec_refuses_front_matter_past_the_limit() -> None:
+    from medcurate.store.codec import tag_dates
+
+    value: Any = "leaf"
+    for _ in range(MAX_NESTING - 1):
+        value = [value]
+    assert tag_dates({"x": value}) == {"x": value}
+    with pytest.raises(FrontMatterError, match="nested deeper"):
+        tag_dates({"x": [value]})
+    deep: list[Any] = []
+    for _ in range(900):  # a RecursionError before the limit
+        deep = [deep]
+    with pytest.raises(FrontMatterError, match="nested deeper"):
+        tag_dates({"x": deep})

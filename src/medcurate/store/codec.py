@@ -9,16 +9,25 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from medcurate.errors import FrontMatterError
+from medcurate.validation import MAX_NESTING
+
 DATETIME_TAG = "$datetime"
 DATE_TAG = "$date"
 
 
-def tag_dates(value: Any) -> Any:
-    """``value`` with every datetime and date replaced by a one-key tagged object."""
+def tag_dates(value: Any, _depth: int = 1) -> Any:
+    """``value`` with every datetime and date replaced by a one-key tagged object.
+
+    Front matter deeper than ``MAX_NESTING`` is refused (``FrontMatterError``) before the recursion
+    could run out of stack: every entry refuses it first, this is the store's own last check.
+    """
+    if isinstance(value, (dict, list)) and _depth > MAX_NESTING:
+        raise FrontMatterError(f"front matter nested deeper than {MAX_NESTING} levels: not stored")
     if isinstance(value, dict):
-        return {k: tag_dates(v) for k, v in value.items()}
+        return {k: tag_dates(v, _depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [tag_dates(v) for v in value]
+        return [tag_dates(v, _depth + 1) for v in value]
     if isinstance(value, datetime):
         return {DATETIME_TAG: value.isoformat()}
     if isinstance(value, date):
