@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from medcurate.store.listing import ItemPage, ItemRow, Total
 from medcurate.store.models import AuditRecord, ItemRecord, SuggestionRecord
 from medcurate.users import ApiToken, Role, User
 
@@ -46,10 +47,13 @@ class ItemPublic(ItemBase):
 
 
 class ItemsPublic(BaseModel):
-    """A page of items and how many match in all."""
+    """A page of items, how many match in all, and the cursors of the pages around it."""
 
     data: list[ItemPublic]
-    count: int
+    count: int = Field(description="How many items match: exact, or an estimate when count_exact is false")
+    count_exact: bool = True
+    next: str | None = Field(default=None, description="Pass as after= for the next page (None: last page)")
+    prev: str | None = Field(default=None, description="Pass as before= for the previous page")
 
 
 class ItemDetail(ItemPublic):
@@ -324,6 +328,34 @@ def item_public(record: ItemRecord) -> ItemPublic:
         published_at=record.published_at,
         updated_at=record.updated_at,
         topics=[t.label for t in record.topics],
+    )
+
+
+def item_row_public(row: ItemRow) -> ItemPublic:
+    """The list shape of a list row."""
+    return ItemPublic(
+        id=row.id,
+        md_name=row.md_name,
+        variant=row.variant,
+        title=row.title,
+        url=row.url,
+        brand=row.brand,
+        community=row.community,
+        state=row.state,
+        published_at=row.published_at,
+        updated_at=row.updated_at,
+        topics=list(row.topics),
+    )
+
+
+def items_public(page: ItemPage, total: Total) -> ItemsPublic:
+    """A list answer: the page's rows, the total and the neighbours' cursors."""
+    return ItemsPublic(
+        data=[item_row_public(row) for row in page.rows],
+        count=total.value,
+        count_exact=total.exact,
+        next=page.next,
+        prev=page.prev,
     )
 
 
