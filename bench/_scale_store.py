@@ -9,6 +9,7 @@ index follows through 0002's triggers on SQLite, the generated ``tsvector`` on P
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import re
@@ -142,7 +143,7 @@ def vocabulary(corpora: Path = SHARED_CORPORA, size: int = 5_000) -> list[str]:
 def _row(
     n: int, rng: random.Random, words: list[str], weights: list[float], start: datetime
 ) -> dict[str, object]:
-    drawn = rng.choices(words, weights, k=120)
+    drawn = rng.choices(words, cum_weights=weights, k=120)
     common = [w for w in COMMON_WORDS if rng.random() < 0.9]
     title = " ".join(drawn[:8]).capitalize()
     brand = rng.choice(BRANDS)
@@ -162,7 +163,14 @@ def _row(
         "brand": brand,
         "published_at": published,
         "sort_at": published or created,
-        "front_matter": {"title": title, "description": " ".join(drawn[8:30]), "id": n, "categories": topics},
+        "front_matter": {
+            "title": title,
+            "description": " ".join(drawn[8:30]),
+            "link": {"brand": brand, "href": url},
+            "categories": topics,
+            "layOut": "single",
+            "id": n,
+        },
         "body": " ".join(drawn[30:60] + common),
         "text": " ".join(drawn[60:]),
         "created_at": created,
@@ -174,7 +182,7 @@ def _row(
 def _fill(database: Database, count: int, seed: int) -> tuple[Counter[str], datetime]:
     rng = random.Random(seed)
     words = vocabulary()
-    weights = [1 / (rank + 10) for rank in range(len(words))]
+    weights = list(itertools.accumulate(1 / (rank + 10) for rank in range(len(words))))
     start = datetime(2015, 1, 1, tzinfo=UTC)
     frequency: Counter[str] = Counter()
     for first in range(1, count + 1, CHUNK):

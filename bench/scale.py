@@ -201,17 +201,35 @@ def start_servers(
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MEDCURATE_DATABASE_URL": url}
     medcurate = [sys.executable, "-c", "from medcurate.cli import main; main()", "--home", str(home)]
     bases, processes = [], []
-    for _ in range(1 if command else servers):
+    for n in range(1 if command else servers):
         port = free_port()
         if command:
             argv = [part.format(home=home, port=port) for part in shlex.split(command)]
         else:
             argv = [*medcurate, "serve", "--port", str(port), "--log-level", "warning"]
-        processes.append(subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        # The log goes to a file: a pipe nobody reads would block the server once full.
+        with (home / f"server-{n}.log").open("wb") as log:
+            processes.append(subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log))
         bases.append(f"http://127.0.0.1:{port}")
     for base, process in zip(bases, processes, strict=True):
         wait_ready(base, process)
     return bases, processes
+
+
+def stop(processes: list[subprocess.Popen[bytes]], home: Path) -> None:
+    """Stop the servers (gracefully, else after ten seconds for good); show the end of their logs."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for log in sorted(home.glob("server-*.log")):
+        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+        if tail.strip():
+            print(f"--- end of {log.name}:\n{tail}", file=sys.stderr)
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
@@ -219,7 +237,7 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 120
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+            raise SystemExit(f"server at {base} exited; its log is in the temporary directory")
         try:
             if httpx.get(f"{base}/api/openapi.json", timeout=2).status_code == 200:
                 return
@@ -288,9 +306,7 @@ def run_api(args: argparse.Namespace) -> int:
                 closed_loop(bases, store.token, lambda: plan(rng, store, 1)[0], args.saturation_seconds)
             )
         finally:
-            for process in processes:
-                process.terminate()
-                process.wait(timeout=30)
+            stop(processes, home)
             backend.drop()
     result = {
         "backend": args.backend,

@@ -195,17 +195,16 @@ def _keyed(
 
 
 def _rows(session: Session, statement: Select[Any]) -> list[ItemRow]:
-    rows = [ItemRow(*row[: len(_LIST_COLUMNS)]) for row in session.execute(statement)]
-    if not rows:
-        return rows
+    found: list[tuple[Any, ...]] = [tuple(row[: len(_LIST_COLUMNS)]) for row in session.execute(statement)]
     labels: dict[int, list[str]] = {}
-    for item_id, label in session.execute(
-        select(ItemTopic.item_id, ItemTopic.label)
-        .where(ItemTopic.item_id.in_([row.id for row in rows]))
-        .order_by(ItemTopic.item_id, ItemTopic.position)
-    ):
-        labels.setdefault(item_id, []).append(label)
-    return [replace(row, topics=tuple(labels.get(row.id, ()))) for row in rows]
+    if found:
+        for item_id, label in session.execute(
+            select(ItemTopic.item_id, ItemTopic.label)
+            .where(ItemTopic.item_id.in_([row[0] for row in found]))
+            .order_by(ItemTopic.item_id, ItemTopic.position)
+        ):
+            labels.setdefault(item_id, []).append(label)
+    return [ItemRow(*row, *[tuple(labels.get(row[0], ()))]) for row in found]
 
 
 def _keyset_page(session: Session, query: ItemQuery, *, after: str | None, before: str | None) -> ItemPage:

@@ -265,6 +265,8 @@ def inbox(
         "since": since.isoformat() if since else "",
         "until": until.isoformat() if until else "",
     }
+    # Links carry the filters set (and state, whose absence means drafts): an empty date is a 422.
+    linked = {k: v for k, v in filters.items() if v or k == "state"}
     here = {"after": after} if after else {"before": before} if before else {}
     return render(
         request,
@@ -277,6 +279,7 @@ def inbox(
         next_page=page.next,
         prev_page=page.prev,
         here=here,
+        linked=linked,
         filters=filters,
         facets=item_facets(session),
     )
