@@ -112,6 +112,10 @@ def _tsquery(terms: SearchTerms) -> ColumnElement[Any]:
     return query
 
 
+def _vector() -> ColumnElement[Any]:
+    return literal_column(f"{ItemRecord.__tablename__}.{SEARCH_VECTOR_COLUMN}")
+
+
 def apply_search(
     statement: Select[Any], *, text: str | None, dialect: str, rank: bool, window: int | None = None
 ) -> Select[Any]:
@@ -131,8 +135,7 @@ def apply_search(
     if terms is None:
         return statement
     if dialect == "postgresql":
-        vector: ColumnElement[Any] = literal_column(f"{ItemRecord.__tablename__}.{SEARCH_VECTOR_COLUMN}")
-        query = _tsquery(terms)
+        vector, query = _vector(), _tsquery(terms)
         statement = statement.where(vector.op("@@")(query))
         if rank:
             score = func.ts_rank(vector, query, type_=Float)
@@ -167,8 +170,7 @@ def match_condition(text: str | None, *, dialect: str, many: bool = False) -> Co
     if terms is None:
         return None
     if dialect == "postgresql":
-        vector: ColumnElement[Any] = literal_column(f"{ItemRecord.__tablename__}.{SEARCH_VECTOR_COLUMN}")
-        return vector.op("@@")(_tsquery(terms))
+        return _vector().op("@@")(_tsquery(terms))
     match = literal_column(FTS_TABLE).op("MATCH")(terms.fts5())
     # "id + 0" is not the primary key to SQLite's planner, so the match list cannot drive the plan.
     key = (ItemRecord.id + 0) if many else ItemRecord.id
@@ -205,8 +207,7 @@ def ranked_candidates(
     if terms is None:
         return None
     if dialect == "postgresql":
-        vector: ColumnElement[Any] = literal_column(f"{ItemRecord.__tablename__}.{SEARCH_VECTOR_COLUMN}")
-        query = _tsquery(terms)
+        vector, query = _vector(), _tsquery(terms)
         first_cut = (
             select(ItemRecord.id.label("item_id"), vector.label("vector"))
             .where(vector.op("@@")(query), *conditions)

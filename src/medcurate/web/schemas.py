@@ -314,8 +314,9 @@ class StatsPublic(BaseModel):
     totals: dict[str, int]
 
 
-def item_public(record: ItemRecord) -> ItemPublic:
-    """The list shape of a stored item (its topics must be loaded)."""
+def item_public(record: ItemRecord | ItemRow) -> ItemPublic:
+    """The list shape of a list row, or of a stored item (its topics loaded)."""
+    topics = list(record.topics) if isinstance(record, ItemRow) else [t.label for t in record.topics]
     return ItemPublic(
         id=record.id,
         md_name=record.md_name,
@@ -327,31 +328,14 @@ def item_public(record: ItemRecord) -> ItemPublic:
         state=record.state,
         published_at=record.published_at,
         updated_at=record.updated_at,
-        topics=[t.label for t in record.topics],
-    )
-
-
-def item_row_public(row: ItemRow) -> ItemPublic:
-    """The list shape of a list row."""
-    return ItemPublic(
-        id=row.id,
-        md_name=row.md_name,
-        variant=row.variant,
-        title=row.title,
-        url=row.url,
-        brand=row.brand,
-        community=row.community,
-        state=row.state,
-        published_at=row.published_at,
-        updated_at=row.updated_at,
-        topics=list(row.topics),
+        topics=topics,
     )
 
 
 def items_public(page: ItemPage, total: Total) -> ItemsPublic:
     """A list answer: the page's rows, the total and the neighbours' cursors."""
     return ItemsPublic(
-        data=[item_row_public(row) for row in page.rows],
+        data=[item_public(row) for row in page.rows],
         count=total.value,
         count_exact=total.exact,
         next=page.next,
