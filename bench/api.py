@@ -134,7 +134,12 @@ def build_site(home: Path, count: int, seed: int = 11) -> str:
                     body=f"<p>{text[:600]}</p>",
                     text=text,
                     topics=[
-                        ItemTopic(label_key=normalize_label(label), label=label, position=i)
+                        ItemTopic(
+                            label_key=normalize_label(label),
+                            label=label,
+                            position=i,
+                            sort_at=start + timedelta(hours=n),
+                        )
                         for i, label in enumerate(labels)
                     ],
                 )

@@ -17,6 +17,7 @@ from medcurate.models import CuratedItem, ImportFailure, ImportReport, ItemState
 from medcurate.resolve import canonical_key
 from medcurate.rules import derive_md_name
 from medcurate.store.db import Database
+from medcurate.store.listing import analyze
 from medcurate.store.repository import record_audit, save_item
 from medcurate.validation import storable_problem
 
@@ -89,4 +90,7 @@ def import_paths(
         created += outcome == "created"
         updated += outcome == "updated"
         unchanged += outcome == "unchanged"
+    if created or updated:
+        with database.session() as session:
+            analyze(session)  # the planner's statistics follow the store's new size
     return ImportReport(created=created, updated=updated, unchanged=unchanged, failures=tuple(failures))

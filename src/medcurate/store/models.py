@@ -35,6 +35,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def sort_key(published_at: datetime | None, created_at: datetime | None) -> datetime:
+    """What lists sort an item by: its published date, else its creation date, in UTC."""
+    moment = published_at or created_at or utcnow()
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _default_sort_at(context: Any) -> datetime:
+    """An inserted item's ``sort_at`` when its writer gave none."""
+    values = context.get_current_parameters()
+    return sort_key(values.get("published_at"), values.get("created_at"))
+
+
 class FrontMatterJSON(TypeDecorator[dict[str, Any]]):
     """JSON that keeps YAML's timestamps and dates (unquoted ``date: 2019-01-31T10:38:39Z``) as such."""
 
@@ -66,11 +78,14 @@ class ItemRecord(Base):
     url: Mapped[str | None] = mapped_column(Text)
     url_key: Mapped[str | None] = mapped_column(String(2048), unique=True)
     title: Mapped[str] = mapped_column(Text, default="")
-    state: Mapped[str] = mapped_column(String(16), index=True, default="draft")
+    state: Mapped[str] = mapped_column(String(16), default="draft")
     variant: Mapped[str] = mapped_column(String(20))
-    community: Mapped[str | None] = mapped_column(String(120), index=True)
-    brand: Mapped[str | None] = mapped_column(String(255), index=True)
+    community: Mapped[str | None] = mapped_column(String(120))
+    brand: Mapped[str | None] = mapped_column(String(255))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # What lists sort by: the date published, else the date stored. Never null, so one plain
+    # descending index walk serves "newest first" on both databases (``NULLS LAST`` defeats it).
+    sort_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_default_sort_at)
     front_matter: Mapped[dict[str, Any]] = mapped_column(FrontMatterJSON)
     body: Mapped[str] = mapped_column(Text, default="")
     # Set with the content (``repository._fill_columns``): a site build reads these two columns of
@@ -90,8 +105,16 @@ class ItemRecord(Base):
         back_populates="item", cascade="all, delete-orphan", order_by="ItemTopic.position"
     )
 
-    # The inbox lists one state newest first: this index serves the filter, the order and the page.
-    __table_args__ = (Index("ix_items_state_published", "state", "published_at", "id"),)
+    # Lists run newest first, alone or filtered by state and by source or community: each index
+    # serves its filter, the order and the keyset page with no sort (tests/test_store_plans.py).
+    __table_args__ = (
+        Index("ix_items_sort", "sort_at", "id"),
+        Index("ix_items_state_sort", "state", "sort_at", "id"),
+        Index("ix_items_brand_sort", "brand", "sort_at", "id"),
+        Index("ix_items_community_sort", "community", "sort_at", "id"),
+        Index("ix_items_state_brand_sort", "state", "brand", "sort_at", "id"),
+        Index("ix_items_state_community_sort", "state", "community", "sort_at", "id"),
+    )
 
 
 class ItemTopic(Base):
@@ -103,10 +126,12 @@ class ItemTopic(Base):
     label_key: Mapped[str] = mapped_column(String(400), primary_key=True)
     label: Mapped[str] = mapped_column(String(400))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # The item's ``sort_at``, copied so that a topic's newest items are one index walk.
+    sort_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     item: Mapped[ItemRecord] = relationship(back_populates="topics")
 
-    __table_args__ = (Index("ix_item_topics_label_key", "label_key"),)
+    __table_args__ = (Index("ix_item_topics_label_sort", "label_key", "sort_at", "item_id"),)
 
 
 class SuggestionRecord(Base):

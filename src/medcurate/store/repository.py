@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from medcurate.errors import InvalidInput, NotFound
@@ -25,7 +25,7 @@ from medcurate.models import (
     normalize_label,
 )
 from medcurate.rules import timestamp
-from medcurate.store.models import AuditRecord, ItemRecord, ItemTopic
+from medcurate.store.models import AuditRecord, ItemRecord, ItemTopic, sort_key, utcnow
 from medcurate.store.search import apply_search
 from medcurate.validation import item_problems
 
@@ -82,6 +82,8 @@ def _sync_topics(record: ItemRecord, labels: Sequence[str]) -> None:
             existing[key].label = label
         else:
             record.topics.append(ItemTopic(label_key=key, label=label, position=position))
+    for topic in record.topics:
+        topic.sort_at = record.sort_at  # a topic's list walks its own index in the item's order
 
 
 def _fill_columns(record: ItemRecord, item: CuratedItem, community: str | None) -> None:
@@ -95,6 +97,9 @@ def _fill_columns(record: ItemRecord, item: CuratedItem, community: str | None) 
     record.revision = content_revision(record.variant, record.front_matter, record.body)
     record.featured_image = featured_image_href(record.front_matter)
     record.source_path = item.source_path
+    if record.created_at is None:
+        record.created_at = utcnow()
+    record.sort_at = sort_key(record.published_at, record.created_at)
     if community is not None:
         record.community = community
     _sync_topics(record, item.topics)
@@ -204,7 +209,8 @@ class ItemQuery:
 
     ``text`` is a full-text search (``medcurate.store.search``): every word must occur in the title,
     description, body or article text, the last word may be the start of one. ``sort`` None means
-    best matches first when searching and newest first otherwise.
+    best matches first when searching and newest first otherwise. ``since`` and ``until`` bound the
+    item's date (published, else stored: ``sort_at``), which is also what "newest" means.
     """
 
     state: str | None = None
@@ -219,22 +225,26 @@ class ItemQuery:
     sort: ItemSort | None = None
 
 
-def _filtered(statement: Select[Any], query: ItemQuery) -> Select[Any]:
+def item_conditions(query: ItemQuery) -> list[ColumnElement[bool]]:
+    """The conditions of ``query``'s filters on ``items``, full-text search aside."""
+    conditions: list[ColumnElement[bool]] = []
     if query.state:
-        statement = statement.where(ItemRecord.state == query.state)
+        conditions.append(ItemRecord.state == query.state)
     if query.community:
-        statement = statement.where(ItemRecord.community == query.community)
+        conditions.append(ItemRecord.community == query.community)
     if query.brand:
-        statement = statement.where(ItemRecord.brand == query.brand)
+        conditions.append(ItemRecord.brand == query.brand)
     if query.topic:
-        statement = statement.where(
-            ItemRecord.topics.any(ItemTopic.label_key == normalize_label(query.topic))
-        )
+        conditions.append(ItemRecord.topics.any(ItemTopic.label_key == normalize_label(query.topic)))
     if query.since:
-        statement = statement.where(ItemRecord.published_at >= query.since)
+        conditions.append(ItemRecord.sort_at >= query.since)
     if query.until:
-        statement = statement.where(ItemRecord.published_at < query.until)
-    return statement
+        conditions.append(ItemRecord.sort_at < query.until)
+    return conditions
+
+
+def _filtered(statement: Select[Any], query: ItemQuery) -> Select[Any]:
+    return statement.where(*item_conditions(query))
 
 
 def _dialect(session: Session) -> str:
@@ -254,7 +264,7 @@ def list_items(session: Session, *, query: ItemQuery | None = None) -> list[Item
             window=query.offset + query.limit,
         )
     statement = (
-        statement.order_by(ItemRecord.published_at.desc().nulls_last(), ItemRecord.id.desc())
+        statement.order_by(ItemRecord.sort_at.desc(), ItemRecord.id.desc())
         .limit(query.limit)
         .offset(query.offset)
     )

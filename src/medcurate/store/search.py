@@ -30,7 +30,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, Select, column, func, literal_column, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    Subquery,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+)
 
 from medcurate.store.models import ItemRecord
 
@@ -40,6 +51,8 @@ SEARCH_VECTOR_INDEX = "ix_items_search_vector"
 # bm25 weights, in the FTS5 table's column order: title, description, body, text.
 FTS_COLUMN_WEIGHTS = (8.0, 3.0, 2.0, 1.0)
 DEFAULT_MAX_TERMS = 32
+# Ranked search orders only this many candidates: the newest matches (by id) that pass the filters.
+DEFAULT_SEARCH_CANDIDATES = 500
 DEFAULT_MIN_PREFIX_LENGTH = 2
 
 _WORD = re.compile(r"[^\W_]+")
@@ -99,6 +112,10 @@ def _tsquery(terms: SearchTerms) -> ColumnElement[Any]:
     return query
 
 
+def _vector() -> ColumnElement[Any]:
+    return literal_column(f"{ItemRecord.__tablename__}.{SEARCH_VECTOR_COLUMN}")
+
+
 def apply_search(
     statement: Select[Any], *, text: str | None, dialect: str, rank: bool, window: int | None = None
 ) -> Select[Any]:
@@ -118,8 +135,7 @@ def apply_search(
     if terms is None:
         return statement
     if dialect == "postgresql":
-        vector: ColumnElement[Any] = literal_column(f"{ItemRecord.__tablename__}.{SEARCH_VECTOR_COLUMN}")
-        query = _tsquery(terms)
+        vector, query = _vector(), _tsquery(terms)
         statement = statement.where(vector.op("@@")(query))
         if rank:
             score = func.ts_rank(vector, query, type_=Float)
@@ -139,6 +155,77 @@ def apply_search(
     ranked = found.subquery("search")
     return statement.join(ranked, ranked.c.item_id == ItemRecord.id).order_by(
         ranked.c.score.asc(), ItemRecord.id.desc()
+    )
+
+
+def match_condition(text: str | None, *, dialect: str, many: bool = False) -> ColumnElement[bool] | None:
+    """The condition "matches ``text``" on ``items`` (index-served on both databases), or None.
+
+    On SQLite, ``many`` says the words match many items (``fts_matches``): the list then walks its
+    order's index and checks each row against the matches, instead of fetching every match by id
+    and sorting them all. SQLite cannot tell the two cases apart (FTS5 gives its planner no row
+    counts); PostgreSQL's planner can, from the ``tsvector`` statistics.
+    """
+    terms = parse_terms(text)
+    if terms is None:
+        return None
+    if dialect == "postgresql":
+        return _vector().op("@@")(_tsquery(terms))
+    match = literal_column(FTS_TABLE).op("MATCH")(terms.fts5())
+    # "id + 0" is not the primary key to SQLite's planner, so the match list cannot drive the plan.
+    key = (ItemRecord.id + 0) if many else ItemRecord.id
+    return key.in_(select(_FTS.c.rowid).where(match))
+
+
+def fts_matches(text: str, *, at_most: int) -> Select[Any] | None:
+    """SQLite: how many items match ``text``, counted up to ``at_most`` in the FTS5 index alone."""
+    terms = parse_terms(text)
+    if terms is None:
+        return None
+    match = literal_column(FTS_TABLE).op("MATCH")(terms.fts5())
+    return select(func.count()).select_from(select(_FTS.c.rowid).where(match).limit(at_most).subquery())
+
+
+def ranked_candidates(
+    text: str | None,
+    *,
+    dialect: str,
+    conditions: tuple[ColumnElement[bool], ...] = (),
+    candidates: int = DEFAULT_SEARCH_CANDIDATES,
+) -> Subquery | None:
+    """The newest ``candidates`` items matching ``text`` and ``conditions``, each with its relevance.
+
+    Ranking every match costs one score per match (a common word matches most of the store); this
+    ranks a first cut only, chosen the same way on both databases (highest ids first, which the
+    primary key or the FTS5 rowid order serves), so both order the same candidates by relevance:
+    ``bm25`` on SQLite, ``ts_rank`` on PostgreSQL. ``score`` is higher for better matches on both.
+
+    Returns:
+        A subquery of ``item_id`` and ``score``, or None when ``text`` holds no word.
+    """
+    terms = parse_terms(text)
+    if terms is None:
+        return None
+    if dialect == "postgresql":
+        vector, query = _vector(), _tsquery(terms)
+        first_cut = (
+            select(ItemRecord.id.label("item_id"), vector.label("vector"))
+            .where(vector.op("@@")(query), *conditions)
+            .order_by(ItemRecord.id.desc())
+            .limit(candidates)
+            .subquery("first_cut")
+        )
+        score = func.ts_rank(first_cut.c.vector, query, type_=Float)
+        return select(first_cut.c.item_id, score.label("score")).subquery("search")
+    fts: ColumnElement[Any] = literal_column(FTS_TABLE)
+    bm25 = func.bm25(fts, *FTS_COLUMN_WEIGHTS, type_=Float)  # lower is better
+    return (
+        select(_FTS.c.rowid.label("item_id"), (-bm25).label("score"))
+        .select_from(_FTS.join(ItemRecord.__table__, ItemRecord.id == _FTS.c.rowid))
+        .where(fts.op("MATCH")(terms.fts5()), *conditions)
+        .order_by(_FTS.c.rowid.desc())
+        .limit(candidates)
+        .subquery("search")
     )
 
 

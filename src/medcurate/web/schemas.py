@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from medcurate.store.listing import ItemPage, ItemRow, Total
 from medcurate.store.models import AuditRecord, ItemRecord, SuggestionRecord
 from medcurate.users import ApiToken, Role, User
 from medcurate.validation import api_front_matter_problems
@@ -47,10 +48,13 @@ class ItemPublic(ItemBase):
 
 
 class ItemsPublic(BaseModel):
-    """A page of items and how many match in all."""
+    """A page of items, how many match in all, and the cursors of the pages around it."""
 
     data: list[ItemPublic]
-    count: int
+    count: int = Field(description="How many items match: exact, or an estimate when count_exact is false")
+    count_exact: bool = True
+    next: str | None = Field(default=None, description="Pass as after= for the next page (None: last page)")
+    prev: str | None = Field(default=None, description="Pass as before= for the previous page")
 
 
 class ItemDetail(ItemPublic):
@@ -320,8 +324,9 @@ class StatsPublic(BaseModel):
     totals: dict[str, int]
 
 
-def item_public(record: ItemRecord) -> ItemPublic:
-    """The list shape of a stored item (its topics must be loaded)."""
+def item_public(record: ItemRecord | ItemRow) -> ItemPublic:
+    """The list shape of a list row, or of a stored item (its topics loaded)."""
+    topics = list(record.topics) if isinstance(record, ItemRow) else [t.label for t in record.topics]
     return ItemPublic(
         id=record.id,
         md_name=record.md_name,
@@ -333,7 +338,18 @@ def item_public(record: ItemRecord) -> ItemPublic:
         state=record.state,
         published_at=record.published_at,
         updated_at=record.updated_at,
-        topics=[t.label for t in record.topics],
+        topics=topics,
+    )
+
+
+def items_public(page: ItemPage, total: Total) -> ItemsPublic:
+    """A list answer: the page's rows, the total and the neighbours' cursors."""
+    return ItemsPublic(
+        data=[item_public(row) for row in page.rows],
+        count=total.value,
+        count_exact=total.exact,
+        next=page.next,
+        prev=page.prev,
     )
 
 

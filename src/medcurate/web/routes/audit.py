@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from medcurate.store.queries import audit_page
 from medcurate.store.repository import get_item
 from medcurate.web.deps import ContextDep, CurrentPrincipal, RowId, SessionDep, ViewerUser
 from medcurate.web.pages import render
-from medcurate.web.queries import audit_page
 from medcurate.web.routes import ERROR_RESPONSES
 from medcurate.web.schemas import AuditPublic, audit_public
 

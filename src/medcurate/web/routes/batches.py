@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from medcurate.batches import stalled_batch_ids
 from medcurate.errors import InvalidInput, NotFound
 from medcurate.sources import urls_from_text
+from medcurate.store.queries import batch_by_key, get_batch, list_batches
 from medcurate.web.deps import ContextDep, CuratorUser, CurrentPrincipal, RowId, SessionDep, ViewerUser
 from medcurate.web.jobs import Job
 from medcurate.web.pages import redirect, render
-from medcurate.web.queries import batch_by_key, get_batch, list_batches
 from medcurate.web.routes import ERROR_RESPONSES
 from medcurate.web.schemas import (
     MAX_SUBMIT_CHARS,

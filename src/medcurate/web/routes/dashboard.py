@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from medcurate.store.queries import Dashboard, dashboard
 from medcurate.web.charts import horizontal_bars, line_chart, stacked_bars
 from medcurate.web.deps import ContextDep, CurrentPrincipal, SessionDep, ViewerUser
 from medcurate.web.pages import render
-from medcurate.web.queries import Dashboard, dashboard
 from medcurate.web.routes import ERROR_RESPONSES
 from medcurate.web.schemas import LabelCount, StatsPublic, TopicSeries, WeekCount
 

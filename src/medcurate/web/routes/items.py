@@ -11,7 +11,9 @@ from pydantic import Field
 
 from medcurate.errors import MedcurateError, NotFound
 from medcurate.models import normalize_label
-from medcurate.store.repository import ItemQuery, count_items, get_item, item_from_record, list_items
+from medcurate.store.listing import MAX_OFFSET, about, item_page, item_total
+from medcurate.store.queries import audit_page, item_facets, suggestions_for
+from medcurate.store.repository import ItemQuery, get_item, item_from_record
 from medcurate.users import User
 from medcurate.web.deps import (
     MAX_ROW_ID,
@@ -27,7 +29,6 @@ from medcurate.web.deps import (
 from medcurate.web.forms import editable_fields, parse_fields
 from medcurate.web.options import MAX_PAGE_SIZE, WebContext
 from medcurate.web.pages import redirect, render
-from medcurate.web.queries import audit_page, item_facets, suggestions_for
 from medcurate.web.routes import ERROR_RESPONSES
 from medcurate.web.schemas import (
     BulkAction,
@@ -37,7 +38,7 @@ from medcurate.web.schemas import (
     ItemsPublic,
     ItemUpdate,
     item_detail,
-    item_public,
+    items_public,
 )
 from medcurate.web.services import (
     ItemChanges,
@@ -52,7 +53,9 @@ api = APIRouter(tags=["items"], responses=ERROR_RESPONSES)
 pages = APIRouter(include_in_schema=False)
 
 Action = Literal["approve", "publish", "reject", "draft"]
-MAX_OFFSET = 10_000_000
+CURSOR = Query(
+    max_length=200, description="A cursor from an earlier answer's next (after=) or prev (before=)"
+)
 NOTICES = {"approve": "Approved.", "reject": "Rejected.", "draft": "Back to draft.", "publish": "Published."}
 
 
@@ -97,9 +100,11 @@ def api_list_items(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    offset: Annotated[int, Query(ge=0, description=f"At most {MAX_OFFSET}; deeper, page with after=")] = 0,
+    after: Annotated[str | None, CURSOR] = None,
+    before: Annotated[str | None, CURSOR] = None,
 ) -> ItemsPublic:
-    """Items matching the filters, newest first, one page at a time."""
+    """Items matching the filters, newest first (best matches first with q=), one page at a time."""
     del user
     query = _query(
         state=state,
@@ -112,10 +117,8 @@ def api_list_items(
         limit=limit,
         offset=offset,
     )
-    return ItemsPublic(
-        data=[item_public(r) for r in list_items(session, query=query)],
-        count=count_items(session, query=query),
-    )
+    page = item_page(session, query=query, after=after, before=before)
+    return items_public(page, item_total(session, query=query))
 
 
 @api.get("/items/{item_id}")
@@ -235,10 +238,10 @@ def inbox(
     q: Annotated[str | None, Query(max_length=200)] = None,
     since: Annotated[date | None, Query()] = None,
     until: Annotated[date | None, Query()] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    after: Annotated[str | None, CURSOR] = None,
+    before: Annotated[str | None, CURSOR] = None,
 ) -> Response:
     """The inbox: items (drafts by default) with filters, full-text search and bulk actions."""
-    size = context.options.page_size
     until_day = _day_start(until)
     query = _query(
         state=state,
@@ -248,11 +251,11 @@ def inbox(
         q=q,
         since=_day_start(since),
         until=until_day + timedelta(days=1) if until_day else None,
-        limit=size,
-        offset=(page - 1) * size,
+        limit=context.options.page_size,
+        offset=0,
     )
-    records = list_items(session, query=query)
-    total = count_items(session, query=query)
+    page = item_page(session, query=query, after=after, before=before)
+    total = item_total(session, query=query)
     filters = {
         "state": state or "",
         "brand": brand or "",
@@ -262,15 +265,21 @@ def inbox(
         "since": since.isoformat() if since else "",
         "until": until.isoformat() if until else "",
     }
+    # Links carry the filters set (and state, whose absence means drafts): an empty date is a 422.
+    linked = {k: v for k, v in filters.items() if v or k == "state"}
+    here = {"after": after} if after else {"before": before} if before else {}
     return render(
         request,
         context,
         "inbox.html",
         principal=principal,
-        items=records,
+        items=page.rows,
         total=total,
-        page=page,
-        pages=max(1, -(-total // size)),
+        total_text=about(total),
+        next_page=page.next,
+        prev_page=page.prev,
+        here=here,
+        linked=linked,
         filters=filters,
         facets=item_facets(session),
     )

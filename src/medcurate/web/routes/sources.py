@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request, Response
 
 from medcurate.store.models import SourceRecord
+from medcurate.store.queries import list_sources
 from medcurate.web.deps import (
     ContextDep,
     CuratorUser,
@@ -17,7 +18,6 @@ from medcurate.web.deps import (
     ViewerUser,
 )
 from medcurate.web.pages import redirect, render
-from medcurate.web.queries import list_sources
 from medcurate.web.routes import ERROR_RESPONSES
 from medcurate.web.schemas import SourceCreate, SourcePublic, SourcesPublic
 from medcurate.web.services import add_source, feed_links, remove_source

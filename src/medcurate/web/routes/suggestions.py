@@ -10,10 +10,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request, Response
 
+from medcurate.store.queries import suggestions_for
 from medcurate.store.repository import get_item, item_from_record
 from medcurate.web.deps import ContextDep, CuratorUser, CurrentPrincipal, RowId, SessionDep, ViewerUser
 from medcurate.web.pages import redirect, render
-from medcurate.web.queries import suggestions_for
 from medcurate.web.routes import ERROR_RESPONSES
 from medcurate.web.schemas import (
     DecisionCreate,

@@ -1,5 +1,7 @@
 """Read-side queries the item repository lacks: facets, suggestions, batches, audit pages, stats.
 
+(The web app's reads; they live in ``store/`` with all SQL, and the web translates their results.)
+
 Each query is one or two statements whatever the page size (no per-row queries), and aggregates
 are computed in SQL; the dashboard's week buckets are filled in Python because week truncation is
 spelled differently by every database.
@@ -16,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from medcurate.errors import NotFound
 from medcurate.models import ItemState
+from medcurate.store.listing import TtlMemo
 from medcurate.store.models import (
     AuditRecord,
     BatchEntryRecord,
@@ -30,6 +33,7 @@ DEFAULT_FACET_LIMIT = 300
 DEFAULT_DASHBOARD_WEEKS = 12
 DEFAULT_TOP_TOPICS = 5
 DEFAULT_TOP_SOURCES = 10
+FACETS_TTL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class Dashboard:
     totals: dict[str, int]
 
 
+_FACETS: TtlMemo[tuple[str, int], Facets] = TtlMemo(FACETS_TTL_SECONDS)
+
+
 def _top(session: Session, column: InstrumentedAttribute[str | None], limit: int) -> tuple[str, ...]:
     statement = (
         select(column).where(column.isnot(None)).group_by(column).order_by(func.count().desc()).limit(limit)
@@ -61,7 +68,11 @@ def _top(session: Session, column: InstrumentedAttribute[str | None], limit: int
 
 
 def item_facets(session: Session, *, limit: int = DEFAULT_FACET_LIMIT) -> Facets:
-    """States, brands, communities and topic labels to filter by."""
+    """States, brands, communities and topic labels to filter by (kept a minute: each is a scan)."""
+    return _FACETS.get((str(session.get_bind().engine.url), limit), lambda: _facets(session, limit))
+
+
+def _facets(session: Session, limit: int) -> Facets:
     topic_rows = session.execute(
         select(func.min(ItemTopic.label), func.count())
         .group_by(ItemTopic.label_key)
