@@ -58,8 +58,8 @@ from medcurate.suggest.terms import (
 # 117, Patients: 51; Electronic Health Records: 0); with no history its score is scaled down.
 GENERIC_MIN_RELATED = 20
 GENERIC_WEIGHT = 0.5
-# MeSH headings found in the text: how many are scored, and the highest score one can reach (below
-# what a confident learned label scores: the site's own taxonomy comes first).
+# MeSH headings found in the text: how many are scored, and the factor their cold score is scaled by
+# (a MeSH heading reaches at most 0.6, below a confident label of the site's own taxonomy).
 DEFAULT_MESH_SCORED = 12
 MESH_MAX_SCORE = 0.6
 # A name's cosine similarity to an article above which the zero-shot baseline calls it a match.
@@ -280,8 +280,8 @@ def mesh_candidates(
     """MeSH headings named in the item (by name or entry term), scored by meaning, broad ones scaled down.
 
     Each heading found is scored as a cold-start label would be (its name and entry terms against
-    the item, measured from the domain's centre, plus its term matches), capped at
-    ``MESH_MAX_SCORE`` and scaled by ``generality_weight``; the reason names the evidence.
+    the item, measured from the domain's centre, plus its term matches), scaled by
+    ``MESH_MAX_SCORE`` and by ``generality_weight``; the reason names the evidence.
     """
     evidence = _mesh_evidence(index, title, text)[:limit]
     if not evidence:
@@ -296,7 +296,7 @@ def mesh_candidates(
     candidates = [
         ScoredLabel(
             label=info.label,
-            score=min(scored[info.label], MESH_MAX_SCORE) * generality_weight(info.label),
+            score=scored[info.label] * MESH_MAX_SCORE * generality_weight(info.label),
             reason=e.reason(),
         )
         for info, e in zip(labels, evidence, strict=True)
