@@ -235,7 +235,9 @@ class _Signals:
     matched: list[list[str]]
 
 
-def _others(model: LabelModel, similarities: Matrix, *, key: str, title: str) -> npt.NDArray[np.bool_]:
+def _others(
+    model: LabelModel, similarities: npt.NDArray[Any], *, key: str, title: str
+) -> npt.NDArray[np.bool_]:
     """The stored items that are not the item being scored (by key, or same title and text)."""
     same = np.array([k == key for k in model.keys], dtype=bool) if key else np.zeros(len(model.keys), bool)
     titles = np.array([t == title for t in model.titles], dtype=bool)
