@@ -275,3 +275,24 @@ def test_evaluate_takes_train_or_taxonomy(tmp_path: Path, choice: list[str]) -> 
     ]
     result = CliRunner().invoke(app, ["topics", "evaluate", "--test", str(tmp_path), *arguments])
     assert result.exit_code == 2 and "--taxonomy" in result.output
+
+
+def test_the_review_screen_shows_scores_in_words_with_the_number_on_hover() -> None:
+    from types import SimpleNamespace
+
+    from medcurate.templating import make_environment
+
+    environment = make_environment("web/templates")
+    environment.filters["strength"] = strength
+    suggestion = SimpleNamespace(
+        kind="topic", label="AI", score=0.42, reason="mentions ‘AI’ 3×", status="pending"
+    )
+    html = environment.get_template("_topics.html").render(
+        item=SimpleNamespace(topics=[]),
+        record=SimpleNamespace(id=7),
+        suggestions=[suggestion],
+        can=lambda role: False,
+        csrf_field="",
+        known_topics=[],
+    )
+    assert 'title="score 0.42">possible</span>' in html and "mentions ‘AI’ 3×" in html
