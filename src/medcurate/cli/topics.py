@@ -113,21 +113,44 @@ def train_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--j
 
 
 def evaluate_command(
-    train_dir: Annotated[Path, typer.Option("--train", help="Items to learn from (their editors' labels).")],
     test_dir: Annotated[Path, typer.Option("--test", help="Items to predict and score.")],
+    train_dir: Annotated[
+        Path | None, typer.Option("--train", help="Items to learn from (their editors' labels).")
+    ] = None,
+    taxonomy: Annotated[
+        Path | None,
+        typer.Option(
+            "--taxonomy",
+            help="Without --train: the labels to suggest (one per line, or a site's TOML): the cold start.",
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=20, help="hit@k: a correct label in the top k.")] = 3,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Learn from one directory, predict another; compare with a TF-IDF + logistic-regression baseline."""
+    """Learn from one directory and predict another (vs TF-IDF), or, with --taxonomy alone, the cold start.
+
+    The cold start suggests the taxonomy's labels with no labelled item, against the zero-shot
+    similarity of each item to the label names with the same model.
+    """
     from medcurate.suggest.embedding import EmbeddingCache, default_encoder
     from medcurate.suggest.evaluate import evaluate_dirs
 
+    if (train_dir is None) == (taxonomy is None):
+        fail("give --train DIR (learned) or --taxonomy FILE (cold start), not both", code=2)
     for directory in (train_dir, test_dir):
-        if not directory.is_dir():
+        if directory is not None and not directory.is_dir():
             fail(f"{directory} is not a directory", code=2)
+    if taxonomy is not None and not taxonomy.is_file():
+        fail(f"{taxonomy} is not a file", code=2)
     cache = EmbeddingCache.open(default_encoder())
     try:
-        report = evaluate_dirs(train_dir, test_dir, embed=cache.embed, k=k)
+        if train_dir is not None:
+            report = evaluate_dirs(train_dir, test_dir, embed=cache.embed, k=k)
+        else:
+            from medcurate.suggest.coldstart import evaluate_cold_dir
+
+            assert taxonomy is not None
+            report = evaluate_cold_dir(taxonomy, test_dir, embed=cache.embed, k=k)
     except MedcurateError as exc:
         fail(str(exc))
     if as_json:
@@ -136,7 +159,8 @@ def evaluate_command(
     from rich.table import Table
 
     table = Table("method", "P@1", f"hit@{k}", "micro-F1", "ceiling", "n_test", title="Topic suggestions")
-    for name, scores in (("medcurate", report.engine), ("tf-idf + logreg", report.baseline)):
+    baseline = "tf-idf + logreg" if train_dir is not None else "zero-shot (label names)"
+    for name, scores in (("medcurate", report.engine), (baseline, report.baseline)):
         table.add_row(
             name,
             f"{scores.p_at_1:.3f}",

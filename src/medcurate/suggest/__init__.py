@@ -25,6 +25,17 @@ from medcurate.models import CuratedItem
 
 DEFAULT_K = 5
 KINDS = ("topic", "community", "offering")
+# Scores in words for editors (the number stays on hover): at or above STRONG, "strong"; at or above
+# POSSIBLE, "possible"; below, "weak".
+STRONG_SCORE = 0.6
+POSSIBLE_SCORE = 0.3
+
+
+def strength(score: float) -> str:
+    """A score in words: ``strong``, ``possible`` or ``weak``."""
+    if score >= STRONG_SCORE:
+        return "strong"
+    return "possible" if score >= POSSIBLE_SCORE else "weak"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,4 +76,4 @@ class Suggester(Protocol):
         ...
 
 
-__all__ = ["DEFAULT_K", "KINDS", "Suggester", "Suggestion"]
+__all__ = ["DEFAULT_K", "KINDS", "Suggester", "Suggestion", "strength"]

@@ -6,8 +6,10 @@ Six signals are computed for every (item, label) pair:
 1. ``knn``: similarity-weighted votes of the nearest labelled items (an editor's reject votes -1, so
    a rejected label is pushed down for items like that one);
 2. ``classifier``: a per-label logistic regression on the item embeddings;
-3. ``prototype``: cosine similarity of the item to the label's own text (name, description,
-   synonyms), the cold-start signal;
+3. ``prototype``: cosine similarity of the item to the label's own text (the mean of its name's
+   vector and of the vectors of its name, description and each synonym), the cold-start signal,
+   measured from the domain's centre (``centre``: the mean vector of the bundled health-IT concepts)
+   so that a broad label ("patient", "data") close to every health article does not win every item;
 4. ``prior``: the log share of labelled items carrying the label;
 5. ``term`` and 6. ``title_term``: the label's name or a synonym occurs, as a phrase, in the text or
    in the title.
@@ -49,11 +51,15 @@ DEFAULT_MIN_STACK_ITEMS = 30
 DEFAULT_MIN_STACK_POSITIVES = 20
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_SEED = 13
-DEFAULT_REASON_TITLES = 2
-# Cold-start weights, in FEATURES order, and intercept: a prototype similarity of 0.5 (a clear match
-# of MiniLM sentence vectors) gives 0.5; a term match adds about as much as 0.2 of similarity.
-DEFAULT_BLEND = (5.0, 4.0, 8.0, 0.0, 1.5, 1.5)
-DEFAULT_BLEND_INTERCEPT = -4.0
+DEFAULT_REASON_TITLES = 3
+REASON_TITLE_CHARS = 60
+# A stored item this similar with the same title is the item itself (or a copy): never a neighbour.
+SELF_SIMILARITY = 0.995
+# Cold-start weights, in FEATURES order, and intercept: a centred prototype similarity of 0.3 (a
+# clear match) gives 0.5; a term match adds about as much as 0.1 of similarity, in the text and again
+# in the title (larger term weights let a word that merely occurs outrank the article's subject).
+DEFAULT_BLEND = (5.0, 4.0, 8.0, 0.0, 0.8, 0.8)
+DEFAULT_BLEND_INTERCEPT = -2.4
 _THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
 
 
@@ -72,14 +78,9 @@ class LabelInfo:
         return tail if sep else self.label
 
     @property
-    def prototype_text(self) -> str:
-        """What the label is about, as one text to embed."""
-        parts = [self.name]
-        if self.description:
-            parts.append(self.description)
-        if self.synonyms:
-            parts.append(", ".join(self.synonyms))
-        return ". ".join(parts)
+    def prototype_texts(self) -> tuple[str, ...]:
+        """What the label is about: its name, then its description and synonyms, each a text to embed."""
+        return tuple(part for part in (self.name, self.description, *self.synonyms) if part.strip())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +134,7 @@ class LabelModel:
     blend_intercept: float = DEFAULT_BLEND_INTERCEPT
     threshold: float = DEFAULT_THRESHOLD
     calibrated: bool = False
+    centre: Vector = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     options: EngineOptions = field(default_factory=EngineOptions)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     metrics: Mapping[str, Any] = field(default_factory=dict)
@@ -165,6 +167,25 @@ def item_vectors(embed: Embed, titles: Sequence[str], texts: Sequence[str]) -> V
     return normalise_rows(text_part + title_part * has_title)
 
 
+def label_prototypes(embed: Embed, labels: Sequence[LabelInfo]) -> Vector:
+    """One vector per label: half its name's vector, half the mean of all its texts' vectors.
+
+    One text of name, description and synonyms joined would be dominated by a long synonym list;
+    the name keeps half the weight, and every synonym still pulls the label towards its meaning.
+    """
+    if not labels:
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    texts = [info.prototype_texts or (info.label,) for info in labels]
+    flat = embed([text for group in texts for text in group])
+    rows: list[Vector] = []
+    start = 0
+    for group in texts:
+        vectors = flat[start : start + len(group)]
+        rows.append(0.5 * vectors[0] + 0.5 * vectors.mean(axis=0))
+        start += len(group)
+    return normalise_rows(np.vstack(rows))
+
+
 def _sigmoid(values: npt.NDArray[Any]) -> Matrix:
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(values, -30, 30))), dtype=np.float64)
 
@@ -180,13 +201,15 @@ def _phrases(info: LabelInfo) -> list[tuple[str, ...]]:
             continue
         phrases.append(words)
         if len(words) > 1:
-            # "HIMSS 19" is written "HIMSS19" as often as not.
+            # "HIMSS 19" is written "HIMSS19" as often as not, and "HIMSS 2019" too.
             phrases.append(("".join(words),))
+            if len(words[-1]) == 2 and words[-1].isdigit():
+                phrases.append((*words[:-1], f"20{words[-1]}"))
     return phrases
 
 
 def term_hits(labels: Sequence[LabelInfo], text: str) -> tuple[Matrix, list[list[str]]]:
-    """Which labels' names or synonyms occur as phrases in ``text``, and the words that matched."""
+    """Which labels' names or synonyms occur as phrases in ``text``, and each match's words."""
     index: dict[str, list[tuple[tuple[str, ...], int]]] = {}
     for column, info in enumerate(labels):
         for phrase in _phrases(info):
@@ -198,9 +221,7 @@ def term_hits(labels: Sequence[LabelInfo], text: str) -> tuple[Matrix, list[list
         for phrase, column in index.get(word, ()):
             if tuple(words[position : position + len(phrase)]) == phrase:
                 hits[column] = 1.0
-                shown = " ".join(phrase)
-                if shown not in matched[column]:
-                    matched[column].append(shown)
+                matched[column].append(" ".join(phrase))
     return hits, matched
 
 
@@ -214,14 +235,25 @@ class _Signals:
     matched: list[list[str]]
 
 
-def _signals(model: LabelModel, vector: Vector, title: str, text: str) -> _Signals:
+def _others(
+    model: LabelModel, similarities: npt.NDArray[Any], *, key: str, title: str
+) -> npt.NDArray[np.bool_]:
+    """The stored items that are not the item being scored (by key, or same title and text)."""
+    same = np.array([k == key for k in model.keys], dtype=bool) if key else np.zeros(len(model.keys), bool)
+    titles = np.array([t == title for t in model.titles], dtype=bool)
+    return np.asarray(~(same | (titles & (similarities >= SELF_SIMILARITY))), dtype=bool)
+
+
+def _signals(model: LabelModel, vector: Vector, title: str, text: str, *, key: str = "") -> _Signals:
     n_labels = len(model.labels)
     features = np.zeros((n_labels, len(FEATURES)))
     neighbours = np.zeros(0, dtype=np.int64)
     if len(model.keys):
         similarities = model.item_vectors @ vector
-        count = min(model.options.neighbours, len(model.keys))
-        neighbours = np.argsort(-similarities, kind="stable")[:count]
+        others = _others(model, similarities, key=key, title=title)
+        count = min(model.options.neighbours, int(others.sum()))
+        ranked = np.argsort(-np.where(others, similarities, -np.inf), kind="stable")
+        neighbours = ranked[:count]
         weights = np.maximum(similarities[neighbours], 0.0) ** model.options.vote_power
         if weights.sum() > 0:
             features[:, 0] = weights @ model.votes[neighbours] / weights.sum()
@@ -229,7 +261,8 @@ def _signals(model: LabelModel, vector: Vector, title: str, text: str) -> _Signa
         logits = model.classifier_coef @ vector + model.classifier_intercept
         features[:, 1] = _sigmoid(logits) * model.classifier_active
     if n_labels:
-        features[:, 2] = model.label_vectors @ vector
+        centred = vector - model.centre if len(model.centre) == len(vector) else vector
+        features[:, 2] = model.label_vectors @ centred
     features[:, 3] = model.log_prior
     text_hits, matched = term_hits(model.labels, f"{title}\n{text}")
     title_hits, _ = term_hits(model.labels, title)
@@ -242,15 +275,20 @@ def _probabilities(model: LabelModel, features: Matrix) -> Matrix:
     return _sigmoid(features @ np.asarray(model.blend) + model.blend_intercept)
 
 
+def _short(title: str) -> str:
+    return title if len(title) <= REASON_TITLE_CHARS else title[: REASON_TITLE_CHARS - 1].rstrip() + "…"
+
+
 def _reason(model: LabelModel, column: int, signals: _Signals) -> str:
     parts: list[str] = []
-    like = [model.titles[i] for i in signals.neighbours if model.votes[i, column] > 0 and model.titles[i]][
-        :DEFAULT_REASON_TITLES
-    ]
+    like = [model.titles[i] for i in signals.neighbours if model.votes[i, column] > 0 and model.titles[i]]
     if like:
-        parts.append("like " + "; ".join(f"“{title}”" for title in like))
+        shown = "; ".join(f"“{_short(title)}”" for title in like[:DEFAULT_REASON_TITLES])
+        items = "an item" if len(like) == 1 else f"{len(like)} items"
+        parts.append(f"like {items} you tagged {model.labels[column].name}: {shown}")
     if signals.matched[column]:
-        parts.append("mentions " + ", ".join(f"‘{w}’" for w in signals.matched[column][:3]))
+        counts = Counter(signals.matched[column]).most_common(3)
+        parts.append("mentions " + ", ".join(f"‘{w}’ {n}×" if n > 1 else f"‘{w}’" for w, n in counts))
     if any(model.votes[i, column] < 0 for i in signals.neighbours):
         parts.append("rejected for a similar item")
     if not parts:
@@ -259,12 +297,22 @@ def _reason(model: LabelModel, column: int, signals: _Signals) -> str:
 
 
 def predict(
-    model: LabelModel, *, vector: Vector, title: str, text: str, exclude: Sequence[str] = ()
+    model: LabelModel,
+    *,
+    vector: Vector,
+    title: str,
+    text: str,
+    exclude: Sequence[str] = (),
+    key: str = "",
 ) -> list[ScoredLabel]:
-    """Every label scored for one item, best first (``exclude``: labels it already carries)."""
+    """Every label scored for one item, best first.
+
+    ``exclude``: labels it already carries; ``key``: its key in the kNN store, so that it is never
+    its own neighbour (nor is a stored copy with the same title and text).
+    """
     if not model.labels:
         return []
-    signals = _signals(model, vector, title, text)
+    signals = _signals(model, vector, title, text, key=key)
     scores = _probabilities(model, signals.features)
     skip = {normalize_label(label) for label in exclude}
     keys = model.label_keys
@@ -334,6 +382,7 @@ def _assemble(
     examples: Sequence[Example],
     vectors: Vector,
     options: EngineOptions,
+    centre: Vector | None = None,
 ) -> LabelModel:
     keys = [normalize_label(info.label) for info in labels]
     votes = _vote_matrix(examples, keys)
@@ -349,6 +398,7 @@ def _assemble(
         classifier_intercept=intercept,
         classifier_active=active,
         options=options,
+        centre=np.zeros(0, dtype=np.float32) if centre is None else centre,
     )
 
 
@@ -377,6 +427,7 @@ def _stack(model: LabelModel, examples: Sequence[Example], options: EngineOption
             examples=[examples[i] for i in train_rows],
             vectors=model.item_vectors[train_rows],
             options=options,
+            centre=model.centre,
         )
         for row in held_out:
             example = examples[row]
@@ -406,6 +457,7 @@ def fit(
     labels: Sequence[LabelInfo],
     embed: Embed,
     options: EngineOptions | None = None,
+    centre: Vector | None = None,
 ) -> LabelModel:
     """Learn from ``examples`` over ``labels`` plus every label the examples carry.
 
@@ -414,6 +466,8 @@ def fit(
         labels: configured labels (they are candidates even with no history: the cold start).
         embed: texts -> normalised vectors (the MiniLM encoder, through its cache).
         options: neighbours, folds, regularisation.
+        centre: the domain's centre in the embedding space (``terms.domain_centre``); prototype
+            similarities are measured from it (none: from the origin).
 
     Returns:
         The fitted model; calibrated when the history is large enough.
@@ -421,14 +475,15 @@ def fit(
     options = options or EngineOptions()
     vocabulary = _vocabulary(labels, examples)
     labelled = [e for e in examples if e.positives or e.negatives]
-    label_vectors = (
-        embed([info.prototype_text for info in vocabulary])
-        if vocabulary
-        else np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-    )
+    label_vectors = label_prototypes(embed, vocabulary)
     vectors = item_vectors(embed, [e.title for e in labelled], [e.text for e in labelled])
     model = _assemble(
-        labels=vocabulary, label_vectors=label_vectors, examples=labelled, vectors=vectors, options=options
+        labels=vocabulary,
+        label_vectors=label_vectors,
+        examples=labelled,
+        vectors=vectors,
+        options=options,
+        centre=centre,
     )
     positives = int((model.votes > 0).sum())
     model = replace(
@@ -452,7 +507,7 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
     label_vectors = model.label_vectors
     pad = len(new_labels)
     if new_labels:
-        label_vectors = np.vstack([label_vectors, embed([info.prototype_text for info in new_labels])])
+        label_vectors = np.vstack([label_vectors, label_prototypes(embed, new_labels)])
     keys = [normalize_label(info.label) for info in vocabulary]
     votes = np.hstack([model.votes, np.zeros((len(model.keys), pad))])
     replaced = {e.key for e in examples}

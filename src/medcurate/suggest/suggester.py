@@ -1,8 +1,10 @@
 """The built-in ``Suggester``: learned topics plus MeSH terms, communities, and related offerings.
 
 1. Topics: the topic ``LabelModel`` scores every known label (configured topics and every label the
-   editors used); MeSH descriptors named in the title or text join as candidates with a score set
-   by how specific the match is (``mesh_score``), unless the learned model already scores them higher.
+   editors used); MeSH descriptors named in the title or text, by name or entry term, join as
+   candidates scored by meaning (``coldstart.mesh_candidates``), unless the learned model already
+   scores them higher. Before the model is calibrated (the cold start), broad MeSH headings
+   (Health Facilities, Hospitals) are scaled down so that a specific one comes first.
 2. Communities: the community ``LabelModel``, the same learner over community keys.
 3. Offerings: ranked by how strongly the item's topics (accepted: 1.0; suggested: their scores)
    cover the offering's categories (a noisy-OR, so a broad offering is not penalised), blended with
@@ -13,28 +15,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from medcurate.models import CuratedItem, Offering, normalize_label
 from medcurate.rules import offering_entries
 from medcurate.suggest import DEFAULT_K, Suggestion
+from medcurate.suggest.coldstart import generality_weight, mesh_candidates
 from medcurate.suggest.embedding import Vector, item_text
 from medcurate.suggest.engine import Embed, LabelModel, ScoredLabel, item_vectors, predict
-from medcurate.suggest.mesh import MeshIndex, TermMatch
+from medcurate.suggest.mesh import MeshIndex
 
 DEFAULT_MESH_CANDIDATES = 5
 DEFAULT_COMMUNITIES = 2
 DEFAULT_OFFERINGS = 3
 OFFERING_TOPIC_WEIGHT = 0.7
 OFFERING_MIN_SIMILARITY = 0.35
-# A MeSH name found in the text, without history, is a weak hint; a long name, found in the title
-# or several times, a stronger one. Capped below what a confident learned label scores.
-MESH_BASE_SCORE = 0.1
-MESH_WORD_STEP = 0.15
-MESH_STEP = 0.1
-MESH_MAX_SCORE = 0.6
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,27 +42,6 @@ class SuggesterOptions:
     communities: int = DEFAULT_COMMUNITIES
     offerings: int = DEFAULT_OFFERINGS
     use_mesh: bool = True
-
-
-def mesh_score(match: TermMatch) -> float:
-    """The score of a MeSH descriptor found by name: higher for longer, repeated, title matches."""
-    score = MESH_BASE_SCORE + MESH_WORD_STEP * (match.words - 1)
-    score += MESH_STEP * match.in_title + MESH_STEP / 2 * min(match.count - 1, 2)
-    return min(score, MESH_MAX_SCORE)
-
-
-def _mesh_candidates(index: MeshIndex, title: str, text: str, limit: int) -> list[ScoredLabel]:
-    chosen: list[ScoredLabel] = []
-    for match in index.match(title, text):
-        # One generic word ("Technology") counts only when the title names it or it recurs.
-        if match.words == 1 and not match.in_title and match.count < 2:
-            continue
-        identifier = match.descriptor.identifier.rsplit("/", 1)[-1]
-        reason = f"mentions ‘{match.descriptor.name}’ (MeSH {identifier}, {match.count}×)"
-        chosen.append(ScoredLabel(label=match.descriptor.label, score=mesh_score(match), reason=reason))
-        if len(chosen) >= limit:
-            break
-    return chosen
 
 
 def merge_rankings(*rankings: Sequence[ScoredLabel]) -> list[ScoredLabel]:
@@ -136,25 +112,42 @@ class EmbeddingSuggester:
             self._offering_vectors = self.embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
         return self._offering_vectors
 
-    def rank_topics(self, item: CuratedItem, *, vector: Vector, text: str) -> list[ScoredLabel]:
+    def rank_topics(
+        self, item: CuratedItem, *, vector: Vector, text: str, key: str = ""
+    ) -> list[ScoredLabel]:
         """Every candidate topic for the item, best first, without the ones it carries."""
-        learned = predict(self.topics, vector=vector, title=item.title, text=text, exclude=item.topics)
+        learned = predict(
+            self.topics, vector=vector, title=item.title, text=text, exclude=item.topics, key=key
+        )
+        if not self.topics.calibrated:
+            learned = [replace(s, score=s.score * generality_weight(s.label)) for s in learned]
         mesh: list[ScoredLabel] = []
         if self.options.use_mesh and self.mesh is not None:
             carried = {normalize_label(label) for label in item.topics}
-            mesh = [
-                s
-                for s in _mesh_candidates(self.mesh, item.title, text, self.options.mesh_candidates)
-                if normalize_label(s.label) not in carried
+            found = mesh_candidates(
+                self.mesh,
+                title=item.title,
+                text=text,
+                vector=vector,
+                centre=self.topics.centre,
+                embed=self.embed,
+            )
+            mesh = [s for s in found if normalize_label(s.label) not in carried][
+                : self.options.mesh_candidates
             ]
         return merge_rankings(learned, mesh)
 
-    def suggest(self, item: CuratedItem, *, k: int = DEFAULT_K, text: str = "") -> list[Suggestion]:
-        """Up to ``k`` topics, then communities and related offerings, each kind ranked from 1."""
+    def suggest(
+        self, item: CuratedItem, *, k: int = DEFAULT_K, text: str = "", key: str = ""
+    ) -> list[Suggestion]:
+        """Up to ``k`` topics, then communities and related offerings, each kind ranked from 1.
+
+        ``key``: the item's key in the history (``item:<id>``), so that it is never its own neighbour.
+        """
         body = item_text(item, extra=text)
         vector = item_vectors(self.embed, [item.title], [body])[0]
-        topics = self.rank_topics(item, vector=vector, text=body)[:k]
-        communities = predict(self.communities, vector=vector, title=item.title, text=body)
+        topics = self.rank_topics(item, vector=vector, text=body, key=key)[:k]
+        communities = predict(self.communities, vector=vector, title=item.title, text=body, key=key)
         scores = {normalize_label(s.label): s.score for s in topics}
         scores.update({normalize_label(label): 1.0 for label in item.topics})
         offerings = rank_offerings(

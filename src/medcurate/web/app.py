@@ -37,6 +37,7 @@ from medcurate.errors import (
 from medcurate.ops.metrics import watch_pool
 from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
+from medcurate.suggest import strength
 from medcurate.templating import make_environment
 from medcurate.web.deps import csrf_protect
 from medcurate.web.jobs import AppJobs
@@ -174,6 +175,7 @@ def create_app(
     owns_database = database is None
     db = database or open_database(settings.database)
     templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
+    templates.filters["strength"] = strength
     jobs = AppJobs(db, settings)
     context = WebContext(settings=settings, options=options, database=db, templates=templates, jobs=jobs)
 
