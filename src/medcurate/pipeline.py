@@ -9,7 +9,8 @@
 5. dedupe: the same canonical URL is the existing item; a near-duplicate body is stored flagged as
    a duplicate of the item it copies.
 6. draft: the seed front matter, filled in by ``medcurate.rules``; the featured image downloaded,
-   measured and stored as ``<mdName>-featuredImage.<ext>``.
+   measured and stored as ``<mdName>-featuredImage.<ext>``; the page's identifiers and source type
+   (``medcurate.intel``).
 7. store: the draft, its provenance (source, fetch time, redirect chain) and its batch entry, in
    one transaction per link, so a batch killed half-way loses nothing already fetched.
 8. suggest: topics, community and offerings for the new draft, stored with their scores.
@@ -40,6 +41,7 @@ from medcurate.drafts import DraftInput, StoredImage, build_draft
 from medcurate.errors import FetchError, MedcurateError
 from medcurate.extract import DEFAULT_EXTRACT_OPTIONS, Extraction, ExtractOptions, PageInput, extract
 from medcurate.fetch import FetchedPage, FetchOptions, FetchResult, fetch_image, fetch_many
+from medcurate.intel.service import annotate_draft
 from medcurate.models import Community, ItemState
 from medcurate.netguard import NetPolicy
 from medcurate.resolve import canonical_key, normalize_url, registrable_domain, strip_tracking
@@ -264,6 +266,7 @@ class _Run:
                     pdf_url=page.final_url if page.kind == "pdf" else None,
                 )
             )
+            draft = annotate_draft(session, draft, extraction=extraction, page=page)
             duplicate_of = (
                 int(verdict.duplicate_of) if verdict.is_duplicate and verdict.duplicate_of else None
             )

@@ -86,6 +86,7 @@ class ItemRecord(Base):
     topics: Mapped[list[ItemTopic]] = relationship(
         back_populates="item", cascade="all, delete-orphan", order_by="ItemTopic.position"
     )
+    identifier_rows: Mapped[list[ItemIdentifier]] = relationship(cascade="all, delete-orphan")
 
     # The inbox lists one state newest first: this index serves the filter, the order and the page.
     __table_args__ = (Index("ix_items_state_published", "state", "published_at", "id"),)
@@ -104,6 +105,17 @@ class ItemTopic(Base):
     item: Mapped[ItemRecord] = relationship(back_populates="topics")
 
     __table_args__ = (Index("ix_item_topics_label_key", "label_key"),)
+
+
+class ItemIdentifier(Base):
+    """An identifier (``doi:...``, ``nct:...``) an item's front matter carries, kept in step for filtering."""
+
+    __tablename__ = "item_identifiers"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(300), primary_key=True)
+
+    __table_args__ = (Index("ix_item_identifiers_identifier", "identifier"),)
 
 
 class SuggestionRecord(Base):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from medcurate.errors import NotFound
 from medcurate.frontmatter import detect_variant
+from medcurate.intel.identifiers import identifiers_of
 from medcurate.models import (
     CuratedItem,
     ItemState,
@@ -25,7 +26,7 @@ from medcurate.models import (
     normalize_label,
 )
 from medcurate.rules import timestamp
-from medcurate.store.models import AuditRecord, ItemRecord, ItemTopic
+from medcurate.store.models import AuditRecord, ItemIdentifier, ItemRecord, ItemTopic
 from medcurate.store.search import apply_search
 
 SaveOutcome = Literal["created", "updated", "unchanged"]
@@ -89,6 +90,17 @@ def _sync_topics(record: ItemRecord, labels: Sequence[str]) -> None:
             record.topics.append(ItemTopic(label_key=key, label=label, position=position))
 
 
+def _sync_identifiers(record: ItemRecord, item: CuratedItem) -> None:
+    wanted = {i.key[:300] for i in identifiers_of(item.front_matter)}
+    rows = record.identifier_rows
+    if {row.identifier for row in rows} == wanted:
+        return  # the common case: nothing changed, nothing written
+    for row in [row for row in rows if row.identifier not in wanted]:
+        rows.remove(row)
+    have = {row.identifier for row in rows}
+    rows.extend(ItemIdentifier(identifier=key) for key in sorted(wanted - have))
+
+
 def _fill_columns(record: ItemRecord, item: CuratedItem, community: str | None) -> None:
     record.title = item.title
     record.url = item.url
@@ -103,6 +115,7 @@ def _fill_columns(record: ItemRecord, item: CuratedItem, community: str | None) 
     if community is not None:
         record.community = community
     _sync_topics(record, item.topics)
+    _sync_identifiers(record, item)
 
 
 def save_item(
@@ -193,6 +206,7 @@ class ItemQuery:
     community: str | None = None
     topic: str | None = None
     brand: str | None = None
+    identifier: str | None = None
     text: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -211,6 +225,10 @@ def _filtered(statement: Select[Any], query: ItemQuery) -> Select[Any]:
     if query.topic:
         statement = statement.where(
             ItemRecord.topics.any(ItemTopic.label_key == normalize_label(query.topic))
+        )
+    if query.identifier:
+        statement = statement.where(
+            ItemRecord.identifier_rows.any(ItemIdentifier.identifier == query.identifier)
         )
     if query.since:
         statement = statement.where(ItemRecord.published_at >= query.since)
