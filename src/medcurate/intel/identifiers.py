@@ -251,6 +251,12 @@ def parse_identifier(text: str) -> Identifier | None:
     return Identifier(scheme, text) if scheme else None
 
 
+def identifier_key(text: str) -> str:
+    """The stored key an editor's search for an identifier means (as typed when it reads as none)."""
+    parsed = parse_identifier(text)
+    return parsed.key if parsed is not None else " ".join(text.split())
+
+
 def identifiers_of(source: Mapping[str, Any] | Iterable[str | Identifier]) -> tuple[Identifier, ...]:
     """The identifiers an item carries: from its front matter, or from keys or identifiers."""
     if isinstance(source, Mapping):

@@ -22,10 +22,9 @@ from medcurate.errors import InvalidInput
 from medcurate.intel.identifiers import FRONT_MATTER_KEY, Identifier, find_identifiers, identifiers_of
 from medcurate.intel.kinds import SourceType
 from medcurate.intel.readability import Readability, readability
-from medcurate.intel.signals import PageSignals, page_signals
+from medcurate.intel.signals import PageSignals, page_signals, site_domain
 from medcurate.intel.source_type import Correction, SourceTypeMemory, Verdict, classify, learn
 from medcurate.models import CuratedItem
-from medcurate.resolve import registrable_domain
 from medcurate.store.intel import add_correction, last_correction_id, source_type_corrections
 from medcurate.store.repository import get_item, item_from_record, record_audit, save_item
 
@@ -49,7 +48,7 @@ def memory_for(session: Session) -> SourceTypeMemory:
         if cached is not None and cached[0] == newest:
             return cached[1]
     corrections = [
-        Correction(domain=registrable_domain(row.url or "") or "", text=row.text, source_type=kind)
+        Correction(domain=site_domain(row.url or ""), text=row.text, source_type=kind)
         for row in source_type_corrections(session)
         if (kind := _kind(row.source_type)) is not None
     ]

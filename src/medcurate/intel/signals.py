@@ -30,6 +30,13 @@ _HREF = re.compile(r"""href=["']([^"']+)["']""")
 MAX_LINKS = 400
 
 
+def site_domain(url: str) -> str:
+    """The registrable domain of a URL (``news.example.co.uk`` -> ``example.co.uk``), else its host."""
+    if not url.startswith(("http://", "https://", "//")):
+        return ""
+    return (registrable_domain(url) or urlsplit(url).hostname or "").lower().removeprefix("www.")
+
+
 @dataclass(frozen=True, slots=True)
 class PageSignals:
     """Everything the classifiers read about one page; every field may be empty."""
@@ -51,7 +58,7 @@ class PageSignals:
     @property
     def domain(self) -> str:
         """The page's registrable domain (``news.example.co.uk`` -> ``example.co.uk``)."""
-        return (registrable_domain(self.url) or self.host) if self.url.startswith(("http", "//")) else ""
+        return site_domain(self.url)
 
     @property
     def path(self) -> str:

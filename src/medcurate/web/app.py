@@ -39,7 +39,7 @@ from medcurate.templating import make_environment
 from medcurate.web.deps import csrf_protect
 from medcurate.web.jobs import AppJobs
 from medcurate.web.options import WebContext, WebOptions
-from medcurate.web.routes import audit, auth, batches, dashboard, items, sources, suggestions, users
+from medcurate.web.routes import audit, auth, batches, dashboard, intel, items, sources, suggestions, users
 
 API_PREFIX = "/api"
 # Most specific first: the first class an error is an instance of decides the status.
@@ -174,7 +174,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, handle_invalid_request)
     app.middleware("http")(_security_headers)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
-    for module in (auth, items, suggestions, audit, batches, sources, dashboard, users):
+    for module in (auth, items, suggestions, audit, batches, sources, dashboard, users, intel):
         app.include_router(module.api, prefix=API_PREFIX)
         app.include_router(module.pages)
     return app
