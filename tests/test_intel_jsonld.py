@@ -8,9 +8,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 
+from medcurate.config import load_config
+from medcurate.frontmatter import parse_document
 from medcurate.publish.jsonld import ItemFacts, item_facts, item_json_ld
+from medcurate.publish.site import SiteItem, SiteOptions, build_site
+from medcurate.publish.site.views import Section, make_view, view_from_data, view_to_data
 
 SCHEMA = "https://schema.org/"
 _LITERALS = {"Text", "URL", "Date", "DateTime", "Time", "Number", "Integer", "Boolean"}
@@ -142,3 +147,49 @@ def test_item_facts_read_front_matter() -> None:
     )
     assert facts.source_label == "Peer-reviewed research"
     assert item_facts({}) == ItemFacts()
+
+
+ITEM = """---
+title: Remote monitoring trial
+date: 2021-03-04
+basePath: /news/
+slug: trial
+link:
+  href: https://www.nejm.org/doi/full/10.1056/NEJMoa2100001
+identifiers:
+- doi:10.1056/nejmoa2100001
+- nct:NCT01234567
+sourceType:
+  type: research
+  reason: citation meta tags of NEJM
+---
+<p>Brief.</p>
+"""
+
+
+def test_site_item_page_carries_the_json_ld_and_links_out(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build_site([parse_document(ITEM)], out, config=load_config(None), options=SiteOptions())
+    (page,) = [p for p in out.rglob("index.html") if b"Remote monitoring trial</h1>" in p.read_bytes()]
+    tree = lxml.html.fromstring(page.read_bytes())
+    (script,) = tree.xpath("//script[@type='application/ld+json']/text()")
+    data = json.loads(script)
+    assert data["@type"] == "ScholarlyArticle"
+    assert [i["propertyID"] for i in data["identifier"]] == ["DOI", "ClinicalTrials.gov"]
+    validate(data)
+    links = tree.xpath("//section[@class='identifiers']//a/@href")
+    assert links == ["https://doi.org/10.1056/nejmoa2100001", "https://clinicaltrials.gov/study/NCT01234567"]
+
+
+def test_view_cache_keeps_the_facts() -> None:
+    view = make_view(
+        SiteItem(parse_document(ITEM)),
+        url="/news/trial/",
+        section=Section("news", "News", "/news/"),
+        config=load_config(None),
+        images={},
+        known_pages=frozenset(),
+        source_digest="x",
+    )
+    assert view.facts == ItemFacts("research", "", ("doi:10.1056/nejmoa2100001", "nct:NCT01234567"))
+    assert view_from_data(json.loads(json.dumps(view_to_data(view)))) == view
