@@ -5,7 +5,10 @@ labelled by key in ``tests/fixtures/intel/extraction_dev_labels.toml``; skipped 
 synthetic pages of ``tests/fixtures/intel/source_pages.yaml``, rendered here to HTML. Each page goes
 through the EXTRACT stage, ``page_signals`` and ``classify``, as a fetched page does during ingestion.
 
-Usage: ``python bench/source_types.py [--json] [--corpus DIR] [--errors]``.
+``--timing`` also reports what the ingestion hook adds to a page: the median time of the EXTRACT stage
+and, in the same run on the same pages, of ``annotated`` (identifiers and classification).
+
+Usage: ``python bench/source_types.py [--json] [--corpus DIR] [--errors] [--timing]``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import argparse
 import gzip
 import html
 import json
+import statistics
 import sys
+import time
 import tomllib
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +30,8 @@ from typing import Any
 import yaml
 
 from medcurate.extract import PageInput, extract
+from medcurate.frontmatter import parse_document
+from medcurate.intel.service import annotated
 from medcurate.intel.signals import page_signals
 from medcurate.intel.source_type import SourceType, Verdict, classify
 
@@ -96,7 +103,7 @@ def corpus_pages(corpus: Path = DEFAULT_CORPUS) -> Iterator[LabelledPage]:
 def classify_page(page: LabelledPage) -> Verdict:
     """Extract the page and classify it, as ingestion does."""
     extraction = extract(PageInput(html=page.html, url=page.url))
-    return classify(page_signals(extraction, page.html))
+    return classify(page_signals(extraction))
 
 
 def per_class(pairs: list[tuple[SourceType, SourceType]]) -> dict[str, dict[str, float | int]]:
@@ -114,12 +121,39 @@ def per_class(pairs: list[tuple[SourceType, SourceType]]) -> dict[str, dict[str,
     return rows
 
 
+def timing(pages: list[LabelledPage], repeat: int = 3) -> dict[str, float]:
+    """Median milliseconds per page of extraction and of the intel annotation, best of ``repeat`` passes."""
+    item = parse_document("---\ntitle: draft\n---\n")
+    extract_ms: list[float] = []
+    annotate_ms: list[float] = []
+    for _ in range(repeat):
+        extract_pass: list[float] = []
+        annotate_pass: list[float] = []
+        for page in pages:
+            start = time.perf_counter()
+            extraction = extract(PageInput(html=page.html, url=page.url))
+            middle = time.perf_counter()
+            annotated(item, page_signals(extraction))
+            end = time.perf_counter()
+            extract_pass.append((middle - start) * 1000)
+            annotate_pass.append((end - middle) * 1000)
+        extract_ms.append(statistics.median(extract_pass))
+        annotate_ms.append(statistics.median(annotate_pass))
+    best_extract, best_annotate = min(extract_ms), min(annotate_ms)
+    return {
+        "extract_ms": round(best_extract, 2),
+        "annotate_ms": round(best_annotate, 2),
+        "ratio": round(best_annotate / best_extract, 3),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a table (or JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--errors", action="store_true", help="list the misclassified pages")
+    parser.add_argument("--timing", action="store_true", help="time extraction and annotation per page")
     args = parser.parse_args(argv)
     pages = [*corpus_pages(args.corpus), *synthetic_pages()]
     pairs: list[tuple[SourceType, SourceType]] = []
@@ -144,6 +178,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | {row['precision']:.2f} | {row['recall']:.2f} | {row['support']} |")
     if args.errors:
         print("\n".join(errors), file=sys.stderr)
+    if args.timing:
+        figures = timing(pages)
+        print(
+            f"median per page: extract {figures['extract_ms']} ms, annotate {figures['annotate_ms']} ms "
+            f"({figures['ratio']:.1%} of extract)"
+        )
     return 0
 
 

@@ -14,11 +14,11 @@ from bench.source_types import (
     synthetic_pages,
 )
 
-from medcurate.extract import Extraction
+from medcurate.extract import PageInput, extract
 from medcurate.frontmatter import parse_document
 from medcurate.intel.readability import readability
 from medcurate.intel.service import annotated, review_facts
-from medcurate.intel.signals import PageSignals, item_signals, jsonld_types, page_signals
+from medcurate.intel.signals import PageSignals, item_signals, page_signals
 from medcurate.intel.source_type import Correction, SourceType, classify, learn
 
 # Floors on the labelled set (docs/benchmarks.md has the figures); a rule change that costs more fails.
@@ -122,30 +122,22 @@ def test_patient_facing_pages_are_marked() -> None:
     assert classify(PageSignals(jsonld_types=frozenset({"MedicalWebPage"}))).audience == "patients"
 
 
-def test_jsonld_types_read_graphs_lists_and_skip_broken_scripts() -> None:
-    scripts = [
+def test_extraction_reads_json_ld_types_and_article_links_for_the_signals() -> None:
+    script = (
         '{"@context": "https://schema.org", '
-        '"@graph": [{"@type": "WebPage"}, {"@type": ["NewsArticle", "x:Y"]}]}',
-        "{broken",
-        '[{"@type": "https://schema.org/ScholarlyArticle"}]',
-    ]
-    assert jsonld_types(scripts) == {"WebPage", "NewsArticle", "Y", "ScholarlyArticle"}
-
-
-def test_page_signals_read_the_article_links_and_json_ld() -> None:
-    html = (
-        '<html><head><script type=\'application/ld+json\'>{"@type": "NewsArticle"}</script></head><body>'
-        "<nav><a href='/about'>About</a></nav><article><p>See <a href='/doi/10.1056/NEJMoa2100001'>the "
-        "paper</a> and <a href='https://clinicaltrials.gov/study/NCT01234567'>the trial</a>.</p></article>"
-        "</body></html>"
+        '"@graph": [{"@type": "WebPage"}, {"@type": ["NewsArticle", "x:Y"]}]}'
     )
-    extraction = Extraction(
-        url="https://news.example/a", canonical_url=None, title="T", description=None, authors=(), date=None,
-        site_name=None, brand=None, language=None, image=None, images=(), favicon=None, text="Text.",
-        brief_html="",
-    )  # fmt: skip
-    signals = page_signals(extraction, html)
-    assert signals.jsonld_types == {"NewsArticle"}
+    html = (
+        f"<html><head><script type='application/ld+json'>{script}</script>"
+        "<script type='application/ld+json'>{broken</script>"
+        '<script type=\'application/ld+json\'>[{"@type": "https://schema.org/ScholarlyArticle"}]</script>'
+        "</head><body><nav><a href='/about'>About</a></nav><article><h1>Trial</h1>"
+        "<p>A long enough paragraph about a trial. See <a href='/doi/10.1056/NEJMoa2100001'>the paper</a> "
+        "and <a href='https://clinicaltrials.gov/study/NCT01234567'>the trial</a> for details on it.</p>"
+        "</article></body></html>"
+    )
+    signals = page_signals(extract(PageInput(html=html, url="https://news.example/a")))
+    assert signals.jsonld_types == {"WebPage", "NewsArticle", "Y", "ScholarlyArticle"}
     assert signals.links == (
         "https://news.example/doi/10.1056/NEJMoa2100001",
         "https://clinicaltrials.gov/study/NCT01234567",

@@ -266,7 +266,7 @@ class _Run:
                     pdf_url=page.final_url if page.kind == "pdf" else None,
                 )
             )
-            draft = annotate_draft(session, draft, extraction=extraction, page=page)
+            draft = annotate_draft(session, draft, extraction=extraction)
             duplicate_of = (
                 int(verdict.duplicate_of) if verdict.is_duplicate and verdict.duplicate_of else None
             )

@@ -30,7 +30,6 @@ from medcurate.store.repository import get_item, item_from_record, record_audit,
 
 if TYPE_CHECKING:
     from medcurate.extract import Extraction
-    from medcurate.fetch import FetchedPage
     from medcurate.store.db import Database
 
 SOURCE_TYPE_KEY = "sourceType"
@@ -82,22 +81,18 @@ def annotated(item: CuratedItem, signals: PageSignals, memory: SourceTypeMemory 
     return item.updated(changes)
 
 
-def annotate_draft(
-    session: Session, item: CuratedItem, *, extraction: Extraction, page: FetchedPage | None = None
-) -> CuratedItem:
+def annotate_draft(session: Session, item: CuratedItem, *, extraction: Extraction) -> CuratedItem:
     """The draft of a fetched page with its identifiers and source type (the pipeline's hook).
 
     Args:
         session: the ingestion's session, to read what editors' corrections taught.
         item: the draft ``build_draft`` made.
-        extraction: the page's extraction.
-        page: the fetched page, whose HTML holds its JSON-LD and links (a PDF has neither).
+        extraction: the page's extraction (text, meta tags, JSON-LD types, the article's links).
 
     Returns:
         The draft with ``identifiers`` (when any are found) and ``sourceType`` set.
     """
-    html = page.text if page is not None and page.kind != "pdf" else None
-    return annotated(item, page_signals(extraction, html), memory_for(session))
+    return annotated(item, page_signals(extraction), memory_for(session))
 
 
 def correct_source_type(database: Database, *, item_id: int, source_type: str, actor: str) -> CuratedItem:
