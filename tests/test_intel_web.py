@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +10,7 @@ from fastapi.testclient import TestClient
 
 from medcurate.store.repository import get_item
 from medcurate.users import Role
-from medcurate.web.auth import LoginLimits
-from websupport import Site, add, make_site, news_item, sign_in, store, token_for
+from websupport import Site, add, copied_site, make_site, news_item, sign_in, store, token_for
 
 ARTICLE = (
     "<p>The trial (NCT01234567), published in the New England Journal of Medicine "
@@ -48,8 +46,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def site(seeded: Path, tmp_path: Path) -> Iterator[Site]:
     """A copy of the seeded site for one test."""
-    shutil.copyfile(seeded, tmp_path / "medcurate.db")
-    site = make_site(tmp_path, login_limits=LoginLimits(max_failures_per_user=3, max_failures_per_address=6))
+    site = copied_site(seeded, tmp_path)
     yield site
     site.database.dispose()
 

@@ -69,34 +69,30 @@ class Identifier:
         return link_out(self)
 
 
+# Registry pages; ``head``/``tail`` are a citation's volume or title and its page, part or section.
+_LINKS = {
+    "doi": "https://doi.org/{value}",
+    "pmid": "https://pubmed.ncbi.nlm.nih.gov/{value}/",
+    "pmcid": "https://www.ncbi.nlm.nih.gov/pmc/articles/{value}/",
+    "nct": "https://clinicaltrials.gov/study/{value}",
+    "fda510k": _FDA_CDRH + "/cfpmn/pmn.cfm?ID={value}",
+    "fdapma": _FDA_CDRH + "/cfpma/pma.cfm?id={base}",  # a supplement (/S012) is on its PMA's page
+    "fdadenovo": _FDA_CDRH + "/cfpmn/denovo.cfm?id={value}",
+    "fr": "https://www.federalregister.gov/citation/{head}-FR-{tail}",
+    "frdoc": "https://www.federalregister.gov/d/{value}",
+    "cfr": "https://www.ecfr.gov/current/title-{head}/{unit}-{tail}",
+}
+
+
 def link_out(identifier: Identifier) -> str | None:
     """The registry page of an identifier (doi.org, PubMed, ClinicalTrials.gov, FDA, FR, eCFR)."""
-    scheme, value = identifier.scheme, identifier.value
-    if scheme == "doi":
-        return f"https://doi.org/{value}"
-    if scheme == "pmid":
-        return f"https://pubmed.ncbi.nlm.nih.gov/{value}/"
-    if scheme == "pmcid":
-        return f"https://www.ncbi.nlm.nih.gov/pmc/articles/{value}/"
-    if scheme == "nct":
-        return f"https://clinicaltrials.gov/study/{value}"
-    if scheme == "fda510k":
-        return f"{_FDA_CDRH}/cfpmn/pmn.cfm?ID={value}"
-    if scheme == "fdapma":
-        return f"{_FDA_CDRH}/cfpma/pma.cfm?id={value.split('/')[0]}"
-    if scheme == "fdadenovo":
-        return f"{_FDA_CDRH}/cfpmn/denovo.cfm?id={value}"
-    if scheme == "fr":
-        volume, _, page = value.partition(" FR ")
-        return f"https://www.federalregister.gov/citation/{volume}-FR-{page}"
-    if scheme == "frdoc":
-        return f"https://www.federalregister.gov/d/{value}"
-    if scheme == "cfr":
-        title, _, rest = value.partition(" CFR ")
-        if "." in rest:
-            return f"https://www.ecfr.gov/current/title-{title}/section-{rest}"
-        return f"https://www.ecfr.gov/current/title-{title}/part-{rest}"
-    return None
+    template = _LINKS.get(identifier.scheme)
+    if template is None:
+        return None
+    value = identifier.value
+    head, _, tail = value.partition(" FR " if identifier.scheme == "fr" else " CFR ")
+    unit = "section" if "." in tail else "part"
+    return template.format(value=value, base=value.split("/")[0], head=head, tail=tail, unit=unit)
 
 
 # --- the patterns -----------------------------------------------------------------------------
