@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,3 +136,9 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     )
     assert response.status_code == 303, response.text
     return csrf_of(client.get("/items").text)
+
+
+def copied_site(database_file: Path, home: Path, **options: Any) -> Site:
+    """A site in ``home`` over a copy of a prepared database file (built once per module)."""
+    shutil.copyfile(database_file, home / "medcurate.db")
+    return make_site(home, **options)

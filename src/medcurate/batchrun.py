@@ -27,6 +27,8 @@ from medcurate.drafts import DraftInput, StoredImage, build_draft
 from medcurate.errors import Conflict, FetchError, MedcurateError
 from medcurate.extract import DEFAULT_EXTRACT_OPTIONS, Extraction, ExtractOptions, PageInput, extract
 from medcurate.fetch import FetchedPage, FetchOptions, fetch_image
+from medcurate.intel.service import annotated, memory_for
+from medcurate.intel.signals import page_signals
 from medcurate.models import Community, ItemState
 from medcurate.ops.metrics import record_link
 from medcurate.resolve import canonical_key, normalize_url, registrable_domain, strip_tracking
@@ -248,11 +250,17 @@ class LinkRun:
         )
         duplicate_of = int(verdict.duplicate_of) if verdict.is_duplicate and verdict.duplicate_of else None
         blob = signature(extraction.text)
+        # Identifiers and source type, with what editors' corrections taught, read before the write.
+        with self.database.session() as session:
+            memory = memory_for(session)
+        signals = page_signals(extraction)
         try:
             with self.database.session() as session:
                 record = insert_item(
                     session,
-                    draft_for=lambda item_id: build_draft(replace(draft, item_id=item_id)),
+                    draft_for=lambda item_id: annotated(
+                        build_draft(replace(draft, item_id=item_id)), signals, memory
+                    ),
                     md_name=md_name,
                     url_key=key,
                     state=ItemState.DUPLICATE if duplicate_of else ItemState.DRAFT,

@@ -9,7 +9,8 @@
 5. dedupe: the same canonical URL is the existing item; a near-duplicate body is stored flagged as
    a duplicate of the item it copies.
 6. draft: the seed front matter, filled in by ``medcurate.rules``; the featured image downloaded,
-   measured and stored as ``<mdName>-featuredImage.<ext>``.
+   measured and stored as ``<mdName>-featuredImage.<ext>``; the page's identifiers and source type
+   (``medcurate.intel``).
 7. store: the draft, its provenance (source, fetch time, redirect chain) and its batch entry, in
    one short transaction per link (no network or model work inside), with the id the database
    gives it; a batch killed half-way loses nothing already stored, and a re-run finishes it.

@@ -14,7 +14,8 @@
 5. Brief (``_brief``): the lead paragraphs, taken from the page's own ``<p>`` elements so that links
    and emphasis survive, sanitised by nh3 to an allow-list.
 6. Metadata (``_meta``): ``<meta>`` maps keyed as the seeds key them, the title without its site-name
-   suffix, brand (courlan), images, favicon, language; ftfy repairs mojibake throughout.
+   suffix, brand (courlan), images, favicon, language, JSON-LD types and the article's links; ftfy
+   repairs mojibake throughout.
 
 Choices measured on the article-extraction benchmark (``bench/extraction.py``, docs/benchmarks.md);
 each is a general rule and none names a site:
@@ -46,6 +47,7 @@ from medcurate.extract._brief import _brief, sanitise_html
 from medcurate.extract._decode import _fix_text, _looks_like_html, decode_html
 from medcurate.extract._meta import (
     _absolute,
+    _article_links,
     _brand,
     _clean_title,
     _dedupe,
@@ -53,6 +55,7 @@ from medcurate.extract._meta import (
     _first,
     _first_sentences,
     _image_candidates,
+    _jsonld_types,
     _language,
     _read_meta,
     meta_key,
@@ -180,4 +183,6 @@ def extract(page: PageInput, options: ExtractOptions = DEFAULT_EXTRACT_OPTIONS) 
         html_meta=meta.html_meta,
         open_graph=meta.open_graph,
         twitter=meta.twitter,
+        jsonld_types=_jsonld_types(tree),
+        links=_article_links(tree, base),
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -216,3 +217,47 @@ def _dedupe(values: list[str]) -> tuple[str, ...]:
             seen.add(value.lower())
             kept.append(value)
     return tuple(kept)
+
+
+_JSON_LD = XPath("//script[@type='application/ld+json']/text()")
+_ARTICLE_LINKS = XPath("(//article | //*[@itemprop='articleBody'] | //main | //*[@role='main'])//a/@href")
+_PARAGRAPH_LINKS = XPath("//p//a/@href")
+MAX_LINKS = 400
+
+
+def _types_of(node: Any) -> Iterator[str]:
+    """The ``@type`` names of a JSON-LD document's top-level entities (and of its ``@graph``)."""
+    if isinstance(node, list):
+        for entry in node:
+            yield from _types_of(entry)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("@type")
+    for name in kind if isinstance(kind, list) else [kind]:
+        if isinstance(name, str) and name:
+            yield name.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    if "@graph" in node:
+        yield from _types_of(node["@graph"])
+
+
+def _jsonld_types(tree: HtmlElement) -> tuple[str, ...]:
+    """The entity types the page's JSON-LD scripts declare, each once; broken scripts are skipped."""
+    found: dict[str, None] = {}
+    for script in _JSON_LD(tree):
+        try:
+            document = json.loads(str(script), strict=False)
+        except ValueError:
+            continue
+        found.update(dict.fromkeys(_types_of(document)))
+    return tuple(found)
+
+
+def _article_links(tree: HtmlElement, base: str | None) -> tuple[str, ...]:
+    """The absolute addresses the article links to (its container's links, else its paragraphs')."""
+    links: dict[str, None] = {}
+    for href in (_ARTICLE_LINKS(tree) or _PARAGRAPH_LINKS(tree))[:MAX_LINKS]:
+        absolute = _absolute(str(href), base)
+        if absolute:
+            links.setdefault(absolute)
+    return tuple(links)

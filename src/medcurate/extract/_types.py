@@ -58,12 +58,18 @@ class Extraction:
     html_meta: dict[str, str] = field(default_factory=dict)
     open_graph: dict[str, str] = field(default_factory=dict)
     twitter: dict[str, str] = field(default_factory=dict)
+    # What the page says about itself beyond its text: its JSON-LD ``@type`` names and the addresses
+    # its article links to (read by ``medcurate.intel`` for the source type and the identifiers).
+    jsonld_types: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Return the fields as plain JSON-ready Python values."""
         data = asdict(self)
         data["authors"] = list(self.authors)
         data["images"] = list(self.images)
+        data["jsonld_types"] = list(self.jsonld_types)
+        data["links"] = list(self.links)
         for name in ("html_meta", "open_graph", "twitter"):
             data[name] = dict(getattr(self, name))
         return data

@@ -26,7 +26,7 @@ from medcurate.errors import StorageError
 
 # The newest revision under ``migrations/versions`` (a test holds them equal): a database already there
 # opens without importing Alembic, and is read here without SQLAlchemy.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 # WAL lets the web app read while a batch writes; foreign keys are off in SQLite unless asked. The

@@ -104,6 +104,7 @@ class ItemRecord(Base):
     topics: Mapped[list[ItemTopic]] = relationship(
         back_populates="item", cascade="all, delete-orphan", order_by="ItemTopic.position"
     )
+    identifier_rows: Mapped[list[ItemIdentifier]] = relationship(cascade="all, delete-orphan")
 
     # Lists run newest first, alone or filtered by state and by source or community: each index
     # serves its filter, the order and the keyset page with no sort (tests/test_store_plans.py).
@@ -132,6 +133,17 @@ class ItemTopic(Base):
     item: Mapped[ItemRecord] = relationship(back_populates="topics")
 
     __table_args__ = (Index("ix_item_topics_label_sort", "label_key", "sort_at", "item_id"),)
+
+
+class ItemIdentifier(Base):
+    """An identifier (``doi:...``, ``nct:...``) an item's front matter carries, kept in step for filtering."""
+
+    __tablename__ = "item_identifiers"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(300), primary_key=True)
+
+    __table_args__ = (Index("ix_item_identifiers_identifier", "identifier"),)
 
 
 class SuggestionRecord(Base):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from medcurate.errors import InvalidInput, NotFound
 from medcurate.frontmatter import detect_variant
+from medcurate.intel.identifiers import identifiers_of
 from medcurate.models import (
     CuratedItem,
     ItemState,
@@ -25,7 +26,7 @@ from medcurate.models import (
     normalize_label,
 )
 from medcurate.rules import timestamp
-from medcurate.store.models import AuditRecord, ItemRecord, ItemTopic, sort_key, utcnow
+from medcurate.store.models import AuditRecord, ItemIdentifier, ItemRecord, ItemTopic, sort_key, utcnow
 from medcurate.store.search import apply_search
 from medcurate.validation import item_problems
 
@@ -86,6 +87,17 @@ def _sync_topics(record: ItemRecord, labels: Sequence[str]) -> None:
         topic.sort_at = record.sort_at  # a topic's list walks its own index in the item's order
 
 
+def _sync_identifiers(record: ItemRecord, item: CuratedItem) -> None:
+    wanted = {i.key[:300] for i in identifiers_of(item.front_matter)}
+    rows = record.identifier_rows
+    if {row.identifier for row in rows} == wanted:
+        return  # the common case: nothing changed, nothing written
+    for row in [row for row in rows if row.identifier not in wanted]:
+        rows.remove(row)
+    have = {row.identifier for row in rows}
+    rows.extend(ItemIdentifier(identifier=key) for key in sorted(wanted - have))
+
+
 def _fill_columns(record: ItemRecord, item: CuratedItem, community: str | None) -> None:
     record.title = item.title
     record.url = item.url
@@ -103,6 +115,7 @@ def _fill_columns(record: ItemRecord, item: CuratedItem, community: str | None) 
     if community is not None:
         record.community = community
     _sync_topics(record, item.topics)
+    _sync_identifiers(record, item)
 
 
 def save_item(
@@ -217,6 +230,7 @@ class ItemQuery:
     community: str | None = None
     topic: str | None = None
     brand: str | None = None
+    identifier: str | None = None
     text: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -236,6 +250,8 @@ def item_conditions(query: ItemQuery) -> list[ColumnElement[bool]]:
         conditions.append(ItemRecord.brand == query.brand)
     if query.topic:
         conditions.append(ItemRecord.topics.any(ItemTopic.label_key == normalize_label(query.topic)))
+    if query.identifier:
+        conditions.append(ItemRecord.identifier_rows.any(ItemIdentifier.identifier == query.identifier))
     if query.since:
         conditions.append(ItemRecord.sort_at >= query.since)
     if query.until:

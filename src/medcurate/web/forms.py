@@ -30,6 +30,8 @@ MANAGED_KEYS = frozenset(
         "relatedOfferings",
         "featuredImage",
         "lastMod",
+        "identifiers",  # found during ingestion; filtered and linked out by medcurate.intel
+        "sourceType",  # the classifier's, corrected on the review page's Source panel
     }
 )
 MANAGED_NESTED = frozenset({"openProjectCustomFields.medigyTopics"})

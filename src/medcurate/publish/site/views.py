@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from medcurate.config import SiteConfig
 from medcurate.models import CuratedItem, FeaturedImage, Offering
+from medcurate.publish.jsonld import NO_FACTS, ItemFacts, item_facts
 from medcurate.publish.sanitize import brief_html, brief_text, clean_text, safe_http_url
 from medcurate.rules import DEFAULT_SECTION, slugify
 
@@ -116,6 +117,7 @@ class ItemView:
     image: ImageView | None
     aliases: tuple[str, ...]
     digest: str
+    facts: ItemFacts = NO_FACTS  # source type, audience, identifiers (medcurate.publish.jsonld)
 
 
 def digest_of(*parts: object) -> str:
@@ -342,6 +344,7 @@ def make_view(
         image=_image(item, url, title, images),
         aliases=_aliases(item, url),
         digest=digest_of(source_digest, url),
+        facts=item_facts(item.front_matter),
     )
 
 
@@ -370,6 +373,7 @@ def view_to_data(view: ItemView) -> list[Any]:
         None if image is None else (image.src, image.alt, image.width, image.height, image.source_file),
         view.aliases,
         view.digest,
+        view.facts.to_data(),
     ]
 
 
@@ -380,7 +384,10 @@ def view_from_data(row: Sequence[Any], shared: dict[tuple[Any, ...], Any] | None
     """
     # One unpacking and plain loops: this runs for every unchanged item of a rebuild in a new process.
     (key, url, title, description, brief, text, source_url, brand, brand_url, published, date_iso) = row[:11]
-    (date_rfc822, date_human, authors, topics, section, crumbs, offerings, image, aliases, digest) = row[11:]
+    (date_rfc822, date_human, authors, topics, section, crumbs, offerings, image, aliases, digest) = row[
+        11:21
+    ]
+    facts = ItemFacts.from_data(row[21])
     for value in (key, url, title, description, brief, text, brand, digest):
         if type(value) is not str:
             raise TypeError("a view row holds text where its fields are")
@@ -418,6 +425,7 @@ def view_from_data(row: Sequence[Any], shared: dict[tuple[Any, ...], Any] | None
         None if image is None else ImageView(*image),
         tuple(aliases),
         digest,
+        facts,
     )
 
 

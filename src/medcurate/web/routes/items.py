@@ -10,6 +10,8 @@ from fastapi.responses import FileResponse
 from pydantic import Field
 
 from medcurate.errors import MedcurateError, NotFound
+from medcurate.intel.identifiers import identifier_key
+from medcurate.intel.service import review_facts
 from medcurate.models import normalize_label
 from medcurate.store.listing import MAX_OFFSET, about, item_page, item_total
 from medcurate.store.queries import audit_page, item_facets, suggestions_for
@@ -74,8 +76,10 @@ def _query(
     until: datetime | None,
     limit: int,
     offset: int,
+    identifier: str | None = None,
 ) -> ItemQuery:
     return ItemQuery(
+        identifier=identifier_key(identifier) if identifier and identifier.strip() else None,
         state=state or None,
         brand=brand or None,
         topic=topic or None,
@@ -96,6 +100,10 @@ def api_list_items(
     brand: Annotated[str | None, Query(max_length=255)] = None,
     topic: Annotated[str | None, Query(max_length=400)] = None,
     community: Annotated[str | None, Query(max_length=120)] = None,
+    identifier: Annotated[
+        str | None,
+        Query(max_length=300, description="A DOI, PMID, NCT, FDA, FR or CFR identifier it carries"),
+    ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Words in the title or text")] = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -116,6 +124,7 @@ def api_list_items(
         until=until,
         limit=limit,
         offset=offset,
+        identifier=identifier,
     )
     page = item_page(session, query=query, after=after, before=before)
     return items_public(page, item_total(session, query=query))
@@ -235,6 +244,7 @@ def inbox(
     brand: Annotated[str | None, Query(max_length=255)] = None,
     topic: Annotated[str | None, Query(max_length=400)] = None,
     community: Annotated[str | None, Query(max_length=120)] = None,
+    identifier: Annotated[str | None, Query(max_length=300)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     since: Annotated[date | None, Query()] = None,
     until: Annotated[date | None, Query()] = None,
@@ -253,6 +263,7 @@ def inbox(
         until=until_day + timedelta(days=1) if until_day else None,
         limit=context.options.page_size,
         offset=0,
+        identifier=identifier,
     )
     page = item_page(session, query=query, after=after, before=before)
     total = item_total(session, query=query)
@@ -261,6 +272,7 @@ def inbox(
         "brand": brand or "",
         "topic": topic or "",
         "community": community or "",
+        "identifier": identifier or "",
         "q": q or "",
         "since": since.isoformat() if since else "",
         "until": until.isoformat() if until else "",
@@ -335,6 +347,7 @@ def review(
         has_image=bool(getattr(image, "href", None)),
         known_topics=[t.label for t in config.topics],
         image_alt=getattr(image, "alt", "") or "",
+        intel=review_facts(item, text=record.text),
     )
 
 
