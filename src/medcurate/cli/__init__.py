@@ -18,13 +18,11 @@ unless ``PYDANTIC_DISABLE_PLUGINS`` is already set (empty: look for them).
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
 
 import typer
 
-from medcurate.cli._shared import run_standalone
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -36,20 +34,10 @@ _COMMAND_MODULES = ("core", "extract", "ingest", "topics", "site", "users", "ser
 
 
 def _register_all() -> None:
-    """Attach every command group to the root app.
-
-    The cycle collector is paused meanwhile: imports allocate objects by the hundred thousand and
-    free almost none, and the passes the allocations trigger cost a tenth of the start-up.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        for name in _COMMAND_MODULES:
-            module = importlib.import_module(f"medcurate.cli.{name}")
-            module.register(app)
-    finally:
-        if collecting:
-            gc.enable()
+    """Attach every command group to the root app."""
+    for name in _COMMAND_MODULES:
+        module = importlib.import_module(f"medcurate.cli.{name}")
+        module.register(app)
 
 
 _register_all()
@@ -58,5 +46,4 @@ _register_all()
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    run_standalone()
     app()
