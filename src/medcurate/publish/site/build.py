@@ -257,6 +257,7 @@ def _build(ctx: BuildContext, options: SiteOptions, static: Mapping[str, bytes],
         listings.write_all()
         outputs.write_all(static)
         # 6. what no stage made any more
+        ctx.flush()
         ctx.drop(state.older_files())
     ctx.flush()
     state.set_meta("site", ctx.site_digest)

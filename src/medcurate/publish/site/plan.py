@@ -164,8 +164,9 @@ def pages_reached(first_rank: int, last_rank: int, *, before: int, after: int, s
     old_numbered, new_numbered = numbered_pages(before, size), numbered_pages(after, size)
     start = first_rank // size + 1
     if before != after:
-        if old_numbered != new_numbered and min(old_numbered, new_numbered) >= 1:
-            start = min(start, old_numbered, new_numbered)  # its "newer" link moved
+        if old_numbered != new_numbered:
+            # Pages came or went above the fewer numbered pages, whose newest one's "newer" link moved.
+            start = min(start, max(1, min(old_numbered, new_numbered)))
         return [*range(start, new_numbered + 1), 0]
     end = last_rank // size + 1
     pages = list(range(start, min(end, new_numbered) + 1))
