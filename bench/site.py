@@ -45,10 +45,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from medcurate.publish.site.viewcache import view_cache_path
+
 from medcurate.config import load_config
 from medcurate.models import CuratedItem, ItemState, Variant
 from medcurate.publish.service import publish_site
-from medcurate.publish.site.viewcache import view_cache_path
 from medcurate.settings import Settings
 from medcurate.store.db import open_database
 from medcurate.store.repository import save_item

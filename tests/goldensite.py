@@ -29,7 +29,10 @@ GOLDEN = Path(__file__).parent / "golden" / "site"
 IMAGES = FIXTURES / "publish" / "images"
 TOPICS = ["Cybersecurity", "Telehealth", "Artificial intelligence", "Staffing", "Imaging", "Policy"]
 BRANDS = ["example.com", "health.example.org", "news.example.net", "journal.example"]
-COMMUNITIES = [(None, "/news/"), ("chronic-care-management", "/communities/chronic-care-management/curated-content/")]
+COMMUNITIES = [
+    (None, "/news/"),
+    ("chronic-care-management", "/communities/chronic-care-management/curated-content/"),
+]
 GENERATED = 36
 PAGE_SIZE = 4
 
@@ -63,7 +66,10 @@ def generated_item(number: int) -> CuratedItem:
 
 def golden_items() -> list[tuple[CuratedItem, str, str | None]]:
     """Every item of the golden store, with its key and community."""
-    fixtures = sorted((FIXTURES / "publish" / "items").glob("*.md")) + [FIXTURES / "foundation" / "edge-cases.md"]
+    fixtures = [
+        *sorted((FIXTURES / "publish" / "items").glob("*.md")),
+        FIXTURES / "foundation" / "edge-cases.md",
+    ]
     items: list[tuple[CuratedItem, str, str | None]] = []
     for n, path in enumerate(fixtures):
         items.append((read_document(path), f"fixture-{n}", "chronic-care-management" if n == 1 else None))
@@ -85,7 +91,12 @@ def build_golden(out: Path) -> None:
             with database.session() as session:
                 for item, key, community in golden_items():
                     save_item(
-                        session, item=item, md_name=key, url_key=key, state=ItemState.PUBLISHED, community=community
+                        session,
+                        item=item,
+                        md_name=key,
+                        url_key=key,
+                        state=ItemState.PUBLISHED,
+                        community=community,
                     )
             publish_site(database, settings, out_dir=out)
         finally:

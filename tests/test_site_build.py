@@ -21,6 +21,9 @@ import lxml.html
 import pytest
 from jinja2 import FileSystemBytecodeCache
 from lxml import etree
+from medcurate.publish.site.manifest import MANIFEST_NAME
+from medcurate.publish.site.parallel import PartQueue, fork_helper, join_all
+from medcurate.publish.site.viewcache import view_cache_path
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -32,11 +35,8 @@ from medcurate.models import CuratedItem, Variant
 from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site, search, writer_process
 from medcurate.publish.site import build as site_build
 from medcurate.publish.site import output as site_output
-from medcurate.publish.site.manifest import MANIFEST_NAME
-from medcurate.publish.site.parallel import PartQueue, fork_helper, join_all
 from medcurate.publish.site.serve import make_server
 from medcurate.publish.site.sources import ListedItems
-from medcurate.publish.site.viewcache import view_cache_path
 from medcurate.publish.site.views import Section, make_view, rfc822, view_from_data, view_to_data
 from sitesupport import forget_views
 

@@ -43,7 +43,9 @@ def make_item(number: int, *, title: str | None = None, topics: list[str] | None
         "link": {"brand": BRANDS[number % 3], "href": f"https://{BRANDS[number % 3]}/a/{number}"},
         "aliases": [f"/old/story-{number % 6}/"],
     }
-    return CuratedItem(front_matter=front_matter, body=f"<p>Body of story {number}.</p>", variant=Variant.NEWS_2022)
+    return CuratedItem(
+        front_matter=front_matter, body=f"<p>Body of story {number}.</p>", variant=Variant.NEWS_2022
+    )
 
 
 @dataclass
@@ -103,7 +105,9 @@ CHANGES = st.tuples(
 )
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], report_multiple_bugs=False)
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], report_multiple_bugs=False
+)
 @given(base=st.integers(min_value=0, max_value=9), changes=st.lists(CHANGES, min_size=1, max_size=5))
 def test_an_incremental_build_equals_a_full_build(base: int, changes: list[tuple[str, int, int]]) -> None:
     root = Path(tempfile.mkdtemp(prefix="medcurate-incremental-"))

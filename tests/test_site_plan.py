@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from medcurate.publish.site.plan import numbered_pages, page_of_rank, pager, pages_reached, parts_for
 
 
-def _pages(sorts: list[int], size: int) -> dict[int, tuple[object, ...]]:  # noqa: D103
+def _pages(sorts: list[int], size: int) -> dict[int, tuple[object, ...]]:
     """Every page of a listing (0: front) with what it shows: its items and its links."""
     numbered = numbered_pages(len(sorts), size)
     pages: dict[int, list[int]] = {}

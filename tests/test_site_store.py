@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from medcurate.publish.site.manifest import MANIFEST_NAME
 from PIL import Image
 
 from medcurate.config import load_config
@@ -14,7 +15,6 @@ from medcurate.publish import service
 from medcurate.publish.service import StoredItems, publish_site
 from medcurate.publish.site import SiteItem, SiteOptions, build_site
 from medcurate.publish.site import build as site_build
-from medcurate.publish.site.manifest import MANIFEST_NAME
 from medcurate.publish.site.sources import ItemsChanged
 from medcurate.settings import Settings
 from medcurate.store.db import Database

@@ -23,7 +23,6 @@ import os
 
 import typer
 
-
 app = typer.Typer(
     no_args_is_help=True,
     help="medcurate: turn links into curated, classified, published healthcare content.",

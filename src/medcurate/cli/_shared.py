@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn

@@ -49,7 +49,9 @@ class StoredItems:
             if found is None:
                 raise ItemsChanged(f"item {key} went while the site was being built")
             item = found.item
-            revision = ItemRevision(key, found.community, found.revision, featured_image_href(item.front_matter))
+            revision = ItemRevision(
+                key, found.community, found.revision, featured_image_href(item.front_matter)
+            )
             loaded.append((SiteItem(item=item, key=key, community=found.community), revision))
         return loaded
 

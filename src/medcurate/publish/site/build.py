@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -195,7 +195,9 @@ def build_site(
         feed_size=options.feed_size,
         search_text_chars=options.search_text_chars,
     )
-    site_digest = digest_of(OUTPUT_VERSION, meta, renderer.template_sources(), config.model_dump_json(), sizes)
+    site_digest = digest_of(
+        OUTPUT_VERSION, meta, renderer.template_sources(), config.model_dump_json(), sizes
+    )
     static = _static_files()
     static_digest = digest_of(sorted((name, bytes_digest(data)) for name, data in static.items()))
     source = _item_source(items)
@@ -221,7 +223,7 @@ def build_site(
         state.close()
         raise
     state.close()
-    return BuildReport(**report, seconds=time.perf_counter() - started)
+    return replace(report, seconds=time.perf_counter() - started)
 
 
 def _writer(out_dir: Path) -> SiteWriter:
@@ -232,7 +234,9 @@ def _writer(out_dir: Path) -> SiteWriter:
     return SiteWriter(out_dir)
 
 
-def _build(ctx: BuildContext, options: SiteOptions, static: Mapping[str, bytes], static_digest: str) -> dict[str, object]:
+def _build(
+    ctx: BuildContext, options: SiteOptions, static: Mapping[str, bytes], static_digest: str
+) -> BuildReport:
     """``build_site``'s stages 2 to 6; the report's counts."""
     state = ctx.state
     item_pages, listings, outputs = ItemPages(ctx), ListingPages(ctx, ItemPages(ctx)), Outputs(ctx)
@@ -264,11 +268,12 @@ def _build(ctx: BuildContext, options: SiteOptions, static: Mapping[str, bytes],
     state.set_meta("static", static_digest)
     files = state.file_count()
     writer = ctx.writer
-    return {
-        "written": writer.written,
-        "unchanged": files - writer.written,
-        "removed": writer.removed,
-        "files": files,
-        "items": state.item_count(),
-        "warnings": tuple(ctx.warnings),
-    }
+    return BuildReport(
+        written=writer.written,
+        unchanged=files - writer.written,
+        removed=writer.removed,
+        files=files,
+        items=state.item_count(),
+        seconds=0.0,
+        warnings=tuple(ctx.warnings),
+    )

@@ -45,9 +45,7 @@ class BuildContext:
     pending: list[FileRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def emit(
-        self, path: str, digest: str, owner: str, make: Callable[[], bytes], page: int = 0
-    ) -> bool:
+    def emit(self, path: str, digest: str, owner: str, make: Callable[[], bytes], page: int = 0) -> bool:
         """Write ``path`` from ``make()`` unless the last build wrote it from the same inputs.
 
         Returns whether it was written.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from medcurate.publish.site.context import BuildContext
 from medcurate.publish.site.index import search_row
@@ -116,7 +117,7 @@ class ItemPages:
         for site_item, print_, claim, url in entries:
             view = self.view(site_item, url, print_)
             owner = f"item:{view.key}"
-            ctx.emit(file_of(url), f"{site_digest}:{view.digest}", owner, lambda v=view: renderer.item_page(v))
+            ctx.emit(file_of(url), f"{site_digest}:{view.digest}", owner, partial(renderer.item_page, view))
             image = view.image
             if image is not None and image.source_file is not None:
                 with_stat = f"{print_}:{image.source_file}"

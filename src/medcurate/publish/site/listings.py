@@ -10,6 +10,7 @@ few items they show are read again from the source, and only when their digest c
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import partial
 
 from medcurate.publish.site.context import BuildContext
 from medcurate.publish.site.itempages import ItemPages, Reach
@@ -134,7 +135,7 @@ class ListingPages:
             return made[name]
 
         for name in ("index.xml", "atom.xml"):
-            ctx.emit(file_of(listing.url, name), digest, f"feed:{listing.url}", lambda n=name: make(n))
+            ctx.emit(file_of(listing.url, name), digest, f"feed:{listing.url}", partial(make, name))
 
     def _site_feeds(self) -> None:
         """The whole site's feeds (``/index.xml``, ``/atom.xml``), of the archive's items."""
@@ -150,7 +151,11 @@ class ListingPages:
         busiest = sorted(ctx.state.listings("topic"), key=lambda r: (-r.count, r.title))[:HOME_TOPICS]
         topics = [(NavLink(r.title, r.url), r.count) for r in busiest]
         digest = joined_digest(
-            ctx.site_digest, "home", *(d for _, _, d in latest), _entries_text(sections), _entries_text(topics)
+            ctx.site_digest,
+            "home",
+            *(d for _, _, d in latest),
+            _entries_text(sections),
+            _entries_text(topics),
         )
 
         def make() -> bytes:
@@ -166,8 +171,8 @@ class ListingPages:
                 file_of(url),
                 digest,
                 "terms",
-                lambda k=kind, t=title, u=url, e=entries: ctx.renderer.page(
-                    "site/terms.html", kind=k, title=t, entries=e, url=u
+                partial(
+                    ctx.renderer.page, "site/terms.html", kind=kind, title=title, entries=entries, url=url
                 ),
             )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from functools import partial
 
 from medcurate.publish.site.context import BuildContext
 from medcurate.publish.site.index import ITEMS_PER_PART, SEARCH_DIR, part_path, search_manifest, search_part
@@ -65,7 +66,7 @@ class Outputs:
         bits, numbers = self._parts("search", ITEMS_PER_PART, buckets)
         for number in numbers:
             data = search_part(row for (row,) in ctx.state.bucket_rows(*part_range(number, bits), "search"))
-            ctx.emit(part_path(number), bytes_digest(data), "search", lambda d=data: d, number)
+            ctx.emit(part_path(number), bytes_digest(data), "search", partial(bytes, data), number)
         ctx.drop_owned("search", 1 << bits)
         manifest = search_manifest(1 << bits)
         ctx.emit(f"{SEARCH_DIR}/index.json", bytes_digest(manifest), "search-index", lambda: manifest)
@@ -78,20 +79,27 @@ class Outputs:
         for number in numbers:
             rows = sorted(ctx.state.bucket_rows(*part_range(number, bits), "url, lastmod"))
             digest = joined_digest(ctx.site_digest, "sitemap", *(f"{u} {m}" for u, m in rows))
-            ctx.emit(sitemap_part_name(number), digest, "sitemap",
-                     lambda r=rows: render("site/sitemap.xml", urls=r), number)
+            ctx.emit(
+                sitemap_part_name(number),
+                digest,
+                "sitemap",
+                partial(render, "site/sitemap.xml", urls=rows),
+                number,
+            )
         ctx.drop_owned("sitemap", 1 << bits)
         newest = max((row.newest for row in ctx.state.listings("archive")), default="")
-        pages = sorted(
-            [("/", newest), ("/communities/", ""), ("/topic/", ""), ("/source/", ""), ("/search/", "")]
-            + listing_front_urls(ctx.state.listings())
-        )
+        fixed = [("/", newest), ("/communities/", ""), ("/topic/", ""), ("/source/", ""), ("/search/", "")]
+        pages = sorted([*fixed, *listing_front_urls(ctx.state.listings())])
         digest = joined_digest(ctx.site_digest, "sitemap-pages", *(f"{u} {m}" for u, m in pages))
         ctx.emit(SITEMAP_PAGES, digest, "sitemap-pages", lambda: render("site/sitemap.xml", urls=pages))
         parts = [SITEMAP_PAGES, *(sitemap_part_name(n) for n in range(1 << bits))]
         digest = joined_digest(ctx.site_digest, "sitemap-index", *parts)
-        ctx.emit("sitemap.xml", digest, "sitemap-index",
-                 lambda: render("site/sitemap-index.xml", parts=[f"/{p}" for p in parts]))
+        ctx.emit(
+            "sitemap.xml",
+            digest,
+            "sitemap-index",
+            lambda: render("site/sitemap-index.xml", parts=[f"/{p}" for p in parts]),
+        )
 
     def write_aliases(self, paths: Iterable[str] | None) -> None:
         """The alias pages of ``paths`` (every alias when None): made, replaced or removed."""
@@ -104,8 +112,12 @@ class Outputs:
                 continue
             made.add(path)
             digest = joined_digest(ctx.site_digest, "alias", target, title.replace("\n", " "))
-            ctx.emit(file_of(path), digest, f"alias:{path}",
-                     lambda t=target, n=title, p=path: ctx.renderer.alias_page(t, n, p))
+            ctx.emit(
+                file_of(path),
+                digest,
+                f"alias:{path}",
+                partial(ctx.renderer.alias_page, target, title, path),
+            )
         for path in wanted or ():
             if path not in made:
                 ctx.drop_owned(f"alias:{path}")
@@ -114,15 +126,19 @@ class Outputs:
         """The stylesheet and scripts, the search page, the 404 page and robots.txt."""
         ctx = self.ctx
         for name, data in sorted(static.items()):
-            ctx.emit(file_of(STATIC_URL, name), bytes_digest(data), "static", lambda d=data: d)
+            ctx.emit(file_of(STATIC_URL, name), bytes_digest(data), "static", partial(bytes, data))
         render = ctx.renderer.page
         for path, template, url in (
             ("search/index.html", "site/search.html", "/search/"),
             ("404.html", "site/404.html", "/404.html"),
             ("robots.txt", "site/robots.txt", ""),
         ):
-            ctx.emit(path, joined_digest(ctx.site_digest, path), "fixed",
-                     lambda t=template, u=url: render(t, url=u))
+            ctx.emit(
+                path,
+                joined_digest(ctx.site_digest, path),
+                "fixed",
+                partial(render, template, url=url),
+            )
 
 
 def bytes_digest(data: bytes) -> str:

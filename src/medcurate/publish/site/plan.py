@@ -177,5 +177,11 @@ def listing_page_digest(site_digest: str, listing: Listing, page: Pager, digests
     """The input digest of one listing page: its listing, its place and its items."""
     size = str(listing.count) if page.number == 0 else ""  # only the front page prints the size
     return joined_digest(
-        site_digest, listing.head, str(page.number), size, page.older_url or "", page.newer_url or "", *digests
+        site_digest,
+        listing.head,
+        str(page.number),
+        size,
+        page.older_url or "",
+        page.newer_url or "",
+        *digests,
     )

@@ -149,9 +149,7 @@ class Renderer:
         )
 
     def _entries(self, template: str, views: Sequence[ItemView], updated: datetime | None) -> Markup:
-        return Markup(
-            "".join(self.env.get_template(template).render(item=v, updated=updated) for v in views)
-        )
+        return Markup("".join(self.env.get_template(template).render(item=v, updated=updated) for v in views))
 
     def rss_items(self, views: Sequence[ItemView]) -> Markup:
         """``rss_items(views)``: a feed's RSS items."""

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 STATE_SUFFIX = ".medcurate-state.sqlite"
 SCHEMA_VERSION = "1"
@@ -34,8 +35,8 @@ FETCH_ROWS = 2000  # rows read per round trip while streaming
 _SCHEMA = (
     "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE items (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, claim TEXT NOT NULL,"
-    " url TEXT NOT NULL, title TEXT NOT NULL, digest TEXT NOT NULL, sort TEXT NOT NULL, lastmod TEXT NOT NULL,"
-    " bucket INTEGER NOT NULL, card TEXT NOT NULL, search TEXT NOT NULL)",
+    " url TEXT NOT NULL, title TEXT NOT NULL, digest TEXT NOT NULL, sort TEXT NOT NULL,"
+    " lastmod TEXT NOT NULL, bucket INTEGER NOT NULL, card TEXT NOT NULL, search TEXT NOT NULL)",
     "CREATE INDEX items_claim ON items (claim, key)",
     "CREATE INDEX items_url ON items (url)",
     "CREATE INDEX items_bucket ON items (bucket)",
@@ -162,7 +163,7 @@ class SiteState:
     def reset_items(self) -> None:
         """Forget every item, listing and alias (a full build); the files stay known until replaced."""
         for table in _ITEM_TABLES:
-            self._db.execute(f"DELETE FROM {table}")  # noqa: S608 (table names are constants)
+            self._db.execute(f"DELETE FROM {table}")
         self.generation += 1
         self.set_meta("generation", str(self.generation))
 
@@ -181,24 +182,28 @@ class SiteState:
         found: dict[str, ItemRow] = {}
         for batch in _batches(keys):
             marks = ", ".join("?" * len(batch))
-            for row in self._db.execute(f"SELECT * FROM items WHERE key IN ({marks})", batch):  # noqa: S608
+            for row in self._db.execute(f"SELECT * FROM items WHERE key IN ({marks})", batch):
                 found[row[0]] = ItemRow(*row)
         return found
 
     def claimants(self, claim: str) -> list[tuple[str, str]]:
         """The keys and URLs of the items that ask for URL ``claim``, by key."""
-        return self._db.execute("SELECT key, url FROM items WHERE claim = ? ORDER BY key", (claim,)).fetchall()
+        return self._db.execute(
+            "SELECT key, url FROM items WHERE claim = ? ORDER BY key", (claim,)
+        ).fetchall()
 
     def taken_urls(self, urls: Sequence[str]) -> set[str]:
         """Those of ``urls`` where an item's page is."""
         found: set[str] = set()
         for batch in _batches(urls):
             marks = ", ".join("?" * len(batch))
-            query = f"SELECT url FROM items WHERE url IN ({marks})"  # noqa: S608
+            query = f"SELECT url FROM items WHERE url IN ({marks})"
             found.update(url for (url,) in self._db.execute(query, batch))
         return found
 
-    def put_items(self, rows: Iterable[ItemRow], members: Iterable[Member], aliases: Iterable[tuple[str, str]]) -> None:
+    def put_items(
+        self, rows: Iterable[ItemRow], members: Iterable[Member], aliases: Iterable[tuple[str, str]]
+    ) -> None:
         """Add or replace items with their listing places and aliases (replacing earlier ones)."""
         rows = list(rows)
         keys = [(row.key,) for row in rows]
@@ -207,8 +212,10 @@ class SiteState:
         self._db.executemany(
             "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (r.key, r.fingerprint, r.claim, r.url, r.title, r.digest, r.sort, r.lastmod, r.bucket, r.card)
-                + (r.search,)
+                (
+                    *(r.key, r.fingerprint, r.claim, r.url, r.title, r.digest),
+                    *(r.sort, r.lastmod, r.bucket, r.card, r.search),
+                )
                 for r in rows
             ],
         )
@@ -222,14 +229,14 @@ class SiteState:
         """Forget these items, their listing places and their aliases."""
         rows = [(key,) for key in keys]
         for table in ("items", "members", "aliases"):
-            self._db.executemany(f"DELETE FROM {table} WHERE key = ?", rows)  # noqa: S608
+            self._db.executemany(f"DELETE FROM {table} WHERE key = ?", rows)
 
     def memberships(self, keys: Sequence[str]) -> list[Member]:
         """The listing places of these items."""
         found: list[Member] = []
         for batch in _batches(keys):
             marks = ", ".join("?" * len(batch))
-            query = f"SELECT listing, sort, key, kind, label, note FROM members WHERE key IN ({marks})"  # noqa: S608
+            query = f"SELECT listing, sort, key, kind, label, note FROM members WHERE key IN ({marks})"
             found += [Member(*row) for row in self._db.execute(query, batch)]
         return found
 
@@ -238,7 +245,7 @@ class SiteState:
         found: set[str] = set()
         for batch in _batches(keys):
             marks = ", ".join("?" * len(batch))
-            query = f"SELECT path FROM aliases WHERE key IN ({marks})"  # noqa: S608
+            query = f"SELECT path FROM aliases WHERE key IN ({marks})"
             found.update(path for (path,) in self._db.execute(query, batch))
         return found
 
@@ -282,7 +289,7 @@ class SiteState:
 
     def _summarise(self, where: str, params: Sequence[str]) -> None:
         query = (
-            "SELECT listing, kind, label, max(note), count(*), max(sort) FROM members "  # noqa: S608
+            "SELECT listing, kind, label, max(note), count(*), max(sort) FROM members "
             f"{where} GROUP BY listing, label"
         )
         best: dict[str, tuple[int, str, str, str]] = {}
@@ -319,7 +326,9 @@ class SiteState:
         query = "SELECT count(*) FROM members WHERE listing = ? AND sort < ?"
         return int(self._db.execute(query, (listing, sort)).fetchone()[0])
 
-    def listing_cards(self, listing: str, offset: int = 0, limit: int = -1) -> Iterator[tuple[str, str, str, str]]:
+    def listing_cards(
+        self, listing: str, offset: int = 0, limit: int = -1
+    ) -> Iterator[tuple[str, str, str, str]]:
         """The key, digest, last change and card of a listing's items, oldest first, from ``offset``."""
         return self._stream(
             "SELECT i.key, i.digest, i.lastmod, i.card FROM members m JOIN items i ON i.key = m.key "
@@ -339,7 +348,7 @@ class SiteState:
 
     def bucket_rows(self, low: int, high: int, columns: str) -> list[tuple[str, ...]]:
         """``columns`` (``search``, or ``url, lastmod``) of the items whose bucket is in [low, high)."""
-        query = f"SELECT {columns} FROM items WHERE bucket >= ? AND bucket < ?"  # noqa: S608
+        query = f"SELECT {columns} FROM items WHERE bucket >= ? AND bucket < ?"
         return self._db.execute(query, (low, high)).fetchall()
 
     # -- files ------------------------------------------------------------------------------------
@@ -374,7 +383,7 @@ class SiteState:
         """Forget files (removed from the site)."""
         self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in paths])
 
-    def _stream(self, query: str, params: Sequence[object] = ()) -> Iterator[tuple[str, ...]]:
+    def _stream(self, query: str, params: Sequence[object] = ()) -> Iterator[tuple[Any, ...]]:
         cursor = self._db.execute(query, params)
         while rows := cursor.fetchmany(FETCH_ROWS):
             yield from rows
