@@ -212,7 +212,8 @@ def build_site(
         images=images,
         sizes=sizes,
         site_digest=site_digest,
-        fresh=state.file_count() == 0,
+        # A first build, or one asked to trust nothing of the last: every file is written.
+        fresh=not options.incremental or state.file_count() == 0,
     )
     try:
         report = _build(ctx, options, static, static_digest)
