@@ -69,15 +69,24 @@ def _isodate(moment: datetime | None) -> str:
 
 
 def _nav_html(links: Sequence[NavLink]) -> Callable[[str], Markup]:
-    """``nav_html(url)``: the main navigation's items, the link to ``url`` marked as the current page."""
+    """``nav_html(url)``: the main navigation's items, the link to ``url`` marked as the current page.
 
-    def nav_html(current: str) -> Markup:
+    Rendered once per build for each page the navigation links to, and once for every other page.
+    """
+
+    def render(current: str | None) -> Markup:
         return Markup("").join(
             Markup('<li><a href="{}"{}>{}</a></li>\n').format(
                 link.url, Markup(' aria-current="page"') if link.url == current else "", link.label
             )
             for link in links
         )
+
+    marked = {link.url: render(link.url) for link in links if link.url}
+    plain = render(None)
+
+    def nav_html(current: str) -> Markup:
+        return marked.get(current, plain)
 
     return nav_html
 
