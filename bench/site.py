@@ -207,6 +207,14 @@ def count_files(root: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(root))
 
 
+def _progress(label: str, run: Run, files: int | None = None) -> None:
+    """A measurement as soon as it is made, on stderr (a long run shows its figures as it goes)."""
+    counted = f", {files:,} files" if files is not None else ""
+    figures = f"{run.seconds:.1f} s, CPU {run.cpu:.1f} s, peak {run.peak_mb:,.0f} MB{counted}"
+    print(f"  {label}: {figures}", file=sys.stderr)
+    sys.stderr.flush()
+
+
 def _median_run(runs: list[Run]) -> Run:
     middle = statistics.median_low([r.seconds for r in runs])
     return next(r for r in runs if r.seconds == middle)
@@ -237,6 +245,7 @@ def bench_size(items: int, work: Path, repeat: int, with_hugo: bool) -> list[str
             path.unlink()
         cold["medcurate"].append(measured(site_build_command(home, out), env))
         files["medcurate"] = count_files(out)
+        _progress("medcurate cold", cold["medcurate"][-1], files["medcurate"])
         if hugo:
             public = work / "public"
             shutil.rmtree(public, ignore_errors=True)
@@ -244,6 +253,7 @@ def bench_size(items: int, work: Path, repeat: int, with_hugo: bool) -> list[str
                 measured([hugo, "--source", str(hugo_site), "--destination", str(public), "--quiet"])
             )
             files["hugo"] = count_files(public)
+            _progress("hugo cold", cold["hugo"][-1], files["hugo"])
             shutil.rmtree(public)
     lines = []
     ours = _median_run(cold["medcurate"])
@@ -264,12 +274,14 @@ def _rebuilds(home: Path, out: Path, env: dict[str, str], items: int, repeat: in
     """No-change and one-item rebuilds, each a new process: medians of ``repeat``."""
     command = site_build_command(home, out)
     noops = [measured(command, env) for _ in range(repeat)]
+    _progress("nothing changed", noops[-1])
     assert all(json.loads(r.stdout)["written"] == 0 for r in noops), noops[-1].stdout
     ones = []
     key = f"bench-{items // 2:07d}"
     for round_ in range(repeat):
         retitle(home, key, f"Retitled in round {round_}")
         ones.append(measured(command, env))
+        _progress("one item changed", ones[-1])
     written = max(json.loads(r.stdout)["written"] for r in ones)
     lines = []
     for label, runs in (("nothing changed", noops), ("one item changed", ones)):

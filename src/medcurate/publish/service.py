@@ -19,7 +19,7 @@ from medcurate.models import ItemState, featured_image_href
 from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site
 from medcurate.publish.site.sources import ItemRevision, ItemsChanged
 from medcurate.settings import Settings
-from medcurate.store.published import item_contents, item_revisions
+from medcurate.store.published import changed_since, item_contents, item_revisions, published_summary
 
 if TYPE_CHECKING:
     from medcurate.config import SiteConfig
@@ -39,6 +39,19 @@ class StoredItems:
         """Every item's revision, by key."""
         for row in item_revisions(self.database, states=self.states):
             yield ItemRevision(row.md_name, row.community, row.revision, row.featured_image)
+
+    def summary(self) -> tuple[str, int]:
+        """The store's token for its items in ``states`` (count, ids, latest save), and their count."""
+        token = published_summary(self.database, states=self.states)
+        return token, int(token.partition("|")[0])
+
+    def changes_since(self, summary: str) -> tuple[list[ItemRevision], list[str]] | None:
+        """The items saved since ``summary``: revisions of those in ``states``, keys of the others."""
+        found = changed_since(self.database, summary=summary, states=self.states)
+        if found is None:
+            return None
+        published, others = found
+        return [ItemRevision(r.md_name, r.community, r.revision, r.featured_image) for r in published], others
 
     def load(self, keys: Sequence[str]) -> list[tuple[SiteItem, ItemRevision]]:
         """The items with these keys; ``ItemsChanged`` if one is gone since ``revisions``."""

@@ -3,15 +3,18 @@
 A build compares revisions with its own state in one pass, so they come sorted by ``md_name`` in
 code point order whatever the database's collation (``COLLATE "C"`` on PostgreSQL; SQLite compares
 bytes), streamed from the server rather than read whole. The content of a batch of items is one
-query by key.
+query by key. A build that finds the store's summary (``published_summary``) as it left it reads
+no item at all, and one that follows a few saves asks for the items saved since (``changed_since``)
+through the ``updated_at`` index.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from medcurate.models import CuratedItem, ItemState, Variant, content_revision, featured_image_href
 from medcurate.store.db import Database
@@ -83,3 +86,56 @@ def item_contents(database: Database, *, keys: Sequence[str]) -> dict[str, Store
             revision = revision or content_revision(variant, matter, body or "")
             found[md_name] = StoredContent(item=item, community=community, revision=revision)
     return found
+
+
+def published_summary(database: Database, *, states: Sequence[ItemState]) -> str:
+    """A token that changes whenever the set of items in ``states`` or any of their contents may have.
+
+    How many there are, the sum of their ids and the latest ``updated_at`` of any item (every save
+    that changes an item, and every change of state, moves it): one indexed aggregate, so that a
+    build with nothing to do reads no item.
+    """
+    wanted = ItemRecord.state.in_([state.value for state in states])
+    with database.engine.connect() as connection:
+        count, ids = connection.execute(
+            select(func.count(ItemRecord.id), func.coalesce(func.sum(ItemRecord.id), 0)).where(wanted)
+        ).one()
+        latest = connection.execute(select(func.max(ItemRecord.updated_at))).scalar()
+    return f"{count}|{ids}|{latest.isoformat() if latest else ''}"
+
+
+def changed_since(
+    database: Database, *, summary: str, states: Sequence[ItemState]
+) -> tuple[list[StoredRevision], list[str]] | None:
+    """The items saved since ``published_summary`` gave ``summary``: those in ``states`` (revisions),
+    and the keys of the others; None when ``summary`` is not one of this store's tokens.
+
+    Items updated at the very moment of the summary are included: the build compares revisions.
+    """
+    moment_text = summary.rpartition("|")[2]
+    if not moment_text:
+        return None
+    try:
+        moment = datetime.fromisoformat(moment_text)
+    except ValueError:
+        return None
+    wanted = {state.value for state in states}
+    statement = select(
+        ItemRecord.md_name,
+        ItemRecord.community,
+        ItemRecord.revision,
+        ItemRecord.featured_image,
+        ItemRecord.state,
+    ).where(ItemRecord.updated_at >= moment)
+    published: list[StoredRevision] = []
+    others: list[str] = []
+    with database.engine.connect() as connection:
+        for md_name, community, revision, featured_image, state in connection.execute(statement):
+            if state not in wanted:
+                others.append(md_name)
+            elif revision is None:
+                return None  # a row written around the application: the full comparison handles it
+            else:
+                published.append(StoredRevision(md_name, community, revision, featured_image))
+    published.sort(key=lambda row: row.md_name)
+    return published, sorted(others)

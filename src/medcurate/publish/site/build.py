@@ -4,9 +4,11 @@ The stages, in order (``build_site``):
 
 1. the site's shared inputs: the templates, the configuration and the sizes make the site digest,
    which every page's digest starts with; the static files make their own;
-2. compare every item's revision with the state (``state``), in one pass in key order
-   (``find_changes``): nothing changed and the static files held, stop; a change of the site
-   digest, or of more than ``FULL_BUILD_SHARE`` of the items, makes a full build;
+2. find what changed: ask the source what it saved since the last build (``_changes_since``: the
+   store answers from one aggregate and its ``updated_at`` index), else compare every item's
+   revision with the state (``state``) in one pass in key order (``find_changes``); nothing changed
+   and the static files held, stop; a change of the site digest, or of more than
+   ``FULL_BUILD_SHARE`` of the items, makes a full build;
 3. item pages (``itempages``): every item in a full build, read in batches; only the changed ones
    (and those whose URL they take or free) otherwise; each item leaves its compact row in the state;
 4. listing pages, feeds, home page and term indexes (``listings``), from the state's rows;
@@ -24,6 +26,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -125,6 +128,43 @@ def find_changes(
         removed.append(current[0])
         current = next(known, None)
     return None if len(changed) + len(removed) > limit else Changes(changed, removed, warnings)
+
+
+def _source_token(ctx: BuildContext) -> tuple[str, int] | None:
+    """The source's summary with the stored images' names, sizes and times; None if it has none."""
+    summary = ctx.source.summary()
+    if summary is None:
+        return None
+    stamps = []
+    for name, path in sorted(ctx.images.items()):
+        with suppress(OSError):
+            stat = os.stat(path)
+            stamps.append((name, stat.st_size, stat.st_mtime_ns))
+    return f"{summary[0]}#{digest_of(stamps)}", summary[1]
+
+
+def _changes_since(ctx: BuildContext, previous: str, token: tuple[str, int]) -> Changes | None:
+    """What changed since the build that recorded the source's summary ``previous``, asked of the
+    source; None when it cannot tell, or when what it tells does not add up to its item count."""
+    state = ctx.state
+    if previous == token[0]:
+        return Changes([], [], [])
+    summary, _, images = previous.partition("#")
+    if not summary or images != token[0].partition("#")[2]:
+        return None  # a first build, or a stored image changed: every item is compared
+    found = ctx.source.changes_since(summary)
+    if found is None:
+        return None
+    revisions, others = found
+    known = state.items([*(r.key for r in revisions), *others])
+    changed = [
+        r for r in revisions if r.key not in known or known[r.key].fingerprint != fingerprint(r, ctx.images)
+    ]
+    removed = [key for key in others if key in known]
+    added = sum(1 for r in revisions if r.key not in known)
+    if state.item_count() + added - len(removed) != token[1]:
+        return None  # an item left without a save (deleted): every item is compared
+    return Changes(changed, removed, [])
 
 
 def _meta(config: SiteConfig, options: SiteOptions) -> SiteMeta:
@@ -242,10 +282,14 @@ def _build(
     state = ctx.state
     item_pages, listings, outputs = ItemPages(ctx), ListingPages(ctx, ItemPages(ctx)), Outputs(ctx)
     # 2. what changed
+    token = _source_token(ctx)
     changes = None
     if options.incremental and state.meta("site") == ctx.site_digest:
-        limit = max(100, int(state.item_count() * FULL_BUILD_SHARE))
-        changes = find_changes(ctx.source.revisions(), state.fingerprints(), ctx.images, limit)
+        if token is not None:
+            changes = _changes_since(ctx, state.meta("source") or "", token)
+        if changes is None:
+            limit = max(100, int(state.item_count() * FULL_BUILD_SHARE))
+            changes = find_changes(ctx.source.revisions(), state.fingerprints(), ctx.images, limit)
     if changes is not None:
         ctx.warnings += changes.warnings
         if changes.changed or changes.removed:
@@ -267,6 +311,7 @@ def _build(
     ctx.flush()
     state.set_meta("site", ctx.site_digest)
     state.set_meta("static", static_digest)
+    state.set_meta("source", token[0] if token else "")
     files = state.file_count()
     writer = ctx.writer
     return BuildReport(

@@ -1,9 +1,11 @@
 """What a site build reads its items from: a revision of each item first, its content on demand.
 
-A rebuild after one change needs the content of that one item and the revision of every other:
-the build compares revisions with its state and reads content only for the items it makes pages
-of. Revisions come in key order (code point order, as SQLite and Python compare strings), so the
-build compares them with its state in one pass, holding neither list. The store gives them
+A rebuild after one change needs the content of that one item: the build compares revisions with
+its state and reads content only for the items it makes pages of. A source that can tell what
+changed since the last build (the store, by its ``updated_at`` index) spares the build even the
+revisions of the unchanged items (``summary``, ``changes_since``). Revisions come in key order
+(code point order, as SQLite and Python compare strings), so the build compares them with its
+state in one pass, holding neither list. The store gives them
 (``medcurate.publish.service.StoredItems``); a list of items in memory (``ListedItems``) computes
 them.
 """
@@ -52,6 +54,16 @@ class ItemSource(Protocol):
         """
         ...
 
+    def summary(self) -> tuple[str, int] | None:
+        """A token that changes whenever any item may have, and how many items there are; None
+        when the source cannot tell."""
+        ...
+
+    def changes_since(self, summary: str) -> tuple[list[ItemRevision], list[str]] | None:
+        """The items that may have changed since ``summary`` was given: the revisions of those still
+        published (by key) and the keys of those that are not; None when the source cannot tell."""
+        ...
+
 
 def revision_of(site_item: SiteItem) -> ItemRevision:
     """The revision of an item in memory."""
@@ -84,3 +96,11 @@ class ListedItems:
             return [self._by_key[key] for key in keys]
         except KeyError as exc:
             raise ItemsChanged(f"item {exc.args[0]} is not in the list") from None
+
+    def summary(self) -> None:
+        """Nothing to tell: a list is compared item by item."""
+        return None
+
+    def changes_since(self, summary: str) -> None:
+        """Nothing to tell: a list is compared item by item."""
+        return None
