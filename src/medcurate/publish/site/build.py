@@ -17,8 +17,10 @@ The stages, in order (``build_site``):
    after an incremental one the pages its owners dropped (done as each stage goes); then commit.
 
 Nothing holds every item: items pass in batches, and everything later reads the state in output
-order. Rendering is serial: forked or pooled helpers did not earn their place at this layout
-(see docs/benchmarks.md, "Static site at scale").
+order. Rendering is serial, in this process: a ``concurrent.futures.ProcessPoolExecutor`` may
+join only where it gains at least 25% at 100,000 items on two cores, and none was shown to (the
+two cores of the machine the figures in docs/benchmarks.md come from were busy with other work,
+at a load of 13 to 18, so a second process had no idle core to use).
 """
 
 from __future__ import annotations

@@ -180,12 +180,7 @@ class SiteState:
 
     def items(self, keys: Sequence[str]) -> dict[str, ItemRow]:
         """The rows of the items with these keys."""
-        found: dict[str, ItemRow] = {}
-        for batch in _batches(keys):
-            marks = ", ".join("?" * len(batch))
-            for row in self._db.execute(f"SELECT * FROM items WHERE key IN ({marks})", batch):
-                found[row[0]] = ItemRow(*row)
-        return found
+        return {row[0]: ItemRow(*row) for row in self._where_in("SELECT * FROM items WHERE key", keys)}
 
     def claimants(self, claim: str) -> list[tuple[str, str]]:
         """The keys and URLs of the items that ask for URL ``claim``, by key."""
@@ -195,12 +190,7 @@ class SiteState:
 
     def taken_urls(self, urls: Sequence[str]) -> set[str]:
         """Those of ``urls`` where an item's page is."""
-        found: set[str] = set()
-        for batch in _batches(urls):
-            marks = ", ".join("?" * len(batch))
-            query = f"SELECT url FROM items WHERE url IN ({marks})"
-            found.update(url for (url,) in self._db.execute(query, batch))
-        return found
+        return {url for (url,) in self._where_in("SELECT url FROM items WHERE url", urls)}
 
     def put_items(
         self, rows: Iterable[ItemRow], members: Iterable[Member], aliases: Iterable[tuple[str, str]]
@@ -234,21 +224,12 @@ class SiteState:
 
     def memberships(self, keys: Sequence[str]) -> list[Member]:
         """The listing places of these items."""
-        found: list[Member] = []
-        for batch in _batches(keys):
-            marks = ", ".join("?" * len(batch))
-            query = f"SELECT listing, sort, key, kind, label, note FROM members WHERE key IN ({marks})"
-            found += [Member(*row) for row in self._db.execute(query, batch)]
-        return found
+        query = "SELECT listing, sort, key, kind, label, note FROM members WHERE key"
+        return [Member(*row) for row in self._where_in(query, keys)]
 
     def alias_paths(self, keys: Sequence[str]) -> set[str]:
         """The alias paths these items name."""
-        found: set[str] = set()
-        for batch in _batches(keys):
-            marks = ", ".join("?" * len(batch))
-            query = f"SELECT path FROM aliases WHERE key IN ({marks})"
-            found.update(path for (path,) in self._db.execute(query, batch))
-        return found
+        return {path for (path,) in self._where_in("SELECT path FROM aliases WHERE key", keys)}
 
     def alias_pages(self, paths: Sequence[str] | None = None) -> Iterator[tuple[str, str | None, str]]:
         """Alias paths (all, or these), each with the URL and title of the item it sends readers to.
@@ -383,6 +364,11 @@ class SiteState:
     def forget_files(self, paths: Iterable[str]) -> None:
         """Forget files (removed from the site)."""
         self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in paths])
+
+    def _where_in(self, query: str, values: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``query`` (which ends with a column) for the values ``IN`` a list, in batches."""
+        for batch in _batches(values):
+            yield from self._db.execute(f"{query} IN ({', '.join('?' * len(batch))})", batch).fetchall()
 
     def _stream(self, query: str, params: Sequence[object] = ()) -> Iterator[tuple[Any, ...]]:
         cursor = self._db.execute(query, params)
