@@ -142,3 +142,29 @@ def test_an_item_edited_while_the_build_reads_starts_it_again(
     report = publish_site(database, settings, out_dir=tmp_path / "site")
     assert report.items == len(keys)
     assert "Edited during the build, again" in (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_unpublished_and_deleted_items_leave_the_site_as_a_full_build_has_it(
+    database: Database, tmp_path: Path
+) -> None:
+    keys = _store(database)
+    out = tmp_path / "site"
+    _build(database, out)
+    # Unpublished: the store names it among the items saved since the last build.
+    with database.session() as session:
+        record = find_item(session, md_name=keys[1])
+        assert record is not None
+        set_state(session, item_id=record.id, state=ItemState.DRAFT)
+    source, written = _build(database, out)
+    assert keys[1] not in getattr(source, "read", []) and written > 0
+    _build(database, tmp_path / "fresh-1")
+    assert site_files(out) == site_files(tmp_path / "fresh-1")
+    # Deleted outright: no save tells of it, the item count does, and every revision is compared.
+    with database.session() as session:
+        record = find_item(session, md_name=keys[3])
+        assert record is not None
+        session.delete(record)
+    _build(database, out)
+    _build(database, tmp_path / "fresh-2")
+    assert site_files(out) == site_files(tmp_path / "fresh-2")
+    assert len(site_files(out)) < len(site_files(tmp_path / "fresh-1"))
