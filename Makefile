@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test lint typecheck unit install system-deps services bench fuzz clean
+.PHONY: demo test lint typecheck unit install system-deps services bench fuzz golden clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ demo: install
 bench: install
 	$(BIN)/python bench/extraction.py
 	$(BIN)/python bench/ingest.py
+
+# The golden site (tests/golden/site), built again from its fixed store: review the diff, then commit it.
+golden: install
+	$(BIN)/python tests/goldensite.py tests/golden/site
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -1,36 +1,27 @@
-"""Benchmark the static site build: medcurate against Hugo and Pelican on the same synthetic items.
+"""Benchmark the static site at scale: medcurate against Hugo on the same synthetic items, same run.
 
-For each size it builds N synthetic items (news-variant front matter, an HTML brief, topics, brands,
-two communities) three ways, in the same run and on the same machine, each tool as its own process
-and timed the same way (wall clock of the whole process, start-up included, and its CPU time, user
-plus system, its worker processes included):
+For each size (10,000 and 100,000 items by default; ``--items 1000000`` for the million) it fills
+a SQLite store with N synthetic items (news-variant front matter, a 2-4 paragraph HTML brief, 3 of
+40 topics, 200 source brands, 2 communities, one alias each) by bulk SQL, published, then measures:
 
-* medcurate: the command a site operator runs, ``medcurate site build OUT`` (the installed script),
-  on a SQLite store that holds the items, published; cold, then again with nothing changed, then
-  after an editor's save changed one item's title (each a new process, so no in-memory cache helps);
-* Hugo: ``export_hugo(..., with_layout=True)`` then ``hugo`` (Debian's package), cold;
-* Pelican: the same items as Pelican Markdown (``Title:``/``Date:``... headers), ``pelican`` cold.
+* cold builds: ``medcurate --home HOME site build --json OUT`` (the installed script, a new
+  process) and ``hugo`` (Debian's package) on the tree ``export_hugo(..., with_layout=True)``
+  writes for the same items, up to 100,000 items; the tools take turns (``--repeat`` rounds,
+  the median reported): wall clock, CPU (user + system) and peak resident memory of the process
+  (``ru_maxrss`` from ``wait4``; neither tool starts a child process, so it is that of every
+  build process), and the files written;
+* medcurate's rebuilds, each a new process: nothing changed, then one item retitled (an editor's
+  save), ``--repeat`` times each: the process's wall clock and the build's own time
+  (``BuildReport.seconds``: the build without Python's start-up and imports).
 
-Writing each tool's input (the store, the Hugo tree, the Pelican Markdown) is not timed. Each cold
-build runs ``--repeat`` times into an emptied directory (by default five times up to 2,000 items,
-where a build takes about a second and the VM's drift weighs most, and three times beyond), the
-tools taking turns, and the median is reported. It reports item pages per second for each, and the
-incremental rebuild times: in a new process, and in a long-running one (the web app's case:
-``publish_site`` called again in one process).
-
-Every tool runs from byte-compiled modules: pip compiled Pelican's when it installed it, and the
-benchmark compiles medcurate's (``compile_medcurate``), because an editable install in an environment
-with ``PYTHONDONTWRITEBYTECODE`` set (as on the benchmark VM) would compile them from source in every
-run, 35 ms that an installed medcurate never spends.
-
-The tools write on a RAM file system (``/dev/shm``) when there is one, so that the figures measure
-the tools rather than the disk: on the benchmark VM the time of creating the same files on its disk
-varied tenfold from one run to the next. ``--work-dir`` picks another place.
+Writing each tool's input is not timed. The tools write on ``--work-dir`` (a RAM file system,
+``/dev/shm``, by default when there is one: the figures then measure the tools, not the disk).
 
 Run::
 
-    .venv/bin/python bench/site.py                 # 1,000 and 10,000 items
-    .venv/bin/python bench/site.py --sizes 1000    # quick
+    .venv/bin/python bench/site.py                                  # 10,000 and 100,000 items
+    .venv/bin/python bench/site.py --items 1000000 --work-dir /work/bench   # the million (disk)
+    .venv/bin/python bench/site.py --sizes 2000 --repeat 1          # quick
 """
 
 from __future__ import annotations
@@ -38,26 +29,29 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import insert
+
 from medcurate.config import load_config
-from medcurate.models import CuratedItem, ItemState, Variant
-from medcurate.publish.service import publish_site
-from medcurate.publish.site.viewcache import view_cache_path
-from medcurate.settings import Settings
+from medcurate.frontmatter import detect_variant
+from medcurate.models import CuratedItem, ItemState, Variant, content_revision
 from medcurate.store.db import open_database
-from medcurate.store.repository import save_item
+from medcurate.store.models import ItemRecord
+from medcurate.store.repository import find_item, item_from_record, save_item
 
 if TYPE_CHECKING:
     import random
-    import subprocess
-    from collections.abc import Callable
-
 
 WORDS = " ".join(
     [
@@ -66,7 +60,6 @@ WORDS = " ".join(
         "genomics pharmacy nurse physician burnout staffing budget compliance vendor integration portal",
     ]
 ).split()
-# Letters, not numbers: Pelican's page 2 of tag "topic-2" would overwrite tag "topic-22".
 TOPICS = [f"Healthcare IT News: Topic {chr(65 + n // 26)}{chr(97 + n % 26)}" for n in range(30)] + [
     f"KLAS: Area {chr(97 + n)}" for n in range(10)
 ]
@@ -74,19 +67,20 @@ COMMUNITIES = [
     ("/news/", "News"),
     ("/communities/chronic-care-management/curated-content/", "Chronic Care Management (CCM)"),
 ]
+HUGO_LIMIT = 100_000  # Hugo is compared up to this size
+INSERT_BATCH = 5000
 
 
 def _sentence(rng: random.Random, length: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(length)).capitalize() + "."
 
 
-def synthetic_items(count: int, seed: int = 7) -> list[CuratedItem]:
-    """``count`` reproducible items that look like the news variant of the seeds."""
+def synthetic_items(count: int, seed: int = 7) -> Iterator[CuratedItem]:
+    """``count`` reproducible items that look like the news variant of the seeds, one at a time."""
     import random
 
     rng = random.Random(seed)
     start = datetime(2020, 1, 1, tzinfo=UTC)
-    items = []
     for n in range(count):
         title = f"{_sentence(rng, 7)[:-1]} {n}"
         brand = f"source{rng.randrange(200)}.example.com"
@@ -104,92 +98,12 @@ def synthetic_items(count: int, seed: int = 7) -> list[CuratedItem]:
             "identifier": community,
             "layOut": "single",
             "link": {"brand": brand, "href": f"https://{brand}/articles/{slug}"},
-            "mdName": f"bench-{n:06d}",
+            "mdName": f"bench-{n:07d}",
             "slug": slug,
             "title": title,
         }
         body = "".join(f"<p>{p}</p>" for p in paragraphs)
-        items.append(CuratedItem(front_matter=front_matter, body=body, variant=Variant.NEWS_2022))
-    return items
-
-
-def pelican_markdown(item: CuratedItem) -> str:
-    """The item as a Pelican Markdown article (brief HTML passes through Markdown untouched)."""
-    fields = item.fields
-    headers = [
-        f"Title: {item.title}",
-        f"Date: {item.published:%Y-%m-%d %H:%M}" if item.published else "",
-        f"Category: {fields.identifier}",
-        f"Tags: {', '.join(item.topics)}",
-        f"Slug: {fields.slug}",
-        f"Authors: {', '.join(item.authors)}",
-        f"Summary: {fields.description}",
-    ]
-    return "\n".join(h for h in headers if h) + "\n\n" + item.body + "\n"
-
-
-PELICAN_CONF = """
-AUTHOR = "bench"
-SITENAME = "Bench"
-SITEURL = "https://example.org"
-FEED_DOMAIN = SITEURL
-TIMEZONE = "UTC"
-DEFAULT_LANG = "en"
-DEFAULT_PAGINATION = 20
-FEED_ALL_ATOM = "feeds/all.atom.xml"
-CATEGORY_FEED_ATOM = "feeds/{slug}.atom.xml"
-TAG_FEED_ATOM = "feeds/tag-{slug}.atom.xml"
-RELATIVE_URLS = True
-CACHE_CONTENT = False
-LOAD_CONTENT_CACHE = False
-"""
-
-
-@dataclass(frozen=True)
-class Timing:
-    """One tool's build of N items, timed as a process: wall clock and CPU (user + system)."""
-
-    tool: str
-    items: int
-    seconds: float
-    cpu: float
-    files: int
-
-    @property
-    def rate(self) -> float:
-        """Item pages per second of wall clock."""
-        return self.items / self.seconds
-
-
-def _count_files(root: Path) -> int:
-    return sum(1 for p in root.rglob("*") if p.is_file())
-
-
-def _children_cpu() -> float:
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _timed(command: list[str], **kwargs: object) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    """Run a command to its end: wall seconds, CPU seconds of it and its children, the result."""
-    import subprocess
-
-    cpu = _children_cpu()
-    started = time.perf_counter()
-    result = subprocess.run(command, check=False, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"{command[0]} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    return seconds, _children_cpu() - cpu, result
-
-
-def _medians(runs: list[tuple[float, float, subprocess.CompletedProcess[str]]]) -> tuple[float, float]:
-    """The median wall and CPU seconds of timed runs."""
-    import statistics
-
-    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+        yield CuratedItem(front_matter=front_matter, body=body, variant=Variant.NEWS_2022)
 
 
 def store_url(home: Path) -> str:
@@ -197,46 +111,90 @@ def store_url(home: Path) -> str:
     return f"sqlite:///{home / 'medcurate.db'}"
 
 
-def fill_store(items: list[CuratedItem], home: Path) -> None:
-    """The items in a new store under ``home``, published, as the import of their files leaves them."""
+def fill_store(count: int, home: Path) -> None:
+    """``count`` synthetic items in a new store under ``home``, published, by bulk inserts."""
     database = open_database(store_url(home))
-    with database.session() as session:
-        for item in items:
-            md_name = item.md_name or item.title
-            save_item(
-                session, item=item, md_name=md_name, url_key=None, state=ItemState.PUBLISHED, touch=False
-            )
+    now = datetime.now(UTC)
+    rows: list[dict[str, object]] = []
+
+    def flush() -> None:
+        with database.engine.begin() as connection:
+            connection.execute(insert(ItemRecord), rows)
+        rows.clear()
+
+    for number, item in enumerate(synthetic_items(count), start=1):
+        variant = detect_variant(item.front_matter).value
+        rows.append(
+            {
+                "id": number,
+                "md_name": item.md_name,
+                "url": item.url,
+                "url_key": None,
+                "title": item.title,
+                "state": ItemState.PUBLISHED.value,
+                "variant": variant,
+                "community": None,
+                "brand": item.brand,
+                "published_at": item.published,
+                "front_matter": dict(item.front_matter),
+                "body": item.body,
+                "revision": content_revision(variant, dict(item.front_matter), item.body),
+                "featured_image": None,
+                "text": "",
+                "source_path": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        if len(rows) == INSERT_BATCH:
+            flush()
+    if rows:
+        flush()
     database.dispose()
 
 
-def retitle(home: Path, item: CuratedItem, title: str) -> None:
+def retitle(home: Path, md_name: str, title: str) -> None:
     """Give a stored item another title, as an editor's save does."""
     database = open_database(store_url(home))
     with database.session() as session:
-        save_item(
-            session, item=item.updated({"title": title}), md_name=item.md_name or item.title, url_key=None
-        )
+        record = find_item(session, md_name=md_name)
+        assert record is not None
+        item = item_from_record(record).updated({"title": title})
+        save_item(session, item=item, md_name=md_name, url_key=None)
     database.dispose()
 
 
-def site_build_command(home: Path, workers: int) -> list[str]:
-    """``medcurate site build`` on the data directory ``home``, its report printed as JSON.
+@dataclass(frozen=True)
+class Run:
+    """One process run to its end: wall and CPU seconds, peak resident memory (MB), its output."""
 
-    The installed ``medcurate`` script, as Pelican runs as its ``pelican`` script; ``python -m
-    medcurate`` where the script is missing.
-    """
+    seconds: float
+    cpu: float
+    peak_mb: float
+    stdout: str
+
+
+def measured(command: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run ``command``: its wall clock, CPU time and peak RSS (``wait4``'s ``ru_maxrss``)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        if process.returncode != 0:
+            raise SystemExit(f"{command[0]} failed:\n{stdout[-2000:]}\n{err.read().decode()[-2000:]}")
+    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout)
+
+
+def site_build_command(home: Path, out: Path) -> list[str]:
+    """``medcurate site build`` on the data directory ``home``, its report printed as JSON."""
     script = Path(sys.executable).with_name("medcurate")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "medcurate"]
-    return [
-        *command,
-        "--home",
-        str(home),
-        "site",
-        "build",
-        "--json",
-        "--workers",
-        str(workers),
-    ]
+    return [*command, "--home", str(home), "site", "build", "--json", str(out)]
 
 
 def store_environment() -> dict[str, str]:
@@ -244,137 +202,100 @@ def store_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "MEDCURATE_DATABASE_URL"}
 
 
-@dataclass(frozen=True)
-class Rebuilds:
-    """medcurate's rebuilds: nothing changed and one item changed, in new processes and in a warm one."""
-
-    noop: float
-    noop_cpu: float
-    one: float
-    one_cpu: float
-    written: int
-    warm_noop: float
-    warm_one: float
+def count_files(root: Path) -> int:
+    """The files below ``root``."""
+    return sum(len(files) for _, _, files in os.walk(root))
 
 
-@dataclass(frozen=True)
-class Tool:
-    """A tool ready to build: its name, the command of a cold build into a directory, and that directory."""
-
-    name: str
-    command: Callable[[Path], list[str]]
-    output: Path
-    env: dict[str, str] | None = None
+def _progress(label: str, run: Run, files: int | None = None) -> None:
+    """A measurement as soon as it is made, on stderr (a long run shows its figures as it goes)."""
+    counted = f", {files:,} files" if files is not None else ""
+    figures = f"{run.seconds:.1f} s, CPU {run.cpu:.1f} s, peak {run.peak_mb:,.0f} MB{counted}"
+    print(f"  {label}: {figures}", file=sys.stderr)
+    sys.stderr.flush()
 
 
-def prepare_medcurate(items: list[CuratedItem], work: Path, workers: int) -> Tool:
-    """medcurate's input (a store holding the items, published) and its cold-build command."""
-    home = work / "home"
+def _median_run(runs: list[Run]) -> Run:
+    middle = statistics.median_low([r.seconds for r in runs])
+    return next(r for r in runs if r.seconds == middle)
+
+
+def _state_files(out: Path) -> list[Path]:
+    return list(out.parent.glob(f".{out.name}.medcurate-state.sqlite*"))
+
+
+def bench_size(items: int, work: Path, repeat: int, with_hugo: bool) -> list[str]:
+    """Cold builds of both tools, then medcurate's rebuilds: the report's lines."""
+    home, out = work / "home", work / "medcurate"
+    started = time.perf_counter()
     fill_store(items, home)
-    command = site_build_command(home, workers)
+    print(f"  store of {items:,} items filled in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    env = store_environment()
+    hugo = shutil.which("hugo") if with_hugo else None
+    hugo_site = work / "hugo"
+    if hugo:
+        from medcurate.publish.hugo import export_hugo
 
-    def cold_build(output: Path) -> list[str]:
-        view_cache_path(output).unlink(missing_ok=True)  # cold: no views from an earlier run either
-        return [*command, str(output)]
-
-    name = "medcurate" if workers in (0, 1) else f"medcurate, {workers} workers"
-    return Tool(name, cold_build, work / "medcurate", store_environment())
-
-
-def prepare_hugo(items: list[CuratedItem], work: Path) -> Tool | None:
-    """Hugo's input (the exported tree with its layout) and its cold-build command."""
-    import shutil
-
-    from medcurate.publish.hugo import export_hugo
-
-    hugo = shutil.which("hugo")
-    if hugo is None:
-        return None
-    site = work / "hugo"
-    export_hugo(items, site, config=load_config(None), with_layout=True)
-    return Tool(
-        "hugo",
-        lambda output: [hugo, "--source", str(site), "--destination", str(output), "--quiet"],
-        site / "public",
-    )
-
-
-def prepare_pelican(items: list[CuratedItem], work: Path) -> Tool | None:
-    """Pelican's input (the items as Markdown articles) and its cold-build command."""
-    pelican = Path(sys.executable).with_name("pelican")
-    if not pelican.exists():
-        return None
-    root = work / "pelican"
-    content = root / "content"
-    content.mkdir(parents=True)
-    for n, item in enumerate(items):
-        (content / f"{n:06d}.md").write_text(pelican_markdown(item), encoding="utf-8")
-    settings = root / "pelicanconf.py"
-    settings.write_text(PELICAN_CONF, encoding="utf-8")
-    return Tool(
-        "pelican",
-        lambda output: [str(pelican), str(content), "-o", str(output), "-s", str(settings), "-q"],
-        root / "output",
-    )
-
-
-def cold_builds(tools: list[Tool], items: int, repeat: int) -> list[Timing]:
-    """Each tool's median cold build: the tools take turns, so that a slow spell of the machine
-    falls on all of them rather than on one."""
-    import shutil
-
-    runs: dict[str, list[tuple[float, float, subprocess.CompletedProcess[str]]]] = {t.name: [] for t in tools}
+        export_hugo(list(synthetic_items(items)), hugo_site, config=load_config(None), with_layout=True)
+    cold: dict[str, list[Run]] = {"medcurate": [], "hugo": []}
+    files: dict[str, int] = {}
     for _ in range(repeat):
-        for tool in tools:
-            shutil.rmtree(tool.output, ignore_errors=True)
-            runs[tool.name].append(_timed(tool.command(tool.output), env=tool.env))
-    timings = []
-    for tool in tools:
-        seconds, cpu = _medians(runs[tool.name])
-        timings.append(Timing(tool.name, items, seconds, cpu, _count_files(tool.output)))
-    return timings
+        shutil.rmtree(out, ignore_errors=True)
+        for path in _state_files(out):
+            path.unlink()
+        cold["medcurate"].append(measured(site_build_command(home, out), env))
+        files["medcurate"] = count_files(out)
+        _progress("medcurate cold", cold["medcurate"][-1], files["medcurate"])
+        if hugo:
+            public = work / "public"
+            shutil.rmtree(public, ignore_errors=True)
+            cold["hugo"].append(
+                measured([hugo, "--source", str(hugo_site), "--destination", str(public), "--quiet"])
+            )
+            files["hugo"] = count_files(public)
+            _progress("hugo cold", cold["hugo"][-1], files["hugo"])
+            shutil.rmtree(public)
+    lines = []
+    ours = _median_run(cold["medcurate"])
+    theirs = _median_run(cold["hugo"]) if cold["hugo"] else None
+    for name, run in (("medcurate", ours), ("hugo", theirs)):
+        if run is None:
+            continue
+        speed = f"{theirs.seconds / run.seconds:.2f}x" if theirs else "-"
+        lines.append(
+            f"| {items:,} | {name} | {run.seconds:.1f} | {run.cpu:.1f} | {run.peak_mb:,.0f} "
+            f"| {files[name]:,} | {speed} |"
+        )
+    lines += _rebuilds(home, out, env, items, repeat)
+    return lines
 
 
-def medcurate_rebuilds(
-    items: list[CuratedItem], tool: Tool, work: Path, workers: int, repeat: int
-) -> Rebuilds:
-    """After a cold build: no-change and one-item rebuilds, each a new process; then warm rebuilds."""
-    home = work / "home"
-    out = tool.output
-    rebuild = [*site_build_command(home, workers), str(out)]
-    noops = [_timed(rebuild, env=tool.env) for _ in range(repeat)]
-    assert all(json.loads(run[2].stdout)["written"] == 0 for run in noops), noops[-1][2].stdout
-    # One item changed, ``repeat`` times (each time the same item gets another title): the median.
-    middle = items[len(items) // 2]
+def _rebuilds(home: Path, out: Path, env: dict[str, str], items: int, repeat: int) -> list[str]:
+    """No-change and one-item rebuilds, each a new process: medians of ``repeat``."""
+    command = site_build_command(home, out)
+    noops = [measured(command, env) for _ in range(repeat)]
+    _progress("nothing changed", noops[-1])
+    assert all(json.loads(r.stdout)["written"] == 0 for r in noops), noops[-1].stdout
     ones = []
+    key = f"bench-{items // 2:07d}"
     for round_ in range(repeat):
-        retitle(home, middle, f"{middle.title} (update {round_})")
-        ones.append(_timed(rebuild, env=tool.env))
-    written = max(json.loads(run[2].stdout)["written"] for run in ones)
-    noop, noop_cpu = _medians(noops)
-    one, one_cpu = _medians(ones)
-    # A long-running process (the web app): the first call reads the view cache, the second finds
-    # its views in memory.
-    settings = Settings(home=home, database_url=None)
-    database = open_database(store_url(home))
-    started = time.perf_counter()
-    assert publish_site(database, settings, out_dir=out, workers=workers).written == 0
-    warm_noop = time.perf_counter() - started
-    retitle(home, middle, f"{middle.title} (in a warm process)")
-    started = time.perf_counter()
-    publish_site(database, settings, out_dir=out, workers=workers)
-    warm_one = time.perf_counter() - started
-    database.dispose()
-    return Rebuilds(noop, noop_cpu, one, one_cpu, written, warm_noop, warm_one)
-
-
-def repeats_for(items: int) -> int:
-    """Cold builds per tool by default: more of the short ones, whose medians the VM's drift moves most."""
-    return 5 if items <= 2000 else 3
+        retitle(home, key, f"Retitled in round {round_}")
+        ones.append(measured(command, env))
+        _progress("one item changed", ones[-1])
+    written = max(json.loads(r.stdout)["written"] for r in ones)
+    lines = []
+    for label, runs in (("nothing changed", noops), ("one item changed", ones)):
+        run = _median_run(runs)
+        build = statistics.median(json.loads(r.stdout)["seconds"] for r in runs)
+        lines.append(
+            f"- {items:,} items, {label}: build {build:.3f} s, process {run.seconds:.2f} s "
+            f"(peak {run.peak_mb:,.0f} MB){f', {written} files written' if runs is ones else ''}"
+        )
+    return lines
 
 
 def compile_medcurate() -> None:
-    """Byte-compile medcurate's modules, as installing the package does (see the docstring)."""
+    """Byte-compile medcurate's modules, as installing the package does."""
     import compileall
 
     import medcurate
@@ -383,71 +304,48 @@ def compile_medcurate() -> None:
 
 
 def _default_work_dir() -> Path | None:
-    """A RAM file system when there is one: it measures the tools, not the disk (see the docstring)."""
     shm = Path("/dev/shm")
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
 def main() -> None:
-    """Run the benchmark for each size and print a Markdown table."""
+    """Run the benchmark for each size and print a Markdown table and the rebuild figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--items", type=int, default=None, help="one size alone (e.g. 1000000)")
     parser.add_argument(
-        "--repeat",
-        type=int,
-        default=None,
-        help="cold builds per tool and size, the median reported (default: 5 up to 2,000 items, else 3)",
+        "--repeat", type=int, default=None, help="rounds per size (default: 3, 1 past 10,000)"
     )
-    parser.add_argument("--no-pelican", action="store_true", help="skip Pelican (slow at 10,000 items)")
-    parser.add_argument("--workers", type=int, default=0, help="medcurate render processes (0: automatic)")
-    parser.add_argument(
-        "--work-dir",
-        type=Path,
-        default=_default_work_dir(),
-        help="where the tools write (default: /dev/shm if there is one, else the temporary directory)",
-    )
+    parser.add_argument("--no-hugo", action="store_true", help="medcurate alone")
+    parser.add_argument("--work-dir", type=Path, default=None, help="where to build (default: /dev/shm)")
     args = parser.parse_args()
     compile_medcurate()
-    print(f"Writing in {args.work_dir or 'the temporary directory'}")
-    print(f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print()
-    print("| items | tool | cold build (s) | CPU (s) | item pages/s | files | vs Pelican | vs Hugo |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
-    notes = []
-    for size in args.sizes:
-        repeat = args.repeat or repeats_for(size)
-        items = synthetic_items(size)
-        import tempfile
-
-        with tempfile.TemporaryDirectory(prefix="medcurate-bench-", dir=args.work_dir) as tmp:
-            work = Path(tmp)
-            medcurate = prepare_medcurate(items, work, args.workers)
-            others = [prepare_hugo(items, work), None if args.no_pelican else prepare_pelican(items, work)]
-            tools = [medcurate, *(tool for tool in others if tool is not None)]
-            # medcurate last, so that its rebuilds start from its own last cold build.
-            timings = {t.tool: t for t in cold_builds([*tools[1:], medcurate], size, repeat)}
-            rebuilds = medcurate_rebuilds(items, medcurate, work, args.workers, repeat)
-        ours, hugo, pelican = timings[medcurate.name], timings.get("hugo"), timings.get("pelican")
-        for timing in (ours, hugo, pelican):
-            if timing is None:
-                continue
-            vs_pelican = f"{timing.rate / pelican.rate:.1f}x" if pelican else "-"
-            vs_hugo = f"{timing.rate / hugo.rate:.2f}x" if hugo else "-"
-            print(
-                f"| {size:,} | {timing.tool} | {timing.seconds:.2f} | {timing.cpu:.2f} | {timing.rate:,.0f} "
-                f"| {timing.files:,} | {vs_pelican} | {vs_hugo} |",
-                flush=True,
-            )
-        notes.append(
-            f"{size:,} items, medcurate rebuilds in a new process (medians of {repeat}): "
-            f"nothing changed {rebuilds.noop:.2f} s "
-            f"(CPU {rebuilds.noop_cpu:.2f} s, 0 files written); one item changed {rebuilds.one:.2f} s "
-            f"(CPU {rebuilds.one_cpu:.2f} s, {rebuilds.written} files written). In a warm process: "
-            f"nothing changed {rebuilds.warm_noop:.2f} s, one item changed {rebuilds.warm_one:.2f} s"
+    sizes = [args.items] if args.items else args.sizes
+    with os.popen("uptime") as uptime:
+        print(f"load: {uptime.read().strip()}")
+    print("| items | tool | cold build (s) | CPU (s) | peak RSS (MB) | files | vs Hugo |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    rebuilds = []
+    for items in sizes:
+        repeat = args.repeat or (3 if items <= 10_000 else 1)
+        work = Path(
+            tempfile.mkdtemp(prefix="medcurate-bench-site-", dir=args.work_dir or _default_work_dir())
         )
+        try:
+            lines = bench_size(items, work, repeat, with_hugo=not args.no_hugo and items <= HUGO_LIMIT)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        for line in lines:
+            if line.startswith("-"):
+                rebuilds.append(line)
+            else:
+                print(line)
+        sys.stdout.flush()
     print()
-    for note in notes:
-        print(f"- {note}")
+    for line in rebuilds:
+        print(line)
+    with os.popen("uptime") as uptime:
+        print(f"load: {uptime.read().strip()}")
 
 
 if __name__ == "__main__":

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
-import sqlite3
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import closing
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -29,16 +26,18 @@ from medcurate.config import load_config
 from medcurate.errors import PublishError
 from medcurate.frontmatter import read_document
 from medcurate.models import CuratedItem, Variant
-from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site, search, writer_process
+from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site
 from medcurate.publish.site import build as site_build
-from medcurate.publish.site import output as site_output
-from medcurate.publish.site.manifest import MANIFEST_NAME
-from medcurate.publish.site.parallel import PartQueue, fork_helper, join_all
+from medcurate.publish.site import render as site_render
+from medcurate.publish.site.index import ITEMS_PER_PART, part_name
+from medcurate.publish.site.plan import bucket_of, part_of, parts_for
+from medcurate.publish.site.render import Renderer, SiteMeta
 from medcurate.publish.site.serve import make_server
-from medcurate.publish.site.sources import ListedItems
-from medcurate.publish.site.viewcache import view_cache_path
-from medcurate.publish.site.views import Section, make_view, rfc822, view_from_data, view_to_data
-from sitesupport import forget_views
+from medcurate.publish.site.sources import ItemRevision, ListedItems
+from medcurate.publish.site.state import state_path
+from medcurate.publish.site.views import Section, item_key, make_view, rfc822
+from medcurate.publish.site.write import SiteWriter
+from sitesupport import site_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "publish" / "items"
 COMMUNITY_PAGE = "communities/chronic-care-management/curated-content/"
@@ -82,7 +81,7 @@ def test_every_kind_of_page_is_written(site: Path) -> None:
     expected = [
         "index.html",
         "archive/index.html",
-        "archive/page/2/index.html",
+        "archive/page/1/index.html",
         ZEPPELIN,
         NEWS_ITEM,
         BOOKMARK_ITEM,
@@ -100,6 +99,8 @@ def test_every_kind_of_page_is_written(site: Path) -> None:
         "index.xml",
         "atom.xml",
         "sitemap.xml",
+        "sitemap-pages.xml",
+        "sitemap-items-0000.xml",
         "robots.txt",
         "404.html",
         "search/index.html",
@@ -213,9 +214,9 @@ def test_feed_dates_are_rfc822_and_page_dates_name_the_month(offset: timedelta) 
     assert view.date_rfc822 == format_datetime(moment)
 
 
-def test_feed_entries_are_rendered_once_per_item_and_undated_ones_per_feed_date() -> None:
-    meta = site_build.SiteMeta(title="S", base_url="https://example.org/", language="en", nav=())
-    env = site_build.site_environment(meta, ())
+def test_undated_feed_entries_take_the_feed_date() -> None:
+    meta = SiteMeta(title="S", base_url="https://example.org/", language="en", nav=())
+    renderer = Renderer(meta, ())
     section = Section(key="news", name="News", url="/news/")
     dated, undated = (
         make_view(
@@ -230,19 +231,25 @@ def test_feed_entries_are_rendered_once_per_item_and_undated_ones_per_feed_date(
         for matter in ({"title": "Dated", "date": datetime(2024, 3, 5, tzinfo=UTC)}, {"title": "Undated"})
     )
     first, second = datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
-    one = env.globals["atom_entries"]([dated, undated], first)
-    other = env.globals["atom_entries"]([dated, undated], second)
+    one = renderer.atom_entries([dated, undated], first)
+    other = renderer.atom_entries([dated, undated], second)
     dated_entry = "<updated>2024-03-05T00:00:00Z</updated>"
     assert one.count(dated_entry) == 1 == other.count(dated_entry)
     assert "<updated>2024-01-01T00:00:00Z</updated>" in one and "2025-01-01" not in one
     assert "<updated>2025-01-01T00:00:00Z</updated>" in other and "2024-01-01" not in other
-    rss = env.globals["rss_items"]([dated, undated])
+    rss = renderer.rss_items([dated, undated])
     assert rss.startswith("<item>\n<title>Dated</title>") and rss.count("<item>") == 2
 
 
 def test_sitemap_and_robots(site: Path) -> None:
-    tree = etree.fromstring((site / "sitemap.xml").read_bytes())
-    locs = [el.text for el in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    index = etree.fromstring((site / "sitemap.xml").read_bytes())
+    assert index.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}sitemapindex"
+    parts = [el.text or "" for el in index.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert parts == ["https://example.org/sitemap-pages.xml", "https://example.org/sitemap-items-0000.xml"]
+    locs = []
+    for part in parts:
+        tree = etree.fromstring((site / part.removeprefix("https://example.org/")).read_bytes())
+        locs += [el.text for el in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
     assert "https://example.org/" in locs
     assert f"https://example.org/{NEWS_ITEM.removesuffix('index.html')}" in locs
     assert "https://example.org/news/zeppelin-networks-for-remote-monitoring/" not in locs  # an alias
@@ -271,20 +278,21 @@ def test_search_index_holds_the_brief_text(site: Path) -> None:
 def test_search_index_parts_keep_a_one_item_rebuild_small(tmp_path: Path) -> None:
     items = [
         fixture_items()[1].updated({"title": f"Item number {n}", "slug": f"item-{n}", "mdName": f"item-{n}"})
-        for n in range(search.ITEMS_PER_PART * 3)
+        for n in range(ITEMS_PER_PART * 3)
     ]
     out = tmp_path / "site"
     build(items, out)
     rows = _search_rows(out)
     index = json.loads((out / "search/index.json").read_text())
-    assert len(index["parts"]) == 3 and len(rows) == len(items)
+    bits = parts_for(len(items), ITEMS_PER_PART)
+    assert len(index["parts"]) == 1 << bits == 4 and len(rows) == len(items)
     assert {r["title"] for r in rows} == {f"Item number {n}" for n in range(len(items))}
     before = {p.name: p.stat().st_mtime_ns for p in (out / "search").iterdir()}
     items[7] = items[7].updated({"title": "Item number seven, renamed"})
     build(items, out)
     after = {p.name: p.stat().st_mtime_ns for p in (out / "search").iterdir()}
     assert [name for name in after if after[name] != before[name]] == [
-        search.part_name(search.part_of(items[7].md_name or "", 3))
+        part_name(part_of(bucket_of(items[7].md_name or ""), bits))
     ]
     assert "Item number seven, renamed" in {r["title"] for r in _search_rows(out)}
 
@@ -330,7 +338,7 @@ def test_one_changed_item_rewrites_only_its_pages(site: Path, images_dir: Path) 
     report = build(changed, site, images_dir)
     after = {p.relative_to(site).as_posix(): p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
     rewritten = {p for p in after if after[p] != before.get(p)}
-    assert report.written == len(rewritten - {MANIFEST_NAME})
+    assert report.written == len(rewritten)
     assert ZEPPELIN in rewritten
     assert f"{COMMUNITY_PAGE}index.html" in rewritten
     assert any(p.startswith("search/part-") for p in rewritten)
@@ -340,16 +348,12 @@ def test_one_changed_item_rewrites_only_its_pages(site: Path, images_dir: Path) 
     assert report.written < report.files / 3
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_page_deleted_by_hand_is_written_again(
-    site: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch, workers: int
-) -> None:
-    monkeypatch.setattr(site_build, "GONE_CHECK_THRESHOLD", 0)  # with 2 workers, a helper checks
+def test_a_full_build_writes_again_a_page_deleted_by_hand(site: Path, images_dir: Path) -> None:
     (site / ZEPPELIN).unlink()
     (site / "search/index.json").unlink()
-    options = SiteOptions(page_size=2, images_dir=images_dir, workers=workers)
+    options = SiteOptions(page_size=2, images_dir=images_dir, incremental=False)
     report = build_site(fixture_items(), site, config=load_config(None), options=options)
-    assert report.written == 2
+    assert report.written == report.files and report.removed == 0
     assert (site / ZEPPELIN).is_file() and (site / "search/index.json").is_file()
 
 
@@ -408,222 +412,73 @@ def test_cli_builds_from_the_store(tmp_path: Path) -> None:
     assert missing.exit_code == 2
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    """Every file below ``root`` but the manifest, by relative path."""
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in root.rglob("*")
-        if p.is_file() and p.name != MANIFEST_NAME
-    }
-
-
-def test_view_cache_lives_beside_the_site_and_feeds_a_new_process(
-    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_state_lives_beside_the_site_and_a_new_build_reads_no_unchanged_item(
+    tmp_path: Path, images_dir: Path
 ) -> None:
     out = tmp_path / "site"
-    forget_views(monkeypatch)
     build(fixture_items(), out, images_dir)
-    cache = view_cache_path(out)
-    assert cache.parent == tmp_path and cache.is_file()
-    assert not [p for p in out.rglob("*") if "views" in p.name]  # never served nor deployed
-    # A new process reuses every view from the cache: nothing is cleaned again.
-    forget_views(monkeypatch)
-    monkeypatch.setattr(site_build, "make_view", _refuse)
-    assert build(fixture_items(), out, images_dir).written == 0
-
-
-def _refuse(*args: object, **kwargs: object) -> NoReturn:
-    raise AssertionError("a cached view was made again")
-
-
-def test_incremental_build_from_the_view_cache_equals_a_full_build(
-    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    assert state_path(out).parent == tmp_path and state_path(out).is_file()
+    assert not [p for p in out.rglob("*") if "state" in p.name]  # never served nor deployed
     items = fixture_items()
-    out = tmp_path / "site"
-    forget_views(monkeypatch)
-    build(items, out, images_dir)
-    changed = [
-        i.updated({"title": "Zeppelins <b>again</b> & more"}, body="<p>New <script>x()</script>brief.</p>")
-        if i.title.startswith("Zeppelin")
-        else i
-        for i in items
-    ]
-    forget_views(monkeypatch)
-    report = build(changed, out, images_dir)
-    assert 0 < report.written < report.files / 3
-    fresh = tmp_path / "fresh"
-    forget_views(monkeypatch)
-    build_site(
-        changed,
-        fresh,
+    items[2] = items[2].updated({"title": "Only this one changed"})
+    read: list[str] = []
+
+    class Counting(ListedItems):
+        def load(self, keys: Sequence[str]) -> list[tuple[SiteItem, ItemRevision]]:
+            read.extend(keys)
+            return super().load(keys)
+
+    report = build_site(
+        Counting([SiteItem(item=i) for i in items]),
+        out,
         config=load_config(None),
-        options=SiteOptions(page_size=2, images_dir=images_dir, view_cache=tmp_path / "none.json"),
+        options=SiteOptions(page_size=2, images_dir=images_dir),
     )
-    assert _tree(out) == _tree(fresh)
-    assert "Zeppelins &lt;b&gt;again&lt;/b&gt; &amp; more" in (out / ZEPPELIN).read_text(encoding="utf-8")
+    assert report.written > 0
+    # The changed item, then the few whose briefs its feeds and the home page show.
+    assert read[0] == item_key(SiteItem(item=items[2])) and len(read) < 4 * 6
 
 
 @pytest.mark.parametrize("garbage", ["{not json", "", "SQLite format 3\x00 but cut short"])
-def test_a_broken_view_cache_is_ignored(
-    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch, garbage: str
+def test_a_broken_state_is_replaced_and_the_site_built_in_full(
+    tmp_path: Path, images_dir: Path, garbage: str
 ) -> None:
     out = tmp_path / "site"
-    forget_views(monkeypatch)
     build(fixture_items(), out, images_dir)
-    expected = _tree(out)
-    view_cache_path(out).write_text(garbage, encoding="utf-8")
+    expected = site_files(out)
+    state_path(out).write_text(garbage, encoding="utf-8")
     shutil.rmtree(out)
-    forget_views(monkeypatch)
-    build(fixture_items(), out, images_dir)
-    assert _tree(out) == expected
+    report = build(fixture_items(), out, images_dir)
+    assert site_files(out) == expected and report.written == report.files
 
 
-def test_a_cache_entry_of_the_wrong_shape_is_made_again(
-    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_page_that_cannot_be_written_fails_the_build_and_the_next_build_repairs_the_site(
+    tmp_path: Path, images_dir: Path
 ) -> None:
     out = tmp_path / "site"
-    forget_views(monkeypatch)
     build(fixture_items(), out, images_dir)
-    expected = _tree(out)
-    with closing(sqlite3.connect(view_cache_path(out))) as db, db:
-        assert db.execute("UPDATE views SET row = ?", (json.dumps({"title": "broken"}),)).rowcount == 4
-    shutil.rmtree(out)
-    forget_views(monkeypatch)
-    build(fixture_items(), out, images_dir)
-    assert _tree(out) == expected
-
-
-def test_views_round_trip_through_json(images_dir: Path) -> None:
-    config = load_config(None)
-    items = [SiteItem(item=i) for i in fixture_items()]
-    fingerprints = [f"item-{n}" for n in range(len(items))]
-    images = site_build._image_index(images_dir)
-    views, _warnings, _, _ = site_build._views(ListedItems(items).load, fingerprints, config, images)
-    assert any(v.image is not None for v in views) and any(v.offerings for v in views)
-    for view in views:
-        assert view_from_data(json.loads(json.dumps(view_to_data(view)))) == view
-
-
-@pytest.mark.parametrize("workers", [0, 2, 3])
-def test_parallel_build_writes_what_a_serial_build_writes(
-    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch, workers: int
-) -> None:
-    monkeypatch.setattr("os.cpu_count", lambda: 2)  # automatic (0) forks one helper on two cores
-    monkeypatch.setattr("threading.active_count", lambda: 1)  # ... in a process with no other thread
-    outputs = {}
-    spawned: list[str] = []
-    monkeypatch.setattr(site_output, "SpawnedWriter", _recording(site_output.SpawnedWriter, spawned))
-    for label, parallel, writer in (
-        ("serial", False, False),
-        ("writer", False, True),
-        ("parallel", True, True),
-    ):
-        # Serial: one process writing its own files. Writer: one process rendering, a writer process
-        # creating its files. Parallel: views and pages made by forked helpers, each process writing
-        # its own files (no writer process beside render helpers).
-        for name in ("PARALLEL_THRESHOLD", "VIEW_PARALLEL_THRESHOLD"):
-            monkeypatch.setattr(site_build, name, 0 if parallel else 10**9)
-        monkeypatch.setattr(site_build, "RENDER_PART_PAGES", 1)  # every process takes some parts
-        monkeypatch.setattr(site_output, "SPAWN_THRESHOLD", 0 if writer else 10**9)
-        forget_views(monkeypatch)
-        out = tmp_path / label
-        options = SiteOptions(page_size=2, images_dir=images_dir, workers=workers if parallel else 1)
-        report = build_site(fixture_items(), out, config=load_config(None), options=options)
-        assert report.written == report.files
-        outputs[label] = (_tree(out), (out / MANIFEST_NAME).read_bytes(), view_cache_path(out).read_bytes())
-    assert outputs["serial"] == outputs["writer"] == outputs["parallel"]
-    assert spawned == [str(tmp_path / "writer")]
-
-
-def _recording(cls: type[site_output.SpawnedWriter], roots: list[str]) -> type[site_output.SpawnedWriter]:
-    """``cls``, noting the root of each instance made."""
-
-    class Recording(cls):  # type: ignore[valid-type,misc]
-        def __init__(self, root: str) -> None:
-            roots.append(root)
-            super().__init__(root)
-
-    return Recording
-
-
-def test_the_writer_process_writes_copies_and_reports_the_first_failure(tmp_path: Path) -> None:
-    source = tmp_path / "picture.jpeg"
-    source.write_bytes(b"jpeg")
-    root = tmp_path / "site"
-    writer = site_output.SpawnedWriter(str(root))
-    writer.write("a/b/index.html", "Café".encode())
-    writer.copy("a/picture.jpeg", str(source))
-    writer.close()
-    assert (root / "a/b/index.html").read_text(encoding="utf-8") == "Café"
-    assert (root / "a/picture.jpeg").read_bytes() == b"jpeg"
-
-    (root / "blocked").write_text("a file where a directory must go")
-    writer = site_output.SpawnedWriter(str(root))
-    writer.write("blocked/index.html", b"x")
-    for n in range(300):  # far more than a pipe holds: the failed writer must keep draining
-        writer.write(f"after/{n}/index.html", b"y" * 20_000)
-    with pytest.raises(PublishError, match=r"blocked/index\.html"):
-        writer.close()
-
-
-def test_the_writer_process_refuses_a_truncated_stream(tmp_path: Path) -> None:
-    frame = writer_process.HEADER.pack(writer_process.WRITE, 5, 10) + b"x.txt" + b"only 7"
-    with pytest.raises(EOFError):
-        writer_process.serve(io.BytesIO(frame), str(tmp_path))
-    empty = tmp_path / "empty"
-    assert writer_process.serve(io.BytesIO(b""), str(empty)) == 0
-
-
-def test_each_part_of_a_queue_goes_to_exactly_one_process() -> None:
-    queue = PartQueue(3000)
-
-    def take() -> bytes:
-        return b",".join(str(n).encode() for n in queue.take())
-
-    helpers = [fork_helper(take) for _ in range(2)]
-    mine = list(queue.take())
-    queue.close()
-    theirs = [int(n) for result in join_all(helpers) for n in result.split(b",") if n]
-    assert sorted(mine + theirs) == list(range(3000))
-    with pytest.raises(ValueError, match="do not fit"):
-        PartQueue(PartQueue.capacity() + 1)
-    empty = PartQueue(0)
-    assert list(empty.take()) == []
-    empty.close()
-
-
-def test_a_failing_helper_fails_the_build_with_its_message(tmp_path: Path) -> None:
-    def fail() -> bytes:
-        raise PublishError("the helper could not go on")
-
-    helpers = [fork_helper(lambda: b"fine"), fork_helper(fail)]
-    with pytest.raises(PublishError, match="the helper could not go on"):
-        join_all(helpers)
-    assert fork_helper(lambda: b"result").join() == b"result"
-
-
-def test_a_page_a_helper_cannot_write_fails_the_build_and_keeps_the_manifest(
-    tmp_path: Path, images_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(site_build, "PARALLEL_THRESHOLD", 0)
-    out = tmp_path / "site"
+    items = fixture_items()
+    items = [i.updated({"title": f"{i.title}, again"}) for i in items]
     blocked = out / ZEPPELIN.removesuffix("/index.html")
-    blocked.parent.mkdir(parents=True)
+    shutil.rmtree(blocked)
     blocked.write_text("a file where the item's directory must go")
-    options = SiteOptions(page_size=2, images_dir=images_dir, workers=2)
     with pytest.raises(PublishError, match="cannot write"):
-        build_site(fixture_items(), out, config=load_config(None), options=options)
-    assert not (out / MANIFEST_NAME).exists()  # the next build tries every page again
-    # The failed build saved its plan's shape, but no manifest names its inputs: the next build,
-    # once the way is clear, plans in full and writes what a clean build writes.
+        build(items, out, images_dir)
     blocked.unlink()
-    report = build_site(fixture_items(), out, config=load_config(None), options=options)
-    assert report.written == report.files
-    forget_views(monkeypatch)
+    build(items, out, images_dir)
     clean = tmp_path / "clean"
-    build_site(fixture_items(), clean, config=load_config(None), options=options)
-    assert _tree(out) == _tree(clean)
+    build(items, clean, images_dir)
+    assert site_files(out) == site_files(clean)
+
+
+def test_writes_never_leave_the_site(tmp_path: Path) -> None:
+    writer = SiteWriter(tmp_path / "site")
+    for path in ("../escape.html", "/etc/passwd", "a/../../b", "a//b", ""):
+        with pytest.raises(PublishError, match="refusing"):
+            writer.write(path, b"x")
+    writer.write("a/b/index.html", "Café".encode())
+    assert (tmp_path / "site/a/b/index.html").read_text(encoding="utf-8") == "Café"
+    assert not list((tmp_path / "site/a/b").glob("*.medcurate-tmp"))
 
 
 def test_compiled_templates_are_cached_and_follow_template_edits(
@@ -632,9 +487,9 @@ def test_compiled_templates_are_cached_and_follow_template_edits(
     cache_dir = tmp_path / "jinja"
     cache_dir.mkdir(mode=0o700)
     monkeypatch.setattr(
-        site_build,
+        site_render,
         "_bytecode_cache",
-        lambda: FileSystemBytecodeCache(str(cache_dir), pattern=site_build.BYTECODE_PATTERN),
+        lambda: FileSystemBytecodeCache(str(cache_dir), pattern=site_render.BYTECODE_PATTERN),
     )
     overrides = tmp_path / "templates"
     (overrides / "site").mkdir(parents=True)
@@ -655,7 +510,7 @@ def test_a_build_without_a_template_cache_still_builds(
     def unsafe(*args: object, **kwargs: object) -> NoReturn:
         raise RuntimeError("Cannot determine safe temp directory.")
 
-    monkeypatch.setattr(site_build, "FileSystemBytecodeCache", unsafe)
+    monkeypatch.setattr(site_render, "FileSystemBytecodeCache", unsafe)
     out = tmp_path / "site"
     report = build(fixture_items(), out, images_dir)
     assert report.written == report.files and (out / NEWS_ITEM).is_file()

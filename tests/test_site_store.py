@@ -13,13 +13,11 @@ from medcurate.models import ItemState, featured_image_href
 from medcurate.publish import service
 from medcurate.publish.service import StoredItems, publish_site
 from medcurate.publish.site import SiteItem, SiteOptions, build_site
-from medcurate.publish.site import build as site_build
-from medcurate.publish.site.manifest import MANIFEST_NAME
-from medcurate.publish.site.sources import ItemsChanged
+from medcurate.publish.site.sources import ItemRevision, ItemsChanged
 from medcurate.settings import Settings
 from medcurate.store.db import Database
 from medcurate.store.repository import find_item, item_from_record, save_item, set_state
-from sitesupport import forget_views, site_files
+from sitesupport import site_files
 from test_site_build import IMAGE, fixture_items
 
 COMMUNITY = "chronic-care-management"
@@ -46,27 +44,20 @@ def _retitle(database: Database, key: str, title: str) -> None:
         save_item(session, item=item_from_record(record).updated({"title": title}), md_name=key, url_key=key)
 
 
-@pytest.fixture(autouse=True)
-def _new_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each build starts as a new process would: no views in memory."""
-    forget_views(monkeypatch)
-
-
 class CountingItems(StoredItems):
-    """A store source that records which positions a build read."""
+    """A store source that records which keys a build read."""
 
-    read: list[int]
+    read: list[str]
 
-    def load(self, positions: Sequence[int]) -> list[SiteItem]:
-        self.read = [*getattr(self, "read", []), *positions]
-        return super().load(positions)
+    def load(self, keys: Sequence[str]) -> list[tuple[SiteItem, ItemRevision]]:
+        object.__setattr__(self, "read", [*getattr(self, "read", []), *keys])
+        return super().load(keys)
 
 
 def _build(database: Database, out: Path, images: Path | None = None) -> tuple[CountingItems, int]:
-    with database.reader() as reader:
-        source = CountingItems(reader, [ItemState.PUBLISHED])
-        options = SiteOptions(page_size=2, images_dir=images)
-        report = build_site(source, out, config=load_config(None), options=options)
+    source = CountingItems(database, [ItemState.PUBLISHED])
+    options = SiteOptions(page_size=2, images_dir=images)
+    report = build_site(source, out, config=load_config(None), options=options)
     return source, report.written
 
 
@@ -77,11 +68,9 @@ def test_the_store_builds_what_its_items_build(database: Database, tmp_path: Pat
         SiteItem(item=item, key=key, community=COMMUNITY if n == 0 else None)
         for n, (key, item) in enumerate(zip(keys, fixture_items(), strict=True))
     ]
-    site_build._VIEW_CACHE.clear()
     build_site(listed, tmp_path / "list", config=load_config(None), options=SiteOptions(page_size=2))
     store_tree = site_files(tmp_path / "store")
-    assert MANIFEST_NAME in store_tree and len(store_tree) > 20
-    # The manifest too: the store keeps the very revisions the items give.
+    assert len(store_tree) > 20
     assert store_tree == site_files(tmp_path / "list")
 
 
@@ -89,9 +78,8 @@ def test_a_rebuild_reads_only_what_changed(database: Database, tmp_path: Path) -
     keys = _store(database)
     out = tmp_path / "site"
     first, written = _build(database, out)
-    assert sorted(first.read) == list(range(len(keys))) and written > 0
+    assert set(first.read) == set(keys) and written > 0
     # Nothing changed: no item is read, nothing is written.
-    site_build._VIEW_CACHE.clear()
     source, written = _build(database, out)
     assert getattr(source, "read", []) == [] and written == 0
     # A state change alone (published again) leaves the revision, and the site, as they were.
@@ -101,10 +89,10 @@ def test_a_rebuild_reads_only_what_changed(database: Database, tmp_path: Path) -
         set_state(session, item_id=record.id, state=ItemState.PUBLISHED)
     source, written = _build(database, out)
     assert getattr(source, "read", []) == [] and written == 0
-    # One item retitled: that item alone is read.
+    # One item retitled: that item is read, then only the few whose briefs its feeds show.
     _retitle(database, keys[2], "A brand new title")
     source, written = _build(database, out)
-    assert source.read == [2] and written > 0
+    assert source.read[0] == keys[2] and len(source.read) < 20 and written > 0
     assert "A brand new title" in (out / "index.html").read_text(encoding="utf-8")
 
 
@@ -120,9 +108,11 @@ def test_a_replaced_image_file_rebuilds_its_item(database: Database, tmp_path: P
     Image.new("RGB", (80, 40), (200, 20, 20)).save(images / IMAGE, "JPEG")
     source, written = _build(database, out, images)
     pictured = [
-        n for n, item in enumerate(fixture_items()) if featured_image_href(item.front_matter) == IMAGE
+        f"item-{n}"
+        for n, item in enumerate(fixture_items())
+        if featured_image_href(item.front_matter) == IMAGE
     ]
-    assert source.read == pictured and len(pictured) == 1 and written > 0
+    assert source.read[:1] == pictured and len(pictured) == 1 and written > 0
     assert all(copy.read_bytes() == (images / IMAGE).read_bytes() for copy in copies)
 
 
@@ -135,17 +125,16 @@ def test_an_item_edited_while_the_build_reads_starts_it_again(
     class EditedMidway(StoredItems):
         """Another editor saves an item after the build read the revisions (once)."""
 
-        def load(self, positions: Sequence[int]) -> list[SiteItem]:
+        def load(self, keys: Sequence[str]) -> list[tuple[SiteItem, ItemRevision]]:
             title = next(edits, None)
             if title is not None:
-                _retitle(database, keys[1], title)
-            return super().load(positions)
+                _retitle(database, keys_of_store[1], title)
+            return super().load(keys)
 
-    with database.reader() as reader:
-        source = EditedMidway(reader, [ItemState.PUBLISHED])
-        source.revisions()
-        with pytest.raises(ItemsChanged, match=keys[1]):
-            source.load([0, 1])
+    keys_of_store = keys
+    source = EditedMidway(database, [ItemState.PUBLISHED])
+    with pytest.raises(ItemsChanged, match=keys[1]):
+        build_site(source, tmp_path / "first", config=load_config(None))
     # ``publish_site`` starts the build again and publishes the edit.
     edits = iter(["Edited during the build, again"])
     monkeypatch.setattr(service, "StoredItems", EditedMidway)
@@ -153,3 +142,29 @@ def test_an_item_edited_while_the_build_reads_starts_it_again(
     report = publish_site(database, settings, out_dir=tmp_path / "site")
     assert report.items == len(keys)
     assert "Edited during the build, again" in (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_unpublished_and_deleted_items_leave_the_site_as_a_full_build_has_it(
+    database: Database, tmp_path: Path
+) -> None:
+    keys = _store(database)
+    out = tmp_path / "site"
+    _build(database, out)
+    # Unpublished: the store names it among the items saved since the last build.
+    with database.session() as session:
+        record = find_item(session, md_name=keys[1])
+        assert record is not None
+        set_state(session, item_id=record.id, state=ItemState.DRAFT)
+    source, written = _build(database, out)
+    assert keys[1] not in getattr(source, "read", []) and written > 0
+    _build(database, tmp_path / "fresh-1")
+    assert site_files(out) == site_files(tmp_path / "fresh-1")
+    # Deleted outright: no save tells of it, the item count does, and every revision is compared.
+    with database.session() as session:
+        record = find_item(session, md_name=keys[3])
+        assert record is not None
+        session.delete(record)
+    _build(database, out)
+    _build(database, tmp_path / "fresh-2")
+    assert site_files(out) == site_files(tmp_path / "fresh-2")
+    assert len(site_files(out)) < len(site_files(tmp_path / "fresh-1"))

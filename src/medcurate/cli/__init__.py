@@ -18,13 +18,12 @@ unless ``PYDANTIC_DISABLE_PLUGINS`` is already set (empty: look for them).
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
 
 import typer
 
-from medcurate.cli._shared import StorageGuardedGroup, run_standalone
+from medcurate.cli._shared import StorageGuardedGroup
 
 app = typer.Typer(
     cls=StorageGuardedGroup,
@@ -48,20 +47,10 @@ _COMMAND_MODULES = (
 
 
 def _register_all() -> None:
-    """Attach every command group to the root app.
-
-    The cycle collector is paused meanwhile: imports allocate objects by the hundred thousand and
-    free almost none, and the passes the allocations trigger cost a tenth of the start-up.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        for name in _COMMAND_MODULES:
-            module = importlib.import_module(f"medcurate.cli.{name}")
-            module.register(app)
-    finally:
-        if collecting:
-            gc.enable()
+    """Attach every command group to the root app."""
+    for name in _COMMAND_MODULES:
+        module = importlib.import_module(f"medcurate.cli.{name}")
+        module.register(app)
 
 
 _register_all()
@@ -73,5 +62,4 @@ def main() -> None:
     from medcurate.ops.logs import setup_logging
 
     setup_logging()  # one set-up for every command: text on a terminal, MEDCURATE_LOG_FORMAT=json
-    run_standalone()
     app()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -18,28 +17,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from medcurate.store.db import Database
-
-
-_standalone = False  # this process runs one command and ends (``medcurate.cli.main``)
-
-
-def run_standalone() -> None:
-    """Note that this process is the ``medcurate`` command itself, not a caller of its app."""
-    global _standalone
-    _standalone = True
-
-
-def end_process() -> None:
-    """End a standalone process after its command succeeded, without the interpreter's teardown.
-
-    For commands that leave nothing open (``site build``): freeing every object one by one at
-    exit (the views of every item, the modules) is work no one needs once the output is flushed;
-    it cost 15 ms of a 0.55 s build of 1,000 items. In-process callers (tests) are never ended.
-    """
-    if _standalone:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
 
 
 @cache

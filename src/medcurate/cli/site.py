@@ -1,13 +1,12 @@
 """``medcurate site build`` and ``medcurate site serve``: the static site from the store, and its preview."""
 
-import gc
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medcurate.cli._shared import console, end_process, fail, plain, print_json, settings_of
+from medcurate.cli._shared import console, fail, plain, print_json, settings_of
 from medcurate.errors import MedcurateError
 
 if TYPE_CHECKING:
@@ -26,25 +25,13 @@ def build_command(
         bool, typer.Option("--include-approved", help="Publish approved items too, not only published ones.")
     ] = False,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Override publishing.base_url.")] = None,
-    full: Annotated[bool, typer.Option("--full", help="Ignore the manifest and rebuild every page.")] = False,
-    workers: Annotated[
-        int,
-        typer.Option(
-            min=0, help="Processes for large builds (0: automatic, two on two cores or more; 1: one)."
-        ),
-    ] = 0,
+    full: Annotated[
+        bool, typer.Option("--full", help="Ignore the last build's state and build every page.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build's report as JSON.")] = False,
 ) -> None:
     """Build the static site from the store's published items; only changed pages are written."""
-    # The collector is paused for the command: its imports, the configuration and the build
-    # allocate much and leave no cycle worth a pass (the build pauses it too, see ``build_site``).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        report, target = _publish(ctx, out_dir, include_approved, base_url, full, workers)
-    finally:
-        if collecting:
-            gc.enable()
+    report, target = _publish(ctx, out_dir, include_approved, base_url, full)
     if as_json:
         print_json({"out_dir": str(target), **asdict(report)})
     else:
@@ -54,7 +41,6 @@ def build_command(
             f"Site in {target}: {report.items} items, {report.written} files written, "
             f"{report.unchanged} unchanged, {report.removed} removed ({report.seconds:.2f} s)"
         )
-    end_process()
 
 
 def _publish(
@@ -63,7 +49,6 @@ def _publish(
     include_approved: bool,
     base_url: str | None,
     full: bool,
-    workers: int,
 ) -> "tuple[BuildReport, Path]":
     """Build the site as the options say; the report and the directory built."""
     from medcurate.publish.service import publish_site, site_dir
@@ -79,7 +64,6 @@ def _publish(
             include_approved=include_approved,
             base_url=base_url,
             full=full,
-            workers=workers,
             config=config,
         )
     except MedcurateError as exc:

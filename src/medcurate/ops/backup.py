@@ -33,14 +33,14 @@ from typing import Any
 from medcurate import __version__
 from medcurate.errors import ConfigError, StorageError
 from medcurate.settings import Settings
-from medcurate.store.direct import postgres_conninfo, sqlite_path
+from medcurate.store.db import postgres_conninfo, sqlite_path
 
 ARCHIVE_FORMAT = 1
 MANIFEST = "MANIFEST.json"
 SQLITE_MEMBER = "database/medcurate.db"
 POSTGRES_MEMBER = "database/medcurate.dump"
 CONFIG_MEMBER = "config/medcurate.toml"
-SITE_MANIFEST_MEMBER = "site/.medcurate-manifest.json"
+SITE_MANIFEST_MEMBER = "site/medcurate-state.sqlite"  # the site build's state (publish.site.state)
 TREES = ("templates", "images", "models")
 _CHUNK = 1 << 20
 
@@ -139,12 +139,18 @@ def _copy_files(settings: Settings, staging: Path) -> None:
         if source.is_dir():
             shutil.copytree(source, staging / name, ignore=shutil.ignore_patterns(".*.tmp", "*.tmp"))
     from medcurate.ops.health import site_output_dir
-    from medcurate.publish.site.manifest import MANIFEST_NAME
+    from medcurate.publish.site.state import state_path
 
-    site_manifest = site_output_dir(settings) / MANIFEST_NAME
-    if site_manifest.is_file():
+    site_state = state_path(site_output_dir(settings))
+    if site_state.is_file():
         (staging / SITE_MANIFEST_MEMBER).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(site_manifest, staging / SITE_MANIFEST_MEMBER)
+        state = sqlite3.connect(site_state, timeout=30)
+        state_copy = sqlite3.connect(staging / SITE_MANIFEST_MEMBER)
+        try:
+            state.backup(state_copy)  # online, as the database: a build may be writing it
+        finally:
+            state_copy.close()
+            state.close()
 
 
 def tree_dirs(settings: Settings) -> tuple[Path, Path, Path]:

@@ -223,8 +223,7 @@ def configuration_checks(settings: Settings, engine: Engine) -> list[Check]:
 def doctor_report(settings: Settings, *, extra: Sequence[Check] = ()) -> HealthReport:
     """Every readiness check and every configuration check, on a fresh connection."""
     from medcurate.ops.schema import code_head
-    from medcurate.store.db import create_db_engine
-    from medcurate.store.direct import sqlite_path
+    from medcurate.store.db import create_db_engine, sqlite_path
 
     path = sqlite_path(settings.database)
     if path is not None and not Path(path).is_file():  # opening it would create an empty database

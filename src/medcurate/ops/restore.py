@@ -27,7 +27,7 @@ from medcurate.ops.backup import (
     tree_dirs,
 )
 from medcurate.settings import Settings
-from medcurate.store.direct import sqlite_path
+from medcurate.store.db import sqlite_path
 
 FORCE_HINT = "restore into an empty home and database, or pass --force to replace what is there"
 
@@ -93,10 +93,11 @@ def _restore_files(settings: Settings, unpacked: Path) -> list[str]:
             restored.append(name)
     if (unpacked / SITE_MANIFEST_MEMBER).is_file():
         from medcurate.ops.health import site_output_dir
+        from medcurate.publish.site.state import state_path
 
         out = site_output_dir(settings)  # after the configuration: it names the folder
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(unpacked / SITE_MANIFEST_MEMBER, out / Path(SITE_MANIFEST_MEMBER).name)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(unpacked / SITE_MANIFEST_MEMBER, state_path(out))
         restored.append(SITE_MANIFEST_MEMBER)
     return restored
 

@@ -1,29 +1,25 @@
 """Publishing from the store: the functions the CLI, the web app and the demo call.
 
 They hand ``medcurate.publish.site.build_site`` the items to publish (published ones, and approved
-ones on request) as a ``StoredItems`` source: the build reads every item's revision in one narrow
-query and the content only of the items it makes views of, so that a rebuild after one change in
-10,000 reads one item. An item edited while a build reads the store makes the build start again.
-
-``publish_site`` reads through an open ``Database`` (the web app's, warm), or opens the store
-itself, with its bare driver when the schema is current (``store.direct``), so that ``medcurate
-site build`` never loads SQLAlchemy unless the database must be created or migrated.
+ones on request) as a ``StoredItems`` source: the build reads every item's revision in one streamed
+query (``medcurate.store.published``) and the content only of the items it makes pages of, so that
+a rebuild after one change reads one item. An item edited while a build reads the store makes the
+build start again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medcurate.models import ItemState
+from medcurate.models import ItemState, featured_image_href
 from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site
 from medcurate.publish.site.sources import ItemRevision, ItemsChanged
 from medcurate.settings import Settings
-from medcurate.store.direct import Reader, reader_at_head
-from medcurate.store.revisions import ItemRevisionRow, item_contents, item_revisions
+from medcurate.store.published import changed_since, item_contents, item_revisions, published_summary
 
 if TYPE_CHECKING:
     from medcurate.config import SiteConfig
@@ -32,30 +28,45 @@ if TYPE_CHECKING:
 BUILD_ATTEMPTS = 3  # builds started over when items change under them, before giving up
 
 
-@dataclass
+@dataclass(frozen=True)
 class StoredItems:
     """The store's items in ``states``, as a site build's ``ItemSource``."""
 
-    reader: Reader
+    database: Database
     states: Sequence[ItemState]
-    rows: list[ItemRevisionRow] = field(default_factory=list)
 
-    def revisions(self) -> list[ItemRevision]:
-        """Every item's revision, oldest id first."""
-        self.rows = item_revisions(self.reader, states=self.states)
-        return [ItemRevision(r.md_name, r.community, r.revision, r.featured_image) for r in self.rows]
+    def revisions(self) -> Iterator[ItemRevision]:
+        """Every item's revision, by key."""
+        for row in item_revisions(self.database, states=self.states):
+            yield ItemRevision(row.md_name, row.community, row.revision, row.featured_image)
 
-    def load(self, positions: Sequence[int]) -> list[SiteItem]:
-        """The items at ``positions``; ``ItemsChanged`` if one was edited since ``revisions``."""
-        wanted = [self.rows[position] for position in positions]
-        contents = item_contents(self.reader, ids=[row.id for row in wanted])
-        items = []
-        for row in wanted:
-            found = contents.get(row.id)
-            if found is None or found[1] != row.revision:
-                raise ItemsChanged(f"item {row.md_name} changed while the site was being built")
-            items.append(SiteItem(item=found[0], key=row.md_name, community=row.community))
-        return items
+    def summary(self) -> tuple[str, int]:
+        """The store's token for its items in ``states`` (count, ids, latest save), and their count."""
+        token = published_summary(self.database, states=self.states)
+        return token, int(token.partition("|")[0])
+
+    def changes_since(self, summary: str) -> tuple[list[ItemRevision], list[str]] | None:
+        """The items saved since ``summary``: revisions of those in ``states``, keys of the others."""
+        found = changed_since(self.database, summary=summary, states=self.states)
+        if found is None:
+            return None
+        published, others = found
+        return [ItemRevision(r.md_name, r.community, r.revision, r.featured_image) for r in published], others
+
+    def load(self, keys: Sequence[str]) -> list[tuple[SiteItem, ItemRevision]]:
+        """The items with these keys; ``ItemsChanged`` if one is gone since ``revisions``."""
+        contents = item_contents(self.database, keys=keys)
+        loaded = []
+        for key in keys:
+            found = contents.get(key)
+            if found is None:
+                raise ItemsChanged(f"item {key} went while the site was being built")
+            item = found.item
+            revision = ItemRevision(
+                key, found.community, found.revision, featured_image_href(item.front_matter)
+            )
+            loaded.append((SiteItem(item=item, key=key, community=found.community), revision))
+        return loaded
 
 
 def site_dir(settings: Settings, config: SiteConfig | None = None) -> Path:
@@ -76,66 +87,57 @@ def publish_site(
     include_approved: bool = False,
     base_url: str | None = None,
     full: bool = False,
-    workers: int = 0,
     config: SiteConfig | None = None,
 ) -> BuildReport:
     """Build the static site from the store; only changed pages are written.
 
     Args:
-        database: the site's open database (the web app's), or None to open the store ``settings``
-            names for this build alone (``medcurate site build``): a database at the current
-            schema is then read with its own driver, a new or older one through SQLAlchemy, which
-            creates or migrates it first.
+        database: the site's open database (the web app's), or None to open (and create or
+            migrate) the store ``settings`` names for this build alone (``medcurate site build``).
         settings: the site's settings (configuration, images, templates).
         out_dir: where to write; ``publishing.site_dir`` by default.
         include_approved: publish approved items too, not only published ones.
         base_url: overrides ``publishing.base_url``.
-        full: ignore the manifest and rebuild every page.
-        workers: build processes for large builds (0: automatic, two on two cores or more; 1: one).
+        full: ignore the last build's state and build every page (unchanged files are not rewritten).
         config: the site configuration, when the caller has read it already; else it is read from
             ``settings``.
 
     Returns:
         What the build wrote.
     """
-    options = _site_options(settings, base_url=base_url, full=full, workers=workers)
+    options = _site_options(settings, base_url=base_url, full=full)
     states = _states(include_approved=include_approved)
     config = config or settings.load_site_config()
     target = out_dir or site_dir(settings, config)
-    if database is None:
-        with reader_at_head(settings.database) as reader:
-            if reader is not None:
-                return _publish(reader, states, config, options, target)
-        from medcurate.store.db import open_database
+    if database is not None:
+        return _publish(database, states, config, options, target)
+    from medcurate.store.db import open_database
 
-        database = open_database(settings.database)
-        try:
-            with database.reader() as migrated:
-                return _publish(migrated, states, config, options, target)
-        finally:
-            database.dispose()
-    with database.reader() as reader:
-        return _publish(reader, states, config, options, target)
+    opened = open_database(settings.database)
+    try:
+        return _publish(opened, states, config, options, target)
+    finally:
+        opened.dispose()
 
 
 def _states(*, include_approved: bool) -> list[ItemState]:
     return [ItemState.PUBLISHED, ItemState.APPROVED] if include_approved else [ItemState.PUBLISHED]
 
 
-def _site_options(settings: Settings, *, base_url: str | None, full: bool, workers: int) -> SiteOptions:
+def _site_options(settings: Settings, *, base_url: str | None, full: bool) -> SiteOptions:
     return SiteOptions(
         base_url=base_url,
         images_dir=settings.images_dir,
         template_dirs=(settings.home / "templates",),
-        workers=workers,
         incremental=not full,
     )
 
 
 def _publish(
-    reader: Reader, states: Sequence[ItemState], config: SiteConfig, options: SiteOptions, target: Path
+    database: Database, states: Sequence[ItemState], config: SiteConfig, options: SiteOptions, target: Path
 ) -> BuildReport:
     for _ in range(BUILD_ATTEMPTS - 1):
-        with suppress(ItemsChanged):  # nothing is written before every item the build needs is read
-            return build_site(StoredItems(reader, states), target, config=config, options=options)
-    return build_site(StoredItems(reader, states), target, config=config, options=options)
+        # A build that meets a changed item records what it wrote and leaves the next one to build in full.
+        with suppress(ItemsChanged):
+            return build_site(StoredItems(database, states), target, config=config, options=options)
+    return build_site(StoredItems(database, states), target, config=config, options=options)

@@ -6,12 +6,14 @@ newest Alembic revision and hands back a session factory.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -19,10 +21,24 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from medcurate.errors import Conflict, StorageError
-from medcurate.store.direct import SCHEMA_HEAD, SQLITE_PRAGMAS, Reader
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+# WAL lets the web app read while a batch writes; foreign keys are off in SQLite unless asked. The
+# default 2 MB page cache is far smaller than a site's database; memory-mapped reads are several
+# times faster for search and listing, and cost nothing until pages are touched.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    "PRAGMA synchronous=NORMAL",
+    f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}",
+)
+_SQLITE_PREFIX = "sqlite:///"
+_POSTGRES_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -96,13 +112,37 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+@functools.cache
+def migrations_head() -> str:
+    """The newest revision of the migrations shipped in the package (read from them, never kept by hand)."""
+    from alembic.script import ScriptDirectory
+
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a ``sqlite:///PATH`` URL; None for any other URL, in-memory or with options."""
+    if not url.startswith(_SQLITE_PREFIX) or "?" in url:
+        return None
+    path = unquote(url[len(_SQLITE_PREFIX) :])
+    return path if path and path != ":memory:" else None
+
+
+def postgres_conninfo(url: str) -> str | None:
+    """The libpq URI of a ``postgresql://`` (or ``postgresql+psycopg://``) URL; None for others."""
+    for scheme in _POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql://" + url[len(scheme) :]
+    return None
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (Alembic is loaded only when there is work to do)."""
     try:
-        if schema_revision(engine) == SCHEMA_HEAD:
+        if schema_revision(engine) == migrations_head():
             return
         with _migration_lock(engine):
-            if schema_revision(engine) == SCHEMA_HEAD:
+            if schema_revision(engine) == migrations_head():
                 return  # another process migrated it while this one waited
             from alembic import command
 
@@ -145,17 +185,6 @@ class Database:
             raise
         finally:
             session.close()
-
-    @contextmanager
-    def reader(self) -> Iterator[Reader]:
-        """One of the engine's pooled connections, for the plain-SQL reads of ``store.revisions``."""
-        connection = self.engine.raw_connection()
-        try:
-            dialect = self.engine.dialect
-            marker = "?" if dialect.paramstyle == "qmark" else "%s"
-            yield Reader(connection, marker=marker, errors=(dialect.loaded_dbapi.Error,))
-        finally:
-            connection.close()  # back to the pool, its transaction rolled back
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -1,7 +1,8 @@
 """medcurate's own static site: item pages, listings, feeds, search, sitemap; incremental builds.
 
-``build_site`` is the entry point; it never touches the database: ``medcurate.publish.service``
-hands it the store's items as an ``ItemSource`` (``sources``).
+``build_site`` is the entry point (``build``, which names the stages and the module of each); it
+never touches the database: ``medcurate.publish.service`` hands it the store's items as an
+``ItemSource`` (``sources``).
 
 The names below load their modules on first use, so that importing a light module of this package
 (``serve``, whose port the CLI's start-up reads) does not load the build and Jinja.

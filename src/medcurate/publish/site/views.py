@@ -5,9 +5,8 @@ characters out), its site URL and its dates in the three formats the pages need,
 all of it. Pages that show an item are rebuilt exactly when that digest changes, so the digest is
 the unit of incremental builds.
 
-Views round-trip through plain JSON (``view_to_data``/``view_from_data``) so that a new process can
-reuse the views of unchanged items from the last build instead of cleaning 10,000 items again; JSON
-rather than pickle because loading it can never run code. The per-item helpers that see only a few
+A build keeps no view once its pages are written: what listings, feeds and the search index need
+of an item later is kept in the build's state (``state``). The per-item helpers that see only a few
 distinct values (topic labels, brands, base paths) are memoised: a build meets each one thousands
 of times.
 """
@@ -21,8 +20,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from pathlib import PurePosixPath
-from typing import Any
 
 from markupsafe import Markup
 
@@ -346,89 +343,3 @@ def make_view(
         digest=digest_of(source_digest, url),
         facts=item_facts(item.front_matter),
     )
-
-
-def view_to_data(view: ItemView) -> list[Any]:
-    """The view as one JSON-ready row, its fields in declaration order (``view_from_data`` reads it)."""
-    image = view.image
-    return [
-        view.key,
-        view.url,
-        view.title,
-        view.description,
-        str(view.brief),
-        view.text,
-        view.source_url,
-        view.brand,
-        view.brand_url,
-        view.published.isoformat() if view.published else None,
-        view.date_iso,
-        view.date_rfc822,
-        view.date_human,
-        view.authors,
-        [(t.label, t.url) for t in view.topics],
-        (view.section.key, view.section.name, view.section.url, view.section.description),
-        [(c.label, c.url) for c in view.breadcrumbs],
-        [(o.label, o.description, o.url) for o in view.offerings],
-        None if image is None else (image.src, image.alt, image.width, image.height, image.source_file),
-        view.aliases,
-        view.digest,
-        view.facts.to_data(),
-    ]
-
-
-def view_from_data(row: Sequence[Any], shared: dict[tuple[Any, ...], Any] | None = None) -> ItemView:
-    """A view from ``view_to_data``'s row; ``shared`` lends equal links and sections to many views.
-
-    Raises ValueError or TypeError on a row of another shape.
-    """
-    # One unpacking and plain loops: this runs for every unchanged item of a rebuild in a new process.
-    (key, url, title, description, brief, text, source_url, brand, brand_url, published, date_iso) = row[:11]
-    (date_rfc822, date_human, authors, topics, section, crumbs, offerings, image, aliases, digest) = row[
-        11:21
-    ]
-    facts = ItemFacts.from_data(row[21])
-    for value in (key, url, title, description, brief, text, brand, digest):
-        if type(value) is not str:
-            raise TypeError("a view row holds text where its fields are")
-    memo: dict[tuple[Any, ...], Any] = {} if shared is None else shared
-    links = []
-    for pair in topics:
-        link = memo.get(pair_key := tuple(pair))
-        if link is None:
-            link = memo[pair_key] = NavLink(*pair)
-        links.append(link)
-    place = memo.get(section_key := tuple(section))
-    if place is None:
-        place = memo[section_key] = Section(*section)
-    # Positional, in declaration order (as ``view_to_data`` writes the row): keywords cost a tenth more.
-    return ItemView(
-        key,
-        url,
-        title,
-        description,
-        # Cleaned by nh3 when the view was made; the cache holds only what the site already published.
-        Markup(brief),
-        text,
-        source_url,
-        brand,
-        brand_url,
-        datetime.fromisoformat(published) if published else None,
-        date_iso,
-        date_rfc822,
-        date_human,
-        tuple(authors),
-        tuple(links),
-        place,
-        tuple(NavLink(*c) for c in crumbs),
-        tuple(OfferingView(*o) for o in offerings),
-        None if image is None else ImageView(*image),
-        tuple(aliases),
-        digest,
-        facts,
-    )
-
-
-def section_path(url: str) -> PurePosixPath:
-    """The output directory of a site path (``/news/x/`` -> ``news/x``)."""
-    return PurePosixPath(url.strip("/"))

@@ -1,0 +1,187 @@
+"""Listing pages, feeds, the home page and the term indexes, made from the state's compact rows.
+
+A listing page is its items' stored cards (``state``), so no listing reads an item. A full build
+streams each listing oldest first and cuts it into pages as it goes (``plan`` numbers them from the
+oldest end); an incremental build renders only the pages a change may reach (``plan.pages_reached``)
+and of those only the ones whose digest changed. Feeds and the home page show items' briefs, so the
+few items they show are read again from the source, and only when their digest changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import partial
+
+from medcurate.publish.site.context import BuildContext
+from medcurate.publish.site.itempages import ItemPages, Reach
+from medcurate.publish.site.plan import (
+    ARCHIVE_URL,
+    Listing,
+    Pager,
+    file_of,
+    joined_digest,
+    listing_page_digest,
+    make_listing,
+    numbered_pages,
+    page_url,
+    pager,
+    pages_reached,
+)
+from medcurate.publish.site.state import ListingRow
+from medcurate.publish.site.views import NavLink
+
+HOME_TOPICS = 12  # topics the home page lists, the busiest first
+TERM_INDEXES = (
+    ("section", "Communities", "/communities/"),
+    ("topic", "Topics", "/topic/"),
+    ("source", "Sources", "/source/"),
+)
+
+
+class ListingPages:
+    """Writes listings, feeds, the home page and term indexes through one build's context."""
+
+    def __init__(self, ctx: BuildContext, items: ItemPages) -> None:
+        self.ctx = ctx
+        self.items = items
+        self.size = ctx.sizes.page_size
+
+    def _listing(self, row: ListingRow) -> Listing:
+        return make_listing(row.kind, row.url, row.title, row.description, row.count)
+
+    def write_all(self) -> None:
+        """Every listing page and feed, then the home page and the term indexes (a full build)."""
+        state = self.ctx.state
+        state.refresh_listings()
+        for row in state.listings():
+            self._stream_pages(self._listing(row))
+            if row.kind in ("section", "topic"):
+                self._feeds(self._listing(row))
+        self._site_feeds()
+        self.write_home()
+
+    def write_reached(self, reach: Reach) -> None:
+        """The listing pages and feeds a change reached, then the home page and the term indexes."""
+        ctx, state = self.ctx, self.ctx.state
+        before = {url: state.listing(url) for url in reach.listings}
+        state.refresh_listings(reach.listings)
+        for url, sorts in sorted(reach.listings.items()):
+            old, row = before[url], state.listing(url)
+            if row is None:
+                ctx.drop_owned(f"list:{url}")
+                ctx.drop_owned(f"feed:{url}")
+                continue
+            listing = self._listing(row)
+            if old is None or old.title != row.title or old.description != row.description:
+                self._stream_pages(listing)  # every page shows the title
+            else:
+                first, last = state.rank(url, min(sorts)), state.rank(url, max(sorts))
+                pages = pages_reached(first, last, before=old.count, after=row.count, size=self.size)
+                numbered = numbered_pages(row.count, self.size)
+                for number in pages:
+                    self._one_page(listing, number, numbered)
+                ctx.drop_owned(f"list:{url}", numbered + 1)
+            if listing.feeds:
+                self._feeds(listing)
+        if ARCHIVE_URL in reach.listings:
+            self._site_feeds()
+        self.write_home()
+
+    def _emit_page(self, listing: Listing, page: Pager, rows: Sequence[tuple[str, str, str, str]]) -> None:
+        """Write one listing page from its items' rows (oldest first), if its digest changed."""
+        newest_first = rows[::-1]
+        digest = listing_page_digest(self.ctx.site_digest, listing, page, [r[1] for r in newest_first])
+        renderer = self.ctx.renderer
+        self.ctx.emit(
+            file_of(page.url),
+            digest,
+            f"list:{listing.url}",
+            lambda: renderer.listing_page(listing, page, [r[3] for r in newest_first]),
+            page.number,
+        )
+
+    def _stream_pages(self, listing: Listing) -> None:
+        """Every page of a listing, its items read once, oldest first."""
+        size, url = self.size, listing.url
+        numbered = numbered_pages(listing.count, size)
+        chunk: list[tuple[str, str, str, str]] = []
+        number = 1
+        for row in self.ctx.state.listing_cards(url):
+            chunk.append(row)
+            if len(chunk) == size and number <= numbered:
+                self._emit_page(listing, pager(url, number, numbered), chunk)
+                chunk, number = [], number + 1
+        self._emit_page(listing, pager(url, 0, numbered), chunk)
+        self.ctx.drop_owned(f"list:{url}", numbered + 1)
+
+    def _one_page(self, listing: Listing, number: int, numbered: int) -> None:
+        """One page of a listing, its items read from their offset."""
+        size = self.size
+        offset, limit = ((number - 1) * size, size) if number else (numbered * size, -1)
+        rows = list(self.ctx.state.listing_cards(listing.url, offset, limit))
+        self._emit_page(listing, pager(listing.url, number, numbered), rows)
+
+    def _feeds(self, listing: Listing, items_of: str | None = None) -> None:
+        """A listing's RSS and Atom feeds (of the items of listing ``items_of``, if given)."""
+        ctx = self.ctx
+        newest = ctx.state.newest(items_of or listing.url, ctx.sizes.feed_size)
+        digest = joined_digest(ctx.site_digest, "feed", listing.head, *(d for _, _, d in newest))
+        made: dict[str, bytes] = {}
+
+        def make(name: str) -> bytes:
+            if not made:
+                views = self.items.views([k for k, _, _ in newest], [u for _, u, _ in newest])
+                made.update(ctx.renderer.feeds(listing, views))
+            return made[name]
+
+        for name in ("index.xml", "atom.xml"):
+            ctx.emit(file_of(listing.url, name), digest, f"feed:{listing.url}", partial(make, name))
+
+    def _site_feeds(self) -> None:
+        """The whole site's feeds (``/index.xml``, ``/atom.xml``), of the archive's items."""
+        title = self.ctx.renderer.meta.title
+        site = Listing(kind="site", title=title, url="/", description="", count=0, feeds=True, crumbs=())
+        self._feeds(site, items_of=ARCHIVE_URL)
+
+    def write_home(self) -> None:
+        """The home page (the latest items, communities and busiest topics) and the term indexes."""
+        ctx = self.ctx
+        latest = ctx.state.newest(ARCHIVE_URL, self.size)
+        sections = [(NavLink(r.title, r.url), r.count) for r in ctx.state.listings("section")]
+        busiest = sorted(ctx.state.listings("topic"), key=lambda r: (-r.count, r.title))[:HOME_TOPICS]
+        topics = [(NavLink(r.title, r.url), r.count) for r in busiest]
+        digest = joined_digest(
+            ctx.site_digest,
+            "home",
+            *(d for _, _, d in latest),
+            _entries_text(sections),
+            _entries_text(topics),
+        )
+
+        def make() -> bytes:
+            views = self.items.views([k for k, _, _ in latest], [u for _, u, _ in latest])
+            return ctx.renderer.page("site/home.html", items=views, sections=sections, topics=topics, url="/")
+
+        ctx.emit("index.html", digest, "home", make)
+        for kind, title, url in TERM_INDEXES:
+            rows = sorted(ctx.state.listings(kind), key=lambda r: (r.title, r.url))
+            entries = [(NavLink(r.title, r.url), r.count) for r in rows]
+            digest = joined_digest(ctx.site_digest, "terms", kind, _entries_text(entries))
+            ctx.emit(
+                file_of(url),
+                digest,
+                "terms",
+                partial(
+                    ctx.renderer.page, "site/terms.html", kind=kind, title=title, entries=entries, url=url
+                ),
+            )
+
+
+def _entries_text(entries: Iterable[tuple[NavLink, int]]) -> str:
+    """Term entries as one line of text, for a digest."""
+    return "\t".join(f"{link.label}\x1f{link.url}\x1f{count}" for link, count in entries).replace("\n", " ")
+
+
+def listing_front_urls(rows: Iterable[ListingRow]) -> list[tuple[str, str]]:
+    """The sitemap entries of listings: each listing's own URL and its newest item's date."""
+    return [(page_url(row.url, 0), row.newest) for row in rows]

@@ -1,0 +1,83 @@
+"""Every file a build writes, copies or removes goes through ``SiteWriter``, below its root.
+
+A file is written to a temporary name in its directory and renamed over the old one, so that a
+reader of the site (a web server, a sync to a host) sees the old page or the new one, never half of
+one. A build decides what changed from the digests in its state (``state``) before it renders, so
+the writer is only handed files that did change. Each target path passes ``target``, the one place
+that turns a site path into a file path.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from medcurate.errors import PublishError
+
+TEMPORARY_SUFFIX = ".medcurate-tmp"
+
+
+class SiteWriter:
+    """Writes, copies and removes files below ``root``; counts what it did."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._root = str(root)
+        self.written = 0
+        self.removed = 0
+
+    def target(self, rel: str) -> str:
+        """The file path of site path ``rel``; ``PublishError`` for one that would leave the root."""
+        parts = rel.split("/")
+        if not rel or rel.startswith("/") or any(p in {"", ".", ".."} for p in parts) or "\\" in rel:
+            raise PublishError(f"refusing to write {rel!r}: not a path inside the site")
+        return f"{self._root}/{rel}"
+
+    def write(self, rel: str, data: bytes) -> None:
+        """Create or replace ``rel`` with ``data``, atomically."""
+        path = self.target(rel)
+        temporary = path + TEMPORARY_SUFFIX
+        try:
+            try:
+                file = open(temporary, "wb")  # noqa: SIM115 (closed below)
+            except FileNotFoundError:  # a new directory: made on the first miss, not checked per file
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                file = open(temporary, "wb")  # noqa: SIM115
+            with file:
+                file.write(data)
+            os.replace(temporary, path)
+        except OSError as exc:
+            raise PublishError(f"cannot write {rel} in {self.root}: {exc.strerror or exc}") from exc
+        self.written += 1
+
+    def copy(self, rel: str, source: str) -> None:
+        """Create or replace ``rel`` with a copy of the file ``source``, atomically."""
+        path = self.target(rel)
+        temporary = path + TEMPORARY_SUFFIX
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            shutil.copyfile(source, temporary)
+            os.replace(temporary, path)
+        except OSError as exc:
+            detail = exc.strerror or exc
+            raise PublishError(f"cannot copy {source} to {rel} in {self.root}: {detail}") from exc
+        self.written += 1
+
+    def remove(self, paths: Iterable[str]) -> None:
+        """Delete files the site no longer has, then their directories if that emptied them."""
+        for rel in paths:
+            path = Path(self.target(rel))
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise PublishError(f"cannot remove {rel} in {self.root}: {exc.strerror or exc}") from exc
+            self.removed += 1
+            parent = path.parent
+            while parent != self.root and parent.is_relative_to(self.root):
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+                parent = parent.parent

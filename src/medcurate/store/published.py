@@ -1,0 +1,141 @@
+"""The site build's reads: every item's revision in key order, then the content of the items it needs.
+
+A build compares revisions with its own state in one pass, so they come sorted by ``md_name`` in
+code point order whatever the database's collation (``COLLATE "C"`` on PostgreSQL; SQLite compares
+bytes), streamed from the server rather than read whole. The content of a batch of items is one
+query by key. A build that finds the store's summary (``published_summary``) as it left it reads
+no item at all, and one that follows a few saves asks for the items saved since (``changed_since``)
+through the ``updated_at`` index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from medcurate.models import CuratedItem, ItemState, Variant, content_revision, featured_image_href
+from medcurate.store.db import Database
+from medcurate.store.models import ItemRecord
+
+STREAM_ROWS = 5000  # rows fetched from the server at a time
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRevision:
+    """An item's identity and content revision, without its content."""
+
+    md_name: str
+    community: str | None
+    revision: str
+    featured_image: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredContent:
+    """An item's content, with the revision and community stored beside it."""
+
+    item: CuratedItem
+    community: str | None
+    revision: str
+
+
+def item_revisions(database: Database, *, states: Sequence[ItemState]) -> Iterator[StoredRevision]:
+    """The revision of every item in ``states``, by ``md_name`` in code point order, streamed."""
+    key = ItemRecord.md_name
+    if database.engine.dialect.name == "postgresql":
+        key = key.collate("C")  # type: ignore[assignment]
+    statement = (
+        select(ItemRecord.md_name, ItemRecord.community, ItemRecord.revision, ItemRecord.featured_image)
+        .where(ItemRecord.state.in_([state.value for state in states]))
+        .order_by(key)
+    )
+    with database.engine.connect() as connection:
+        result = connection.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(statement)
+        for md_name, community, revision, featured_image in result:
+            if revision is None:
+                # A row written around the application (by hand, by a release before revisions):
+                # its content tells its revision.
+                found = item_contents(database, keys=[md_name]).get(md_name)
+                if found is None:
+                    continue
+                revision = found.revision
+                featured_image = featured_image_href(found.item.front_matter)
+            yield StoredRevision(md_name, community, revision, featured_image)
+
+
+def item_contents(database: Database, *, keys: Sequence[str]) -> dict[str, StoredContent]:
+    """The items with these ``md_name`` keys, each with its stored revision."""
+    statement = select(
+        ItemRecord.md_name,
+        ItemRecord.front_matter,
+        ItemRecord.body,
+        ItemRecord.variant,
+        ItemRecord.source_path,
+        ItemRecord.community,
+        ItemRecord.revision,
+    ).where(ItemRecord.md_name.in_(list(keys)))
+    found: dict[str, StoredContent] = {}
+    with database.engine.connect() as connection:
+        for md_name, matter, body, variant, source_path, community, revision in connection.execute(statement):
+            item = CuratedItem(
+                front_matter=matter, body=body or "", variant=Variant(variant), source_path=source_path
+            )
+            revision = revision or content_revision(variant, matter, body or "")
+            found[md_name] = StoredContent(item=item, community=community, revision=revision)
+    return found
+
+
+def published_summary(database: Database, *, states: Sequence[ItemState]) -> str:
+    """A token that changes whenever the set of items in ``states`` or any of their contents may have.
+
+    How many there are, the sum of their ids and the latest ``updated_at`` of any item (every save
+    that changes an item, and every change of state, moves it): one indexed aggregate, so that a
+    build with nothing to do reads no item.
+    """
+    wanted = ItemRecord.state.in_([state.value for state in states])
+    with database.engine.connect() as connection:
+        count, ids = connection.execute(
+            select(func.count(ItemRecord.id), func.coalesce(func.sum(ItemRecord.id), 0)).where(wanted)
+        ).one()
+        latest = connection.execute(select(func.max(ItemRecord.updated_at))).scalar()
+    return f"{count}|{ids}|{latest.isoformat() if latest else ''}"
+
+
+def changed_since(
+    database: Database, *, summary: str, states: Sequence[ItemState]
+) -> tuple[list[StoredRevision], list[str]] | None:
+    """The items saved since ``published_summary`` gave ``summary``: those in ``states`` (revisions),
+    and the keys of the others; None when ``summary`` is not one of this store's tokens.
+
+    Items updated at the very moment of the summary are included: the build compares revisions.
+    """
+    moment_text = summary.rpartition("|")[2]
+    if not moment_text:
+        return None
+    try:
+        moment = datetime.fromisoformat(moment_text)
+    except ValueError:
+        return None
+    wanted = {state.value for state in states}
+    statement = select(
+        ItemRecord.md_name,
+        ItemRecord.community,
+        ItemRecord.revision,
+        ItemRecord.featured_image,
+        ItemRecord.state,
+    ).where(ItemRecord.updated_at >= moment)
+    published: list[StoredRevision] = []
+    others: list[str] = []
+    with database.engine.connect() as connection:
+        for md_name, community, revision, featured_image, state in connection.execute(statement):
+            if state not in wanted:
+                others.append(md_name)
+            elif revision is None:
+                return None  # a row written around the application: the full comparison handles it
+            else:
+                published.append(StoredRevision(md_name, community, revision, featured_image))
+    published.sort(key=lambda row: row.md_name)
+    return published, sorted(others)
