@@ -20,8 +20,7 @@ from medcurate.frontmatter import parse_document
 from medcurate.models import CuratedItem, Variant
 from medcurate.publish.hugo import export_hugo
 from medcurate.publish.seed import export_seed
-from medcurate.publish.site.output import DirectWriter
-from medcurate.publish.site.writer_process import serve
+from medcurate.publish.site.write import SiteWriter
 from medcurate.validation import MAX_NESTING, contained_path, nesting_problem, path_name_problems
 from websupport import news_item
 
@@ -82,21 +81,15 @@ def test_hugo_export_refuses_a_path_outside_its_folder(tmp_path: Path) -> None:
 def test_site_writers_refuse_a_path_outside_the_root(tmp_path: Path, rel: str) -> None:
     root = tmp_path / "root" / "site"
     root.mkdir(parents=True)
-    writer = DirectWriter(str(root))
-    with pytest.raises(PublishError, match="outside"):
+    source = tmp_path / "image.png"
+    source.write_bytes(b"png")
+    writer = SiteWriter(root)
+    with pytest.raises(PublishError, match="not a path inside the site"):
         writer.write(rel, b"x")
-    import io
-
-    frame = _frame(rel, b"x")
-    assert serve(io.BytesIO(frame), str(root)) == 1
+    with pytest.raises(PublishError, match="not a path inside the site"):
+        writer.copy(rel, str(source))
     assert not list(tmp_path.rglob("outside.html"))
-
-
-def _frame(rel: str, payload: bytes) -> bytes:
-    from medcurate.publish.site.writer_process import HEADER, WRITE
-
-    path = rel.encode()
-    return HEADER.pack(WRITE, len(path), len(payload)) + path + payload
+    assert writer.written == 0
 
 
 def test_contained_path_accepts_what_stays_inside(tmp_path: Path) -> None:
