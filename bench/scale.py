@@ -28,7 +28,6 @@ import os
 import random
 import runpy
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _scale_store import BRANDS, COMMUNITIES, STATES, TOPICS, BuiltStore, build_store, make_backend
+from api import free_port
 from medcurate.store.listing import encode_cursor
 
 EDITORS = 50
@@ -185,13 +185,6 @@ async def closed_loop(bases: list[str], token: str, make: Callable[[], Call], se
     elapsed = time.perf_counter() - started
     await asyncio.gather(*(pool.aclose() for pool in pools))
     return sum(len(v) for v in tally.latencies.values()) / elapsed
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_servers(
