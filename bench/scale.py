@@ -28,7 +28,6 @@ import os
 import random
 import runpy
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _scale_store import BRANDS, COMMUNITIES, STATES, TOPICS, BuiltStore, build_store, make_backend
+from api import free_port
 from medcurate.store.listing import encode_cursor
 
 EDITORS = 50
@@ -187,13 +187,6 @@ async def closed_loop(bases: list[str], token: str, make: Callable[[], Call], se
     return sum(len(v) for v in tally.latencies.values()) / elapsed
 
 
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_servers(
     home: Path, url: str, servers: int, command: str | None
 ) -> tuple[list[str], list[subprocess.Popen[bytes]]]:
@@ -302,6 +295,10 @@ def run_api(args: argparse.Namespace) -> int:
             )  # warm-up
             calls = plan(rng, store, int(args.rate * args.seconds))
             tally, elapsed = asyncio.run(open_loop(bases, store.token, calls, rate=args.rate))
+            below = None
+            if args.also_rate:
+                calls = plan(rng, store, int(args.also_rate * args.seconds))
+                below = summary(*asyncio.run(open_loop(bases, store.token, calls, rate=args.also_rate)))
             saturation = asyncio.run(
                 closed_loop(bases, store.token, lambda: plan(rng, store, 1)[0], args.saturation_seconds)
             )
@@ -316,7 +313,11 @@ def run_api(args: argparse.Namespace) -> int:
         "kinds": summary(tally, elapsed),
         "saturation_rps": round(saturation, 1),
     }
+    if below is not None:
+        result["also"] = {"rate": args.also_rate, "kinds": below}
     print(json.dumps(result) if args.json else table(result))
+    if below is not None and not args.json:
+        print("\n" + table(result | {"rate": args.also_rate, "kinds": below}).split("\n\nsaturation")[0])
     for kind, sample in tally.samples.items():
         print(f"first error of {kind}: {sample}", file=sys.stderr)
     return 1 if any(tally.errors.values()) else 0
@@ -349,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     api.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     api.add_argument("--rate", type=float, default=100.0, help="requests per second, all editors together")
     api.add_argument("--seconds", type=float, default=30.0, help="length of the open-loop run")
+    api.add_argument("--also-rate", type=float, help="a second open-loop run at this rate (below saturation)")
     api.add_argument("--saturation-seconds", type=float, default=15.0)
     api.add_argument("--servers", type=int, default=2, help="medcurate serve processes, one port each")
     api.add_argument("--serve-command", help="one server command instead, e.g. 'medcurate --home {home} "

@@ -25,37 +25,35 @@ from medcurate.store.repository import ItemQuery
 ITEMS = 100_000
 RARE, COMMON = "zeppelin", "hospital"
 
-SQLITE_FILL = f"""
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ITEMS})
+_FILL = """
 INSERT INTO items (id, md_name, url, url_key, title, state, variant, community, brand, published_at,
                    sort_at, front_matter, body, text, created_at, updated_at)
 SELECT i, 'item-' || i, 'https://s' || (i % 40) || '.example/' || i,
        'https://s' || (i % 40) || '.example/' || i,
-       'Item ' || i || CASE WHEN i % 500 = 0 THEN ' {RARE}' ELSE '' END,
+       'Item ' || i || CASE WHEN i % 500 = 0 THEN ' {rare}' ELSE '' END,
        CASE WHEN i % 10 < 6 THEN 'draft' WHEN i % 10 < 8 THEN 'published' ELSE 'rejected' END,
        'news-2022', 'community-' || (i % 5), 's' || (i % 40) || '.example',
-       CASE WHEN i % 7 = 0 THEN NULL
-            ELSE strftime('%Y-%m-%d %H:%M:%S.000000', 1700000000 + i * 60, 'unixepoch') END,
-       strftime('%Y-%m-%d %H:%M:%S.000000', 1700000000 + i * 60, 'unixepoch'),
-       '{{}}', '', CASE WHEN i % 10 = 9 THEN 'quiet' ELSE 'a {COMMON} story' END,
-       strftime('%Y-%m-%d %H:%M:%S.000000', 1700000000 + i * 60, 'unixepoch'),
-       strftime('%Y-%m-%d %H:%M:%S.000000', 1700000000 + i * 60, 'unixepoch')
-FROM n
+       CASE WHEN i % 7 = 0 THEN NULL ELSE {moment} END, {moment},
+       {empty_json}, '', CASE WHEN i % 10 = 9 THEN 'quiet' ELSE 'a {common} story' END, {moment}, {moment}
+FROM {numbers}
 """
-POSTGRES_FILL = f"""
-INSERT INTO items (id, md_name, url, url_key, title, state, variant, community, brand, published_at,
-                   sort_at, front_matter, body, text, created_at, updated_at)
-SELECT i, 'item-' || i, 'https://s' || (i % 40) || '.example/' || i,
-       'https://s' || (i % 40) || '.example/' || i,
-       'Item ' || i || CASE WHEN i % 500 = 0 THEN ' {RARE}' ELSE '' END,
-       CASE WHEN i % 10 < 6 THEN 'draft' WHEN i % 10 < 8 THEN 'published' ELSE 'rejected' END,
-       'news-2022', 'community-' || (i % 5), 's' || (i % 40) || '.example',
-       CASE WHEN i % 7 = 0 THEN NULL ELSE timestamptz '2023-11-14' + i * interval '1 minute' END,
-       timestamptz '2023-11-14' + i * interval '1 minute',
-       '{{}}'::json, '', CASE WHEN i % 10 = 9 THEN 'quiet' ELSE 'a {COMMON} story' END,
-       timestamptz '2023-11-14' + i * interval '1 minute', timestamptz '2023-11-14' + i * interval '1 minute'
-FROM generate_series(1, {ITEMS}) AS i
-"""
+SQLITE_FILL = (
+    f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ITEMS})"
+    + _FILL.format(
+        rare=RARE,
+        common=COMMON,
+        moment="strftime('%Y-%m-%d %H:%M:%S.000000', 1700000000 + i * 60, 'unixepoch')",
+        empty_json="'{}'",
+        numbers="n",
+    )
+)
+POSTGRES_FILL = _FILL.format(
+    rare=RARE,
+    common=COMMON,
+    moment="timestamptz '2023-11-14' + i * interval '1 minute'",
+    empty_json="'{}'::json",
+    numbers=f"generate_series(1, {ITEMS}) AS i",
+)
 TOPICS_FILL = (
     "INSERT INTO item_topics (item_id, label_key, label, position, sort_at) "
     "SELECT id, 'topic ' || (id % 20), 'Topic ' || (id % 20), 0, sort_at FROM items"
