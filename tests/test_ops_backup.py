@@ -211,7 +211,8 @@ def _backup_while_ingesting(
         for n in range(1, 5):
             site.route(f"/news/{n}", Reply(body=_article(n)))
         site.route("/news/held", held)
-        runner = QueueRunner(source)
+        registry = open_database(source.database)
+        runner = QueueRunner(source, registry)
         runner.submit(
             IngestJob(
                 urls=tuple(site.url(f"/news/{n}") for n in range(1, 4)),
@@ -224,6 +225,7 @@ def _backup_while_ingesting(
                 urls=(site.url("/news/held"), site.url("/news/4")), actor="edna", batch_key="during-backup"
             )
         )
+        registry.dispose()
         env = site_env(
             source.home,
             MEDCURATE_QUEUE_URL=REDIS_URL,
@@ -233,23 +235,31 @@ def _backup_while_ingesting(
         )
         if database_url is not None:
             env["MEDCURATE_DATABASE_URL"] = database_url
-        worker = subprocess.Popen(
-            [*MEDCURATE, "worker", "--burst"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+        log = tmp_path / "worker.log"
+        with log.open("wb") as sink:
+            worker = subprocess.Popen([*MEDCURATE, "worker", "--burst"], env=env, stdout=sink, stderr=sink)
         try:
-            wait_until(lambda: site.count("/news/held") == 1, what="the worker's second job")
+            try:
+                wait_until(
+                    lambda: site.count("/news/held") == 1 or worker.poll() is not None,
+                    what="the worker's second job",
+                    timeout=600,  # the worker loads the embedding model first: minutes on a busy machine
+                )
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; the worker's log:\n{log.read_text(errors='replace')}") from None
+            assert worker.poll() is None, log.read_text(errors="replace")
             before = tmp_path / "export-before"
             _export(source, before)
             rows_before = _snapshot(source.database)
             archive = write_backup(source, tmp_path / "backups")
             release.set()
-            output, _ = worker.communicate(timeout=300)
-            assert worker.returncode == 0, output.decode(errors="replace")
-            _assert_job_log_lines(output.decode(errors="replace"))
+            assert worker.wait(timeout=300) == 0, log.read_text(errors="replace")
+            _assert_job_log_lines(log.read_text(errors="replace"))
         finally:
             release.set()
             if worker.poll() is None:
                 worker.kill()
+                worker.wait()
     return before, rows_before, archive
 
 

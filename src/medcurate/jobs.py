@@ -257,16 +257,6 @@ def preload(settings: Settings) -> None:
     LOGGER.info("embedding model %s loaded in %.1f s", settings.embedding, time.monotonic() - started)
 
 
-def _log_to_stderr() -> None:
-    """medcurate's own messages (INFO and up) beside RQ's in the worker's output."""
-    package = logging.getLogger("medcurate")
-    if not package.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
-        package.addHandler(handler)
-        package.setLevel(logging.INFO)
-
-
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
     """Serve the queue until stopped (or, with ``burst``, until it is empty).
 
@@ -280,6 +270,8 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
 
     connection = _redis(settings.queue_url)
     queue = Queue(settings.queue_name, connection=connection)
-    _log_to_stderr()
+    from medcurate.ops.logs import setup_logging
+
+    setup_logging(default_level="INFO")  # medcurate's lines and RQ's, in one format (idempotent)
     preload(settings)
     SimpleWorker([queue], connection=connection).work(burst=burst)

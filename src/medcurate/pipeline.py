@@ -25,6 +25,7 @@ yet finished as failed, with its reason, and is raised again.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import ipaddress
 import logging
@@ -305,7 +306,9 @@ def _fetch_and_process(run: LinkRun, targets: Sequence[Target]) -> None:
             raise _FetchStopped
         arrivals.put(result)
 
-    worker = threading.Thread(target=work, name="medcurate-ingest", daemon=True)
+    # In the caller's context: the job's and request's ids (``medcurate.ops.logs.bind``) reach its lines.
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(work,), name="medcurate-ingest", daemon=True)
     worker.start()
     try:
         asyncio.run(fetch_many(list(by_url), run.options.fetch, on_result=arrive))
