@@ -60,7 +60,10 @@ GENERIC_MIN_RELATED = 20
 GENERIC_WEIGHT = 0.5
 # MeSH headings found in the text: how many are scored, and the factor their cold score is scaled by
 # (a MeSH heading reaches at most 0.6, below a confident label of the site's own taxonomy).
-DEFAULT_MESH_SCORED = 12
+DEFAULT_MESH_SCORED = 8
+# Entry terms a heading found is scored with (finding it and its reason use them all): bounds the encoder
+# calls a new item costs.
+MESH_PROTOTYPE_TERMS = 3
 MESH_MAX_SCORE = 0.6
 # A name's cosine similarity to an article above which the zero-shot baseline calls it a match.
 ZERO_SHOT_THRESHOLD = 0.3
@@ -288,7 +291,10 @@ def mesh_candidates(
         return []
     concepts = {concept.name: concept for concept in _mesh_concepts()[0]}
     labels = [
-        LabelInfo(label=mesh_label(e.name), synonyms=concepts[e.name].entry if e.name in concepts else ())
+        LabelInfo(
+            label=mesh_label(e.name),
+            synonyms=concepts[e.name].entry[:MESH_PROTOTYPE_TERMS] if e.name in concepts else (),
+        )
         for e in evidence
     ]
     model = fit((), labels=labels, embed=embed, centre=centre)

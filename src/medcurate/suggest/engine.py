@@ -60,6 +60,7 @@ SELF_SIMILARITY = 0.995
 # in the title (larger term weights let a word that merely occurs outrank the article's subject).
 DEFAULT_BLEND = (5.0, 4.0, 8.0, 0.0, 0.8, 0.8)
 DEFAULT_BLEND_INTERCEPT = -2.4
+PROTOTYPE_TEXTS = 8
 _THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
 
 
@@ -79,8 +80,13 @@ class LabelInfo:
 
     @property
     def prototype_texts(self) -> tuple[str, ...]:
-        """What the label is about: its name, then its description and synonyms, each a text to embed."""
-        return tuple(part for part in (self.name, self.description, *self.synonyms) if part.strip())
+        """What the label is about: its name, description and first synonyms, each a text to embed.
+
+        The first ``PROTOTYPE_TEXTS`` only: a concept's first entry terms carry its meaning, and each
+        text costs an encoder call on a site's first suggestion (all synonyms still match as terms).
+        """
+        parts = (self.name, self.description, *self.synonyms)
+        return tuple(part for part in parts if part.strip())[:PROTOTYPE_TEXTS]
 
 
 @dataclass(frozen=True, kw_only=True)
