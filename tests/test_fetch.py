@@ -35,6 +35,7 @@ from medcurate.errors import (
 from medcurate.fetch import (
     DEFAULT_USER_AGENT,
     FetchResult,
+    InProcessHostLimiter,
     decode_html,
     fetch_feed_bytes,
     fetch_image,
@@ -468,6 +469,31 @@ def test_per_host_concurrency_and_delay_are_respected(srv: LocalServer) -> None:
     assert all(r.ok for r in results)
     assert srv.max_in_flight == 2
     # Every start after the first waited out the delay since the previous start.
+    assert clock.sleeps == pytest.approx([0.2] * 5)
+
+
+def test_in_process_limiter_holds_a_host_to_its_concurrency_and_spacing() -> None:
+    clock = FakeClock()
+    limiter = InProcessHostLimiter(2, clock=clock, sleep=clock.sleep)
+    in_flight, most, starts = [0], [0], []
+
+    async def request() -> None:
+        async with limiter.slot("http://news.example", delay=0.2):
+            starts.append(clock.now)
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            for _ in range(5):  # stay inside while every other task gets its turns at the slots
+                await asyncio.sleep(0)
+            in_flight[0] -= 1
+
+    async def main() -> None:
+        await asyncio.gather(*(request() for _ in range(6)))
+        async with limiter.slot("http://other.example", delay=0.2):  # another host: no wait
+            starts.append(clock.now)
+
+    asyncio.run(main())
+    assert most[0] == 2
+    assert starts == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.0])
     assert clock.sleeps == pytest.approx([0.2] * 5)
 
 

@@ -104,6 +104,8 @@ __all__ = [
     "FetchResult",
     "FetchedImage",
     "FetchedPage",
+    "HostLimiter",
+    "InProcessHostLimiter",
     "decode_html",
     "fetch_feed_async",
     "fetch_feed_bytes",
@@ -277,7 +279,7 @@ class _Budget:
 class HostLimiter(Protocol):
     """Per-host politeness: how many requests a host gets at once, and how far apart they start.
 
-    ``FetchOptions.host_limiter`` is None by default (a throttle per batch, in this process);
+    ``FetchOptions.host_limiter`` is None by default (an ``InProcessHostLimiter`` per batch);
     ``medcurate.politeness.RedisHostLimiter`` shares the limits between every worker on a queue.
     """
 
@@ -286,7 +288,7 @@ class HostLimiter(Protocol):
         ...
 
 
-class _Throttle:
+class InProcessHostLimiter:
     """Per-host concurrency and spacing of request starts, within one event loop."""
 
     def __init__(
@@ -364,7 +366,7 @@ class _Session:
                 "Accept": _ACCEPT_PAGE,
             },
         )
-        self.throttle: HostLimiter = options.host_limiter or _Throttle(
+        self.throttle: HostLimiter = options.host_limiter or InProcessHostLimiter(
             options.per_host_concurrency, clock=options.clock, sleep=options.sleep
         )
         self.delays: dict[str, float] = {}
