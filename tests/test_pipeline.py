@@ -193,6 +193,8 @@ def test_killed_batch_resumes_without_duplicates(tmp_path: Path) -> None:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         released.set()
+        if process.stderr is not None:
+            process.stderr.close()
         assert 1 <= stored < len(pages)
         rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
