@@ -26,6 +26,7 @@ serve a "10 GB" body lazily and check ``bytes_sent`` afterwards. Unrouted paths 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import sys
@@ -57,6 +58,31 @@ def local_fetch_options(**overrides: Any) -> FetchOptions:
     }
     settings.update(overrides)
     return FetchOptions(**settings)
+
+
+class FakeClock:
+    """Time that moves only when the code under test sleeps; it records every wait asked for.
+
+    Pass ``clock.options(...)`` to a fetch and assert on ``clock.sleeps``: the politeness spacing and
+    retry back-off as requested, whatever the machine's load.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the wait, move time on by it, and let other tasks run."""
+        self.sleeps.append(seconds)
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+    def options(self, **overrides: Any) -> FetchOptions:
+        """``local_fetch_options`` running on this clock."""
+        return local_fetch_options(clock=self, sleep=self.sleep, **overrides)
 
 
 @dataclass(frozen=True)
@@ -178,6 +204,17 @@ class LocalServer:
         """The requests for a path (query ignored)."""
         with self._lock:
             return [r for r in self.requests if r.route == path]
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Block until no request is being served (the timeout only guards against a hang)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if self.in_flight == 0:
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server was still serving {self.in_flight} request(s)")
+            time.sleep(0.01)
 
     def _record(self, request: SeenRequest) -> None:
         with self._lock:

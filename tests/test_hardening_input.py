@@ -6,7 +6,6 @@ for paths, again at the writer (seed export, Hugo export, site build).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -123,11 +122,11 @@ BILLION_LAUGHS = "title: Bomb\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lo
 )
 
 
-def test_alias_bomb_is_a_per_file_error_within_a_second() -> None:
-    started = time.perf_counter()
+def test_alias_bomb_is_a_per_file_error() -> None:
+    # Refused at the aliases, before anything walks the 9**9 strings they stand for: an expansion
+    # would run for minutes (a hang the gate sees), never pass.
     with pytest.raises(FrontMatterError, match="aliases"):
         parse_document(document(BILLION_LAUGHS), path="bomb.md")
-    assert time.perf_counter() - started < 1.0
 
 
 def test_deep_nesting_is_a_per_file_error() -> None:
@@ -161,9 +160,7 @@ def test_import_goes_on_after_a_bomb_and_a_deep_file(tmp_path: Path) -> None:
         document(yaml.safe_dump(dict(news_item(3).front_matter))), encoding="utf-8"
     )
     runner = cli_runner(tmp_path)
-    started = time.perf_counter()
     result = runner.invoke(app, ["import", str(folder)])
-    assert time.perf_counter() - started < 10  # minutes before the fix; a generous bound for a loaded machine
     assert result.exit_code == 1, result.output
     assert "created 1" in result.output and "errors 2" in result.output
     assert "1-bomb.md" in result.output and "2-deep.md" in result.output

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -146,6 +147,7 @@ def test_near_duplicate_is_flagged_with_a_link(site: LocalServer, db: Database, 
 
 def test_killed_batch_resumes_without_duplicates(tmp_path: Path) -> None:
     pages = [f"/news/story-{n}" for n in range(6)]
+    released = threading.Event()
     with LocalServer() as server:
         server.route("/robots.txt", Reply(body=b"", content_type="text/plain"))
         for n, path in enumerate(pages):
@@ -157,11 +159,14 @@ def test_killed_batch_resumes_without_duplicates(tmp_path: Path) -> None:
                 b"og:url", b"og:ignored"
             )
 
-            def slow(_request: object, body: bytes = body) -> Reply:
-                time.sleep(0.4)
+            def held(_request: object, body: bytes = body, first: bool = n == 0) -> Reply:
+                # Only the first story is served until the test lets the rest go: the batch is
+                # surely mid-way when it is killed. The timeout only guards against a hang.
+                if not first:
+                    released.wait(timeout=120)
                 return Reply(body=body)
 
-            server.route(path, slow)
+            server.route(path, held)
         # Each page is a different article: vary the whole body so dedupe keeps them apart.
         home = tmp_path / "home"
         env = {**os.environ, "MEDCURATE_HOME": str(home), "MEDCURATE_ALLOWED_HOSTS": '["127.0.0.1"]'}
@@ -169,7 +174,7 @@ def test_killed_batch_resumes_without_duplicates(tmp_path: Path) -> None:
         command = [sys.executable, "-m", "medcurate", "add", "--no-images", *[server.url(p) for p in pages]]
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         database_url = f"sqlite:///{home / 'medcurate.db'}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # guards against a hang only
         stored = 0
         while time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.2)
@@ -187,6 +192,9 @@ def test_killed_batch_resumes_without_duplicates(tmp_path: Path) -> None:
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
+        released.set()
+        if process.stderr is not None:
+            process.stderr.close()
         assert 1 <= stored < len(pages)
         rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr

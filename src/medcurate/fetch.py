@@ -45,7 +45,7 @@ import logging
 import ssl
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,6 +104,8 @@ __all__ = [
     "FetchResult",
     "FetchedImage",
     "FetchedPage",
+    "HostLimiter",
+    "InProcessHostLimiter",
     "decode_html",
     "fetch_feed_async",
     "fetch_feed_bytes",
@@ -154,6 +156,9 @@ class FetchOptions:
     """How to fetch: limits, politeness, timeouts, the SSRF policy and the cache directory.
 
     ``verify`` is True (system-independent certifi roots), False, or an ``ssl.SSLContext``.
+    ``clock`` and ``sleep`` are the time the politeness spacing and the retry back-off run on
+    (``time.monotonic`` and ``asyncio.sleep``); tests pass a fake pair and check the waits asked for.
+    Network deadlines always run on the event loop's real clock.
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
@@ -176,6 +181,8 @@ class FetchOptions:
     policy: NetPolicy = field(default_factory=NetPolicy)
     verify: ssl.SSLContext | bool = field(default=True, compare=False)
     host_limiter: HostLimiter | None = field(default=None, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,7 +279,7 @@ class _Budget:
 class HostLimiter(Protocol):
     """Per-host politeness: how many requests a host gets at once, and how far apart they start.
 
-    ``FetchOptions.host_limiter`` is None by default (a throttle per batch, in this process);
+    ``FetchOptions.host_limiter`` is None by default (an ``InProcessHostLimiter`` per batch);
     ``medcurate.politeness.RedisHostLimiter`` shares the limits between every worker on a queue.
     """
 
@@ -281,11 +288,19 @@ class HostLimiter(Protocol):
         ...
 
 
-class _Throttle:
+class InProcessHostLimiter:
     """Per-host concurrency and spacing of request starts, within one event loop."""
 
-    def __init__(self, concurrency: int) -> None:
+    def __init__(
+        self,
+        concurrency: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._concurrency = max(1, concurrency)
+        self._clock = clock
+        self._sleep = sleep
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._next_start: dict[str, float] = {}
@@ -299,10 +314,10 @@ class _Throttle:
                 yield
                 return
             async with self._locks.setdefault(host, asyncio.Lock()):
-                wait = self._next_start.get(host, 0.0) - time.monotonic()
+                wait = self._next_start.get(host, 0.0) - self._clock()
                 if wait > 0:
-                    await asyncio.sleep(wait)
-                self._next_start[host] = time.monotonic() + delay
+                    await self._sleep(wait)
+                self._next_start[host] = self._clock() + delay
             yield
 
 
@@ -351,7 +366,9 @@ class _Session:
                 "Accept": _ACCEPT_PAGE,
             },
         )
-        self.throttle: HostLimiter = options.host_limiter or _Throttle(options.per_host_concurrency)
+        self.throttle: HostLimiter = options.host_limiter or InProcessHostLimiter(
+            options.per_host_concurrency, clock=options.clock, sleep=options.sleep
+        )
         self.delays: dict[str, float] = {}
         self.cache = HttpCache(options.cache_dir) if options.cache_dir is not None else None
         self._robots: dict[str, RobotsRules] = {}
@@ -407,7 +424,7 @@ class _Session:
             attempt += 1
             delay = min(wait if wait is not None else 0.0, opts.max_retry_wait)
             LOGGER.info("HTTP %s from %s; retry %d in %.1f s", status, url, attempt, delay)
-            await asyncio.sleep(delay)
+            await opts.sleep(delay)
 
     async def _read(
         self, resp: httpx.Response, headers: dict[str, str], cap: int, url: str, *, truncate: bool
