@@ -110,7 +110,8 @@ def changed_since(
     """The items saved since ``published_summary`` gave ``summary``: those in ``states`` (revisions),
     and the keys of the others; None when ``summary`` is not one of this store's tokens.
 
-    Items updated at the very moment of the summary are included: the build compares revisions.
+    Only saves after the summary's latest one count: items saved at that same microsecond (a bulk
+    import stamps thousands so) were in the summary already.
     """
     moment_text = summary.rpartition("|")[2]
     if not moment_text:
@@ -126,7 +127,7 @@ def changed_since(
         ItemRecord.revision,
         ItemRecord.featured_image,
         ItemRecord.state,
-    ).where(ItemRecord.updated_at >= moment)
+    ).where(ItemRecord.updated_at > moment)
     published: list[StoredRevision] = []
     others: list[str] = []
     with database.engine.connect() as connection:

@@ -313,8 +313,11 @@ class SiteState:
     ) -> Iterator[tuple[str, str, str, str]]:
         """The key, digest, last change and card of a listing's items, oldest first, from ``offset``."""
         return self._stream(
-            "SELECT i.key, i.digest, i.lastmod, i.card FROM members m JOIN items i ON i.key = m.key "
-            "WHERE m.listing = ? ORDER BY m.sort LIMIT ? OFFSET ?",
+            # The page's keys first, from the index alone: joined in one query, the rows skipped by
+            # the offset would each be looked up in ``items`` too.
+            "SELECT i.key, i.digest, i.lastmod, i.card FROM (SELECT key, sort FROM members"
+            " WHERE listing = ? ORDER BY sort LIMIT ? OFFSET ?) m JOIN items i ON i.key = m.key"
+            " ORDER BY m.sort",
             (listing, limit, offset),
         )
 
