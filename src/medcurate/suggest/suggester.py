@@ -23,6 +23,7 @@ from medcurate.suggest import DEFAULT_K, Suggestion
 from medcurate.suggest.embedding import Vector, item_text
 from medcurate.suggest.engine import Embed, LabelModel, ScoredLabel, item_vectors, predict
 from medcurate.suggest.mesh import MeshIndex, TermMatch
+from medcurate.suggest.online import site_first
 
 DEFAULT_MESH_CANDIDATES = 5
 DEFAULT_COMMUNITIES = 2
@@ -147,7 +148,7 @@ class EmbeddingSuggester:
                 for s in _mesh_candidates(self.mesh, item.title, text, self.options.mesh_candidates)
                 if normalize_label(s.label) not in carried
             ]
-        return merge_rankings(learned, mesh)
+        return site_first(merge_rankings(learned, mesh), self.topics, vector=vector)
 
     def suggest(self, item: CuratedItem, *, k: int = DEFAULT_K, text: str = "") -> list[Suggestion]:
         """Up to ``k`` topics, then communities and related offerings, each kind ranked from 1."""
