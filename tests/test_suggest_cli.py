@@ -49,19 +49,32 @@ def test_bad_arguments_exit_with_usage_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-def test_evaluate_reports_both_methods_in_one_object(tmp_path: Path) -> None:
+def _reposted(source: Path, target: Path) -> Path:
+    """The same posts again under other links (the live path imports them as new items)."""
+    target.mkdir()
+    for path in source.glob("*.md"):
+        text = path.read_text(encoding="utf-8")
+        text = text.replace("news.example.org/", "news.example.org/again-").replace("slug: ", "slug: again-")
+        (target / path.name).write_text(text, encoding="utf-8")
+    return target
+
+
+def test_evaluate_reports_the_live_path_the_restricted_one_and_the_baseline(tmp_path: Path) -> None:
+    test_dir = _reposted(FIXTURES / "history", tmp_path / "test")
     report = json.loads(
         _run(
+            "--home",
+            str(tmp_path / "home"),
             "topics",
             "evaluate",
             "--train",
             str(FIXTURES / "history"),
             "--test",
-            str(FIXTURES / "history"),
+            str(test_dir),
             "--json",
         )
     )
-    assert report.keys() >= KEYS and report["baseline"].keys() >= KEYS
+    assert report.keys() >= KEYS and report["baseline"].keys() >= KEYS and report["restricted"].keys() >= KEYS
     assert report["n_test"] == 10 and report["ceiling"] == 1.0
     assert report["hit_at_3"] >= report["p_at_1"] > 0.5
 

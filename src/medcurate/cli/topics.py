@@ -113,6 +113,7 @@ def train_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--j
 
 
 def evaluate_command(
+    ctx: typer.Context,
     test_dir: Annotated[Path, typer.Option("--test", help="Items to predict and score.")],
     train_dir: Annotated[
         Path | None, typer.Option("--train", help="Items to learn from (their editors' labels).")
@@ -127,14 +128,12 @@ def evaluate_command(
     k: Annotated[int, typer.Option("--k", min=1, max=20, help="hit@k: a correct label in the top k.")] = 3,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Learn from one directory and predict another (vs TF-IDF), or, with --taxonomy alone, the cold start.
+    """Learn from one directory, suggest for another as editors get it; or, with --taxonomy, the cold start.
 
-    The cold start suggests the taxonomy's labels with no labelled item, against the zero-shot
+    With --train, the live suggester runs (the restricted path and TF-IDF beside it). With --taxonomy
+    alone, the taxonomy's labels are suggested with no labelled item, against the zero-shot
     similarity of each item to the label names with the same model.
     """
-    from medcurate.suggest.embedding import EmbeddingCache, default_encoder
-    from medcurate.suggest.evaluate import evaluate_dirs
-
     if (train_dir is None) == (taxonomy is None):
         fail("give --train DIR (learned) or --taxonomy FILE (cold start), not both", code=2)
     for directory in (train_dir, test_dir):
@@ -142,14 +141,17 @@ def evaluate_command(
             fail(f"{directory} is not a directory", code=2)
     if taxonomy is not None and not taxonomy.is_file():
         fail(f"{taxonomy} is not a file", code=2)
-    cache = EmbeddingCache.open(default_encoder())
     try:
         if train_dir is not None:
-            report = evaluate_dirs(train_dir, test_dir, embed=cache.embed, k=k)
+            from medcurate.suggest.replay import evaluate_live
+
+            report = evaluate_live(train_dir, test_dir, settings=settings_of(ctx), k=k)
         else:
             from medcurate.suggest.coldstart import evaluate_cold_dir
+            from medcurate.suggest.embedding import EmbeddingCache, default_encoder
 
             assert taxonomy is not None
+            cache = EmbeddingCache.open(default_encoder())
             report = evaluate_cold_dir(taxonomy, test_dir, embed=cache.embed, k=k)
     except MedcurateError as exc:
         fail(str(exc))
@@ -159,8 +161,13 @@ def evaluate_command(
     from rich.table import Table
 
     table = Table("method", "P@1", f"hit@{k}", "micro-F1", "ceiling", "n_test", title="Topic suggestions")
-    baseline = "tf-idf + logreg" if train_dir is not None else "zero-shot (label names)"
-    for name, scores in (("medcurate", report.engine), (baseline, report.baseline)):
+    if train_dir is not None:
+        rows = [("medcurate (live)", report.engine), ("tf-idf + logreg", report.baseline)]
+    else:
+        rows = [("medcurate (cold start)", report.engine), ("zero-shot (label names)", report.baseline)]
+    if report.restricted is not None:
+        rows.insert(1, ("restricted to training labels", report.restricted))
+    for name, scores in rows:
         table.add_row(
             name,
             f"{scores.p_at_1:.3f}",
@@ -177,10 +184,56 @@ def evaluate_command(
     )
 
 
+def replay_command(
+    ctx: typer.Context,
+    history_dir: Annotated[
+        Path, typer.Option("--history", help="Posts to import with their labels and train on.")
+    ],
+    stream_dir: Annotated[Path, typer.Option("--stream", help="Posts to replay, oldest first.")],
+    learn: Annotated[
+        bool,
+        typer.Option("--learn/--no-learn", help="Also replay with the true labels recorded after each post."),
+    ] = True,
+    k: Annotated[int, typer.Option("--k", min=1, max=20, help="hit@k: a correct label in the top k.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Replay posts in date order through the live suggester, as editors would get them (a temporary site)."""
+    from medcurate.suggest.replay import replay
+
+    for directory in (history_dir, stream_dir):
+        if not directory.is_dir():
+            fail(f"{directory} is not a directory", code=2)
+    try:
+        report = replay(history_dir, stream_dir, settings=settings_of(ctx), learn=learn, k=k)
+    except MedcurateError as exc:
+        fail(str(exc))
+    figures = report.as_json()
+    if as_json:
+        print_json(figures)
+        return
+    from rich.table import Table
+
+    table = Table("replay", "P@1", f"hit@{k}", "micro-F1", "top-1 never used", "n", title="Live suggestions")
+    runs = [("with learning", report.learning), ("without learning", report.no_learning)]
+    for name, scores in runs:
+        if scores is not None:
+            table.add_row(
+                name,
+                f"{scores.p_at_1:.3f}",
+                f"{scores.hit_at_3:.3f}",
+                f"{scores.micro_f1:.3f}",
+                f"{scores.never_used_top1:.3f}",
+                str(scores.n),
+            )
+    console().print(table)
+    console().print(f"{report.n_history} history posts; {report.seconds:.1f} s")
+
+
 def register(app: typer.Typer) -> None:
     """Attach the ``topics`` commands to the root app."""
     topics_app.command("suggest")(suggest_command)
     topics_app.command("decide")(decide_command)
     topics_app.command("train")(train_command)
     topics_app.command("evaluate")(evaluate_command)
+    topics_app.command("replay")(replay_command)
     app.add_typer(topics_app, name="topics")

@@ -10,6 +10,8 @@ The extension point is ``Suggester``: anything that turns an item into ranked, s
 - ``persist``: models on disk (``.npz`` + JSON, no pickle);
 - ``suggester``: the built-in ``Suggester`` (topics, MeSH, communities, offerings);
 - ``evaluate``: P@1, hit@3, micro-F1 and the ceiling, next to a TF-IDF baseline;
+- ``online``: decisions applied at once (kNN memory, per-label refits, recency), site-first ranking;
+- ``replay``: ``topics replay`` and the live ``topics evaluate`` (suggestions as editors get them);
 - ``service``: the functions over the database (``suggest_for_item``, ``record_decision``, ``train``).
 
 This module imports nothing heavy, so importing it never loads a model.

@@ -144,6 +144,8 @@ class LabelModel:
     options: EngineOptions = field(default_factory=EngineOptions)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    # How much each stored item counts (recent decisions more: ``medcurate.suggest.online``); None: 1.
+    row_weights: Matrix | None = None
 
     @property
     def label_keys(self) -> tuple[str, ...]:
@@ -151,9 +153,18 @@ class LabelModel:
         return tuple(normalize_label(info.label) for info in self.labels)
 
     @property
+    def weights(self) -> Matrix:
+        """Each stored item's weight (``row_weights``, or 1 when unset or stale)."""
+        if self.row_weights is None or len(self.row_weights) != len(self.keys):
+            return np.ones(len(self.keys))
+        return self.row_weights
+
+    @property
     def log_prior(self) -> Matrix:
-        """Log share of labelled items that carry each label (add-one-half smoothed)."""
-        positives = (self.votes > 0).sum(axis=0)
+        """Log (weighted) share of labelled items that carry each label (add-one-half smoothed)."""
+        weights = self.weights
+        # Weighted counts rescaled to the number of items: with every weight 1, the plain count.
+        positives = weights @ (self.votes > 0) * (len(self.keys) / max(float(weights.sum()), 1e-12))
         return np.asarray(np.log((positives + 0.5) / (len(self.keys) + 1.0)), dtype=np.float64)
 
 
@@ -261,6 +272,7 @@ def _signals(model: LabelModel, vector: Vector, title: str, text: str, *, key: s
         ranked = np.argsort(-np.where(others, similarities, -np.inf), kind="stable")
         neighbours = ranked[:count]
         weights = np.maximum(similarities[neighbours], 0.0) ** model.options.vote_power
+        weights = weights * model.weights[neighbours]
         if weights.sum() > 0:
             features[:, 0] = weights @ model.votes[neighbours] / weights.sum()
     if model.classifier_active.any():
@@ -423,6 +435,9 @@ def _best_threshold(probabilities: Matrix, targets: Matrix) -> float:
 def _stack(model: LabelModel, examples: Sequence[Example], options: EngineOptions) -> LabelModel:
     """Fit the blend on held-out folds so that its output is a calibrated probability."""
     n_items = len(examples)
+    # Calibrated on the labels the site uses: a configured topic nobody chose would teach the
+    # blend only that term and prototype matches mislead (``online.site_first`` ranks those).
+    used = (model.votes > 0).any(axis=0)
     rows: list[Matrix] = []
     targets: list[Matrix] = []
     folds = KFold(n_splits=min(options.folds, n_items), shuffle=True, random_state=options.seed)
@@ -438,8 +453,8 @@ def _stack(model: LabelModel, examples: Sequence[Example], options: EngineOption
         for row in held_out:
             example = examples[row]
             signals = _signals(sub, model.item_vectors[row], example.title, example.text)
-            rows.append(signals.features)
-            targets.append((model.votes[row] > 0).astype(float))
+            rows.append(signals.features[used])
+            targets.append((model.votes[row, used] > 0).astype(float))
     features = np.vstack(rows)
     target = np.concatenate(targets)
     stacker = LogisticRegression(C=options.stack_c, max_iter=2000)

@@ -1,5 +1,8 @@
 """Evaluation of the learner against editors' labels, next to a TF-IDF + logistic-regression baseline.
 
+``medcurate topics evaluate`` reports the live suggester (``medcurate.suggest.replay.evaluate_live``:
+the path editors get); ``evaluate`` here is the restricted figure it reports beside it.
+
 The learner is fitted on one set of items (their editors' labels, any front-matter variant) and
 predicts for another. Labels are compared after ``normalize_label`` (case and white space). Only the
 labels the training items carry are candidates: configured topics and MeSH descriptors are left out,
@@ -62,6 +65,8 @@ class EvaluationReport:
     n_train: int
     threshold: float
     seconds: float
+    # ``topics evaluate`` reports the live suggester as ``engine``; this is the restricted path's.
+    restricted: Scores | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The shape ``medcurate topics evaluate --json`` prints."""
@@ -72,6 +77,7 @@ class EvaluationReport:
             "threshold": self.threshold,
             "seconds": round(self.seconds, 2),
             "baseline": asdict(self.baseline),
+            **({"restricted": asdict(self.restricted)} if self.restricted is not None else {}),
         }
 
 

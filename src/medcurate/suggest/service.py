@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from medcurate.config import SiteConfig, load_config
@@ -33,6 +32,18 @@ from medcurate.settings import Settings
 from medcurate.store.db import Database
 from medcurate.store.models import DecisionRecord, ItemRecord, ModelVersionRecord, SuggestionRecord
 from medcurate.store.repository import all_items, get_item, item_from_record, record_audit, save_item
+from medcurate.store.suggestions import (
+    NewSuggestion,
+    add_decision,
+    add_model_version,
+    decisions_on_items,
+    item_suggestions,
+    labelled_times,
+    latest_decisions,
+    latest_model_version,
+    mark_suggestion,
+    replace_pending_suggestions,
+)
 from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
 from medcurate.suggest.coldstart import enrich_labels
 from medcurate.suggest.embedding import (
@@ -43,8 +54,9 @@ from medcurate.suggest.embedding import (
     item_text,
     stored_space,
 )
-from medcurate.suggest.engine import EngineOptions, Example, LabelInfo, LabelModel, extend, fit
+from medcurate.suggest.engine import Embed, EngineOptions, Example, LabelInfo, LabelModel, fit
 from medcurate.suggest.mesh import default_index
+from medcurate.suggest.online import OnlineOptions, apply_decisions, weigh_rows
 from medcurate.suggest.persist import load_model, save_model
 from medcurate.suggest.suggester import EmbeddingSuggester
 from medcurate.suggest.terms import domain_centre
@@ -68,12 +80,6 @@ class ModelInfo:
 
 
 # --- history ---------------------------------------------------------------------------------------
-
-
-def _latest_decisions(session: Session, *, after_id: int = 0) -> dict[tuple[int, str, str], DecisionRecord]:
-    """The newest decision per (item, kind, label) since ``after_id``."""
-    statement = select(DecisionRecord).where(DecisionRecord.id > after_id).order_by(DecisionRecord.id)
-    return {(d.item_id, d.kind, d.label_key): d for d in session.scalars(statement)}
 
 
 def _examples(
@@ -177,7 +183,7 @@ def train(database: Database, *, settings: Settings, options: EngineOptions | No
     config = settings.load_site_config()
     with database.session() as session:
         records = all_items(session, states=LEARNING_STATES)
-        decisions = _latest_decisions(session)
+        decisions = latest_decisions(session)
         last_decision = max((d.id for d in decisions.values()), default=0)
         topic_examples, community_examples = _examples(records, decisions)
     cache = embedding_cache(settings)
@@ -212,9 +218,7 @@ def train(database: Database, *, settings: Settings, options: EngineOptions | No
     save_model(topics, directory, name="topics")
     save_model(communities, directory, name="communities")
     with database.session() as session:
-        session.add(
-            ModelVersionRecord(kind=MODEL_KIND, version=version, path=str(directory), metrics=metrics)
-        )
+        add_model_version(session, kind=MODEL_KIND, version=version, path=str(directory), metrics=metrics)
     _MODELS[directory] = (topics, communities, metrics)
     return ModelInfo(version=version, path=directory, created_at=created, metrics=metrics)
 
@@ -222,13 +226,65 @@ def train(database: Database, *, settings: Settings, options: EngineOptions | No
 def latest_model(database: Database) -> ModelVersionRecord | None:
     """The newest recorded model, if any."""
     with database.session() as session:
-        statement = (
-            select(ModelVersionRecord)
-            .where(ModelVersionRecord.kind == MODEL_KIND)
-            .order_by(ModelVersionRecord.created_at.desc(), ModelVersionRecord.id.desc())
-            .limit(1)
-        )
-        return session.scalar(statement)
+        return latest_model_version(session, kind=MODEL_KIND)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _LiveModels:
+    """A trained model pair with the decisions up to ``last_decision`` applied (``suggest.online``)."""
+
+    topics: LabelModel
+    communities: LabelModel
+    last_decision: int
+    order: dict[str, float]
+
+
+_LIVE: dict[Path, _LiveModels] = {}
+
+
+def _labelled_order(session: Session, *, item_ids: Sequence[int] | None = None) -> dict[str, float]:
+    """Example key -> when the item was last labelled (recent decisions weigh more)."""
+    return {f"item:{i}": t for i, t in labelled_times(session, item_ids=item_ids).items()}
+
+
+def _live_models(
+    database: Database,
+    directory: Path,
+    topics: LabelModel,
+    communities: LabelModel,
+    metrics: dict[str, Any],
+    *,
+    embed: Embed,
+) -> tuple[LabelModel, LabelModel]:
+    """The models with every decision since their training applied; only new decisions cost work."""
+    with database.session() as session:
+        live = _LIVE.get(directory)
+        if live is None:
+            order = _labelled_order(session)
+            half_life = OnlineOptions().half_life
+            live = _LiveModels(
+                topics=weigh_rows(topics, order=order, half_life=half_life),
+                communities=weigh_rows(communities, order=order, half_life=half_life),
+                last_decision=int(metrics.get("last_decision_id", 0)),
+                order=order,
+            )
+        recent = latest_decisions(session, after_id=live.last_decision)
+        if recent:
+            item_ids = sorted({item_id for item_id, _, _ in recent})
+            records = [get_item(session, item_id=i) for i in item_ids]
+            # Every decision on those items, not just the recent ones, so rejects are not forgotten.
+            topic_examples, community_examples = _examples(
+                records, decisions_on_items(session, item_ids=item_ids)
+            )
+            order = {**live.order, **_labelled_order(session, item_ids=item_ids)}
+            live = _LiveModels(
+                topics=apply_decisions(live.topics, topic_examples, embed=embed, order=order),
+                communities=apply_decisions(live.communities, community_examples, embed=embed, order=order),
+                last_decision=max(d.id for d in recent.values()),
+                order=order,
+            )
+    _LIVE[directory] = live
+    return live.topics, live.communities
 
 
 def load_suggester(database: Database, *, settings: Settings) -> EmbeddingSuggester:
@@ -264,16 +320,7 @@ def load_suggester(database: Database, *, settings: Settings) -> EmbeddingSugges
         info = train(database, settings=settings)
         version, directory = info.version, info.path
         topics, communities, metrics = _MODELS[directory]
-    with database.session() as session:
-        recent = _latest_decisions(session, after_id=int(metrics.get("last_decision_id", 0)))
-        if recent:
-            item_ids = sorted({item_id for item_id, _, _ in recent})
-            records = [get_item(session, item_id=i) for i in item_ids]
-            # Every decision on those items, not just the recent ones, so rejects are not forgotten.
-            all_on_items = {k: d for k, d in _latest_decisions(session).items() if k[0] in set(item_ids)}
-            topic_examples, community_examples = _examples(records, all_on_items)
-            topics = extend(topics, topic_examples, embed=cache.embed)
-            communities = extend(communities, community_examples, embed=cache.embed)
+    topics, communities = _live_models(database, directory, topics, communities, metrics, embed=cache.embed)
     return EmbeddingSuggester(
         topics=topics,
         communities=communities,
@@ -309,37 +356,21 @@ def suggest_for_item(
         item, extra = item_from_record(record), record.text
     with SUGGEST_SECONDS.time():
         suggestions = suggester.suggest(item, k=k, text=extra, key=f"item:{item_id}")
-    with database.session() as session:
-        session.execute(
-            delete(SuggestionRecord).where(
-                SuggestionRecord.item_id == item_id, SuggestionRecord.status == "pending"
-            )
+    rows = [
+        NewSuggestion(
+            kind=s.kind,
+            label=s.label[:400],
+            label_key=normalize_label(s.label)[:400],
+            score=s.score,
+            rank=s.rank,
+            reason=s.reason,
+            model_version=s.model_version[:64],
         )
-        decided = {
-            (row.kind, row.label_key)
-            for row in session.scalars(select(SuggestionRecord).where(SuggestionRecord.item_id == item_id))
-        }
-        kept: list[Suggestion] = []
-        for suggestion in suggestions:
-            key = normalize_label(suggestion.label)[:400]
-            if (suggestion.kind, key) in decided:
-                continue
-            decided.add((suggestion.kind, key))
-            kept.append(suggestion)
-            session.add(
-                SuggestionRecord(
-                    item_id=item_id,
-                    kind=suggestion.kind,
-                    label=suggestion.label[:400],
-                    label_key=key,
-                    score=suggestion.score,
-                    rank=suggestion.rank,
-                    reason=suggestion.reason,
-                    model_version=suggestion.model_version[:64],
-                    status="pending",
-                )
-            )
-    return kept
+        for s in suggestions
+    ]
+    with database.session() as session:
+        stored = {id(row) for row in replace_pending_suggestions(session, item_id=item_id, suggestions=rows)}
+    return [s for s, row in zip(suggestions, rows, strict=True) if id(row) in stored]
 
 
 def suggest_for_document(
@@ -418,42 +449,30 @@ def record_decision(
             save_item(
                 session, item=changed, md_name=record.md_name, url_key=record.url_key, community=community
             )
-        session.add(
-            DecisionRecord(
-                item_id=item_id,
-                kind=kind,
-                label=decision.label[:400],
-                label_key=key,
-                action=decision.action.value,
-                actor=actor,
-                at=decision.at,
-            )
+        add_decision(
+            session,
+            item_id=item_id,
+            kind=kind,
+            label=decision.label[:400],
+            label_key=key,
+            action=decision.action.value,
+            actor=actor,
+            at=decision.at,
         )
-        suggestion = session.scalar(
-            select(SuggestionRecord).where(
-                SuggestionRecord.item_id == item_id,
-                SuggestionRecord.kind == kind,
-                SuggestionRecord.label_key == key,
-            )
+        suggested = mark_suggestion(
+            session, item_id=item_id, kind=kind, label_key=key, status=_STATUS[decision.action]
         )
-        if suggestion is not None:
-            suggestion.status = _STATUS[decision.action]
         record_audit(
             session,
             actor=actor,
             action=f"suggestion.{decision.action.value}",
             entity_type="item",
             entity_id=item_id,
-            detail={"kind": kind, "label": decision.label, "suggested": suggestion is not None},
+            detail={"kind": kind, "label": decision.label, "suggested": suggested},
         )
 
 
 def stored_suggestions(database: Database, *, item_id: int) -> list[SuggestionRecord]:
     """The item's stored suggestions, by kind and rank."""
     with database.session() as session:
-        statement = (
-            select(SuggestionRecord)
-            .where(SuggestionRecord.item_id == item_id)
-            .order_by(SuggestionRecord.kind, SuggestionRecord.rank)
-        )
-        return list(session.scalars(statement))
+        return item_suggestions(session, item_id=item_id)

@@ -26,6 +26,7 @@ from medcurate.suggest.coldstart import generality_weight, mesh_candidates
 from medcurate.suggest.embedding import Vector, item_text
 from medcurate.suggest.engine import Embed, LabelModel, ScoredLabel, item_vectors, predict
 from medcurate.suggest.mesh import MeshIndex
+from medcurate.suggest.online import site_first
 
 DEFAULT_MESH_CANDIDATES = 5
 DEFAULT_COMMUNITIES = 2
@@ -135,7 +136,7 @@ class EmbeddingSuggester:
             mesh = [s for s in found if normalize_label(s.label) not in carried][
                 : self.options.mesh_candidates
             ]
-        return merge_rankings(learned, mesh)
+        return site_first(merge_rankings(learned, mesh), self.topics, vector=vector)
 
     def suggest(
         self, item: CuratedItem, *, k: int = DEFAULT_K, text: str = "", key: str = ""
