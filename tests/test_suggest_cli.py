@@ -87,9 +87,12 @@ def test_learning_from_older_posts_beats_the_tfidf_baseline_on_newer_ones(
     floors = json.loads((REPO_ROOT / "bench" / "eval_baseline.json").read_text(encoding="utf-8"))["suggest"]
     train, test = split_by_date(curated_posts_dir, tmp_path)
     report = json.loads(_run("topics", "evaluate", "--train", str(train), "--test", str(test), "--json"))
-    baseline = report["baseline"]
-    assert report["p_at_1"] >= floors["p_at_1_floor"]
-    assert report["hit_at_3"] >= floors["hit_at_3_floor"]
+    baseline, restricted = report["baseline"], report["restricted"]
+    assert restricted["p_at_1"] >= floors["p_at_1_floor"]
+    assert restricted["hit_at_3"] >= floors["hit_at_3_floor"]
+    # What editors get (the live suggester, every candidate) has floors of its own.
+    assert report["p_at_1"] >= floors["live_p_at_1_floor"]
+    assert report["hit_at_3"] >= floors["live_hit_at_3_floor"]
     margin = floors["margin_over_baseline_floor"]
     assert report["p_at_1"] >= baseline["p_at_1"] + margin
     assert report["hit_at_3"] >= baseline["hit_at_3"] + margin
