@@ -20,7 +20,7 @@ Writing each tool's input is not timed. The tools write on ``--work-dir`` (a RAM
 Run::
 
     .venv/bin/python bench/site.py                                  # 10,000 and 100,000 items
-    .venv/bin/python bench/site.py --items 1000000 --work-dir /work/bench   # the million (disk)
+    .venv/bin/python bench/site.py --items 1000000 --work-dir /var/tmp/medcurate-bench   # the million (disk)
     .venv/bin/python bench/site.py --sizes 2000 --repeat 1          # quick
 """
 
