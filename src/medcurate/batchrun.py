@@ -27,8 +27,7 @@ from medcurate.drafts import DraftInput, StoredImage, build_draft
 from medcurate.errors import Conflict, FetchError, MedcurateError
 from medcurate.extract import DEFAULT_EXTRACT_OPTIONS, Extraction, ExtractOptions, PageInput, extract
 from medcurate.fetch import FetchedPage, FetchOptions, fetch_image
-from medcurate.intel.service import annotated, memory_for
-from medcurate.intel.signals import page_signals
+from medcurate.intel.service import draft_annotator
 from medcurate.models import Community, ItemState
 from medcurate.ops.metrics import record_link
 from medcurate.resolve import canonical_key, normalize_url, registrable_domain, strip_tracking
@@ -252,15 +251,12 @@ class LinkRun:
         blob = signature(extraction.text)
         # Identifiers and source type, with what editors' corrections taught, read before the write.
         with self.database.session() as session:
-            memory = memory_for(session)
-        signals = page_signals(extraction)
+            annotate = draft_annotator(session, extraction)
         try:
             with self.database.session() as session:
                 record = insert_item(
                     session,
-                    draft_for=lambda item_id: annotated(
-                        build_draft(replace(draft, item_id=item_id)), signals, memory
-                    ),
+                    draft_for=lambda item_id: annotate(build_draft(replace(draft, item_id=item_id))),
                     md_name=md_name,
                     url_key=key,
                     state=ItemState.DUPLICATE if duplicate_of else ItemState.DRAFT,

@@ -69,30 +69,21 @@ def _allowed_hosts_from_env() -> tuple[str, ...]:
     return tuple(hosts)
 
 
-def _number_from_env(name: str, default: float, *, integer: bool = False) -> Any:
+def _number_from_env(name: str, default: float, *, integer: bool = False, minimum: float = 0) -> Any:
     value = _env(name)
     if value is None or value == "":
         return int(default) if integer else default
     try:
         number = int(value) if integer else float(value)
     except ValueError:
-        number = -1
-    if number < 0:
+        number = minimum - 1
+    if number < minimum:
         kind = "a whole number" if integer else "a number of seconds"
-        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be {kind}, 0 or more; got {value!r}")
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be {kind}, {minimum:g} or more; got {value!r}")
     return number
 
 
 DEFAULT_FEED_MAX_ENTRIES = 1_000
-
-
-def _feed_max_entries_from_env() -> int:
-    value = _env("feed_max_entries")
-    if not value:
-        return DEFAULT_FEED_MAX_ENTRIES
-    if not value.strip().isdigit() or int(value) < 1:
-        raise ConfigError(f"{ENV_PREFIX}FEED_MAX_ENTRIES must be a whole number of 1 or more; got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -115,7 +106,11 @@ class Settings:
         default_factory=lambda: _number_from_env("host_concurrency", DEFAULT_HOST_CONCURRENCY, integer=True)
     )
     # Entries read from one feed per fetch (the first ones); the rest wait for the next fetch.
-    feed_max_entries: int = field(default_factory=_feed_max_entries_from_env)
+    feed_max_entries: int = field(
+        default_factory=lambda: _number_from_env(
+            "feed_max_entries", DEFAULT_FEED_MAX_ENTRIES, integer=True, minimum=1
+        )
+    )
     # A bearer token /metrics asks for; unset: /metrics is open (keep it off the public proxy).
     metrics_token: str | None = field(default_factory=lambda: _env("metrics_token"), repr=False)
 

@@ -1,8 +1,9 @@
 """The database-facing side of ``medcurate.intel``: annotate a draft, correct a source type, review facts.
 
-1. ``annotate_draft`` runs during ingestion (the pipeline's draft step): it finds the page's
-   identifiers and classifies its source type, with what editors' corrections taught, and writes
-   both into the draft's own front-matter fields (``identifiers``, ``sourceType``).
+1. ``draft_annotator`` serves ingestion (the batch run's draft step): read before the storing
+   transaction, it finds the page's identifiers and classifies its source type, with what editors'
+   corrections taught, and writes both into the draft's own front-matter fields (``identifiers``,
+   ``sourceType``) inside it.
 2. ``correct_source_type`` stores an editor's correction as a decision, sets it on the item and
    audits it; the next classification learns from it (``memory_for``).
 3. ``review_facts`` gathers what the review screen shows: source type and reason, identifiers with
@@ -12,7 +13,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -81,18 +82,22 @@ def annotated(item: CuratedItem, signals: PageSignals, memory: SourceTypeMemory 
     return item.updated(changes)
 
 
-def annotate_draft(session: Session, item: CuratedItem, *, extraction: Extraction) -> CuratedItem:
-    """The draft of a fetched page with its identifiers and source type (the pipeline's hook).
+def draft_annotator(session: Session, extraction: Extraction) -> Callable[[CuratedItem], CuratedItem]:
+    """What ingestion applies to a fetched page's draft: its identifiers and source type.
+
+    The page's signals and what editors' corrections taught are read now, with ``session``, so that
+    the returned function is pure and runs inside the short transaction that stores the draft.
 
     Args:
-        session: the ingestion's session, to read what editors' corrections taught.
-        item: the draft ``build_draft`` made.
+        session: a session to read the editors' source-type corrections with.
         extraction: the page's extraction (text, meta tags, JSON-LD types, the article's links).
 
     Returns:
-        The draft with ``identifiers`` (when any are found) and ``sourceType`` set.
+        A function from the draft ``build_draft`` made to the draft with ``identifiers`` (when any
+        are found) and ``sourceType`` set.
     """
-    return annotated(item, page_signals(extraction), memory_for(session))
+    signals, memory = page_signals(extraction), memory_for(session)
+    return lambda item: annotated(item, signals, memory)
 
 
 def correct_source_type(database: Database, *, item_id: int, source_type: str, actor: str) -> CuratedItem:
