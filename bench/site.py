@@ -328,12 +328,19 @@ def _state_files(out: Path) -> list[Path]:
     return list(out.parent.glob(f".{out.name}.medcurate-state.sqlite*"))
 
 
-def bench_size(items: int, work: Path, repeat: int, with_hugo: bool) -> list[str]:
-    """Cold builds of both tools, then medcurate's rebuilds: the report's lines."""
-    home, out = work / "home", work / "medcurate"
+def bench_size(items: int, work: Path, repeat: int, with_hugo: bool, stores: Path | None = None) -> list[str]:
+    """Cold builds of both tools, then medcurate's rebuilds: the report's lines.
+
+    With ``stores``, the store of ``items`` items is kept there (``store-N``) and one already
+    there is used again instead of being filled (the million's fill takes the better part of an hour).
+    """
+    home, out = (stores / f"store-{items}" if stores else work / "home"), work / "medcurate"
     started = time.perf_counter()
-    fill_store(items, home)
-    print(f"  store of {items:,} items filled in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    if (home / "medcurate.db").exists():
+        print(f"  store of {items:,} items in {home}: used again", file=sys.stderr)
+    else:
+        fill_store(items, home)
+        print(f"  store of {items:,} items filled in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     env = store_environment()
     hugo = shutil.which("hugo") if with_hugo else None
     hugo_site = work / "hugo"
@@ -423,6 +430,9 @@ def main() -> None:
     )
     parser.add_argument("--no-hugo", action="store_true", help="medcurate alone")
     parser.add_argument("--work-dir", type=Path, default=None, help="where to build (default: /var/tmp)")
+    parser.add_argument(
+        "--store-dir", type=Path, default=None, help="keep the filled stores here, and use them again"
+    )
     args = parser.parse_args()
     compile_medcurate()
     sizes = [args.items] if args.items else args.sizes
@@ -439,7 +449,8 @@ def main() -> None:
             tempfile.mkdtemp(prefix="medcurate-bench-site-", dir=args.work_dir or _default_work_dir())
         )
         try:
-            lines = bench_size(items, work, repeat, with_hugo=not args.no_hugo and items <= HUGO_LIMIT)
+            with_hugo = not args.no_hugo and items <= HUGO_LIMIT
+            lines = bench_size(items, work, repeat, with_hugo, args.store_dir)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         for line in lines:
