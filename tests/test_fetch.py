@@ -32,7 +32,8 @@ from medcurate.errors import (
     TooManyRedirects,
     UnsupportedContent,
 )
-from medcurate.fetch import (
+from medcurate.ingest.body import retry_after
+from medcurate.ingest.fetch import (
     DEFAULT_USER_AGENT,
     FetchResult,
     InProcessHostLimiter,
@@ -43,8 +44,7 @@ from medcurate.fetch import (
     fetch_one,
     fetch_url,
 )
-from medcurate.fetchbody import retry_after
-from medcurate.httpcache import HttpCache
+from medcurate.ingest.httpcache import HttpCache
 
 __all__ = ["http_server"]  # the fixture, imported for pytest
 

@@ -66,7 +66,7 @@ from medcurate.errors import (
     TooManyRedirects,
     UnsupportedContent,
 )
-from medcurate.fetchbody import (
+from medcurate.ingest.body import (
     HTML_TYPES,
     PDF_TYPES,
     SNIFF_TYPES,
@@ -78,9 +78,9 @@ from medcurate.fetchbody import (
     pdf_text,
     retry_after,
 )
-from medcurate.httpcache import CachedResponse, HttpCache
-from medcurate.netguard import NetPolicy, check_url, guarded_transport
-from medcurate.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_url
+from medcurate.ingest.httpcache import CachedResponse, HttpCache
+from medcurate.ingest.netguard import NetPolicy, check_url, guarded_transport
+from medcurate.ingest.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_url
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -280,7 +280,7 @@ class HostLimiter(Protocol):
     """Per-host politeness: how many requests a host gets at once, and how far apart they start.
 
     ``FetchOptions.host_limiter`` is None by default (an ``InProcessHostLimiter`` per batch);
-    ``medcurate.politeness.RedisHostLimiter`` shares the limits between every worker on a queue.
+    ``medcurate.ingest.politeness.RedisHostLimiter`` shares the limits between every worker on a queue.
     """
 
     def slot(self, host: str, *, delay: float, spaced: bool = True) -> AbstractAsyncContextManager[None]:
