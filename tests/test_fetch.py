@@ -32,12 +32,9 @@ from medcurate.errors import (
     TooManyRedirects,
     UnsupportedContent,
 )
-from medcurate.ingest.body import retry_after
+from medcurate.ingest.body import decode_html, retry_after
 from medcurate.ingest.fetch import (
-    DEFAULT_USER_AGENT,
     FetchResult,
-    InProcessHostLimiter,
-    decode_html,
     fetch_feed_bytes,
     fetch_image,
     fetch_many,
@@ -45,6 +42,8 @@ from medcurate.ingest.fetch import (
     fetch_url,
 )
 from medcurate.ingest.httpcache import HttpCache
+from medcurate.ingest.options import DEFAULT_USER_AGENT
+from medcurate.ingest.politeness import InProcessHostLimiter
 
 __all__ = ["http_server"]  # the fixture, imported for pytest
 

@@ -53,8 +53,10 @@ from medcurate.batchrun import (
     existing_outcome,
 )
 from medcurate.errors import MedcurateError
-from medcurate.ingest.fetch import FetchedPage, FetchOptions, FetchResult, HostLimiter, fetch_many
+from medcurate.ingest.fetch import FetchedPage, FetchResult, fetch_many
 from medcurate.ingest.netguard import NetPolicy
+from medcurate.ingest.options import FetchOptions
+from medcurate.ingest.politeness import HostLimiter
 from medcurate.ingest.resolve import canonical_key
 from medcurate.settings import Settings
 from medcurate.sources import SourceEntry, SourceKind

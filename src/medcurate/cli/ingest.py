@@ -14,7 +14,7 @@ from medcurate.cli._shared import console, fail, plain, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 
 if TYPE_CHECKING:
-    from medcurate.ingest.fetch import FetchOptions
+    from medcurate.ingest.options import FetchOptions
     from medcurate.pipeline import BatchReport, IngestOptions
     from medcurate.pipeline import Progress as IngestProgress
     from medcurate.settings import Settings
