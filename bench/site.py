@@ -22,7 +22,8 @@ the peak would measure the files' size rather than the build.
 Run::
 
     .venv/bin/python bench/site.py                                  # 10,000 and 100,000 items
-    .venv/bin/python bench/site.py --items 1000000 --work-dir /var/tmp/medcurate-bench   # the million (disk)
+    .venv/bin/python bench/site.py --items 1000000 --work-dir /var/tmp/medcurate-bench \
+        --store-dir /var/tmp/medcurate-bench                        # the million, its store kept
     .venv/bin/python bench/site.py --sizes 2000 --repeat 1          # quick
 """
 
