@@ -132,7 +132,15 @@ def build_draft(draft: DraftInput) -> CuratedItem:
     description = derive_description(brief, variant) if brief else (extraction.description or "")[:200]
     authors = list(extraction.authors) or ([draft.curator] if draft.curator else [])
     titles, links = derive_breadcrumbs(community, title)
+    # ``brand`` keeps the seeds' meaning (the registrable domain); ``name`` is what the source calls itself.
     link = {"brand": brand, "href": draft.canonical_url, "original": draft.url}
+    if extraction.site_name and extraction.site_name.strip() and extraction.site_name.strip() != brand:
+        link = {
+            "brand": brand,
+            "href": draft.canonical_url,
+            "name": extraction.site_name.strip(),
+            "original": draft.url,
+        }
     custom_topics = list(draft.topics)
     if variant is Variant.NEWS_2022:
         return CuratedItem(

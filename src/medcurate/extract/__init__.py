@@ -55,6 +55,7 @@ from medcurate.extract._meta import (
     _first,
     _first_sentences,
     _image_candidates,
+    _jsonld_publisher,
     _jsonld_types,
     _language,
     _read_meta,
@@ -128,11 +129,11 @@ def extract(page: PageInput, options: ExtractOptions = DEFAULT_EXTRACT_OPTIONS) 
     canonical = _absolute(doc_url, page.url) if doc_url else None
     base = page.url or canonical
     brand = _brand(page.url) or _brand(canonical)
-    site_name = _first(meta.html_meta, "ogsite_name", "application-name") or getattr(
-        document, "sitename", None
-    )
+    # The source's name: og:site_name, then the JSON-LD publisher; the registrable domain stands in.
+    site_name = _first(meta.html_meta, "ogsite_name") or _jsonld_publisher(tree)
     raw_title = getattr(document, "title", None) or meta.html_meta.get("ogtitle")
-    title = _clean_title(raw_title, [site_name or "", brand or ""])
+    named = [site_name, meta.html_meta.get("application-name"), getattr(document, "sitename", None), brand]
+    title = _clean_title(raw_title, [name or "" for name in named])
     titles_seen = tuple(t for t in (raw_title, title, meta.html_meta.get("ogtitle")) if t)
     # 4. text and brief
     blocks = (

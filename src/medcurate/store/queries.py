@@ -10,7 +10,7 @@ spelled differently by every database.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, select
@@ -44,6 +44,12 @@ class Facets:
     brands: tuple[str, ...]
     communities: tuple[str, ...]
     topics: tuple[str, ...]
+    # The name each brand (registrable domain) goes by, where its pages give one.
+    source_names: dict[str, str] = field(default_factory=dict)
+
+    def source_name(self, brand: str) -> str:
+        """What the filter shows for ``brand``: the source's name, else the domain."""
+        return self.source_names.get(brand) or brand
 
 
 @dataclass(frozen=True)
@@ -79,11 +85,18 @@ def _facets(session: Session, limit: int) -> Facets:
         .order_by(func.count().desc())
         .limit(limit)
     ).all()
+    brands = _top(session, ItemRecord.brand, limit)
+    named = session.execute(
+        select(ItemRecord.brand, func.max(ItemRecord.source_name))
+        .where(ItemRecord.brand.in_(brands), ItemRecord.source_name.isnot(None))
+        .group_by(ItemRecord.brand)
+    ).all()
     return Facets(
         states=tuple(s.value for s in ItemState),
-        brands=_top(session, ItemRecord.brand, limit),
+        brands=brands,
         communities=_top(session, ItemRecord.community, limit),
         topics=tuple(str(row[0]) for row in topic_rows),
+        source_names={str(brand): str(name) for brand, name in named if brand and name},
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -45,7 +46,19 @@ from medcurate.web.jsonguard import JSONDepthGuard
 from medcurate.web.ops import ROUTES as OPS_ROUTES
 from medcurate.web.ops import observe_request
 from medcurate.web.options import WebContext, WebOptions
-from medcurate.web.routes import audit, auth, batches, dashboard, intel, items, sources, suggestions, users
+from medcurate.web.pages import site_links
+from medcurate.web.routes import (
+    audit,
+    auth,
+    batches,
+    dashboard,
+    intel,
+    items,
+    sources,
+    suggestions,
+    users,
+    workflow,
+)
 from medcurate.web.transport import served_over_https
 
 API_PREFIX = "/api"
@@ -176,8 +189,10 @@ def create_app(
     db = database or open_database(settings.database)
     templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
     templates.filters["strength"] = strength
+    templates.filters["site_links"] = lambda text: site_links(text, settings.load_site_config().base_url)
     jobs = AppJobs(db, settings)
     context = WebContext(settings=settings, options=options, database=db, templates=templates, jobs=jobs)
+    templates.globals["item_workflow"] = partial(workflow.workflow_view, context)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -205,7 +220,7 @@ def create_app(
     app.router.routes.extend(OPS_ROUTES)
     watch_pool(db.engine)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
-    for module in (auth, items, suggestions, audit, batches, sources, dashboard, users, intel):
+    for module in (auth, items, workflow, suggestions, audit, batches, sources, dashboard, users, intel):
         app.include_router(module.api, prefix=API_PREFIX)
         app.include_router(module.pages)
     return app

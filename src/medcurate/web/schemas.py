@@ -31,7 +31,11 @@ class ItemBase(BaseModel):
 
     title: str
     url: str | None = None
-    brand: str | None = None
+    brand: str | None = Field(default=None, description="The source's registrable domain")
+    source_name: str | None = Field(
+        default=None, description="The source's name as its pages give it (og:site_name, JSON-LD), else brand"
+    )
+    assigned_to: str | None = Field(default=None, description="The username the item is assigned to")
     community: str | None = None
     state: str
     published_at: datetime | None = None
@@ -334,6 +338,8 @@ def item_public(record: ItemRecord | ItemRow) -> ItemPublic:
         title=record.title,
         url=record.url,
         brand=record.brand,
+        source_name=record.source_name or record.brand,
+        assigned_to=record.assigned_to,
         community=record.community,
         state=record.state,
         published_at=record.published_at,

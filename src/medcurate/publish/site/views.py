@@ -315,7 +315,9 @@ def make_view(
     brief = brief_html(item)
     text = brief_text(brief)
     description = clean_text(fields.description) or text[:200]
-    brand = clean_text(item.brand)
+    # The source's own name is shown; its page's address stays that of its domain.
+    brand = clean_text(item.source_name)
+    domain = clean_text(item.brand)
     published = item.published
     date_iso, date_rfc822, date_human = _dates(published)
     topics = tuple(link for link in map(topic_link, item.topics) if link is not None)
@@ -328,7 +330,7 @@ def make_view(
         text=text,
         source_url=safe_http_url(item.url),
         brand=brand,
-        brand_url=brand_url(brand) if brand else None,
+        brand_url=brand_url(domain) if domain else None,
         published=published,
         date_iso=date_iso,
         date_rfc822=date_rfc822,
