@@ -77,7 +77,7 @@ def test_briefs_keep_the_allow_list_only() -> None:
         ("Hospitals, clinics,", "Hospitals, clinics, and labs.", "Hospitals, clinics…"),
         # The whole text, or a description of its own: shown as it is.
         ("Hospitals reported attacks.", "Hospitals reported attacks.", "Hospitals reported attacks."),
-        ("Hospitals reported attacks.", "Hospitals reported attacks. More later.", "Hospitals reported attacks."),
+        ("Hospitals reported.", "Hospitals reported. More later.", "Hospitals reported."),
         ("A summary of its own.", "Hospitals reported attacks on Monday.", "A summary of its own."),
         ("", "Short text.", "Short text."),
     ],

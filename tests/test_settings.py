@@ -100,7 +100,9 @@ def test_site_base_url_is_configured_once() -> None:
     older = parse_config('[publishing]\nbase_url = "https://old.example.org/"\n')
     assert older.site.base_url == "https://old.example.org/"
     with pytest.raises(ConfigError, match="keep only \\[site\\] base_url"):
-        parse_config('[site]\nbase_url = "https://a.example/"\n[publishing]\nbase_url = "https://b.example/"\n')
+        parse_config(
+            '[site]\nbase_url = "https://a.example/"\n[publishing]\nbase_url = "https://b.example/"\n'
+        )
 
 
 def test_base_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""The desk's workflow: preview as the site renders it, the live link, assignment, editors' notes, source names."""
+"""The desk's workflow: the site's preview, the live link, assignment, editors' notes, source names."""
 
 from __future__ import annotations
 
@@ -123,7 +123,8 @@ def test_notes_stay_in_the_history_and_are_never_published(client: TestClient, s
     assert api_note.status_code == 201
     notes = client.get("/api/items/1/notes", headers=bearer(site, "vic")).json()
     assert [n["text"] for n in notes] == [secret, "Second look"]
-    assert client.post("/api/items/1/notes", json={"text": "x"}, headers=bearer(site, "vic")).status_code == 403
+    refused = client.post("/api/items/1/notes", json={"text": "x"}, headers=bearer(site, "vic"))
+    assert refused.status_code == 403
     history = client.get("/api/items/1/audit", headers=bearer(site, "cal")).json()["data"]
     assert any(e["action"] == "note" and e["detail"] == {"note": secret} for e in history)
     # Published and exported: the note is in neither.
