@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from medcurate.config import default_config_text
+from medcurate.errors import plain_reason
 from medcurate.importer import import_paths
 from medcurate.models import ItemState
 from medcurate.pipeline import BatchReport, default_options, ingest_urls
@@ -137,7 +138,7 @@ def _show_batch(report: BatchReport) -> None:
             outcome.status,
             str(outcome.item_id or outcome.duplicate_of or ""),
             outcome.url,
-            outcome.reason or "",
+            plain_reason(outcome.reason or ""),
         )
     console.print(table)
 

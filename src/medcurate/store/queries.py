@@ -10,6 +10,7 @@ spelled differently by every database.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -258,3 +259,13 @@ def dashboard(
         sources=tuple((str(brand), int(n)) for brand, n in sources),
         totals={str(k): int(v) for k, v in totals.items()},
     )
+
+
+def duplicate_origins(session: Session, *, item_ids: Sequence[int]) -> dict[int, int]:
+    """The item each of these near-duplicates copies (``items.duplicate_of_id``), by id."""
+    if not item_ids:
+        return {}
+    statement = select(ItemRecord.id, ItemRecord.duplicate_of_id).where(
+        ItemRecord.id.in_(list(item_ids)), ItemRecord.duplicate_of_id.isnot(None)
+    )
+    return {int(item_id): int(origin) for item_id, origin in session.execute(statement) if origin is not None}

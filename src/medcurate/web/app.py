@@ -34,6 +34,7 @@ from medcurate.errors import (
     PermissionDenied,
     RateLimited,
     SourceError,
+    plain_reason,
 )
 from medcurate.ops.metrics import watch_pool
 from medcurate.settings import Settings
@@ -189,6 +190,7 @@ def create_app(
     db = database or open_database(settings.database)
     templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
     templates.filters["strength"] = strength
+    templates.filters["plain_reason"] = plain_reason
     templates.filters["site_links"] = lambda text: site_links(text, settings.load_site_config().base_url)
     jobs = AppJobs(db, settings)
     context = WebContext(settings=settings, options=options, database=db, templates=templates, jobs=jobs)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from medcurate.errors import plain_reason
 from medcurate.store.listing import ItemPage, ItemRow, Total
 from medcurate.store.models import AuditRecord, ItemRecord, SuggestionRecord
 from medcurate.users import ApiToken, Role, User
@@ -172,6 +173,17 @@ class BatchEntryPublic(BaseModel):
     status: str
     reason: str | None = None
     item_id: int | None = None
+    duplicate_of: int | None = Field(default=None, description="The item a near-duplicate copies")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> str:
+        """The outcome in words: created, existing, duplicate of #N, failed: reason, waiting."""
+        if self.status == "duplicate":
+            return f"duplicate of #{self.duplicate_of}" if self.duplicate_of else "duplicate"
+        if self.status == "failed":
+            return f"failed: {plain_reason(self.reason)}" if self.reason else "failed"
+        return "waiting" if self.status == "pending" else self.status
 
 
 class JobPublic(BaseModel):
