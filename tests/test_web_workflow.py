@@ -149,3 +149,26 @@ def test_source_name_is_shown_and_the_brand_keeps_its_domain(client: TestClient,
     row = client.get("/api/items/1", headers=bearer(site, "vic")).json()
     assert row["brand"] == "statnews.com" and row["source_name"] == "STAT"
     assert row["front_matter"]["link"]["brand"] == "statnews.com"
+
+
+def test_dashboard_counts_by_the_date_of_the_editors_action(client: TestClient, site: Site) -> None:
+    from datetime import UTC, datetime
+
+    from medcurate.store.queries import editor_actions
+
+    headers = bearer(site, "eve")
+    assert client.post("/api/items/2/approve", headers=headers).status_code == 200
+    assert client.post("/api/items/1/publish", headers=headers).status_code == 200
+    stats = client.get("/api/stats", headers=headers).json()
+    # The articles are dated 2024; the actions were taken this week, and count there.
+    this_week = stats["actions_per_week"][-1]
+    assert this_week["counts"] == {"approved": 1, "published": 1}
+    assert all(sum(w["counts"].values()) == 0 for w in stats["actions_per_week"][:-1])
+    assert stats["weeks"][-1].startswith("2024-03")
+    # The window is the injected one: a year on, this week's actions are out of it.
+    with site.database.session() as session:
+        later = editor_actions(session, now=datetime(2099, 1, 1, tzinfo=UTC))
+    assert later.counts == {}
+    sign_in(client, "vic")
+    page = client.get("/dashboard").text
+    assert "Editors&#39; actions per week" in page or "Editors' actions per week" in page

@@ -245,7 +245,7 @@ def dashboard(
                 labels[label] += 1
                 topic_weeks[label][slot] += 1
     sources = session.execute(
-        select(ItemRecord.brand, func.count())
+        select(func.coalesce(func.max(ItemRecord.source_name), ItemRecord.brand), func.count())
         .where(ItemRecord.brand.isnot(None))
         .group_by(ItemRecord.brand)
         .order_by(func.count().desc())
@@ -259,6 +259,49 @@ def dashboard(
         sources=tuple((str(brand), int(n)) for brand, n in sources),
         totals={str(k): int(v) for k, v in totals.items()},
     )
+
+
+# What an editor's day is made of, by the audit event that records each (``web.services``, ``batchrun``).
+EDITOR_ACTIONS = {
+    "item.ingest": "added",
+    "item.approve": "approved",
+    "item.publish": "published",
+    "item.reject": "rejected",
+}
+
+
+@dataclass(frozen=True)
+class ActionWeeks:
+    """Editors' actions per week, counted by the date of the action (not the article's date)."""
+
+    weeks: tuple[datetime, ...]
+    counts: dict[str, tuple[int, ...]]
+
+
+def editor_actions(
+    session: Session, *, now: datetime | None = None, weeks: int = DEFAULT_DASHBOARD_WEEKS
+) -> ActionWeeks:
+    """Items added, approved, published and rejected per week, by the week the action was taken.
+
+    The window ends with the week of ``now``, else of the newest action, so that it is the same
+    whenever it is read.
+    """
+    kinds = list(EDITOR_ACTIONS)
+    newest = now or session.scalar(select(func.max(AuditRecord.at)).where(AuditRecord.action.in_(kinds)))
+    if isinstance(newest, str):  # SQLite may hand back the aggregate as text
+        newest = datetime.fromisoformat(newest)
+    last = _week_start(newest or datetime.now(UTC))
+    starts = tuple(last - timedelta(weeks=weeks - 1 - i) for i in range(weeks))
+    index = {start: i for i, start in enumerate(starts)}
+    counts: dict[str, list[int]] = {name: [0] * weeks for name in EDITOR_ACTIONS.values()}
+    statement = select(AuditRecord.action, AuditRecord.at).where(
+        AuditRecord.action.in_(kinds), AuditRecord.at >= starts[0]
+    )
+    for action, moment in session.execute(statement):
+        slot = index.get(_week_start(moment))
+        if slot is not None:
+            counts[EDITOR_ACTIONS[action]][slot] += 1
+    return ActionWeeks(weeks=starts, counts={name: tuple(c) for name, c in counts.items() if any(c)})
 
 
 def duplicate_origins(session: Session, *, item_ids: Sequence[int]) -> dict[int, int]:

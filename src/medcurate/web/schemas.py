@@ -338,6 +338,10 @@ class StatsPublic(BaseModel):
     top_topics: list[TopicSeries]
     top_sources: list[LabelCount]
     totals: dict[str, int]
+    actions_per_week: list[WeekCount] = Field(
+        default_factory=list,
+        description="Items added, approved, published and rejected, by the week the action was taken",
+    )
 
 
 def item_public(record: ItemRecord | ItemRow) -> ItemPublic:
