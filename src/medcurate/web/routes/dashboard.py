@@ -1,4 +1,4 @@
-"""The dashboard: editors' actions per week, items per week by state, top topics, top sources (``/dashboard``)."""
+"""The dashboard: editors' actions and items per week, top topics, top sources (``/dashboard``)."""
 
 from __future__ import annotations
 
