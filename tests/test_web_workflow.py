@@ -30,6 +30,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     named = named.updated({"link": {**link, "name": "STAT"}})
     store(template.database, named)
     store(template.database, news_item(2, title="AI reads chest X-rays", brand="radiology.example"))
+    topics = ["Gartner: Cybersecurity", "Gartner: Risk Management", "telehealth"]
+    store(template.database, news_item(3, title="Risk registers", topics=topics, date="2023-01-01"))
     template.database.dispose()
     return home / "medcurate.db"
 
@@ -172,3 +174,14 @@ def test_dashboard_counts_by_the_date_of_the_editors_action(client: TestClient, 
     sign_in(client, "vic")
     page = client.get("/dashboard").text
     assert "Editors&#39; actions per week" in page or "Editors' actions per week" in page
+
+
+def test_topic_chips_say_the_taxonomy_once(client: TestClient) -> None:
+    sign_in(client, "vic")
+    row = client.get("/items").text.split("Risk registers")[1].split("</tr>")[0]
+    assert row.count(">Gartner</span>") == 1
+    assert 'title="Gartner: Cybersecurity">Cybersecurity</a>' in row
+    assert 'title="Gartner: Risk Management">Risk Management</a>' in row
+    review = client.get("/items/3").text.split('id="topics"')[1]
+    assert review.count('<h3 class="taxonomy">Gartner</h3>') == 1
+    assert '<li class="chip" title="Gartner: Cybersecurity">Cybersecurity' in review

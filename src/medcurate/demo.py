@@ -40,6 +40,7 @@ from medcurate.pipeline import BatchReport, default_options, ingest_urls
 from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
 from medcurate.store.repository import ItemQuery, list_items
+from medcurate.suggest import strength
 
 DEMO_EDITOR = ("editor", "demo-editor-password")
 DEMO_PER_HOST_DELAY = 0.2
@@ -149,7 +150,7 @@ def _show_drafts(database: Database) -> None:
     from medcurate.store.models import SuggestionRecord
 
     with database.session() as session:
-        table = Table("id", "state", "brand", "title", "suggested topics", title="Drafts")
+        table = Table("id", "state", "source", "title", "suggested topics", title="Drafts")
         for record in list_items(session, query=ItemQuery(limit=50)):
             if record.state not in {ItemState.DRAFT.value, ItemState.DUPLICATE.value}:
                 continue
@@ -159,8 +160,9 @@ def _show_drafts(database: Database) -> None:
                 .order_by(SuggestionRecord.rank)
                 .limit(3)
             ).all()
-            labels = ", ".join(f"{s.label} ({s.score:.2f})" for s in suggestions)
-            table.add_row(str(record.id), record.state, record.brand or "", record.title, labels)
+            labels = ", ".join(f"{s.label} ({strength(s.score)})" for s in suggestions)
+            source = record.source_name or record.brand or ""
+            table.add_row(str(record.id), record.state, source, record.title, labels)
     console.print(table)
 
 

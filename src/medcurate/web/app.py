@@ -44,6 +44,7 @@ from medcurate.templating import make_environment
 from medcurate.web.deps import csrf_protect
 from medcurate.web.jobs import AppJobs
 from medcurate.web.jsonguard import JSONDepthGuard
+from medcurate.web.labels import by_taxonomy, split_label
 from medcurate.web.ops import ROUTES as OPS_ROUTES
 from medcurate.web.ops import observe_request
 from medcurate.web.options import WebContext, WebOptions
@@ -191,6 +192,9 @@ def create_app(
     templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
     templates.filters["strength"] = strength
     templates.filters["plain_reason"] = plain_reason
+    templates.filters["by_taxonomy"] = by_taxonomy
+    templates.filters["topic_name"] = lambda label: split_label(label)[1]
+    templates.filters["topic_taxonomy"] = lambda label: split_label(label)[0]
     templates.filters["site_links"] = lambda text: site_links(text, settings.load_site_config().base_url)
     jobs = AppJobs(db, settings)
     context = WebContext(settings=settings, options=options, database=db, templates=templates, jobs=jobs)
