@@ -1,15 +1,15 @@
 """The demo's built site, served as ``make demo`` serves it, crawled: every internal link answers 200.
 
-The demo runs whole (``--no-serve``) in a folder without ``../shared`` beside it, as in a fresh
-clone, so its site holds the sample articles the demo publishes. The site is then served on the
-address the demo configured as its base URL (``[site] base_url`` through ``MEDCURATE_BASE_URL``)
-and crawled from its home page: every page, feed, sitemap, stylesheet and image that a page, feed
-or sitemap names on the site. Every link in every feed starts with that base URL.
+The demo runs whole (``--no-serve``, the ``demo_run`` fixture) in a folder without ``../shared``
+beside it, as in a fresh clone, so its site holds the sample articles the demo publishes. The site
+is then served on the address the demo configured as its base URL (``[site] base_url`` through
+``MEDCURATE_BASE_URL``) and crawled from its home page: every page, feed, sitemap, stylesheet and
+image that a page, feed or sitemap names on the site. Every link in every feed starts with that
+base URL.
 """
 
 from __future__ import annotations
 
-import socket
 import urllib.error
 import urllib.request
 from collections import deque
@@ -20,24 +20,13 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from medcurate.demo import main, serve_directory, site_address
+from medcurate.demo import serve_directory, site_address
 from medcurate.settings import Settings
 
 FEED_NAMES = ("index.xml", "atom.xml")
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 MAX_PAGES = 5_000  # a hang guard: the demo's site has a few dozen
-
-
-def _free_port_pair() -> int:
-    """A port whose successor is free too: the demo serves its site on the app's port plus one."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            site_port = probe.getsockname()[1]
-        if site_port > 1024:
-            return site_port - 1
-    raise RuntimeError("no free port found")
 
 
 def _fetch(url: str) -> tuple[int, str, bytes]:
@@ -102,13 +91,9 @@ def _crawl(start: str) -> tuple[dict[str, int], dict[str, bytes]]:
 
 
 @pytest.mark.slow
-def test_every_link_of_the_demo_site_answers_and_feeds_use_the_base_url(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)  # no ../shared: the demo a fresh clone runs
-    app_port = _free_port_pair()
-    home = tmp_path / "demo-home"
-    main(["--no-serve", "--home", str(home), "--port", str(app_port)])
+def test_every_link_of_the_demo_site_answers_and_feeds_use_the_base_url(demo_run: tuple[Path, int]) -> None:
+    folder, app_port = demo_run
+    home = folder / "demo-home"
     base_url = site_address(app_port)
     config = Settings(home=home, base_url=base_url).load_site_config()
     assert config.base_url == base_url
