@@ -75,7 +75,7 @@ def timed(name: str, probe: Callable[[], tuple[bool, str, str]]) -> Check:
     try:
         ok, detail, fix = probe()
     except Exception as exc:  # a probe must never take the endpoint down with it
-        ok, detail, fix = False, f"{type(exc).__name__}: {exc}", ""
+        ok, detail, fix = False, str(exc).strip().splitlines()[0] if str(exc).strip() else "failed", ""
     return Check(name=name, ok=ok, detail=detail, seconds=time.perf_counter() - started, fix=fix)
 
 
