@@ -16,7 +16,7 @@ from medcurate.rules import (
     derive_description,
     derive_md_name,
     derive_slug,
-    featured_image_href,
+    featured_image_filename,
     plain_text,
     slugify,
     timestamp,
@@ -39,7 +39,7 @@ def test_slug_alias_description_and_image_follow_every_seed(seeds_dir: Path) -> 
         image = fields.featured_image
         assert image is not None and not isinstance(image, str) and image.format
         assert item.md_name is not None
-        assert featured_image_href(item.md_name, image.format) == image.href, path.name
+        assert featured_image_filename(item.md_name, image.format) == image.href, path.name
 
 
 def test_breadcrumbs_follow_the_seeds(seeds_dir: Path) -> None:

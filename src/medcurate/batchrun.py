@@ -30,9 +30,9 @@ from medcurate.ingest.fetch import FetchedPage, fetch_image
 from medcurate.ingest.options import FetchOptions
 from medcurate.ingest.resolve import canonical_key, normalize_url, registrable_domain, strip_tracking
 from medcurate.intel.service import draft_annotator
-from medcurate.models import Community, ItemState
+from medcurate.models import Community, EntryStatus, ItemState
 from medcurate.ops.metrics import record_link
-from medcurate.rules import derive_md_name, featured_image_href
+from medcurate.rules import derive_md_name, featured_image_filename
 from medcurate.settings import Settings
 from medcurate.store.db import Database
 from medcurate.store.ingest import (
@@ -47,13 +47,6 @@ from medcurate.store.models import ItemRecord
 from medcurate.store.repository import record_audit
 
 LOGGER = logging.getLogger(__name__)
-
-STATUS_PENDING = "pending"
-STATUS_CREATED = "created"
-STATUS_EXISTING = "existing"
-STATUS_DUPLICATE = "duplicate"
-STATUS_FAILED = "failed"
-DONE_STATUSES = frozenset({STATUS_CREATED, STATUS_EXISTING, STATUS_DUPLICATE})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,7 +66,7 @@ class IngestOutcome:
     """What became of one link."""
 
     url: str
-    status: str
+    status: EntryStatus
     item_id: int | None = None
     reason: str | None = None
     duplicate_of: int | None = None
@@ -211,9 +204,9 @@ class LinkRun:
             outcome = self._store(target, page)
         except MedcurateError as exc:
             reason = f"{type(exc).__name__}: {exc}"
-            self.finish(target, IngestOutcome(url=target.url, status=STATUS_FAILED, reason=reason))
+            self.finish(target, IngestOutcome(url=target.url, status=EntryStatus.FAILED, reason=reason))
             return
-        if outcome.status == STATUS_CREATED and self.options.suggest and outcome.item_id is not None:
+        if outcome.status == EntryStatus.CREATED and self.options.suggest and outcome.item_id is not None:
             self._suggest(outcome.item_id)
 
     def _extraction(self, page: FetchedPage) -> Extraction:
@@ -304,7 +297,7 @@ class LinkRun:
         )
         outcome = IngestOutcome(
             url=target.url,
-            status=STATUS_DUPLICATE if duplicate_of else STATUS_CREATED,
+            status=EntryStatus.DUPLICATE if duplicate_of else EntryStatus.CREATED,
             item_id=record.id,
             duplicate_of=duplicate_of,
             reason=f"near-duplicate of item {duplicate_of} ({similarity:.2f})" if duplicate_of else None,
@@ -322,7 +315,7 @@ class LinkRun:
             LOGGER.info("featured image %s not stored: %s", extraction.image, exc)
             return None
         file_name = Path(image.final_url.split("?", 1)[0]).name or "image"
-        target = self.settings.images_dir / featured_image_href(derive_md_name(canonical), image.format)
+        target = self.settings.images_dir / featured_image_filename(derive_md_name(canonical), image.format)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(image.body)
         return StoredImage(
@@ -330,10 +323,8 @@ class LinkRun:
         )
 
     def _suggest(self, item_id: int) -> None:
-        try:
-            from medcurate.suggest.service import suggest_for_item
-        except ImportError:  # the suggestion engine is optional at this stage
-            return
+        from medcurate.suggest.service import suggest_for_item
+
         try:
             suggest_for_item(self.database, item_id=item_id, settings=self.settings)
         except MedcurateError as exc:
@@ -342,13 +333,13 @@ class LinkRun:
 
 def _entry_values(outcome: IngestOutcome) -> dict[str, Any]:
     """What a batch entry records of an outcome: an existing link points at the stored item."""
-    item_id = outcome.duplicate_of if outcome.status == STATUS_EXISTING else outcome.item_id
+    item_id = outcome.duplicate_of if outcome.status == EntryStatus.EXISTING else outcome.item_id
     return {"status": outcome.status, "item_id": item_id, "reason": outcome.reason}
 
 
 def _outcome_of(state: EntryState, *, reason: str | None) -> IngestOutcome:
     """An outcome as a batch entry recorded it."""
-    existing = state.status == STATUS_EXISTING
+    existing = state.status == EntryStatus.EXISTING
     return IngestOutcome(
         url=state.url,
         status=state.status,
@@ -362,7 +353,7 @@ def existing_outcome(target: Target, record: ItemRecord) -> IngestOutcome:
     """The outcome of a link whose page is already stored."""
     return IngestOutcome(
         url=target.url,
-        status=STATUS_EXISTING,
+        status=EntryStatus.EXISTING,
         duplicate_of=record.id,
         title=record.title,
         reason=f"already stored as item {record.id}",

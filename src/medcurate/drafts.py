@@ -20,7 +20,7 @@ from medcurate.rules import (
     derive_description,
     derive_md_name,
     derive_slug,
-    featured_image_href,
+    featured_image_filename,
     offering_entries,
     timestamp,
     topic_fields,
@@ -112,7 +112,7 @@ def _featured_image(draft: DraftInput, md_name: str, title: str) -> dict[str, An
     return {
         "alt": title,
         "format": image.format,
-        "href": featured_image_href(md_name, image.format),
+        "href": featured_image_filename(md_name, image.format),
         "size": [image.size[0], image.size[1]],
         "valid": True,
         "workPackage": draft.item_id,

@@ -39,6 +39,32 @@ class ItemState(StrEnum):
     DUPLICATE = "duplicate"
 
 
+class EntryStatus(StrEnum):
+    """What became of one link of a batch (``batch_entries.status``)."""
+
+    PENDING = "pending"
+    CREATED = "created"
+    EXISTING = "existing"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+
+    @property
+    def done(self) -> bool:
+        """True once the link is created, existing or duplicate: a re-run leaves it alone."""
+        return self in DONE_ENTRY_STATUSES
+
+
+DONE_ENTRY_STATUSES = frozenset({EntryStatus.CREATED, EntryStatus.EXISTING, EntryStatus.DUPLICATE})
+
+
+class SuggestionKind(StrEnum):
+    """What a suggestion or an editor's decision is about."""
+
+    TOPIC = "topic"
+    COMMUNITY = "community"
+    OFFERING = "offering"
+
+
 class _Open(BaseModel):
     """A typed view that keeps unknown keys instead of refusing them."""
 
@@ -355,14 +381,6 @@ class Community(_Open):
     topics: list[str] = Field(default_factory=list)
 
 
-class Source(_Open):
-    """Where links come from: a feed, an OPML list, a bookmark export, a saved-page folder, a URL list."""
-
-    kind: str
-    location: str
-    title: str | None = None
-
-
 class DecisionAction(StrEnum):
     """What an editor did with a suggestion."""
 
@@ -375,21 +393,10 @@ class Decision(_Open):
     """An editor's accept, reject or add of a topic, community or offering on an item."""
 
     item_id: int
-    kind: str
+    kind: SuggestionKind
     label: str
     action: DecisionAction
     actor: str
-    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-
-
-class AuditEvent(_Open):
-    """Who changed what, and when."""
-
-    actor: str
-    action: str
-    entity_type: str
-    entity_id: str
-    detail: dict[str, Any] = Field(default_factory=dict)
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 

@@ -38,12 +38,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from medcurate.batchrun import (
-    DONE_STATUSES,
-    STATUS_CREATED,
-    STATUS_DUPLICATE,
-    STATUS_EXISTING,
-    STATUS_FAILED,
-    STATUS_PENDING,
     IngestOptions,
     IngestOutcome,
     LinkRun,
@@ -58,6 +52,7 @@ from medcurate.ingest.netguard import NetPolicy
 from medcurate.ingest.options import FetchOptions
 from medcurate.ingest.politeness import HostLimiter
 from medcurate.ingest.resolve import canonical_key
+from medcurate.models import EntryStatus
 from medcurate.settings import Settings
 from medcurate.sources import SourceEntry, SourceKind
 from medcurate.store.db import Database
@@ -71,12 +66,6 @@ from medcurate.store.ingest import (
 )
 
 __all__ = [
-    "DONE_STATUSES",
-    "STATUS_CREATED",
-    "STATUS_DUPLICATE",
-    "STATUS_EXISTING",
-    "STATUS_FAILED",
-    "STATUS_PENDING",
     "BatchReport",
     "IngestOptions",
     "IngestOutcome",
@@ -109,7 +98,7 @@ class BatchReport:
     @property
     def ok(self) -> bool:
         """True when no link failed."""
-        return not any(outcome.status == STATUS_FAILED for outcome in self.outcomes)
+        return not any(outcome.status == EntryStatus.FAILED for outcome in self.outcomes)
 
 
 def policy_for(settings: Settings) -> NetPolicy:
@@ -205,7 +194,9 @@ def _run_batch(
             cleaned = clean_url(url)
             key = canonical_key(cleaned)
         except (MedcurateError, ValueError) as exc:
-            invalid.append(IngestOutcome(url=url, status=STATUS_FAILED, reason=f"not a usable URL: {exc}"))
+            invalid.append(
+                IngestOutcome(url=url, status=EntryStatus.FAILED, reason=f"not a usable URL: {exc}")
+            )
             continue
         prepared.setdefault(key, (cleaned, origin, saved_html))
     key = batch_key or batch_key_for(list(prepared))
@@ -215,13 +206,13 @@ def _run_batch(
         description=description,
         links=[BatchLink(url=url, url_key=k, origin=origin) for k, (url, origin, _) in prepared.items()],
     )
-    wanted = {STATUS_PENDING, STATUS_FAILED} if options.retry_failed else {STATUS_PENDING}
+    wanted = {EntryStatus.PENDING, EntryStatus.FAILED} if options.retry_failed else {EntryStatus.PENDING}
     states = entry_states(database, batch_id=batch_id)
     todo = {state.entry_id for state in states if state.status in wanted}
     earlier = [
         IngestOutcome(
             url=state.url,
-            status=STATUS_EXISTING,
+            status=EntryStatus.EXISTING,
             duplicate_of=state.item_id,
             reason=f"done in an earlier run of batch {batch_id} ({state.status})",
         )
@@ -297,7 +288,9 @@ def _fetch_and_process(run: LinkRun, targets: Sequence[Target]) -> None:
                 target = by_url[result.url]
                 if result.page is None:
                     reason = f"{result.error}: {result.message}" if result.error else "not fetched"
-                    run.finish(target, IngestOutcome(url=target.url, status=STATUS_FAILED, reason=reason))
+                    run.finish(
+                        target, IngestOutcome(url=target.url, status=EntryStatus.FAILED, reason=reason)
+                    )
                 else:
                     run.process(target, result.page)
         except BaseException as exc:  # raised again on the calling thread below

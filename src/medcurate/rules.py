@@ -90,8 +90,11 @@ def derive_md_name(canonical_url: str) -> str:
     return str(uuid.uuid5(MEDCURATE_NAMESPACE, canonical_url))
 
 
-def featured_image_href(md_name: str, image_format: str) -> str:
-    """``<mdName>-featuredImage.<ext>``, the extension the lower-cased format name."""
+def featured_image_filename(md_name: str, image_format: str) -> str:
+    """The stored image's file name, ``<mdName>-featuredImage.<ext>`` (also its ``featuredImage.href``).
+
+    The extension is the lower-cased format name; ``models.featured_image_href`` reads it back.
+    """
     ext = {"JPG": "jpeg"}.get(image_format.upper(), image_format.lower())
     return f"{md_name.removesuffix('.md')}-featuredImage.{ext}"
 

@@ -145,7 +145,7 @@ def export_command(
     database.dispose()
     try:
         if hugo is not None:
-            from medcurate.publish.hugo import export_hugo  # type: ignore[import-not-found, unused-ignore]
+            from medcurate.publish.hugo import export_hugo
 
             hugo_report = export_hugo(
                 items,

@@ -16,7 +16,6 @@ _CONTAINERS = frozenset({"body", "div", "list", "table", "article", "section", "
 _INLINE = frozenset({"ref", "hi", "lb", "del", "span", "a", "em", "strong", "b", "i", "sub", "sup"})
 _SKIPPED = frozenset({"graphic", "figure", "fw", "note"})
 _WS = re.compile(r"[ \t\r\f\v\u00a0]+")
-_BLANK_LINES = re.compile(r"\n\s*\n+")
 # The furniture of news pages, matched at the start of a short block only.
 _BOILERPLATE_STARTS = (
     r"related( (stories|articles|posts|content|coverage|reading))?\s*:",
