@@ -14,7 +14,7 @@ from medcurate.extract import (
     Extraction,
     ExtractOptions,
     PageInput,
-    decode_html,
+    decode_page,
     extract,
     meta_key,
 )
@@ -312,12 +312,12 @@ def test_windows_1252_page_without_charset_decodes_right() -> None:
     ],
 )
 def test_decode_html_follows_bom_header_and_meta(body: str, content_type: str | None, expected: str) -> None:
-    decoded = decode_html(body.encode(expected), content_type)
+    decoded = decode_page(body.encode(expected), content_type)
     assert decoded.lstrip("\ufeff") == body.lstrip("\ufeff")
 
 
 def test_text_input_passes_through_decoding() -> None:
-    assert decode_html("<p>déjà</p>") == "<p>déjà</p>"
+    assert decode_page("<p>déjà</p>") == "<p>déjà</p>"
 
 
 # errors and serialisation --------------------------------------------------------------------------

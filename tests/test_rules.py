@@ -9,7 +9,7 @@ import pytest
 
 from medcurate.config import load_config
 from medcurate.frontmatter import read_document
-from medcurate.models import Variant
+from medcurate.models import Variant, format_timestamp
 from medcurate.rules import (
     derive_alias,
     derive_breadcrumbs,
@@ -19,7 +19,6 @@ from medcurate.rules import (
     featured_image_filename,
     plain_text,
     slugify,
-    timestamp,
     with_topics,
 )
 
@@ -103,7 +102,7 @@ def test_plain_text(fragment: str, text: str) -> None:
 
 
 def test_timestamp_shape() -> None:
-    stamp = timestamp()
+    stamp = format_timestamp()
     assert stamp.endswith("Z") and "T" in stamp and len(stamp) == len("2020-12-16T11:41:52.483267Z")
 
 

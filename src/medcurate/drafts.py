@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from medcurate.extract import Extraction
-from medcurate.models import Community, CuratedItem, Offering, Variant, parse_timestamp
+from medcurate.models import Community, CuratedItem, Offering, Variant, format_timestamp, parse_timestamp
 from medcurate.rules import (
     derive_alias,
     derive_breadcrumbs,
@@ -22,7 +22,6 @@ from medcurate.rules import (
     derive_slug,
     featured_image_filename,
     offering_entries,
-    timestamp,
     topic_fields,
 )
 
@@ -102,7 +101,7 @@ def _date_value(extraction: Extraction, now: datetime, variant: Variant) -> str:
     moment = parse_timestamp(extraction.date) or now
     if variant is Variant.NEWS_2022:
         return moment.date().isoformat()
-    return timestamp(moment)
+    return format_timestamp(moment)
 
 
 def _featured_image(draft: DraftInput, md_name: str, title: str) -> dict[str, Any] | None:
@@ -172,7 +171,7 @@ def build_draft(draft: DraftInput) -> CuratedItem:
         {
             "id": draft.item_id,
             "identifier": community.identifier or community.name,
-            "lastMod": timestamp(draft.now),
+            "lastMod": format_timestamp(draft.now),
             "link": link,
             "mastHead": community.mast_head,
             "mdName": md_name,
@@ -237,7 +236,7 @@ def _news_front_matter(
         "htmlMetaData": _meta_map(extraction.html_meta, HTML_META_KEYS),
         "id": draft.item_id,
         "identifier": community.identifier or community.name,
-        "lastMod": timestamp(draft.now),
+        "lastMod": format_timestamp(draft.now),
         "link": link,
         "href": draft.canonical_url,
         "original": draft.url,

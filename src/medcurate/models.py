@@ -320,6 +320,12 @@ class CuratedItem:
         return _as_list(self.fields.author) if self.fields.author is not None else []
 
 
+def format_timestamp(moment: datetime | None = None) -> str:
+    """The seeds' timestamp shape: ``2020-12-16T11:41:52.483267Z`` (now, when no moment is given)."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
 def parse_timestamp(value: datetime | date | str | None) -> datetime | None:
     """Read both date shapes of the seeds (``2020-12-15T11:25:20.067935Z``, ``2022-11-11``)."""
     if value is None or value == "":

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, plain, run_guarded, settings_of
+from medcurate.cli.shared import console, fail, plain, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 from medcurate.models import EntryStatus
 

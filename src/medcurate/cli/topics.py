@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, plain, print_json, run_guarded, settings_of
+from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 from medcurate.models import DecisionAction
 from medcurate.suggest import DEFAULT_K, KINDS, Suggestion

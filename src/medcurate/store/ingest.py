@@ -26,7 +26,7 @@ from medcurate.errors import Conflict
 from medcurate.models import DONE_ENTRY_STATUSES, CuratedItem, EntryStatus, ItemState
 from medcurate.store.db import Database
 from medcurate.store.models import BatchEntryRecord, BatchRecord, ItemRecord
-from medcurate.store.repository import _fill_columns, find_item
+from medcurate.store.repository import fill_columns, find_item
 
 OPEN_ATTEMPTS = 5
 # Items committed out of id order (a writer holding id 10 commits after one holding 11) are read
@@ -234,9 +234,9 @@ def insert_item(
         duplicate_of_id=duplicate_of,
         topics=[],
     )
-    _fill_columns(record, placeholder, community)
+    fill_columns(record, placeholder, community)
     session.add(record)
     session.flush()  # the INSERT: the database hands out the id
-    _fill_columns(record, draft_for(record.id), community)
+    fill_columns(record, draft_for(record.id), community)
     session.flush()
     return record

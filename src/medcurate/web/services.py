@@ -35,12 +35,11 @@ from medcurate.errors import (
     PermissionDenied,
     SuggestError,
 )
-from medcurate.models import CuratedItem, ItemState, normalize_label
+from medcurate.models import CuratedItem, ItemState, format_timestamp, normalize_label
 from medcurate.rules import (
     derive_breadcrumbs,
     featured_image_filename,
     offering_entries,
-    timestamp,
     with_topics,
 )
 from medcurate.settings import Settings
@@ -196,7 +195,10 @@ def transition(session: Session, *, item_id: int, action: str, user: User) -> It
     record.state = target.value
     item = item_from_record(record)
     save_item(
-        session, item=item.updated({"lastMod": timestamp()}), md_name=record.md_name, url_key=record.url_key
+        session,
+        item=item.updated({"lastMod": format_timestamp()}),
+        md_name=record.md_name,
+        url_key=record.url_key,
     )
     record_audit(
         session,
