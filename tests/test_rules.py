@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from factories import draft_input, page_extraction
 from medcurate.config import load_config
+from medcurate.drafts import StoredImage, build_draft
 from medcurate.frontmatter import read_document
 from medcurate.models import Variant, format_timestamp
 from medcurate.rules import (
@@ -118,3 +120,17 @@ def test_topics_are_written_the_variant_way(seeds_dir: Path) -> None:
     assert news.front_matter["categoryUrl"] == ["topic/gartner-cybersecurity", "topic/klas-security"]
     assert news.front_matter["openProjectCustomFields"]["medigyTopics"] == labels
     assert list(news.front_matter) == list(read_document(next(seeds_dir.glob("002_*.txt"))).front_matter)
+
+
+@pytest.mark.parametrize("community", ["news", "chronic-care-management"])
+def test_a_draft_takes_its_communitys_variant_and_names_its_image_file(community: str) -> None:
+    image = StoredImage(
+        format="JPG", size=(800, 450), source_url="https://cdn.example/a.jpg", file_name="a.jpg"
+    )
+    draft = build_draft(draft_input(community=community, image=image))
+    md_name = derive_md_name(draft_input().canonical_url)
+    assert draft.variant is draft_input(community=community).community.variant
+    assert draft.front_matter["featuredImage"]["href"] == featured_image_filename(md_name, "JPG")
+    assert featured_image_filename(md_name, "JPG").endswith("-featuredImage.jpeg")
+    assert draft.front_matter["title"] == page_extraction().title
+    assert draft.front_matter["lastMod"] == format_timestamp(draft_input().now)
