@@ -176,6 +176,11 @@ def _saved_page(url: str, html: str) -> FetchedPage:
 Link = tuple[str, dict[str, Any] | None, str | None]
 
 
+def _link_of(entry: SourceEntry, url: str) -> Link:
+    """A source entry (with its ``url``) as a link: the URL, where it came from, its saved HTML."""
+    return url, {"kind": entry.kind.value, "origin": entry.origin, "tags": list(entry.tags)}, entry.html
+
+
 def _resolve(links: Sequence[Link]) -> tuple[dict[str, Link], list[IngestOutcome]]:
     """Step 1: each link cleaned and keyed by its canonical URL (repeats folded); unusable URLs fail."""
     invalid: list[IngestOutcome] = []
@@ -221,50 +226,6 @@ def _open_batch(
         if entry_ids[k] in todo
     ]
     return batch_id, targets, earlier
-
-
-def _run_batch(
-    database: Database,
-    links: Sequence[Link],
-    *,
-    settings: Settings,
-    actor: str,
-    options: IngestOptions | None,
-    on_progress: Callable[[Progress], None] | None,
-    batch_key: str | None,
-    description: str,
-) -> BatchReport:
-    """Run a batch of links through every step.
-
-    Any exception that is not a link's own failure (a bug, the database gone) marks the links not
-    yet finished as failed with its reason, and is raised again: the job fails, and says why.
-    """
-    options = options or default_options(settings)
-    config = settings.load_site_config()
-    community = config.community(options.community) if options.community else config.default_community
-    # 1. resolve, and record the links as a batch
-    resolved, invalid = _resolve(links)
-    key = batch_key or batch_key_for(list(resolved))
-    batch_id, targets, earlier = _open_batch(
-        database, resolved, key=key, description=description, retry_failed=options.retry_failed
-    )
-    run = LinkRun(
-        database,
-        settings=settings,
-        community=community,
-        options=options,
-        actor=actor,
-        batch_id=batch_id,
-        total=len(targets),
-        on_progress=on_progress,
-    )
-    try:
-        _work(run, targets)  # 2. fetch; steps 3 to 7 for each page as it arrives
-    except BaseException as exc:
-        _record_failure(database, batch_id, f"the job stopped: {type(exc).__name__}: {exc}")
-        raise
-    close_batch(database, batch_id=batch_id)
-    return BatchReport(batch_id=batch_id, batch_key=key, outcomes=tuple([*invalid, *earlier, *run.outcomes]))
 
 
 def process_link(run: LinkRun, target: Target, page: FetchedPage) -> None:
@@ -379,21 +340,7 @@ def ingest_urls(
     batch_key: str | None = None,
     description: str = "",
 ) -> BatchReport:
-    """Turn links into stored, suggested drafts; a re-run of the same links resumes the batch.
-
-    Args:
-        database: the site's database.
-        urls: the links, in order; duplicates and tracking parameters are folded away.
-        settings: the site's settings (configuration, cache, images, SSRF allow-list).
-        actor: who asked (recorded in the audit trail and as curator).
-        options: fetch, extract and batch options; ``default_options(settings)`` when omitted.
-        on_progress: called after every link.
-        batch_key: resume this batch; by default the key is derived from the links themselves.
-        description: what the batch is, for people.
-
-    Returns:
-        Every link's outcome.
-    """
+    """``ingest_entries`` for a list of URLs (as pasted or given on the command line)."""
     entries = [SourceEntry(url=url, kind=SourceKind.URL_LIST, origin="links") for url in urls]
     return ingest_entries(
         database,
@@ -418,19 +365,50 @@ def ingest_entries(
     batch_key: str | None = None,
     description: str = "",
 ) -> BatchReport:
-    """Like ``ingest_urls`` for entries read by ``medcurate.sources``; saved pages are not fetched."""
-    links = [
-        (entry.url, {"kind": entry.kind.value, "origin": entry.origin, "tags": list(entry.tags)}, entry.html)
-        for entry in entries
-        if entry.url
-    ]
-    return _run_batch(
-        database,
-        links,
-        settings=settings,
-        actor=actor,
-        options=options,
-        on_progress=on_progress,
-        batch_key=batch_key,
-        description=description or f"{len(links)} entries",
+    """Turn entries read by ``medcurate.sources`` into stored, suggested drafts; saved pages are not fetched.
+
+    A re-run of the same links resumes the batch. Any exception that is not a link's own failure (a
+    bug, the database gone) marks the links not yet finished as failed with its reason, and is
+    raised again: the job fails, and says why.
+
+    Args:
+        database: the site's database.
+        entries: the links, in order; duplicates and tracking parameters are folded away.
+        settings: the site's settings (configuration, cache, images, SSRF allow-list).
+        actor: who asked (recorded in the audit trail and as curator).
+        options: fetch, extract and batch options; ``default_options(settings)`` when omitted.
+        on_progress: called after every link.
+        batch_key: resume this batch; by default the key is derived from the links themselves.
+        description: what the batch is, for people.
+
+    Returns:
+        Every link's outcome.
+    """
+    links = [_link_of(entry, entry.url) for entry in entries if entry.url]
+    description = description or f"{len(links)} entries"
+    options = options or default_options(settings)
+    config = settings.load_site_config()
+    community = config.community(options.community) if options.community else config.default_community
+    # 1. resolve, and record the links as a batch
+    resolved, invalid = _resolve(links)
+    key = batch_key or batch_key_for(list(resolved))
+    batch_id, targets, earlier = _open_batch(
+        database, resolved, key=key, description=description, retry_failed=options.retry_failed
     )
+    run = LinkRun(
+        database,
+        settings=settings,
+        community=community,
+        options=options,
+        actor=actor,
+        batch_id=batch_id,
+        total=len(targets),
+        on_progress=on_progress,
+    )
+    try:
+        _work(run, targets)  # 2. fetch; steps 3 to 7 for each page as it arrives
+    except BaseException as exc:
+        _record_failure(database, batch_id, f"the job stopped: {type(exc).__name__}: {exc}")
+        raise
+    close_batch(database, batch_id=batch_id)
+    return BatchReport(batch_id=batch_id, batch_key=key, outcomes=tuple([*invalid, *earlier, *run.outcomes]))

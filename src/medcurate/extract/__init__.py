@@ -47,7 +47,7 @@ from trafilatura.utils import load_html
 from medcurate.errors import ExtractionError
 from medcurate.extract.body import WHITESPACE, body_blocks, merge_split_body, normalise, source_paragraphs
 from medcurate.extract.brief import build_brief, sanitise_html
-from medcurate.extract.decode import decode_page, fix_text, looks_like_html
+from medcurate.extract.decode import decode_page, fix_text, is_html_page
 from medcurate.extract.meta import (
     MetaMaps,
     absolute_url,
@@ -112,7 +112,7 @@ class _Headline:
 def _parse(page: PageInput) -> HtmlElement:
     """Steps 1 and 2: decode the page and parse it once; refuse what is not HTML."""
     text_html = decode_page(page.html, page.content_type)
-    if not looks_like_html(text_html):
+    if not is_html_page(text_html):
         raise ExtractionError(
             "the input is not an HTML page (no markup found)", stage="extract", url=page.url
         )

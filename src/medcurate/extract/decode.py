@@ -49,7 +49,7 @@ def decode_page(body: str | bytes, content_type: str | None = None) -> str:
 _MARKUP = re.compile(r"<\s*(!doctype|html|head|body|meta|title|p|div|article)\b", re.IGNORECASE)
 
 
-def looks_like_html(text: str) -> bool:
+def is_html_page(text: str) -> bool:
     """Tell a page from a binary file or plain text: no NULs, and an HTML tag near the start."""
     head = text[:4096]
     return "\x00" not in head and bool(_MARKUP.search(text[:65536]))
