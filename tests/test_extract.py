@@ -311,7 +311,7 @@ def test_windows_1252_page_without_charset_decodes_right() -> None:
         ("\ufeff<p>Caf\u00e9 with a byte-order mark</p>", None, "utf-8"),
     ],
 )
-def test_decode_html_follows_bom_header_and_meta(body: str, content_type: str | None, expected: str) -> None:
+def test_decode_page_follows_bom_header_and_meta(body: str, content_type: str | None, expected: str) -> None:
     decoded = decode_page(body.encode(expected), content_type)
     assert decoded.lstrip("\ufeff") == body.lstrip("\ufeff")
 
