@@ -57,6 +57,16 @@ class EntryStatus(StrEnum):
 DONE_ENTRY_STATUSES = frozenset({EntryStatus.CREATED, EntryStatus.EXISTING, EntryStatus.DUPLICATE})
 
 
+class BatchState(StrEnum):
+    """Where a batch of links stands (``batches.state``); ``stalled`` is shown, never stored."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    STALLED = "stalled"
+
+
 class SuggestionKind(StrEnum):
     """What a suggestion or an editor's decision is about."""
 

@@ -23,7 +23,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from medcurate.errors import Conflict
-from medcurate.models import DONE_ENTRY_STATUSES, CuratedItem, EntryStatus, ItemState
+from medcurate.models import DONE_ENTRY_STATUSES, BatchState, CuratedItem, EntryStatus, ItemState
 from medcurate.store.db import Database
 from medcurate.store.models import BatchEntryRecord, BatchRecord, ItemRecord
 from medcurate.store.repository import fill_columns, find_item
@@ -65,11 +65,11 @@ def _open_once(
     with database.session() as session:
         batch = session.scalar(select(BatchRecord).where(BatchRecord.key == key))
         if batch is None:
-            batch = BatchRecord(key=key, description=description, state="running")
+            batch = BatchRecord(key=key, description=description, state=BatchState.RUNNING)
             session.add(batch)
             session.flush()
         else:
-            batch.state = "running"
+            batch.state = BatchState.RUNNING
             batch.finished_at = None
         rows = session.execute(
             select(BatchEntryRecord.url_key, BatchEntryRecord.id).where(BatchEntryRecord.batch_id == batch.id)
@@ -176,7 +176,7 @@ def close_batch(database: Database, *, batch_id: int, failed: bool = False) -> N
         session.execute(
             update(BatchRecord)
             .where(BatchRecord.id == batch_id, ~pending)
-            .values(state="failed" if failed else "finished", finished_at=datetime.now(UTC))
+            .values(state=BatchState.FAILED if failed else BatchState.FINISHED, finished_at=datetime.now(UTC))
             .execution_options(synchronize_session=False)
         )
 
