@@ -1,4 +1,4 @@
-"""Identifiers on stored items (filtering, the 0010 backfill), and source-type corrections that teach."""
+"""Identifiers on stored items (filtering, the 0006 backfill), and source-type corrections that teach."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect
 
+from factories import store_item
 from medcurate.errors import InvalidInput
 from medcurate.frontmatter import parse_document, render_document
 from medcurate.intel.service import correct_source_type, memory_for
@@ -46,9 +47,9 @@ def _store(database: Database, n: int, identifiers: list[str] | None, url: str |
             "link": {"href": url or f"https://site{n}.example/a"},
         }
     )
-    with database.session() as session:
-        record, _ = save_item(session, item=item, md_name=f"m-{n}", url_key=f"u-{n}", text=f"Text {n}")
-        return record.id
+    return store_item(
+        database, item, md_name=f"m-{n}", url_key=f"u-{n}", text=f"Text {n}", community=None, audit=False
+    )
 
 
 def _titles(database: Database, identifier: str) -> list[str]:
@@ -78,7 +79,7 @@ def test_items_filter_by_identifier_and_follow_edits(database: Database) -> None
     assert _titles(database, "pmid:1") == ["Item 2"]
 
 
-def test_migration_0010_fills_identifiers_of_stored_rows(database: Database) -> None:
+def test_migration_0006_fills_identifiers_of_stored_rows(database: Database) -> None:
     _store(database, 1, ["doi:10.1056/nejmoa2100001"])
     _store(database, 2, None)
     config = alembic_config(database.engine)

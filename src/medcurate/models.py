@@ -39,6 +39,42 @@ class ItemState(StrEnum):
     DUPLICATE = "duplicate"
 
 
+class EntryStatus(StrEnum):
+    """What became of one link of a batch (``batch_entries.status``)."""
+
+    PENDING = "pending"
+    CREATED = "created"
+    EXISTING = "existing"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+
+    @property
+    def done(self) -> bool:
+        """True once the link is created, existing or duplicate: a re-run leaves it alone."""
+        return self in DONE_ENTRY_STATUSES
+
+
+DONE_ENTRY_STATUSES = frozenset({EntryStatus.CREATED, EntryStatus.EXISTING, EntryStatus.DUPLICATE})
+
+
+class BatchState(StrEnum):
+    """Where a batch of links stands (``batches.state``); ``stalled`` is shown, never stored."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    STALLED = "stalled"
+
+
+class SuggestionKind(StrEnum):
+    """What a suggestion or an editor's decision is about."""
+
+    TOPIC = "topic"
+    COMMUNITY = "community"
+    OFFERING = "offering"
+
+
 class _Open(BaseModel):
     """A typed view that keeps unknown keys instead of refusing them."""
 
@@ -52,6 +88,8 @@ class Link(_Open):
 
     brand: str | None = None
     href: str | None = None
+    # What the source calls itself (og:site_name, JSON-LD publisher); ``brand`` stays its domain.
+    name: str | None = None
     original: str | None = None
 
 
@@ -254,6 +292,14 @@ class CuratedItem:
         return self.fields.link_brand
 
     @property
+    def source_name(self) -> str | None:
+        """The source's name as its pages give it (``link.name``), else its registrable domain."""
+        link = self.fields.link
+        if isinstance(link, Link) and link.name and link.name.strip():
+            return link.name.strip()
+        return self.brand
+
+    @property
     def item_id(self) -> int | None:
         """The front matter's numeric ``id``, when it has one."""
         return self.fields.id
@@ -292,6 +338,12 @@ class CuratedItem:
     def authors(self) -> list[str]:
         """The item's authors as a list."""
         return _as_list(self.fields.author) if self.fields.author is not None else []
+
+
+def format_timestamp(moment: datetime | None = None) -> str:
+    """The seeds' timestamp shape: ``2020-12-16T11:41:52.483267Z`` (now, when no moment is given)."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_timestamp(value: datetime | date | str | None) -> datetime | None:
@@ -355,14 +407,6 @@ class Community(_Open):
     topics: list[str] = Field(default_factory=list)
 
 
-class Source(_Open):
-    """Where links come from: a feed, an OPML list, a bookmark export, a saved-page folder, a URL list."""
-
-    kind: str
-    location: str
-    title: str | None = None
-
-
 class DecisionAction(StrEnum):
     """What an editor did with a suggestion."""
 
@@ -375,21 +419,10 @@ class Decision(_Open):
     """An editor's accept, reject or add of a topic, community or offering on an item."""
 
     item_id: int
-    kind: str
+    kind: SuggestionKind
     label: str
     action: DecisionAction
     actor: str
-    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-
-
-class AuditEvent(_Open):
-    """Who changed what, and when."""
-
-    actor: str
-    action: str
-    entity_type: str
-    entity_id: str
-    detail: dict[str, Any] = Field(default_factory=dict)
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
