@@ -19,6 +19,7 @@ from medcurate.users import (
     create_api_token,
     disable_user,
     ensure_user,
+    get_user,
     list_users,
     parse_role,
     revoke_api_token,
@@ -121,6 +122,7 @@ def test_cli_users(tmp_path: Path) -> None:
     database = open_database(f"sqlite:///{tmp_path / 'medcurate.db'}")
     with database.session() as session:
         assert verify_api_token(session, token=out.strip()).role is Role.ADMIN
+        assert not get_user(session, username="eve").disabled
     database.dispose()
 
 
@@ -129,6 +131,10 @@ def test_cli_prompts_for_the_password_without_echo(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr("medcurate.cli.users.getpass.getpass", lambda prompt: next(answers))
     code, out = run(tmp_path, "users", "add", "cal")
     assert code == 0 and PASSWORD not in out and "curator" in out
+    database = open_database(f"sqlite:///{tmp_path / 'medcurate.db'}")
+    with database.session() as session:
+        assert verify_credentials(session, username="cal", password=PASSWORD).role is Role.CURATOR
+    database.dispose()
 
 
 def test_ensure_user_is_idempotent(tmp_path: Path) -> None:
