@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from starlette.requests import Request
 
 from medcurate.errors import AuthError, RateLimited
+from medcurate.store.accounts import recent_failures
 from medcurate.store.models import BatchEntryRecord, BatchRecord
 from medcurate.users import Role, User, get_user
 from medcurate.web.auth import LoginLimits, sign_in
@@ -68,6 +69,13 @@ def bearer(site: Site, username: str) -> dict[str, str]:
 def stored_user(site: Site, username: str) -> User:
     with site.database.session() as session:
         return get_user(session, username=username)
+
+
+def stored_failures(site: Site, username: str) -> list[datetime]:
+    """The failed sign-ins the store counts against ``username`` from the TestClient's address."""
+    with site.database.session() as session:
+        since = datetime(2000, 1, 1, tzinfo=UTC)
+        return recent_failures(session, username=username, address="testclient", since=since)
 
 
 def attempt(client: TestClient, username: str, password: str) -> int:
@@ -240,8 +248,10 @@ def test_the_delay_grows_with_each_failure(site: Site) -> None:
 def test_admin_unlocks_a_user(client: TestClient, site: Site) -> None:
     assert [attempt(client, "eve", "guess") for _ in range(3)] == [401, 401, 401]
     assert attempt(client, "eve", PASSWORD) == 429
+    assert len(stored_failures(site, "eve")) == 3
     response = client.post("/api/users/eve/unlock", headers=bearer(site, "ada"))
     assert response.status_code == 200
+    assert stored_failures(site, "eve") == []
     assert client.post("/api/users/eve/unlock", headers=bearer(site, "eve")).status_code == 403
     assert attempt(client, "eve", PASSWORD) == 303
 
