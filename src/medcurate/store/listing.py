@@ -327,15 +327,22 @@ def item_total(session: Session, *, query: ItemQuery, exact_up_to: int = DEFAULT
     dialect = _dialect(session)
     statement, _, item_id = _keyed(bare, dialect)
     ids = statement.with_only_columns(item_id)
-    bounded = session.scalar(select(func.count()).select_from(ids.limit(exact_up_to + 1).subquery()))
-    if int(bounded or 0) <= exact_up_to:
-        return Total(int(bounded or 0), exact=True)
+
+    def counted(at_most: int | None) -> Select[Any]:
+        if dialect == "sqlite" and bare == replace(ItemQuery(text=bare.text), limit=0):
+            # Words alone: count the FTS5 index's matches, where "id IN (matches)" would first
+            # gather every match (most of the store for a common word) to look each one up.
+            fts_only = fts_matches(bare.text or "", at_most=at_most)
+            if fts_only is not None:
+                return fts_only
+        return select(func.count()).select_from(ids.limit(at_most).subquery())
+
+    bounded = int(session.scalar(counted(exact_up_to + 1)) or 0)
+    if bounded <= exact_up_to:
+        return Total(bounded, exact=True)
     if dialect == "postgresql":
         return Total(max(exact_up_to + 1, _planner_estimate(session, ids)), exact=False)
-    value = _COUNTS.get(
-        (_url(session), bare),
-        lambda: int(session.scalar(select(func.count()).select_from(ids.subquery())) or 0),
-    )
+    value = _COUNTS.get((_url(session), bare), lambda: int(session.scalar(counted(None)) or 0))
     return Total(value, exact=False)
 
 
