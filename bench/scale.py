@@ -85,14 +85,16 @@ class Call:
     body: dict[str, Any] | None = None
 
 
-def _filter(rng: random.Random) -> dict[str, str | int]:
+def _filter(rng: random.Random, store: BuiltStore) -> dict[str, str | int]:
+    # Two months somewhere in the store's span, so that the date filter finds items.
+    since = store.oldest + (store.newest - store.oldest - timedelta(days=60)) * rng.random()
     return rng.choice(
         [
             {"state": rng.choice(STATES)},
             {"brand": rng.choice(BRANDS)},
             {"community": rng.choice(COMMUNITIES)},
             {"topic": rng.choice(TOPICS)},
-            {"since": "2016-01-01T00:00:00Z", "until": "2016-03-01T00:00:00Z"},
+            {"since": since.isoformat(), "until": (since + timedelta(days=60)).isoformat()},
         ]
     )
 
@@ -103,7 +105,7 @@ def plan_call(kind: str, rng: random.Random, store: BuiltStore) -> Call:
     if kind == "list":
         return Call(kind, "GET", "/api/items", page)
     if kind == "filter":
-        return Call(kind, "GET", "/api/items", page | _filter(rng))
+        return Call(kind, "GET", "/api/items", page | _filter(rng, store))
     if kind == "combination":
         other = rng.choice([{"brand": rng.choice(BRANDS)}, {"community": rng.choice(COMMUNITIES)},
                             {"topic": rng.choice(TOPICS)}])  # fmt: skip
