@@ -4,6 +4,7 @@ a connection for each request thread, headers added without a task per middlewar
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -124,3 +126,38 @@ def test_a_search_total_on_sqlite_counts_the_index_alone(site: Site) -> None:
     assert (filtered.value, filtered.exact) == (4, True)
     counts = [s for s in seen if "count(" in s]
     assert "FROM items " not in counts[0] and "items_fts MATCH" in counts[0], counts
+
+
+def test_a_burst_of_requests_queues_for_a_place_and_never_for_a_connection(tmp_path: Path) -> None:
+    site = make_site(tmp_path, request_threads=2)
+    add(site.database, "eve", Role.EDITOR)
+    for n in range(1, 4):
+        store(site.database, news_item(n), state=ItemState.DRAFT)
+    token = token_for(site.database, "eve")
+    in_use, peak = 0, 0
+
+    def checkout(*_args: Any) -> None:
+        nonlocal in_use, peak
+        in_use += 1
+        peak = max(peak, in_use)
+
+    def checkin(*_args: Any) -> None:
+        nonlocal in_use
+        in_use -= 1
+
+    event.listen(site.database.engine, "checkout", checkout)
+    event.listen(site.database.engine, "checkin", checkin)
+
+    async def burst() -> list[int]:
+        # httpx's in-process transport runs no lifespan: the threadpool keeps anyio's 40 threads,
+        # more than the pool's connections, as when requests outnumber them.
+        transport = httpx.ASGITransport(app=site.app)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as client:
+            paths = [f"/api/items/{1 + n % 3}" if n % 2 else "/api/items" for n in range(30)]
+            answers = await asyncio.gather(*(client.get(path) for path in paths))
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(burst()) == [200] * 30
+    assert peak <= 2, peak  # one session per admitted request
+    site.database.dispose()

@@ -8,6 +8,7 @@ page is sent to sign in.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,8 +46,8 @@ from medcurate.templating import make_environment
 from medcurate.web.deps import csrf_protect
 from medcurate.web.jobs import AppJobs
 from medcurate.web.jsonguard import JSONDepthGuard
+from medcurate.web.ops import OPS_PATHS, ObserveRequests
 from medcurate.web.ops import ROUTES as OPS_ROUTES
-from medcurate.web.ops import ObserveRequests
 from medcurate.web.options import WebContext, WebOptions
 from medcurate.web.routes import audit, auth, batches, dashboard, intel, items, sources, suggestions, users
 from medcurate.web.transport import served_over_https
@@ -175,6 +176,38 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class AdmissionLimit:
+    """Let at most ``limit`` requests into the app at once; the rest wait here, in order, untimed.
+
+    A request holds a database connection from its sign-in check to its end, across its hops
+    between the event loop and the threadpool. With more requests inside than connections, the
+    ones waiting for a thread would hold connections that the running ones need, and the pool fails
+    them after its timeout; admitted at most ``limit`` at a time (the pool has as many, and as many
+    again for a request that opens a second session), a queue of requests only waits. The probes
+    (``/healthz``, ``/readyz``, ``/metrics``) never wait.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._places: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    def _admitted(self) -> asyncio.Semaphore:
+        # A semaphore belongs to one event loop; a test client runs the app on a new one each time.
+        loop = asyncio.get_running_loop()
+        if self._places is None or self._places[0] is not loop:
+            self._places = (loop, asyncio.Semaphore(self.limit))
+        return self._places[1]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Wait for a place, then pass the request on."""
+        if scope["type"] != "http" or scope["path"] in OPS_PATHS:
+            await self.app(scope, receive, send)
+            return
+        async with self._admitted():
+            await self.app(scope, receive, send)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -222,6 +255,7 @@ def create_app(
     app.add_exception_handler(MedcurateError, handle_error)
     app.add_exception_handler(RequestValidationError, handle_invalid_request)
     app.add_middleware(JSONDepthGuard)
+    app.add_middleware(AdmissionLimit, limit=options.request_threads)
     app.add_middleware(SecurityHeaders, options=options)
     app.add_middleware(ObserveRequests)  # outermost: times everything, errors included
     app.router.routes.extend(OPS_ROUTES)

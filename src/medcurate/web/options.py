@@ -28,9 +28,10 @@ DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 DEFAULT_HSTS_MAX_AGE = 365 * 24 * 3600  # a year, as the HSTS preload list asks
-# Requests served at once by one process (its threadpool; the database pool has as many
-# connections). On a few cores more threads add no throughput, only more connections and more
-# switching between threads; the requests beyond them wait in order for a thread.
+# Requests served at once by one process (admitted into the app, threads in its threadpool, and
+# database connections, as many again for a request's second session). On a few cores more add no
+# throughput, only more connections and more switching between threads; the requests beyond them
+# wait in order, without a time limit, before the app.
 DEFAULT_REQUEST_THREADS = 16
 
 
