@@ -162,7 +162,9 @@ class Tally:
 def clients(bases: list[str], token: str) -> list[httpx.AsyncClient]:
     """One client (connection pool) per editor, editors spread round-robin over the servers."""
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=4)
+    # An idle connection is let go after 2 s, before Uvicorn's 5 s keep-alive closes it: with both
+    # at 5 s, a request sent on a connection the server was just closing failed with a ReadError.
+    limits = httpx.Limits(max_connections=4, keepalive_expiry=2.0)
     return [
         httpx.AsyncClient(base_url=bases[i % len(bases)], headers=headers, timeout=60, limits=limits)
         for i in range(EDITORS)
