@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from medcurate.errors import InvalidInput, NotFound
 from medcurate.models import CuratedItem, ItemState, normalize_label
+from medcurate.rules import plain_text
 from medcurate.store.codec import tag_dates, untag_dates
 from medcurate.store.desk import UNDO_ACTION, actor_item_events, item_events, undo_of
 from medcurate.store.models import AuditRecord, ItemRecord
@@ -152,7 +153,10 @@ def _change_lines(changes: Iterable[Mapping[str, Any]]) -> list[str]:
         key = str(change.get("field", ""))
         if key in QUIET_FIELDS:
             continue
-        lines.append(f"{field_name(key)}: {readable(change.get('before'))} → {readable(change.get('after'))}")
+        before, after = change.get("before"), change.get("after")
+        if key == "body":  # the brief is HTML: its words are what an editor reads
+            before, after = plain_text(str(before or "")), plain_text(str(after or ""))
+        lines.append(f"{field_name(key)}: {readable(before)} → {readable(after)}")
     return lines
 
 
@@ -184,10 +188,20 @@ def describe(action: str, detail: Mapping[str, Any] | None) -> list[str]:
         lines.insert(0, f"Undid {detail.get('undone_action_name', 'a change')} (event #{detail['undoes']})")
     if action == "site.build" and detail.get("published"):
         lines.append("Published: " + ", ".join(f"#{n}" for n in detail["published"]))
-    for key in ("url", "error", "reason", "note"):
-        if detail.get(key) and not lines:
-            lines.append(f"{key.capitalize()}: {readable(detail[key])}")
+    if not lines:
+        lines = _plain_lines(detail)
     return lines
+
+
+def _plain_lines(detail: Mapping[str, Any]) -> list[str]:
+    """Any other event's detail, one "Name: value" line a key (a move as "A → B")."""
+    if "from" in detail and "to" in detail:
+        return [f"{readable(detail['from'])} → {readable(detail['to'])}"]
+    return [
+        f"{str(key).replace('_', ' ').capitalize()}: {readable(value)}"
+        for key, value in detail.items()
+        if value not in (None, "", [], {})
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)

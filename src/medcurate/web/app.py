@@ -34,6 +34,7 @@ from medcurate.errors import (
     RateLimited,
     SourceError,
 )
+from medcurate.history import ACTION_NAMES, describe
 from medcurate.ops.metrics import watch_pool
 from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
@@ -187,6 +188,8 @@ def create_app(
     db = database or open_database(settings.database)
     templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
     templates.filters["strength"] = strength
+    templates.filters["history_lines"] = lambda event: describe(event.action, event.detail)
+    templates.filters["history_verb"] = lambda action: ACTION_NAMES.get(action, action)
     jobs = AppJobs(db, settings)
     context = WebContext(settings=settings, options=options, database=db, templates=templates, jobs=jobs)
 

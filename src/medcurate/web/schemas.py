@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from medcurate.history import describe
 from medcurate.store.listing import ItemPage, ItemRow, Total
 from medcurate.store.models import AuditRecord, ItemRecord, SuggestionRecord
 from medcurate.users import ApiToken, Role, User
@@ -145,6 +146,7 @@ class AuditEventPublic(BaseModel):
     entity_type: str
     entity_id: str
     detail: dict[str, Any]
+    summary: list[str] = Field(default_factory=list, description='What changed, for people ("Title: A → B")')
 
 
 class AuditPublic(BaseModel):
@@ -385,6 +387,7 @@ def audit_public(record: AuditRecord) -> AuditEventPublic:
         entity_type=record.entity_type,
         entity_id=record.entity_id,
         detail=record.detail or {},
+        summary=describe(record.action, record.detail),
     )
 
 
