@@ -86,6 +86,7 @@ ACTION_NAMES = {
     "site.build": "rebuilt the site",
 }
 SHORT = 80
+DECIDED = {"accept": "accepted", "reject": "rejected", "add": "added"}
 
 Publisher = Callable[[], None]
 
@@ -168,7 +169,8 @@ def describe(action: str, detail: Mapping[str, Any] | None) -> list[str]:
     if isinstance(decision, Mapping) or action.startswith("suggestion."):
         source = decision if isinstance(decision, Mapping) else detail
         kind, label = source.get("kind", "topic"), source.get("label", "")
-        lines.append(f"{str(kind).capitalize()} {label!s} {action.rpartition('.')[2]}ed")
+        done = DECIDED.get(action.rpartition(".")[2], "withdrawn")
+        lines.append(f"{str(kind).capitalize()} {label!s} {done}")
     if action in STATE_ACTIONS and "from" in detail:
         lines.append(f"State: {detail.get('from')} → {detail.get('to')}")
     for key in ("state", "community"):
