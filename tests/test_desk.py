@@ -26,7 +26,7 @@ from medcurate.extract._types import PageInput
 from medcurate.history import describe, readable
 from medcurate.models import ItemState
 from medcurate.store.models import DecisionRecord, SuggestionRecord
-from medcurate.store.repository import get_item, item_from_record
+from medcurate.store.repository import get_item
 from medcurate.store.suggestions import NewSuggestion, replace_pending_suggestions
 from medcurate.users import Role
 from websupport import FIXTURES, Site, add, make_site, sign_in, store
@@ -133,7 +133,7 @@ def _edited(name: str, value: str) -> str:
         return str(int(float(value)) + 1)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
         return "2025-01-02"
-    if value.lstrip().startswith(("{", "[", "-")) or ":" in value.split("\n", 1)[0] and "\n" in value:
+    if value.lstrip().startswith(("{", "[", "-")) or (":" in value.split("\n", 1)[0] and "\n" in value):
         return value  # YAML fields: covered by the form's own tests
     return value + "\nedited" if "\n" in value else value + " edited"
 
@@ -337,3 +337,24 @@ def test_history_lines_are_for_people() -> None:
     assert describe("item.publish", {"from": "draft", "to": "published"}) == ["State: draft → published"]
     assert readable({"$date": "2024-03-04"}) == "2024-03-04"
     assert readable({"width": 3, "valid": True}) == "width: 3; valid: yes"
+
+
+def test_a_cli_site_build_is_in_the_audit_log(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from medcurate.cli import app
+    from medcurate.store.queries import audit_page
+
+    home = tmp_path / "home"
+    runner = CliRunner(env={"MEDCURATE_HOME": str(home), "MEDCURATE_DATABASE_URL": ""})
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    result = runner.invoke(app, ["site", "build", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    site = make_site(home)
+    try:
+        with site.database.session() as session:
+            events, _ = audit_page(session, entity_type="site", limit=10)
+        assert [e.action for e in events] == ["site.build"]
+        assert describe(events[0].action, events[0].detail)[-1] == "By: medcurate site build"
+    finally:
+        site.database.dispose()

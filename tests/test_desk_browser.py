@@ -263,7 +263,8 @@ class Keys:
         return int(match.group(1))
 
     def press(self, key: str, *, on: int | None = None) -> None:
-        self.per_item.setdefault(on if on is not None else self.item(), []).append(key)
+        if key != "?":  # the help, shown once, is no item's work
+            self.per_item.setdefault(on if on is not None else self.item(), []).append(key)
         self.page.keyboard.press(key)
 
 
@@ -390,12 +391,13 @@ def test_an_editors_morning_by_keyboard(running: Running, browser: Any) -> None:
 
     # key presses per published item (typing a title apart); goal: <= 3 where the top one is right
     per_item = {i: keys.per_item.get(i, []) for i in published}
+    top_right = [published[0], published[2]]  # the top suggestion accepted as it came
     report = {
         "published": {str(i): per_item[i] for i in published},
         "presses_per_published_item": sum(len(v) for v in per_item.values()) / len(published),
-        "top_right": {str(i): len(per_item[i]) for i in published[:1] + published[2:3]},
+        "top_suggestion_right": {str(i): len(per_item[i]) for i in top_right},
     }
     (ARTIFACTS / "desk-morning-keys.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    first_item = [k for k in per_item[published[0]] if k != "?"]
-    assert len(first_item) <= 3, first_item  # Enter, a, p
-    assert len(per_item[published[1]]) <= 4  # e, Enter (the title typed), a, p
+    assert per_item[published[0]] == ["Enter", "a", "p"]  # opened from the inbox
+    assert per_item[published[2]] == ["a", "2", "p"]  # the top one and the second: still three
+    assert per_item[published[1]] == ["e", "Enter", "a", "p"]  # and the new title typed

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from medcurate.errors import InvalidInput, NotFound
 from medcurate.models import CuratedItem, ItemState, normalize_label
 from medcurate.rules import plain_text
+from medcurate.settings import Settings
 from medcurate.store.codec import tag_dates, untag_dates
 from medcurate.store.desk import UNDO_ACTION, actor_item_events, item_events, undo_of
 from medcurate.store.models import AuditRecord, ItemRecord
@@ -258,6 +259,25 @@ def last_undoable(session: Session, *, actor: str, item_id: int | None = None) -
         if event.id not in undone and _can_undo(event):
             return event.id
     return None
+
+
+def record_site_build(settings: Settings, *, actor: str, out_dir: Path, detail: Mapping[str, Any]) -> None:
+    """Audit a site build that a command ran (the web app audits its own with the publish)."""
+    from medcurate.store.db import open_database
+
+    database = open_database(settings.database)
+    try:
+        with database.session() as session:
+            record_audit(
+                session,
+                actor=actor,
+                action="site.build",
+                entity_type="site",
+                entity_id=str(out_dir)[-64:],
+                detail=dict(detail),
+            )
+    finally:
+        database.dispose()
 
 
 def keep_image(images_dir: Path, href: str | None) -> str | None:
