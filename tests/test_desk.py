@@ -358,3 +358,77 @@ def test_a_cli_site_build_is_in_the_audit_log(tmp_path: Path) -> None:
         assert describe(events[0].action, events[0].detail)[-1] == "By: medcurate site build"
     finally:
         site.database.dispose()
+
+
+def test_one_of_the_pages_images_is_chosen_and_cropped(tmp_path: Path) -> None:
+    from httpserver import LocalServer, Reply
+
+    site = make_site(tmp_path / "home", allowed_hosts=("127.0.0.1",))
+    add(site.database, "cal", Role.CURATOR)
+    server = LocalServer().start()
+    buffer = io.BytesIO()
+    Image.new("RGB", (1600, 400), "navy").save(buffer, format="PNG")
+    server.route("/img/wide.png", Reply(body=buffer.getvalue(), content_type="image/png"))
+    try:
+        item_id = ingested_draft(site)
+        with site.database.session() as session:
+            get_item(session, item_id=item_id).provenance = {
+                "image_candidates": [server.url("/img/wide.png")]
+            }
+        with TestClient(site.app) as client:
+            csrf = sign_in(client, "cal")
+            assert "wide.png" in client.get(f"/items/{item_id}").text
+            refused = client.post(
+                f"/items/{item_id}/image/candidate",
+                data={"csrf_token": csrf, "url": server.url("/elsewhere.png"), "crop": "true"},
+            )
+            assert refused.status_code == 422
+            client.post(
+                f"/items/{item_id}/image/candidate",
+                data={
+                    "csrf_token": csrf,
+                    "url": server.url("/img/wide.png"),
+                    "crop": "true",
+                    "alt": "A ward",
+                },
+            )
+            image = _stored(site, item_id)["featuredImage"]
+            assert image["alt"] == "A ward" and image["size"] == [762, 400]  # 1200:630 around the centre
+            with Image.open(io.BytesIO(client.get(f"/items/{item_id}/image").content)) as stored:
+                assert stored.size == (762, 400)
+    finally:
+        server.stop()
+        site.database.dispose()
+
+
+def test_bulk_accept_of_top_suggestions_and_undo_of_the_last(client: TestClient, site: Site) -> None:
+    item_id = ingested_draft(site)
+    with site.database.session() as session:
+        rows = [
+            NewSuggestion(
+                kind="topic",
+                label=label,
+                label_key=label.lower(),
+                score=s,
+                rank=r,
+                reason="",
+                model_version="t",
+            )
+            for r, (label, s) in enumerate([(TOPIC, 0.9), ("KLAS: Security", 0.5)], start=1)
+        ]
+        replace_pending_suggestions(session, item_id=item_id, suggestions=rows)
+    csrf = sign_in(client, "cal")
+    inbox = client.get("/items").text
+    assert f'data-top="{TOPIC}"' in inbox and "Accept top suggestions" in inbox
+    response = client.post(
+        "/items/bulk/accept-top",
+        data={"csrf_token": csrf, "ids": [str(item_id)], "back": "/items"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and "accepted+on+1+item" in response.headers["location"]
+    assert _stored(site, item_id)["categories"] == [TOPIC]
+    response = client.post("/undo", data={"csrf_token": csrf, "back": "/items"}, follow_redirects=False)
+    assert response.headers["location"].startswith("/items?notice=Undone")
+    assert _stored(site, item_id)["categories"] == []
+    nothing = client.post("/undo", data={"csrf_token": csrf, "back": "/items"})
+    assert nothing.status_code == 422 and "nothing of yours to undo" in nothing.text

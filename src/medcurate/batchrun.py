@@ -262,7 +262,10 @@ class LinkRun:
                     state=ItemState.DUPLICATE if duplicate_of else ItemState.DRAFT,
                     community=self.community.key,
                     text_content=extraction.text,
-                    provenance=_provenance(target, page, now),
+                    provenance={
+                        **_provenance(target, page, now),
+                        "image_candidates": list(extraction.images),
+                    },
                     signature=blob,
                     duplicate_of=duplicate_of,
                 )
