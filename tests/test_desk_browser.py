@@ -375,6 +375,7 @@ def test_an_editors_morning_by_keyboard(running: Running, browser: Any) -> None:
 
     # the history says what happened, readably; the site has the five
     page.goto(f"{running.base}/items/{undone_on}")
+    page.locator("#history").scroll_into_view_if_needed()
     history = page.inner_text("#history")
     assert f"Topic {top} accepted" in history and "undid accepted" in history.replace("Undid", "undid")
     shot("history")
@@ -401,3 +402,27 @@ def test_an_editors_morning_by_keyboard(running: Running, browser: Any) -> None:
     assert per_item[published[0]] == ["Enter", "a", "p"]  # opened from the inbox
     assert per_item[published[2]] == ["a", "2", "p"]  # the top one and the second: still three
     assert per_item[published[1]] == ["e", "Enter", "a", "p"]  # and the new title typed
+
+
+def test_inbox_keys_accept_tick_and_undo(running: Running, browser: Any) -> None:
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    _sign_in(page, running.base)
+    page.goto(f"{running.base}/items")
+    page.keyboard.press("j")
+    second = page.locator("tr.current")
+    item = second.get_attribute("data-id")
+    assert item == page.locator("[data-row]").nth(1).get_attribute("data-id")
+    page.keyboard.press("s")
+    assert second.locator("input[name=ids]").is_checked()
+    label = second.get_attribute("data-top")
+    page.keyboard.press("a")
+    page.wait_for_selector(".notice:has-text('Accepted')", timeout=WAIT_MS)
+    row = page.locator(f"tr[data-id='{item}']")
+    assert row.locator(".chip", has_text=label or "").count() == 1
+    assert "current" in (row.get_attribute("class") or "")  # the cursor stays where it was
+    page.screenshot(path=str(ARTIFACTS / "desk-inbox-accepted.png"))
+    page.keyboard.press("u")
+    page.wait_for_selector(".notice:has-text('Undone')", timeout=WAIT_MS)
+    assert page.locator(f"tr[data-id='{item}'] .chip").count() == 0
+    context.close()
