@@ -278,11 +278,16 @@ def test_publish_is_undone_by_an_editor_and_the_site_rebuilt(client: TestClient,
     client.post(f"/items/{item_id}/state/publish", data={"csrf_token": csrf})
     with site.database.session() as session:
         assert get_item(session, item_id=item_id).state == ItemState.PUBLISHED.value
+    title = _stored(site, item_id)["title"]
+    assert any(title in p.read_text(encoding="utf-8") for p in site.home.joinpath("site").rglob("*.html"))
     client.post(f"/items/{item_id}/undo", data={"csrf_token": csrf})
     with site.database.session() as session:
         assert get_item(session, item_id=item_id).state == ItemState.DRAFT.value
     log = client.get("/audit").text
-    assert "State: published → draft" in log and "rebuilt the site" in log
+    assert "State: published → draft" in log
+    builds = client.get("/api/audit?entity_type=site").json()["data"]
+    assert len(builds) == 2 and "undo" in builds[0]["detail"]  # publishing built it, the undo again
+    assert not any(title in p.read_text(encoding="utf-8") for p in site.home.joinpath("site").rglob("*.html"))
 
 
 def test_a_curator_cannot_undo_a_state_change(client: TestClient, site: Site) -> None:

@@ -338,16 +338,10 @@ def undo_event(
     Returns:
         The undo's own event id, the item, its readable lines and whether published content changed.
     """
-    event = session.get(AuditRecord, event_id)
-    if event is None or event.entity_type != "item":
-        raise NotFound(f"no decision on an item with event id {event_id}")
-    if not _can_undo(event):
-        raise InvalidInput(f"{ACTION_NAMES.get(event.action, event.action)} cannot be undone")
-    if undo_of(session, event=event) is not None:
-        raise InvalidInput(f"event #{event_id} is already undone")
+    event = _undoable(session, event_id)
     detail = event.detail or {}
     record = get_item(session, item_id=int(event.entity_id))
-    item = item_from_record(record)
+    item, state_before = item_from_record(record), record.state
     current: dict[str, Any] = {**item.front_matter, "body": item.body}
     restored = _inverse_changes(current, detail.get("changes") or [])
     state_from = _state_move(detail, event.action)
@@ -378,7 +372,7 @@ def undo_event(
     own = record_audit(
         session, actor=actor, action=UNDO_ACTION, entity_type="item", entity_id=saved.id, detail=inverse
     )
-    touched_site = ItemState.PUBLISHED.value in {record.state, saved.state}
+    touched_site = ItemState.PUBLISHED.value in {state_before, saved.state}
     return UndoResult(
         event_id=own.id,
         undid=event_id,
@@ -386,6 +380,18 @@ def undo_event(
         lines=describe(UNDO_ACTION, inverse),
         rebuild=touched_site,
     )
+
+
+def _undoable(session: Session, event_id: int) -> AuditRecord:
+    """The audit event, if it is a decision on an item that can be undone and is not undone yet."""
+    event = session.get(AuditRecord, event_id)
+    if event is None or event.entity_type != "item":
+        raise NotFound(f"no decision on an item with event id {event_id}")
+    if not _can_undo(event):
+        raise InvalidInput(f"{ACTION_NAMES.get(event.action, event.action)} cannot be undone")
+    if undo_of(session, event=event) is not None:
+        raise InvalidInput(f"event #{event_id} is already undone")
+    return event
 
 
 def _state_move(detail: Mapping[str, Any], action: str) -> tuple[str, str] | None:

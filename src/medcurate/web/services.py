@@ -299,6 +299,28 @@ def decide(
         raise InvalidInput(str(exc)) from exc
 
 
+def _checked_image(
+    data: bytes, *, max_bytes: int, crop_to: tuple[int, int] | None
+) -> tuple[bytes, str, list[int]]:
+    """The image's bytes (cropped when asked), format and size; ``InvalidInput`` for anything else."""
+    if len(data) > max_bytes:
+        raise InvalidInput(f"the image is larger than {max_bytes // (1024 * 1024)} MB")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = (image.format or "").upper()
+            if crop_to is not None and image_format in IMAGE_FORMATS:
+                from medcurate.web.desk import cropped
+
+                data, image_format = cropped(image, crop_to)
+            with Image.open(io.BytesIO(data)) as final:
+                size = [int(final.width), int(final.height)]
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InvalidInput(f"not an image Pillow can read: {exc}") from exc
+    if image_format not in IMAGE_FORMATS:
+        raise InvalidInput(f"a featured image is JPEG, PNG, GIF or WebP, not {image_format or 'unknown'}")
+    return data, image_format, size
+
+
 def set_featured_image(
     session: Session,
     *,
@@ -315,21 +337,7 @@ def set_featured_image(
 
     With ``crop_to`` (a width and height), the image is cut to that ratio around its centre first.
     """
-    if len(data) > max_bytes:
-        raise InvalidInput(f"the image is larger than {max_bytes // (1024 * 1024)} MB")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image_format = (image.format or "").upper()
-            if crop_to is not None and image_format in IMAGE_FORMATS:
-                from medcurate.web.desk import cropped
-
-                data, image_format = cropped(image, crop_to)
-            with Image.open(io.BytesIO(data)) as final:
-                size = [int(final.width), int(final.height)]
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InvalidInput(f"not an image Pillow can read: {exc}") from exc
-    if image_format not in IMAGE_FORMATS:
-        raise InvalidInput(f"a featured image is JPEG, PNG, GIF or WebP, not {image_format or 'unknown'}")
+    data, image_format, size = _checked_image(data, max_bytes=max_bytes, crop_to=crop_to)
     record = get_item(session, item_id=item_id)
     check_can_edit(user, record)
     href = featured_image_href(record.md_name, image_format)

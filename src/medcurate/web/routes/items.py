@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import Field
+from sqlalchemy.orm import Session
 
 from medcurate.errors import MedcurateError, NotFound
 from medcurate.intel.identifiers import identifier_key
@@ -285,7 +287,7 @@ def inbox(
         context,
         "inbox.html",
         principal=principal,
-        items=page.rows,
+        **_rows_with_top_suggestions(session, page.rows),
         total=total,
         total_text=about(total),
         next_page=page.next,
@@ -294,8 +296,12 @@ def inbox(
         linked=linked,
         filters=filters,
         facets=item_facets(session),
-        top=top_suggestions(session, item_ids=[r.id for r in page.rows]),
     )
+
+
+def _rows_with_top_suggestions(session: Session, rows: Sequence[Any]) -> dict[str, Any]:
+    """The page's rows and each one's best pending topic suggestion (what the inbox's `a` accepts)."""
+    return {"items": rows, "top": top_suggestions(session, item_ids=[r.id for r in rows])}
 
 
 @pages.post("/items/bulk")
