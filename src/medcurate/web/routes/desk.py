@@ -160,7 +160,7 @@ def page_image_candidate(
     crop: Annotated[bool, Form()] = False,
 ) -> Response:
     """Use one of the page's image candidates as the featured image, cropped to the site's ratio."""
-    from medcurate.fetch import fetch_image
+    from medcurate.ingest.fetch import fetch_image
     from medcurate.pipeline import default_options
 
     record = get_item(session, item_id=item_id)
