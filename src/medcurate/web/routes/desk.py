@@ -95,7 +95,7 @@ def page_undo(
 def page_undo_last(
     context: ContextDep, user: CuratorUser, back: Annotated[str, Form(max_length=2000)] = "/items"
 ) -> Response:
-    """Undo the user's newest decision on any item (`u` in the inbox)."""
+    """Undo the user's newest decision on any item (`u` in the lists and on the review screen)."""
     result = undo(context.database, user=user, settings=context.settings, out_dir=context.site_dir)
     return redirect(back, notice=_undo_notice(result.lines) + f" (item #{result.item_id})")
 

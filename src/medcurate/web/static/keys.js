@@ -240,7 +240,8 @@
       x: function () {
         if (!submitForm(document.querySelector("form[data-key='x']"))) { say("This item cannot be rejected from here.", true); }
       },
-      u: function () { undoLast("/items/" + itemId + "/undo", {}); },
+      // the last decision wherever it was: after `p` it is the publish of the item before this one
+      u: function () { undoLast("/undo", { back: "/items/" + itemId + "#history" }); },
     };
     for (var n = 1; n <= 9; n += 1) {
       keys[String(n)] = toggle.bind(null, n);
