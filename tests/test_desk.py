@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from medcurate.drafts import DraftInput, build_draft
 from medcurate.extract import extract
-from medcurate.extract._types import PageInput
+from medcurate.extract.types import PageInput
 from medcurate.history import describe, readable
 from medcurate.models import ItemState
 from medcurate.store.models import DecisionRecord, SuggestionRecord

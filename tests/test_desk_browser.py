@@ -27,7 +27,7 @@ import uvicorn
 from medcurate.demo import demo_site_root, serve_directory
 from medcurate.drafts import DraftInput, build_draft
 from medcurate.extract import extract
-from medcurate.extract._types import PageInput
+from medcurate.extract.types import PageInput
 from medcurate.models import ItemState
 from medcurate.store.repository import get_item
 from medcurate.store.suggestions import NewSuggestion, replace_pending_suggestions

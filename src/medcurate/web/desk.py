@@ -14,7 +14,7 @@ from medcurate.store.db import Database
 from medcurate.store.models import ItemRecord
 from medcurate.store.repository import record_audit
 from medcurate.users import Role, User
-from medcurate.web.services import Publisher, check_can_edit, publish_site
+from medcurate.web.services import Publisher, check_can_edit, rebuild_site
 
 
 def cropped(image: Image.Image, ratio: tuple[int, int]) -> tuple[bytes, str]:
@@ -45,7 +45,7 @@ def undo(
     out_dir: Path,
     event_id: int | None = None,
     item_id: int | None = None,
-    publisher: Publisher = publish_site,
+    publisher: Publisher = rebuild_site,
 ) -> UndoResult:
     """Undo one decision (``event_id``), else the user's newest one (on ``item_id`` when given).
 
