@@ -1,11 +1,8 @@
-"""The desk's library functions beside ``web.services``: undo through ``medcurate.history``, image crops."""
+"""The desk's library function beside ``web.services``: undo, through ``medcurate.history``."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-
-from PIL import Image
 
 from medcurate.errors import InvalidInput, PermissionDenied
 from medcurate.history import UndoResult, last_undoable, undo_event
@@ -15,26 +12,6 @@ from medcurate.store.models import ItemRecord
 from medcurate.store.repository import record_audit
 from medcurate.users import Role, User
 from medcurate.web.services import Publisher, check_can_edit, rebuild_site
-
-
-def cropped(image: Image.Image, ratio: tuple[int, int]) -> tuple[bytes, str]:
-    """The image cut to ``ratio`` around its centre, encoded again (a GIF becomes a PNG)."""
-    width, height = image.size
-    want = ratio[0] / ratio[1]
-    if width / height > want:
-        new_width = round(height * want)
-        box = ((width - new_width) // 2, 0, (width - new_width) // 2 + new_width, height)
-    else:
-        new_height = round(width / want)
-        box = (0, (height - new_height) // 2, width, (height - new_height) // 2 + new_height)
-    image_format = (image.format or "PNG").upper()
-    image_format = "PNG" if image_format == "GIF" else image_format
-    result = image.crop(box)
-    if image_format == "JPEG" and result.mode not in {"RGB", "L"}:
-        result = result.convert("RGB")
-    out = io.BytesIO()
-    result.save(out, format=image_format)
-    return out.getvalue(), image_format
 
 
 def undo(

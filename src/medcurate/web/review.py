@@ -5,16 +5,20 @@ source, lead image, text, the original's link); ``desk_fields`` splits the front
 the few fields an editor works through (title, brief, description, author, date) and the derived
 rest, folded under "Advanced"; ``follow`` says which derived fields still follow the title (or the
 brief) and what they become for a new one, so that the form updates them as the editor types and
-the server still only changes what the form changed.
+the server still only changes what the form changed. ``cropped`` cuts a featured image to the
+site's shape.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+from PIL import Image
 
 from medcurate.models import CuratedItem, Variant
 from medcurate.rules import derive_alias, derive_description, derive_slug, plain_text
@@ -151,3 +155,23 @@ def follow(item: CuratedItem, *, brand: str | None, title: str, brief: str) -> d
         "length": len(cut),
         "brief_length": len(plain_text(brief)),
     }
+
+
+def cropped(image: Image.Image, ratio: tuple[int, int]) -> tuple[bytes, str]:
+    """The image cut to ``ratio`` around its centre, encoded again (a GIF becomes a PNG)."""
+    width, height = image.size
+    want = ratio[0] / ratio[1]
+    if width / height > want:
+        new_width = round(height * want)
+        box = ((width - new_width) // 2, 0, (width - new_width) // 2 + new_width, height)
+    else:
+        new_height = round(width / want)
+        box = (0, (height - new_height) // 2, width, (height - new_height) // 2 + new_height)
+    image_format = (image.format or "PNG").upper()
+    image_format = "PNG" if image_format == "GIF" else image_format
+    result = image.crop(box)
+    if image_format == "JPEG" and result.mode not in {"RGB", "L"}:
+        result = result.convert("RGB")
+    out = io.BytesIO()
+    result.save(out, format=image_format)
+    return out.getvalue(), image_format

@@ -49,6 +49,7 @@ from medcurate.store.models import ItemRecord, SourceRecord
 from medcurate.store.repository import get_item, item_from_record, record_audit, save_item
 from medcurate.users import Role, User
 from medcurate.validation import link_problems, type_problems
+from medcurate.web.review import cropped
 
 CURATOR_EDITABLE = frozenset({ItemState.DRAFT, ItemState.DUPLICATE, ItemState.REJECTED})
 TRANSITIONS: Mapping[str, tuple[ItemState, frozenset[ItemState]]] = {
@@ -317,8 +318,6 @@ def _checked_image(
         with Image.open(io.BytesIO(data)) as image:
             image_format = (image.format or "").upper()
             if crop_to is not None and image_format in IMAGE_FORMATS:
-                from medcurate.web.desk import cropped
-
                 data, image_format = cropped(image, crop_to)
             with Image.open(io.BytesIO(data)) as final:
                 size = [int(final.width), int(final.height)]
