@@ -84,7 +84,7 @@ def article_view(record: ItemRecord, item: CuratedItem) -> Article:
         title=item.title,
         byline=byline,
         date=moment.isoformat()[:10] if isinstance(moment, date) else str(moment or "")[:10],
-        source=source_name(item, record.brand),
+        source=record.source_name or source_name(item, record.brand),
         paragraphs=[p.strip() for p in _PARAGRAPHS.split(text) if p.strip()],
         original=item.url,
         image_alt=alt or item.title,
