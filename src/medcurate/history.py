@@ -261,7 +261,7 @@ def last_undoable(session: Session, *, actor: str, item_id: int | None = None) -
     return None
 
 
-def record_site_build(settings: Settings, *, actor: str, out_dir: Path, detail: Mapping[str, Any]) -> None:
+def audit_site_build(settings: Settings, *, actor: str, out_dir: Path, detail: Mapping[str, Any]) -> None:
     """Audit a site build that a command ran (the web app audits its own with the publish)."""
     from medcurate.store.db import open_database
 

@@ -70,9 +70,9 @@ def _publish(
         fail(str(exc))
     import getpass
 
-    from medcurate.history import record_site_build
+    from medcurate.history import audit_site_build
 
-    record_site_build(
+    audit_site_build(
         settings,
         actor=getpass.getuser(),
         out_dir=target,
