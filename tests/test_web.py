@@ -334,7 +334,10 @@ def test_review_page_shows_every_field_and_saves_edits(client: TestClient, site:
     audit = client.get("/api/items/1/audit").json()
     edit = next(e for e in audit["data"] if e["action"] == "item.edit")
     assert edit["actor"] == "cal"
-    assert edit["detail"]["title"]["to"] == "Ransomware hits two hospitals"
+    title = next(c for c in edit["detail"]["changes"] if c["field"] == "title")
+    assert title["after"] == "Ransomware hits two hospitals"
+    assert "Title: Ransomware hits hospital → Ransomware hits two hospitals" in edit["summary"]
+    assert "Brief: Hospitals report ransomware attacks. → Edited." in edit["summary"]
     assert "Ransomware hits two hospitals" in client.get("/items/1").text
 
 
@@ -435,7 +438,7 @@ def test_topic_panel_fragment(client: TestClient, site: Site) -> None:
         headers={"X-CSRF-Token": csrf, "X-Fragment": "1"},
     )
     assert response.status_code == 200
-    assert response.text.lstrip().startswith('<section class="panel" id="topics">')
+    assert response.text.lstrip().startswith('<section class="panel" id="topics"')
     assert "Gartner: Cybersecurity" in response.text
     assert item_from_record(item_in_store(site, 2)).topics == ["Gartner: Cybersecurity"]
 

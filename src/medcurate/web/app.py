@@ -40,6 +40,7 @@ from medcurate.errors import (
     SourceError,
     plain_reason,
 )
+from medcurate.history import ACTION_NAMES, describe
 from medcurate.ops.metrics import watch_pool
 from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
@@ -57,6 +58,7 @@ from medcurate.web.routes import (
     auth,
     batches,
     dashboard,
+    desk,
     intel,
     items,
     sources,
@@ -244,6 +246,8 @@ def create_app(
     db = database or open_database(settings.database, pool_size=options.request_threads)
     templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
     templates.filters["strength"] = strength
+    templates.filters["history_lines"] = lambda event: describe(event.action, event.detail)
+    templates.filters["history_verb"] = lambda action: ACTION_NAMES.get(action, action)
     templates.filters["plain_reason"] = plain_reason
     templates.filters["by_taxonomy"] = by_taxonomy
     templates.filters["topic_name"] = lambda label: split_label(label)[1]
@@ -282,7 +286,8 @@ def create_app(
     app.router.routes.extend(OPS_ROUTES)
     watch_pool(db.engine)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
-    for module in (auth, items, workflow, suggestions, audit, batches, sources, dashboard, users, intel):
+    routers = (auth, items, desk, workflow, suggestions, audit, batches, sources, dashboard, users, intel)
+    for module in routers:
         app.include_router(module.api, prefix=API_PREFIX)
         app.include_router(module.pages)
     return app

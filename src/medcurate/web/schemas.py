@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from medcurate.errors import plain_reason
+from medcurate.history import describe
 from medcurate.models import DecisionAction, SuggestionKind
 from medcurate.store.listing import ItemPage, ItemRow, Total
 from medcurate.store.models import AuditRecord, ItemRecord, SuggestionRecord
@@ -151,6 +152,7 @@ class AuditEventPublic(BaseModel):
     entity_type: str
     entity_id: str
     detail: dict[str, Any]
+    summary: list[str] = Field(default_factory=list, description='What changed, for people ("Title: A → B")')
 
 
 class AuditPublic(BaseModel):
@@ -412,6 +414,7 @@ def audit_public(record: AuditRecord) -> AuditEventPublic:
         entity_type=record.entity_type,
         entity_id=record.entity_id,
         detail=record.detail or {},
+        summary=describe(record.action, record.detail),
     )
 
 
