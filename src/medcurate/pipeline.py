@@ -54,10 +54,10 @@ from medcurate.batchrun import (
 )
 from medcurate.errors import MedcurateError
 from medcurate.fetch import FetchedPage, FetchOptions, FetchResult, HostLimiter, fetch_many
+from medcurate.ingest.sources import SourceEntry, SourceKind
 from medcurate.netguard import NetPolicy
 from medcurate.resolve import canonical_key
 from medcurate.settings import Settings
-from medcurate.sources import SourceEntry, SourceKind
 from medcurate.store.db import Database
 from medcurate.store.ingest import (
     BatchLink,
@@ -371,7 +371,7 @@ def ingest_entries(
     batch_key: str | None = None,
     description: str = "",
 ) -> BatchReport:
-    """Like ``ingest_urls`` for entries read by ``medcurate.sources``; saved pages are not fetched."""
+    """Like ``ingest_urls`` for entries read by ``medcurate.ingest.sources``; saved pages are not fetched."""
     links = [
         (entry.url, {"kind": entry.kind.value, "origin": entry.origin, "tags": list(entry.tags)}, entry.html)
         for entry in entries

@@ -399,26 +399,27 @@ def feed_links(database: Database, *, source_id: int, settings: Settings, user: 
     """Fetch a followed feed now and return its links; the source row keeps when and any error."""
     if not user.role.allows(Role.CURATOR):
         raise PermissionDenied("only curators and above may check sources")
-    from medcurate.fetch import fetch_feed_bytes  # type: ignore[attr-defined, unused-ignore]
-    from medcurate.sources import SourceKind, parse_source
+    from medcurate.fetch import fetch_feed_bytes
+    from medcurate.ingest.sources import SourceInput, SourceKind, collect
+    from medcurate.pipeline import default_options
 
     with database.session() as session:
         source = session.get(SourceRecord, source_id)
         if source is None:
             raise NotFound(f"no source {source_id}")
-        location = source.location
+        location, kind = source.location, source.kind
+    fetch_options = default_options(settings).fetch
     error: str | None = None
     links: list[str] = []
     try:
-        data = fetch_feed_bytes(location)
-        report = parse_source(
-            data,
-            origin=location,
-            kind=SourceKind.FEED,
-            base_url=location,
+        collection = collect(
+            [SourceInput(location=location, kind=SourceKind(kind) if kind in set(SourceKind) else None)],
+            fetch=lambda url: fetch_feed_bytes(url, fetch_options),
             max_entries=settings.feed_max_entries,
         )
-        links = [entry.url for entry in report.entries if entry.url]
+        links = [entry.url for entry in collection.entries if entry.url]
+        if not links and collection.problems:
+            error = "; ".join(collection.problems)
     except MedcurateError as exc:
         error = str(exc)
     with database.session() as session:

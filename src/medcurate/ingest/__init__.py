@@ -1,0 +1,1 @@
+"""Ingestion stages: reading sources, resolving, fetching."""
