@@ -62,6 +62,8 @@ class IngestOptions:
     fetch: FetchOptions = field(default_factory=FetchOptions)
     extract: ExtractOptions = DEFAULT_EXTRACT_OPTIONS
     community: str | None = None
+    # Topics every draft of the batch starts with (a subscription's default topics).
+    topics: tuple[str, ...] = ()
     suggest: bool = True
     download_images: bool = True
     retry_failed: bool = True
@@ -246,6 +248,7 @@ class LinkRun:
             curator=self.actor,
             image=image,
             pdf_url=page.final_url if page.kind == "pdf" else None,
+            topics=self.options.topics,
         )
         duplicate_of = int(verdict.duplicate_of) if verdict.is_duplicate and verdict.duplicate_of else None
         blob = signature(extraction.text)

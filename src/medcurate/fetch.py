@@ -47,7 +47,7 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -415,6 +415,7 @@ class _Session:
                             + (f" after {attempt + 1} attempts" if attempt else ""),
                             url=url,
                             status_code=status,
+                            retry_after=retry_after(got.get("retry-after")),
                         )
                     else:
                         if accept is not None:
@@ -746,6 +747,57 @@ async def fetch_feed_async(url: str, options: FetchOptions) -> bytes:
     finally:
         await session.aclose()
     return answer.body
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedResponse:
+    """A conditional feed request's answer: 200 with the body and its validators, or 304 and no body."""
+
+    url: str
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def not_modified(self) -> bool:
+        """True for a 304: the feed is as it was when the validators were given."""
+        return self.status == 304
+
+
+async def fetch_feed_response_async(
+    url: str, options: FetchOptions, *, etag: str | None = None, last_modified: str | None = None
+) -> FeedResponse:
+    """Fetch a feed, OPML list or sitemap conditionally (``If-None-Match``/``If-Modified-Since``).
+
+    A subscription keeps the validators of its last answer in the database rather than in the
+    on-disk cache, so that any worker of a queue sends the same conditional request; a 304 comes
+    back as a ``FeedResponse`` with no body, which the caller never parses.
+
+    Raises:
+        FetchError: or a subclass, as for pages; an ``HTTPStatusError`` carries the Retry-After.
+    """
+    conditional = {"If-None-Match": etag} if etag else {}
+    if last_modified:
+        conditional["If-Modified-Since"] = last_modified
+    session = _Session(replace(options, cache_dir=None))
+    try:
+        answer, _chain = await session.follow(
+            url, accept=_accept_feed(url), headers={"Accept": _ACCEPT_FEED, **conditional}
+        )
+    except HTTPStatusError as exc:
+        if exc.status_code == 304 and conditional:
+            return FeedResponse(url=url, status=304, body=b"", headers={})
+        raise
+    finally:
+        await session.aclose()
+    return FeedResponse(url=answer.url, status=answer.status, body=answer.body, headers=answer.headers)
+
+
+def fetch_feed_response(
+    url: str, options: FetchOptions, *, etag: str | None = None, last_modified: str | None = None
+) -> FeedResponse:
+    """Fetch a feed conditionally, synchronously; see ``fetch_feed_response_async``."""
+    return _run(fetch_feed_response_async(url, options, etag=etag, last_modified=last_modified))
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:

@@ -27,6 +27,7 @@ from medcurate.ingest.sources.common import (
 from medcurate.ingest.sources.feeds import parse_feed
 from medcurate.ingest.sources.opml import parse_opml
 from medcurate.ingest.sources.pages import parse_saved_page, read_saved_pages
+from medcurate.ingest.sources.sitemaps import parse_sitemap
 from medcurate.ingest.sources.text import is_url_list, parse_text
 
 _SNIFF_BYTES = 64 * 1024

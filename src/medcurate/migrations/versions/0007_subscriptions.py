@@ -1,0 +1,87 @@
+"""subscriptions: sources refresh on a schedule and remember their entries; items may be published later
+
+The ``sources`` table grows the subscription (refresh interval, community, default topics, on/off
+switch and the reason it paused), the schedule (when due, the claim's lease), the validators of the
+last answer (ETag, Last-Modified), the back-off state and health counters. A new table,
+``source_entries``, remembers the entries each source has seen (by a hash of the GUID or URL), so
+that only new ones become drafts. ``items.publish_at`` is the editor's "Publish at".
+
+Existing sources become enabled subscriptions due at once, every 30 minutes.
+
+Revision ID: 0007_subscriptions
+Revises: 0006
+Create Date: 2026-12-02 01:50:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007_subscriptions"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_COUNTERS = ("consecutive_failures", "refreshes", "not_modified", "failures", "entries_seen", "drafts_made")
+
+
+def _source_columns() -> list[sa.Column[object]]:
+    moment = sa.DateTime(timezone=True)
+    return [
+        sa.Column("refresh_minutes", sa.Integer(), nullable=False, server_default="30"),
+        sa.Column("community", sa.String(length=120), nullable=True),
+        sa.Column("topics", sa.JSON(), nullable=False, server_default=sa.text("'[]'")),
+        sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
+        sa.Column("paused_reason", sa.Text(), nullable=True),
+        sa.Column("next_refresh_at", moment, nullable=True),
+        sa.Column("lease_until", moment, nullable=True),
+        sa.Column("lease_token", sa.String(length=64), nullable=True),
+        sa.Column("etag", sa.Text(), nullable=True),
+        sa.Column("last_modified", sa.String(length=64), nullable=True),
+        sa.Column("last_success_at", moment, nullable=True),
+        sa.Column("last_new_entry_at", moment, nullable=True),
+        *(sa.Column(name, sa.Integer(), nullable=False, server_default="0") for name in _COUNTERS),
+    ]
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    with op.batch_alter_table("sources") as batch:
+        for column in _source_columns():
+            batch.add_column(column)
+        batch.create_index("ix_sources_due", ["enabled", "next_refresh_at"])
+    op.create_table(
+        "source_entries",
+        sa.Column("id", sa.Integer(), sa.Identity(), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("entry_key", sa.String(length=64), nullable=False),
+        sa.Column("url", sa.Text(), nullable=True),
+        sa.Column("entry_published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=True),
+        sa.Column("drafted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["source_id"], ["sources.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("source_id", "entry_key", name="uq_source_entries_key"),
+    )
+    op.create_index("ix_source_entries_seen", "source_entries", ["source_id", "seen_at"])
+    with op.batch_alter_table("items") as batch:
+        batch.add_column(sa.Column("publish_at", sa.DateTime(timezone=True), nullable=True))
+        batch.create_index("ix_items_publish_at", ["publish_at"])
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    with op.batch_alter_table("items") as batch:
+        batch.drop_index("ix_items_publish_at")
+        batch.drop_column("publish_at")
+    op.drop_index("ix_source_entries_seen", table_name="source_entries")
+    op.drop_table("source_entries")
+    with op.batch_alter_table("sources") as batch:
+        batch.drop_index("ix_sources_due")
+        for column in reversed(_source_columns()):
+            batch.drop_column(column.name)
