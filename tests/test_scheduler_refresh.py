@@ -6,17 +6,12 @@ back-off and Retry-After are checked as the moments the scheduler stores, never 
 
 from __future__ import annotations
 
-import random
-import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from dataclasses import replace
+from datetime import UTC, timedelta
 from pathlib import Path
 
-import pytest
-
-from httpserver import LocalServer, Reply, SeenRequest
+from feedsupport import T0, Feed, follow_newsroom, newsroom
+from httpserver import LocalServer, Reply
 from medcurate.batchrun import IngestOptions
 from medcurate.pipeline import default_options
 from medcurate.scheduler.follow import follow_source, pause_source, resume_source
@@ -26,73 +21,7 @@ from medcurate.store.db import Database
 from medcurate.store.models import ItemRecord, SourceEntryRecord
 from medcurate.store.subscriptions import get_subscription, source_health, troubled_sources
 
-T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-VOCABULARY = ["clinic", "nurses", "vendor", "audit", "budget", "network", "device", "patient", "server", "backup", "policy", "board", "insurer", "outage", "pharmacy", "imaging", "laboratory", "portal", "identity", "password", "firewall", "training", "drill", "regulator", "hospital", "surgeon", "oncology", "cardiology", "trial", "dose", "vaccine", "screening", "registry", "telehealth", "billing", "coding", "claims", "privacy", "breach", "ransomware", "encryption", "staffing", "shortage", "rural", "urban", "pediatric", "geriatric", "emergency"]
-
-
-def article(title: str, seed: int) -> bytes:
-    """An article page whose words no other seed's page shares in order (no near-duplicates)."""
-    rng = random.Random(seed)
-    paragraphs = "".join(
-        "<p>" + " ".join(rng.choice(VOCABULARY) for _ in range(60)).capitalize() + ".</p>" for _ in range(6)
-    )
-    return (
-        f"<!doctype html><html><head><title>{title}</title><meta name='author' content='Ann Writer'>"
-        f"<meta property='article:published_time' content='2026-11-30T08:00:00Z'></head>"
-        f"<body><article><h1>{title}</h1>{paragraphs}</article></body></html>"
-    ).encode()
-
-
-@dataclass
-class Feed:
-    """One feed the server serves: its entries (newest first) and how it answers now."""
-
-    path: str
-    validator: str  # "etag" or "last-modified"
-    entries: list[tuple[str, datetime]] = field(default_factory=list)
-    version: int = 1
-    failing: Reply | None = None
-
-    def add(self, server: LocalServer, slug: str, when: datetime) -> None:
-        server.route(f"/articles/{slug}", Reply(body=article(f"Story {slug}", zlib.crc32(slug.encode()))))
-        self.entries.insert(0, (slug, when))
-        self.version += 1
-
-    def answer(self, server: LocalServer, request: SeenRequest) -> Reply:
-        if self.failing is not None:
-            return self.failing
-        etag = f'"{self.path}-v{self.version}"'
-        modified = format_datetime(T0 + timedelta(minutes=self.version), usegmt=True)
-        if self.validator == "etag" and request.headers.get("if-none-match") == etag:
-            return Reply(status=304, body=b"", content_type=None, headers={"ETag": etag})
-        if self.validator == "last-modified" and request.headers.get("if-modified-since") == modified:
-            return Reply(status=304, body=b"", content_type=None, headers={"Last-Modified": modified})
-        items = "".join(
-            f"<item><title>Story {slug}</title><link>{server.url('/articles/' + slug)}</link>"
-            f"<guid isPermaLink='false'>urn:{self.path}:{slug}</guid>"
-            f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate></item>"
-            for slug, when in self.entries
-        )
-        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>{self.path}</title>{items}</channel></rss>'
-        headers = {"ETag": etag} if self.validator == "etag" else {"Last-Modified": modified}
-        return Reply(body=body.encode(), content_type="application/rss+xml", headers=headers)
-
-
-@pytest.fixture()
-def newsroom() -> Iterator[tuple[LocalServer, dict[str, Feed]]]:
-    """Three feeds: one with an ETag, one with Last-Modified, one that will fail."""
-    with LocalServer() as server:
-        server.route("/robots.txt", Reply(body=b"", content_type="text/plain"))
-        feeds = {
-            "alpha": Feed("/alpha.xml", "etag"),
-            "beta": Feed("/beta.xml", "last-modified"),
-            "gamma": Feed("/gamma.xml", "etag"),
-        }
-        for name, feed in feeds.items():
-            server.route(feed.path, lambda request, feed=feed: feed.answer(server, request))
-            for number in range(3):
-                feed.add(server, f"{name}-{number}", T0 - timedelta(hours=3 - number))
-        yield server, feeds
+__all__ = ["newsroom"]  # the imported fixture, so linters see it used
 
 
 def settings_for(tmp_path: Path, database: Database) -> Settings:
@@ -116,28 +45,12 @@ def drafted_urls(database: Database) -> list[str]:
         return sorted(url for (url,) in session.query(ItemRecord.url).all() if url)
 
 
-def _source_ids(database: Database, server: LocalServer, settings: Settings) -> dict[str, int]:
-    ids = {}
-    for name, topics in (("alpha", ["Cybersecurity"]), ("beta", []), ("gamma", ["Telehealth", "Policy"])):
-        source = follow_source(
-            database,
-            location=server.url(f"/{name}.xml"),
-            actor="tester",
-            now=T0,
-            config=settings.load_site_config(),
-            community="news",
-            topics=topics,
-        )
-        ids[name] = source.id
-    return ids
-
-
 def test_scheduled_refreshes_draft_new_entries_send_conditional_requests_back_off_and_pause(
     newsroom: tuple[LocalServer, dict[str, Feed]], database: Database, tmp_path: Path
 ) -> None:
     server, feeds = newsroom
     settings = settings_for(tmp_path, database)
-    ids = _source_ids(database, server, settings)
+    ids = follow_newsroom(database, server, settings)
 
     # First refresh: each new source drafts only its newest two entries (feed_first_entries=2).
     first = run_due(database, settings, options=light(settings), now=T0)
