@@ -86,7 +86,7 @@ def list_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--js
             "on" if row["enabled"] else f"[yellow]paused[/] {plain(row['paused_reason'] or '')}",
             plain(row["title"] or row["location"]),
             f"{row['refresh_minutes']} min",
-            row["next_refresh_at"] or "",
+            str(row["next_refresh_at"] or ""),
             str(row["entries_seen"]),
             str(row["drafts_30d"]),
             plain(row["last_error"] or ""),

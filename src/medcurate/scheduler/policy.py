@@ -48,7 +48,7 @@ def feed_hint(data: bytes) -> timedelta | None:
 
 def after_success(now: datetime, *, interval: timedelta, hint: timedelta | None = None) -> datetime:
     """The next refresh after a good answer (200 or 304)."""
-    wait = max(interval, min(hint, MAX_WAIT)) if hint is not None else interval
+    wait: timedelta = max(interval, min(hint, MAX_WAIT)) if hint is not None else interval
     return now + wait
 
 
@@ -56,7 +56,7 @@ def after_failure(
     now: datetime, *, interval: timedelta, failures: int, retry_after: float | None = None
 ) -> datetime:
     """The next refresh after the ``failures``-th failure in a row (1 for the first)."""
-    backoff = min(interval * 2 ** max(1, failures), MAX_WAIT)
+    backoff: timedelta = min(interval * 2 ** max(1, failures), MAX_WAIT)
     if retry_after is not None:
         backoff = max(backoff, min(timedelta(seconds=retry_after), MAX_WAIT))
     return now + backoff

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from medcurate.errors import InvalidInput, NotFound
 from medcurate.store.db import Database
@@ -154,7 +155,7 @@ def remove_subscription(session: Session, source_id: int) -> SourceRecord:
     return source
 
 
-def _due(now: datetime) -> list[object]:
+def _due(now: datetime) -> list[ColumnElement[bool]]:
     return [
         SourceRecord.enabled.is_(True),
         or_(SourceRecord.next_refresh_at.is_(None), SourceRecord.next_refresh_at <= now),

@@ -45,7 +45,18 @@ from medcurate.web.jsonguard import JSONDepthGuard
 from medcurate.web.ops import ROUTES as OPS_ROUTES
 from medcurate.web.ops import observe_request
 from medcurate.web.options import WebContext, WebOptions
-from medcurate.web.routes import audit, auth, batches, dashboard, intel, items, sources, suggestions, users
+from medcurate.web.routes import (
+    audit,
+    auth,
+    batches,
+    dashboard,
+    intel,
+    items,
+    schedule,
+    sources,
+    suggestions,
+    users,
+)
 from medcurate.web.transport import served_over_https
 
 API_PREFIX = "/api"
@@ -181,7 +192,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ticker = None
+        if options.scheduler and not settings.queue_url:
+            from medcurate.scheduler.ticker import Ticker
+
+            ticker = Ticker(db, settings, site_dir=context.site_dir)
+            ticker.start()
         yield
+        if ticker is not None:
+            ticker.stop()
         jobs.shutdown()
         if owns_database:
             db.dispose()
@@ -205,7 +224,7 @@ def create_app(
     app.router.routes.extend(OPS_ROUTES)
     watch_pool(db.engine)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
-    for module in (auth, items, suggestions, audit, batches, sources, dashboard, users, intel):
+    for module in (auth, items, schedule, suggestions, audit, batches, sources, dashboard, users, intel):
         app.include_router(module.api, prefix=API_PREFIX)
         app.include_router(module.pages)
     return app

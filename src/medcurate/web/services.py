@@ -339,47 +339,6 @@ def set_featured_image(
     return update_item(session, item_id=item_id, changes=changes, user=user, config=config)
 
 
-def add_source(session: Session, *, kind: str, location: str, title: str | None, user: User) -> SourceRecord:
-    """Follow a feed or other source; ``InvalidInput`` if it is already followed."""
-    if not user.role.allows(Role.CURATOR):
-        raise PermissionDenied("only curators and above may add sources")
-    location = location.strip()
-    if not location.startswith(("http://", "https://")):
-        raise InvalidInput("a source's location is an http(s) URL")
-    if session.query(SourceRecord).filter_by(location=location).first() is not None:
-        raise InvalidInput(f"{location} is already followed")
-    source = SourceRecord(kind=kind, location=location, title=(title or "").strip() or None)
-    session.add(source)
-    session.flush()
-    record_audit(
-        session,
-        actor=user.username,
-        action="source.add",
-        entity_type="source",
-        entity_id=source.id,
-        detail={"location": location, "kind": kind},
-    )
-    return source
-
-
-def remove_source(session: Session, *, source_id: int, user: User) -> None:
-    """Stop following a source (editors)."""
-    if not user.role.allows(Role.EDITOR):
-        raise PermissionDenied("only editors may remove sources")
-    source = session.get(SourceRecord, source_id)
-    if source is None:
-        raise NotFound(f"no source {source_id}")
-    session.delete(source)
-    record_audit(
-        session,
-        actor=user.username,
-        action="source.remove",
-        entity_type="source",
-        entity_id=source_id,
-        detail={"location": source.location},
-    )
-
-
 def refresh_suggestions(database: Database, *, item_id: int, settings: Settings, user: User) -> None:
     """Compute and store fresh suggestions for an item (curators and above)."""
     if not user.role.allows(Role.CURATOR):

@@ -16,6 +16,7 @@ Create Date: 2026-12-02 01:50:00.000000
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,7 +29,7 @@ depends_on: str | Sequence[str] | None = None
 _COUNTERS = ("consecutive_failures", "refreshes", "not_modified", "failures", "entries_seen", "drafts_made")
 
 
-def _source_columns() -> list[sa.Column[object]]:
+def _source_columns() -> list[sa.Column[Any]]:
     moment = sa.DateTime(timezone=True)
     return [
         sa.Column("refresh_minutes", sa.Integer(), nullable=False, server_default="30"),

@@ -1,10 +1,13 @@
-"""The dashboard: items per week by state, top topics over time, top sources (``/dashboard``)."""
+"""The dashboard: items per week by state, top topics, top sources, failing and silent sources."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 
 from medcurate.store.queries import Dashboard, dashboard
+from medcurate.store.subscriptions import troubled_sources
 from medcurate.web.charts import horizontal_bars, line_chart, stacked_bars
 from medcurate.web.deps import ContextDep, CurrentPrincipal, SessionDep, ViewerUser
 from medcurate.web.pages import render
@@ -13,6 +16,8 @@ from medcurate.web.schemas import LabelCount, StatsPublic, TopicSeries, WeekCoun
 
 api = APIRouter(tags=["dashboard"], responses=ERROR_RESPONSES)
 pages = APIRouter(include_in_schema=False)
+# A source with no new entry for this long is "silent" on the dashboard.
+SILENT_DAYS = 14
 
 
 def _week_labels(figures: Dashboard) -> list[str]:
@@ -46,6 +51,7 @@ def dashboard_page(
     """Charts, drawn as SVG on the server."""
     figures = dashboard(session)
     labels = _week_labels(figures)
+    failing, silent = troubled_sources(session, now=datetime.now(UTC), silent_days=SILENT_DAYS)
     return render(
         request,
         context,
@@ -55,4 +61,7 @@ def dashboard_page(
         per_week=stacked_bars(labels, figures.per_week, title="Items per week by state"),
         topics=line_chart(labels, figures.topics, title="Top topics per week"),
         sources=horizontal_bars(list(figures.sources), title="Top sources"),
+        failing=failing,
+        silent=silent,
+        silent_days=SILENT_DAYS,
     )
