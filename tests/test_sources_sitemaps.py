@@ -8,7 +8,7 @@ import pytest
 
 from httpserver import LocalServer, Reply, local_fetch_options
 from medcurate.errors import SourceError
-from medcurate.fetch import fetch_feed_bytes
+from medcurate.ingest.fetch import fetch_feed_bytes
 from medcurate.ingest.sources import SourceInput, SourceKind, collect, detect_source_kind, parse_sitemap
 
 NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>

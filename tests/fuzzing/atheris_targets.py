@@ -17,8 +17,8 @@ import atheris
 with atheris.instrument_imports(include=["medcurate"]):
     from medcurate.errors import MedcurateError
     from medcurate.frontmatter import parse_document, render_document
+    from medcurate.ingest.resolve import canonical_key, normalize_url, strip_tracking
     from medcurate.ingest.sources import parse_bookmarks, parse_feed, parse_opml
-    from medcurate.resolve import canonical_key, normalize_url, strip_tracking
 
 
 def _frontmatter(data: bytes) -> None:

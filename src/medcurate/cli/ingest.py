@@ -14,7 +14,7 @@ from medcurate.cli._shared import console, fail, plain, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 
 if TYPE_CHECKING:
-    from medcurate.fetch import FetchOptions
+    from medcurate.ingest.options import FetchOptions
     from medcurate.ingest.sources import SourceEntry
     from medcurate.pipeline import BatchReport, IngestOptions
     from medcurate.pipeline import Progress as IngestProgress
@@ -131,7 +131,7 @@ def _read_inputs(
     max_entries: int,
 ) -> tuple[list[SourceEntry], list[str]]:
     """Every entry of every input, read by ``sources.collect``; problems are returned as text."""
-    from medcurate.fetch import fetch_feed_bytes
+    from medcurate.ingest.fetch import fetch_feed_bytes
     from medcurate.ingest.sources import SourceInput, SourceKind, collect
 
     for path in html_dir:

@@ -26,7 +26,7 @@ import httpx
 
 from medcurate.batchrun import IngestOptions
 from medcurate.errors import HTTPStatusError, MedcurateError
-from medcurate.fetch import fetch_feed_bytes, fetch_feed_response
+from medcurate.ingest.fetch import fetch_feed_bytes, fetch_feed_response
 from medcurate.ingest.sources import SourceEntry, SourceInput, SourceKind, collect
 from medcurate.scheduler import policy
 from medcurate.settings import Settings

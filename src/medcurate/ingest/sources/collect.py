@@ -7,7 +7,7 @@ list's feeds, a sitemap index's sitemaps) is expanded here, one level deep: the 
 are fetched and read, and their entries take the list's place.
 
 Network access is a function passed in (``fetch``), so this module stays free of HTTP: the callers
-pass ``medcurate.fetch.fetch_feed_bytes`` with their options, and the scheduler passes the bytes of
+pass ``medcurate.ingest.fetch.fetch_feed_bytes`` with their options, and the scheduler passes the bytes of
 its own conditional request as ``SourceInput.data`` so that a 304 never reaches a parser.
 """
 
