@@ -145,11 +145,9 @@ def refresh_claim(
         drafted = _ingest(database, settings, ingesting, chosen)
     except MedcurateError as exc:
         return _failed(database, settings, claim, exc, now=now, interval=interval)
-    seen = [
-        SeenEntry(key=e.memory_key, url=e.url, published=e.published)
-        for e in entries
-        if e.memory_key in fresh
-    ]
+    # One row per key, even when a feed repeats a GUID.
+    firsts = {e.memory_key: e for e in reversed(entries) if e.memory_key in fresh}
+    seen = [SeenEntry(key=k, url=e.url, published=e.published) for k, e in reversed(firsts.items())]
     drafts = {e.memory_key: drafted[e.url] for e in chosen if e.url in drafted and e.memory_key}
     result = RefreshResult(
         next_refresh_at=policy.after_success(now, interval=interval, hint=policy.feed_hint(response.body)),
