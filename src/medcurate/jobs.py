@@ -265,7 +265,8 @@ def run_worker(settings: Settings, *, burst: bool = False, with_scheduler: bool 
     loaded once per worker and reused by every job.
 
     With ``with_scheduler`` the worker also takes part in RQ's scheduler (one of the workers holds
-    it at a time), which runs the subscriptions' tick every minute (``medcurate.scheduler.queue``).
+    it at a time), which runs the subscriptions' tick every minute once ``medcurate worker
+    --with-scheduler`` has scheduled the first (``medcurate.scheduler.queue.schedule_first_tick``).
     """
     if not settings.queue_url:
         raise ConfigError("`medcurate worker` needs MEDCURATE_QUEUE_URL (a redis:// URL)")
@@ -277,10 +278,4 @@ def run_worker(settings: Settings, *, burst: bool = False, with_scheduler: bool 
 
     setup_logging(default_level="INFO")  # medcurate's lines and RQ's, in one format (idempotent)
     preload(settings)
-    if with_scheduler:
-        from datetime import UTC, datetime
-
-        from medcurate.scheduler.queue import schedule_next_tick
-
-        schedule_next_tick(queue, now=datetime.now(UTC))
     SimpleWorker([queue], connection=connection).work(burst=burst, with_scheduler=with_scheduler)

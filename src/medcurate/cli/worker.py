@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, settings_of
+from medcurate.cli.shared import console, fail, settings_of
 from medcurate.errors import MedcurateError
 
 
@@ -37,6 +37,10 @@ def worker(
     if settings.queue_url:
         console().print(f"worker on queue {settings.queue_name!r} at {settings.queue_url}")
     try:
+        if with_scheduler and settings.queue_url:
+            from medcurate.scheduler.queue import schedule_first_tick
+
+            schedule_first_tick(settings)
         run_worker(settings, burst=burst, with_scheduler=with_scheduler)
     except MedcurateError as exc:
         fail(str(exc), code=2)

@@ -2,8 +2,9 @@
 
 The tick claims the due items in the database (``store.subscriptions.claim_due_publications``
 clears ``publish_at`` in a conditional UPDATE, so each item is published by one tick however many
-processes tick) and publishes them through ``web.services.publish_items``, the function the
-Publish button runs, so the site is rebuilt and the audit trail written the same way.
+processes tick), publishes them as the Publish button does (state, ``lastMod``, the audit trail)
+and rebuilds the site once with ``publish.service.publish_site``. (The button's own function lives
+in the web app's services, which the scheduler, below the shells, may not import.)
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from medcurate.errors import InvalidInput, PermissionDenied
+from medcurate.models import ItemState, format_timestamp
 from medcurate.settings import Settings
 from medcurate.store.db import Database
-from medcurate.store.repository import record_audit
+from medcurate.store.repository import get_item, item_from_record, record_audit, save_item
 from medcurate.store.subscriptions import claim_due_publications, schedule_publication
 from medcurate.users import Role, User
 
@@ -50,23 +52,53 @@ def schedule_item(database: Database, *, item_id: int, at: datetime | None, user
     return moment
 
 
+# The states an item may be published from (as the Publish button allows).
+_PUBLISHABLE = frozenset({ItemState.DRAFT, ItemState.APPROVED, ItemState.DUPLICATE})
+
+
+def _publish(database: Database, item_id: int) -> bool:
+    """Publish one claimed item, as the Publish button does; False (logged) if its state forbids it."""
+    with database.session() as session:
+        record = get_item(session, item_id=item_id)
+        current = ItemState(record.state)
+        if current not in _PUBLISHABLE:
+            LOGGER.warning("scheduled publishing of item %d refused: it is %s", item_id, current.value)
+            return False
+        record.state = ItemState.PUBLISHED.value
+        item = item_from_record(record).updated({"lastMod": format_timestamp()})
+        save_item(session, item=item, md_name=record.md_name, url_key=record.url_key)
+        record_audit(
+            session,
+            actor=SCHEDULER_USER.username,
+            action="item.publish",
+            entity_type="item",
+            entity_id=item_id,
+            detail={"from": current.value, "to": ItemState.PUBLISHED.value, "scheduled": True},
+        )
+    return True
+
+
 def publish_due(
     database: Database, settings: Settings, *, now: datetime, out_dir: Path | None = None
 ) -> list[int]:
     """Publish every item whose "Publish at" has passed and rebuild the site once; returns their ids."""
     due = claim_due_publications(database, now=now)
-    if not due:
+    done = [item_id for item_id in due if _publish(database, item_id)]
+    if not done:
         return []
-    from medcurate.publish.service import site_dir
-    from medcurate.web.services import publish_items
+    from medcurate.ops.metrics import record_site_build
+    from medcurate.publish.service import publish_site, site_dir
 
-    done, failed = publish_items(
-        database,
-        item_ids=due,
-        user=SCHEDULER_USER,
-        settings=settings,
-        out_dir=out_dir or site_dir(settings),
-    )
-    for item_id, error in failed.items():
-        LOGGER.warning("scheduled publishing of item %d refused: %s", item_id, error)
+    target = out_dir or site_dir(settings)
+    report = publish_site(database, settings, out_dir=target)
+    record_site_build(seconds=report.seconds, written=report.written)
+    with database.session() as session:
+        record_audit(
+            session,
+            actor=SCHEDULER_USER.username,
+            action="site.build",
+            entity_type="site",
+            entity_id=str(target),
+            detail={"published": done},
+        )
     return done

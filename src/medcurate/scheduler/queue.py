@@ -54,6 +54,11 @@ def schedule_next_tick(queue: Any, *, now: datetime) -> str:
     return job_id
 
 
+def schedule_first_tick(settings: Settings) -> str:
+    """Schedule the next minute's tick on the site's queue: what ``worker --with-scheduler`` does first."""
+    return schedule_next_tick(_queue(settings), now=datetime.now(UTC))
+
+
 def tick_job(now_iso: str | None = None) -> dict[str, int]:
     """Claim the due subscriptions and queue their refreshes, publish due items, schedule the next tick."""
     from medcurate.jobs import process_database
