@@ -49,11 +49,14 @@ def _source_columns() -> list[sa.Column[Any]]:
 
 
 def upgrade() -> None:
-    """Apply this revision."""
-    with op.batch_alter_table("sources") as batch:
-        for column in _source_columns():
-            batch.add_column(column)
-        batch.create_index("ix_sources_due", ["enabled", "next_refresh_at"])
+    """Apply this revision.
+
+    Plain ``ADD COLUMN`` on both databases: a batch (table copy) on SQLite would drop the triggers
+    that keep the full-text index of revision 0002 in step with ``items``.
+    """
+    for column in _source_columns():
+        op.add_column("sources", column)
+    op.create_index("ix_sources_due", "sources", ["enabled", "next_refresh_at"])
     op.create_table(
         "source_entries",
         sa.Column("id", sa.Integer(), sa.Identity(), nullable=False),
@@ -70,19 +73,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("source_id", "entry_key", name="uq_source_entries_key"),
     )
     op.create_index("ix_source_entries_seen", "source_entries", ["source_id", "seen_at"])
-    with op.batch_alter_table("items") as batch:
-        batch.add_column(sa.Column("publish_at", sa.DateTime(timezone=True), nullable=True))
-        batch.create_index("ix_items_publish_at", ["publish_at"])
+    op.add_column("items", sa.Column("publish_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_items_publish_at", "items", ["publish_at"])
 
 
 def downgrade() -> None:
-    """Revert this revision."""
-    with op.batch_alter_table("items") as batch:
-        batch.drop_index("ix_items_publish_at")
-        batch.drop_column("publish_at")
+    """Revert this revision (``DROP COLUMN``: SQLite 3.35 or later, as on every supported system)."""
+    op.drop_index("ix_items_publish_at", table_name="items")
+    op.drop_column("items", "publish_at")
     op.drop_index("ix_source_entries_seen", table_name="source_entries")
     op.drop_table("source_entries")
-    with op.batch_alter_table("sources") as batch:
-        batch.drop_index("ix_sources_due")
-        for column in reversed(_source_columns()):
-            batch.drop_column(column.name)
+    op.drop_index("ix_sources_due", table_name="sources")
+    for column in reversed(_source_columns()):
+        op.drop_column("sources", column.name)
