@@ -9,7 +9,7 @@ that only new ones become drafts. ``items.publish_at`` is the editor's "Publish 
 Existing sources become enabled subscriptions due at once, every 30 minutes.
 
 Revision ID: 0007_subscriptions
-Revises: 0006
+Revises: 0010_desk_workflow
 Create Date: 2026-12-02 01:50:00.000000
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_subscriptions"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010_desk_workflow"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,12 +1,13 @@
-"""The dashboard: items per week by state, top topics, top sources, failing and silent sources."""
+"""The dashboard: editors' actions and items per week, top topics and sources, failing and silent sources."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 
-from medcurate.store.queries import Dashboard, dashboard
+from medcurate.store.queries import Dashboard, dashboard, editor_actions
 from medcurate.store.subscriptions import troubled_sources
 from medcurate.web.charts import horizontal_bars, line_chart, stacked_bars
 from medcurate.web.deps import ContextDep, CurrentPrincipal, SessionDep, ViewerUser
@@ -41,7 +42,16 @@ def api_stats(session: SessionDep, user: ViewerUser) -> StatsPublic:
         ],
         top_sources=[LabelCount(label=label, count=count) for label, count in figures.sources],
         totals=figures.totals,
+        actions_per_week=_action_weeks(session),
     )
+
+
+def _action_weeks(session: Session) -> list[WeekCount]:
+    actions = editor_actions(session)
+    return [
+        WeekCount(week=week.date().isoformat(), counts={name: c[i] for name, c in actions.counts.items()})
+        for i, week in enumerate(actions.weeks)
+    ]
 
 
 @pages.get("/dashboard")
@@ -52,12 +62,15 @@ def dashboard_page(
     figures = dashboard(session)
     labels = _week_labels(figures)
     failing, silent = troubled_sources(session, now=datetime.now(UTC), silent_days=SILENT_DAYS)
+    actions = editor_actions(session)
+    action_labels = [week.strftime("%d %b") for week in actions.weeks]
     return render(
         request,
         context,
         "dashboard.html",
         principal=principal,
         totals=figures.totals,
+        actions=stacked_bars(action_labels, actions.counts, title="Editors' actions per week"),
         per_week=stacked_bars(labels, figures.per_week, title="Items per week by state"),
         topics=line_chart(labels, figures.topics, title="Top topics per week"),
         sources=horizontal_bars(list(figures.sources), title="Top sources"),
