@@ -235,11 +235,8 @@ def create_app(
     app.router.routes.extend(OPS_ROUTES)
     watch_pool(db.engine)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
-    schedule,
-    sources,
-    suggestions,
-    users,
-    workflow,
+    routers = (auth, items, workflow, schedule, suggestions, audit, batches, sources, dashboard, users, intel)
+    for module in routers:
         app.include_router(module.api, prefix=API_PREFIX)
         app.include_router(module.pages)
     return app

@@ -1,4 +1,4 @@
-"""The dashboard: editors' actions and items per week, top topics and sources, failing and silent sources."""
+"""The dashboard: editors' actions and items per week, top topics and sources, failing and silent feeds."""
 
 from __future__ import annotations
 
