@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from medcurate.batchrun import IngestOptions
@@ -23,6 +23,7 @@ from medcurate.scheduler.publishing import publish_due
 from medcurate.scheduler.refresh import RefreshReport, refresh_claim
 from medcurate.settings import Settings
 from medcurate.store.db import Database
+from medcurate.store.models import utcnow
 from medcurate.store.subscriptions import claim_due
 
 LOGGER = logging.getLogger(__name__)
@@ -31,11 +32,6 @@ DEFAULT_LEASE = timedelta(minutes=15)
 DEFAULT_TICK = timedelta(seconds=30)
 # Sources claimed per tick: the rest wait for the next tick rather than hold leases they cannot use.
 CLAIMS_PER_TICK = 20
-
-
-def utcnow() -> datetime:
-    """The real clock, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -99,7 +99,7 @@ def collapse(text: str | None) -> str | None:
     return collapsed or None
 
 
-def absolute_url(url: str | None, base: str | None) -> str | None:
+def absolute_http_url(url: str | None, base: str | None) -> str | None:
     """``url`` resolved against ``base`` when it is relative; None unless the result is http(s)."""
     if not url or not url.strip():
         return None

@@ -20,7 +20,7 @@ from medcurate.ingest.sources.common import (
     SourceEntry,
     SourceKind,
     SourceReport,
-    absolute_url,
+    absolute_http_url,
     collapse,
     is_web_url,
 )
@@ -89,7 +89,7 @@ def _parse_json_feed(data: bytes, *, origin: str, base_url: str | None, max_entr
         if not isinstance(item, dict):
             problems.append(f"item {number} is not an object; skipped")
             continue
-        url = absolute_url(item.get("external_url"), base) or absolute_url(item.get("url"), base)
+        url = absolute_http_url(item.get("external_url"), base) or absolute_http_url(item.get("url"), base)
         if url is None:
             problems.append(f"item {number} ({item.get('id')!r}) has no http(s) url; skipped")
             continue
@@ -183,7 +183,7 @@ def parse_feed(
         link = item.get("link")
         if not link and item.get("guidislink"):
             link = item.get("id")
-        url = absolute_url(link, base or feed_link)
+        url = absolute_http_url(link, base or feed_link)
         if url is None:
             problems.append(f"entry {number} ({item.get('title', '')!r}) has no http(s) link; skipped")
             continue

@@ -15,7 +15,7 @@ from medcurate.ingest.sources.common import (
     SourceEntry,
     SourceKind,
     SourceReport,
-    absolute_url,
+    absolute_http_url,
     collapse,
     local_name,
     safe_xml_parser,
@@ -39,7 +39,7 @@ def parse_opml(data: bytes, *, origin: str) -> SourceReport:
         attrs = {k.lower(): v for k, v in outline.attrib.items()}
         if "xmlurl" not in attrs:
             continue
-        url = absolute_url(attrs["xmlurl"], None)
+        url = absolute_http_url(attrs["xmlurl"], None)
         label = collapse(attrs.get("title") or attrs.get("text"))
         if url is None:
             problems.append(f"outline {label!r} has xmlUrl {attrs['xmlurl']!r}, not an http(s) URL; skipped")

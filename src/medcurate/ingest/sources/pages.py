@@ -17,7 +17,7 @@ from medcurate.ingest.sources.common import (
     SourceEntry,
     SourceKind,
     SourceReport,
-    absolute_url,
+    absolute_http_url,
     collapse,
     html_tree,
     read_bytes,
@@ -42,12 +42,12 @@ def _first_meta(tree: Any, *names: str) -> str | None:
 
 def _page_url(tree: Any, text: str) -> str | None:
     """The page's own URL: rel=canonical, then og:url, then a save tool's comment; absolute http(s) only."""
-    og_url = absolute_url(_first_meta(tree, "og:url"), None)
+    og_url = absolute_http_url(_first_meta(tree, "og:url"), None)
     match = _SAVED_FROM_RE.search(text[:8192]) or _SINGLEFILE_RE.search(text[:8192])
-    saved_from = absolute_url(match.group(1), None) if match else None
+    saved_from = absolute_http_url(match.group(1), None) if match else None
     for link in tree.iter("link"):
         if "canonical" in (link.get("rel") or "").lower().split():
-            canonical = absolute_url(link.get("href"), og_url or saved_from)
+            canonical = absolute_http_url(link.get("href"), og_url or saved_from)
             if canonical:
                 return canonical
     return og_url or saved_from

@@ -22,7 +22,7 @@ from medcurate.ingest.sources.common import (
     SourceEntry,
     SourceKind,
     SourceReport,
-    absolute_url,
+    absolute_http_url,
     collapse,
     local_name,
     safe_xml_parser,
@@ -52,7 +52,7 @@ def _child_text(element: Any, name: str) -> str | None:
 
 def _page_entry(url_element: Any, *, origin: str) -> SourceEntry | None:
     """One ``<url>``: its ``<loc>``, and the news title and date when it is a Google News entry."""
-    url = absolute_url(_child_text(url_element, "loc"), None)
+    url = absolute_http_url(_child_text(url_element, "loc"), None)
     if url is None:
         return None
     news_date = _w3c_datetime(_child_text(url_element, "publication_date"))
@@ -69,7 +69,7 @@ def _page_entry(url_element: Any, *, origin: str) -> SourceEntry | None:
 
 def _index_entry(sitemap_element: Any, *, origin: str) -> SourceEntry | None:
     """One ``<sitemap>`` of an index: a further sitemap to read."""
-    url = absolute_url(_child_text(sitemap_element, "loc"), None)
+    url = absolute_http_url(_child_text(sitemap_element, "loc"), None)
     if url is None:
         return None
     published = _w3c_datetime(_child_text(sitemap_element, "lastmod"))
