@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from medcurate.cli import app
 from medcurate.ingest.resolve import canonical_key
+from medcurate.ingest.sources import parse_feed
 from medcurate.settings import Settings
-from medcurate.sources import parse_feed
 from medcurate.store.db import open_database
 from medcurate.store.models import BatchEntryRecord, BatchRecord
 

@@ -61,6 +61,7 @@ from medcurate.web.routes import (
     desk,
     intel,
     items,
+    schedule,
     sources,
     suggestions,
     users,
@@ -261,7 +262,15 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The threadpool FastAPI runs plain functions in (anyio's, 40 by default) as large as the pool.
         anyio.to_thread.current_default_thread_limiter().total_tokens = options.request_threads
+        ticker = None
+        if options.scheduler and not settings.queue_url:
+            from medcurate.scheduler.ticker import Ticker
+
+            ticker = Ticker(db, settings, site_dir=context.site_dir)
+            ticker.start()
         yield
+        if ticker is not None:
+            ticker.stop()
         jobs.shutdown()
         if owns_database:
             db.dispose()
@@ -286,7 +295,20 @@ def create_app(
     app.router.routes.extend(OPS_ROUTES)
     watch_pool(db.engine)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
-    routers = (auth, items, desk, workflow, suggestions, audit, batches, sources, dashboard, users, intel)
+    routers = (
+        auth,
+        items,
+        desk,
+        workflow,
+        schedule,
+        suggestions,
+        audit,
+        batches,
+        sources,
+        dashboard,
+        users,
+        intel,
+    )
     for module in routers:
         app.include_router(module.api, prefix=API_PREFIX)
         app.include_router(module.pages)

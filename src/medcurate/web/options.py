@@ -49,6 +49,9 @@ class WebOptions:
     trusted_proxies: tuple[str, ...] = ()
     hsts_max_age: int = DEFAULT_HSTS_MAX_AGE
     request_threads: int = DEFAULT_REQUEST_THREADS
+    # Run the subscriptions' scheduler in this process (``medcurate serve`` on the embedded default;
+    # with a queue, ``medcurate worker --with-scheduler`` runs it instead). Off for embedded test apps.
+    scheduler: bool = False
 
     def __post_init__(self) -> None:
         for entry in self.trusted_proxies:

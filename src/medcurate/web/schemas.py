@@ -222,16 +222,30 @@ class BatchesPublic(BaseModel):
     count: int
 
 
-class SourceCreate(_In):
-    """A feed or other source to follow."""
+SourceKindName = Literal["feed", "opml", "sitemap"]
 
-    kind: Literal["feed", "opml", "bookmarks", "urls", "page"] = "feed"
+
+class SourceCreate(_In):
+    """A feed, OPML list or sitemap to follow."""
+
+    kind: SourceKindName = "feed"
     location: str = Field(min_length=1, max_length=2048)
     title: str | None = Field(default=None, max_length=500)
+    refresh_minutes: int = Field(default=30, ge=1, le=10_080)
+    community: str | None = Field(default=None, max_length=120)
+    topics: list[Annotated[str, Field(min_length=1, max_length=400)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
+class SourcePause(_In):
+    """Why a source is paused."""
+
+    reason: str = Field(default="", max_length=500)
 
 
 class SourcePublic(BaseModel):
-    """A followed source."""
+    """A followed source and its health."""
 
     id: int
     kind: str
@@ -241,6 +255,19 @@ class SourcePublic(BaseModel):
     last_checked_at: datetime | None = None
     last_error: str | None = None
     items: int = 0
+    refresh_minutes: int = 30
+    community: str | None = None
+    topics: list[str] = []
+    enabled: bool = True
+    paused_reason: str | None = None
+    consecutive_failures: int = 0
+    next_refresh_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_new_entry_at: datetime | None = None
+    entries_seen: int = 0
+    drafts_30d: int = 0
+    published_30d: int = 0
+    median_delay_seconds: float | None = None
 
 
 class SourcesPublic(BaseModel):
@@ -447,3 +474,16 @@ def token_public(token: ApiToken) -> TokenPublic:
         last_used_at=token.last_used_at,
         revoked=token.revoked,
     )
+
+
+class ScheduleSet(_In):
+    """When to publish an item (ISO 8601 with a time zone), or null to unschedule it."""
+
+    publish_at: datetime | None
+
+
+class SchedulePublic(BaseModel):
+    """An item's "Publish at", in UTC."""
+
+    id: int
+    publish_at: datetime | None

@@ -382,47 +382,6 @@ def set_featured_image(
     )
 
 
-def add_source(session: Session, *, kind: str, location: str, title: str | None, user: User) -> SourceRecord:
-    """Follow a feed or other source; ``InvalidInput`` if it is already followed."""
-    if not user.role.allows(Role.CURATOR):
-        raise PermissionDenied("only curators and above may add sources")
-    location = location.strip()
-    if not location.startswith(("http://", "https://")):
-        raise InvalidInput("a source's location is an http(s) URL")
-    if session.query(SourceRecord).filter_by(location=location).first() is not None:
-        raise InvalidInput(f"{location} is already followed")
-    source = SourceRecord(kind=kind, location=location, title=(title or "").strip() or None)
-    session.add(source)
-    session.flush()
-    record_audit(
-        session,
-        actor=user.username,
-        action="source.add",
-        entity_type="source",
-        entity_id=source.id,
-        detail={"location": location, "kind": kind},
-    )
-    return source
-
-
-def remove_source(session: Session, *, source_id: int, user: User) -> None:
-    """Stop following a source (editors)."""
-    if not user.role.allows(Role.EDITOR):
-        raise PermissionDenied("only editors may remove sources")
-    source = session.get(SourceRecord, source_id)
-    if source is None:
-        raise NotFound(f"no source {source_id}")
-    session.delete(source)
-    record_audit(
-        session,
-        actor=user.username,
-        action="source.remove",
-        entity_type="source",
-        entity_id=source_id,
-        detail={"location": source.location},
-    )
-
-
 def refresh_suggestions(database: Database, *, item_id: int, settings: Settings, user: User) -> None:
     """Compute and store fresh suggestions for an item (curators and above)."""
     if not user.role.allows(Role.CURATOR):
@@ -443,25 +402,26 @@ def feed_links(database: Database, *, source_id: int, settings: Settings, user: 
     if not user.role.allows(Role.CURATOR):
         raise PermissionDenied("only curators and above may check sources")
     from medcurate.ingest.fetch import fetch_feed_bytes
-    from medcurate.sources import SourceKind, parse_source
+    from medcurate.ingest.sources import SourceInput, SourceKind, collect
+    from medcurate.pipeline import default_options
 
     with database.session() as session:
         source = session.get(SourceRecord, source_id)
         if source is None:
             raise NotFound(f"no source {source_id}")
-        location = source.location
+        location, kind = source.location, source.kind
+    fetch_options = default_options(settings).fetch
     error: str | None = None
     links: list[str] = []
     try:
-        data = fetch_feed_bytes(location)
-        report = parse_source(
-            data,
-            origin=location,
-            kind=SourceKind.FEED,
-            base_url=location,
+        collection = collect(
+            [SourceInput(location=location, kind=SourceKind(kind) if kind in set(SourceKind) else None)],
+            fetch=lambda url: fetch_feed_bytes(url, fetch_options),
             max_entries=settings.feed_max_entries,
         )
-        links = [entry.url for entry in report.entries if entry.url]
+        links = [entry.url for entry in collection.entries if entry.url]
+        if not links and collection.problems:
+            error = "; ".join(collection.problems)
     except MedcurateError as exc:
         error = str(exc)
     with database.session() as session:
