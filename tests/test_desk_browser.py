@@ -29,6 +29,7 @@ from medcurate.drafts import DraftInput, build_draft
 from medcurate.extract import extract
 from medcurate.extract.types import PageInput
 from medcurate.models import ItemState
+from medcurate.scheduler.ticker import Ticker
 from medcurate.store.repository import get_item
 from medcurate.store.suggestions import NewSuggestion, replace_pending_suggestions
 from medcurate.users import Role
@@ -294,6 +295,7 @@ class Morning:
         self.published: list[int] = []
         self.walked: list[int] = []
         self.undone_on = 0
+        self.scheduled = 0
         self._shots = iter(range(1, 100))
 
     def shot(self, name: str) -> None:
@@ -364,9 +366,15 @@ class Morning:
             self.arrive(n)
             if n < 10:
                 _next_item(page, keys, "j", keys.item())
-        # TODO(lead, at merge with the scheduler of `feeds`): schedule one draft for the next minute from
-        # partials/schedule_form.html with the keyboard, run the scheduled rebuild on the injected clock,
-        # and check that its page appears on the site; record its keys like the others.
+        self.schedule()
+
+    def schedule(self) -> None:
+        """The last draft: `t` fills "Publish at" with the next full hour, Enter schedules it."""
+        self.scheduled = self.keys.item()
+        self.keys.press("t")
+        self.keys.press("Enter")
+        self.page.wait_for_selector(".notice:has-text('Will be published at')", timeout=WAIT_MS)
+        self.shot("scheduled")
 
     def key_report(self) -> dict[str, Any]:
         """Key presses per published item (typing a title apart); goal: <= 3 where the top one is right."""
@@ -376,6 +384,7 @@ class Morning:
             "published": {str(i): per_item[i] for i in self.published},
             "presses_per_published_item": sum(len(v) for v in per_item.values()) / len(self.published),
             "top_suggestion_right": {str(i): len(per_item[i]) for i in top_right},
+            "scheduled": {str(self.scheduled): self.keys.per_item.get(self.scheduled, [])},
         }
 
 
@@ -407,6 +416,17 @@ def test_an_editors_morning_by_keyboard(running: Running, browser: Any) -> None:
     built = "".join(p.read_text(encoding="utf-8") for p in site_dir.rglob("index.html"))
     for title in titles.values():
         assert title.replace("'", "&#39;") in built or title in built, f"{title!r} is not on the site"
+    # the scheduled draft: the scheduler's tick, on a clock the test moves past its moment, publishes it
+    with running.site.database.session() as session:
+        moment = get_item(session, item_id=morning.scheduled).publish_at
+    assert moment is not None and states[morning.scheduled] == ItemState.DRAFT.value
+    moment = moment.replace(tzinfo=UTC)
+    ticker = Ticker(running.site.database, running.site.settings, clock=lambda: moment, site_dir=site_dir)
+    assert ticker.tick().published == [morning.scheduled]
+    with running.site.database.session() as session:
+        scheduled_title = get_item(session, item_id=morning.scheduled).title
+    built = "".join(p.read_text(encoding="utf-8") for p in site_dir.rglob("index.html"))
+    assert scheduled_title.replace("'", "&#39;") in built or scheduled_title in built
     with serve_directory(site_dir, substitute=False) as site_base:
         page.goto(site_base + "/")
         morning.shot("site")

@@ -240,6 +240,18 @@
       x: function () {
         if (!submitForm(document.querySelector("form[data-key='x']"))) { say("This item cannot be rejected from here.", true); }
       },
+      // "Publish at": an empty field gets the next full hour (UTC, as the form reads it), which the
+      // arrow keys change segment by segment; Enter in the field schedules.
+      t: function () {
+        var when = document.querySelector(".schedule-form input[name='publish_at']");
+        if (!when) { say("This item cannot be scheduled from here (editors schedule).", true); return; }
+        if (!when.value) {
+          var next = new Date(Date.now() + 3600000);
+          next.setUTCMinutes(0, 0, 0);
+          when.value = next.toISOString().slice(0, 16);
+        }
+        when.focus();
+      },
       // the last decision wherever it was: after `p` it is the publish of the item before this one
       u: function () { undoLast("/undo", { back: "/items/" + itemId + "#history" }); },
     };
