@@ -23,9 +23,9 @@ from pathlib import Path
 
 import trafilatura
 
+from medcurate.ingest.sources import SourceEntry, SourceKind
 from medcurate.pipeline import default_options, ingest_entries
 from medcurate.settings import Settings
-from medcurate.sources import SourceEntry, SourceKind
 from medcurate.store.db import open_database
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -207,7 +207,7 @@ def test_db_check_and_upgrade_commands(tmp_path: Path) -> None:
     assert "behind" in said and "medcurate db upgrade" in said
     done = runner.invoke(app, ["--home", str(home), "db", "upgrade"])
     assert done.exit_code == 0, done.output
-    assert f"upgraded from {previous} to {code_head()}" in done.output
+    assert f"upgraded from {previous} to {code_head()}" in " ".join(done.output.split())
     current = runner.invoke(app, ["--home", str(home), "db", "check", "--json"])
     assert current.exit_code == 0
     assert json.loads(current.output)["state"] == "current"

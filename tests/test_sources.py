@@ -1,4 +1,4 @@
-"""Tests of medcurate.sources: every input kind, sniffing, and clear errors on malformed input."""
+"""Tests of medcurate.ingest.sources: every input kind, sniffing, and clear errors on malformed input."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from medcurate.errors import MedcurateError, SourceError
-from medcurate.sources import (
+from medcurate.ingest.sources import (
     SourceEntry,
     SourceKind,
     detect_source_kind,
@@ -406,7 +406,7 @@ def test_detect_source_kind_of_bytes(data: bytes, kind: SourceKind) -> None:
     ("name", "message"),
     [
         ("malformed/broken.xml", "not well-formed XML, so not OPML"),
-        ("malformed/other.xml", "XML whose root is <note>: not RSS, Atom or OPML"),
+        ("malformed/other.xml", "XML whose root is <note>: not RSS, Atom, OPML or a sitemap"),
         ("malformed/not_a_feed.json", "JSON that is not a JSON Feed"),
         ("malformed/empty.txt", "the input is empty"),
         ("malformed/binary.bin", "binary data"),

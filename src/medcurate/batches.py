@@ -23,9 +23,9 @@ from medcurate.store.repository import record_audit
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from medcurate.ingest.sources import SourceEntry
     from medcurate.pipeline import BatchReport, IngestOptions
     from medcurate.settings import Settings
-    from medcurate.sources import SourceEntry
     from medcurate.store.db import Database
 
 DEFAULT_STALL_AFTER = timedelta(minutes=10)
@@ -172,7 +172,7 @@ def resume_batch(
 
 def _entry(url: str, origin: dict[str, Any] | None) -> SourceEntry:
     """The source entry a batch link was made from, as far as the batch recorded it."""
-    from medcurate.sources import SourceEntry, SourceKind
+    from medcurate.ingest.sources import SourceEntry, SourceKind
 
     origin = origin or {}
     try:

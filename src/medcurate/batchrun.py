@@ -57,6 +57,8 @@ class IngestOptions:
     fetch: FetchOptions = field(default_factory=FetchOptions)
     extract: ExtractOptions = DEFAULT_EXTRACT_OPTIONS
     community: str | None = None
+    # Topics every draft of the batch starts with (a subscription's default topics).
+    topics: tuple[str, ...] = ()
     suggest: bool = True
     download_images: bool = True
     retry_failed: bool = True
@@ -232,6 +234,7 @@ class LinkRun:
             curator=self.actor,
             image=image,
             pdf_url=page.final_url if page.kind == "pdf" else None,
+            topics=self.options.topics,
         )
 
     def annotator(self, extraction: Extraction) -> Callable[[CuratedItem], CuratedItem]:
@@ -265,7 +268,10 @@ class LinkRun:
                     state=ItemState.DUPLICATE if duplicate_of else ItemState.DRAFT,
                     community=self.community.key,
                     text_content=draft.extraction.text,
-                    provenance=_provenance(target, page, draft.now),
+                    provenance={
+                        **_provenance(target, page, draft.now),
+                        "image_candidates": list(draft.extraction.images),
+                    },
                     signature=blob,
                     duplicate_of=duplicate_of,
                 )

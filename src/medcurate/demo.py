@@ -204,8 +204,15 @@ def _review_and_publish(database: Database, settings: Settings) -> None:
     from medcurate.publish.hugo import export_hugo
     from medcurate.publish.seed import export_seed
     from medcurate.publish.service import publish_site, site_dir
-    from medcurate.store.repository import all_items, item_from_record, set_state
+    from medcurate.store.repository import all_items, item_from_record, record_audit
     from medcurate.suggest.service import record_decision, stored_suggestions
+    from medcurate.users import ensure_user
+    from medcurate.web.services import transition
+
+    # The demo's editor exists before it acts, so that its publishes are in the audit log as theirs.
+    editor = ensure_user(
+        database, username=DEMO_EDITOR[0], password=DEMO_EDITOR[1], role="editor", actor="demo"
+    )
 
     with database.session() as session:
         drafts = [r.id for r in all_items(session, states=[ItemState.DRAFT])]
@@ -222,7 +229,7 @@ def _review_and_publish(database: Database, settings: Settings) -> None:
                 actor=DEMO_EDITOR[0],
             )
         with database.session() as session:
-            set_state(session, item_id=item_id, state=ItemState.PUBLISHED)
+            transition(session, item_id=item_id, action="publish", user=editor)
     console.print(f"Editor accepted two topics on each of {len(drafts)} drafts and published them")
     with database.session() as session:
         items = [item_from_record(r) for r in all_items(session, states=[ItemState.PUBLISHED])]
@@ -232,6 +239,15 @@ def _review_and_publish(database: Database, settings: Settings) -> None:
         items, settings.home / "hugo", config=config, images_dir=settings.images_dir, with_layout=True
     )
     site = publish_site(database, settings)
+    with database.session() as session:
+        record_audit(
+            session,
+            actor=DEMO_EDITOR[0],
+            action="site.build",
+            entity_type="site",
+            entity_id=str(site_dir(settings)),
+            detail={"published": drafts},
+        )
     console.print(f"Seed-format export: {seed.written} files in {settings.home / 'export'}")
     console.print(f"Hugo tree: {hugo.written} files in {settings.home / 'hugo'} (build it with `hugo -s`)")
     console.print(f"Static site: {site.written} files in {site_dir(settings)}")

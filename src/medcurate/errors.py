@@ -113,9 +113,13 @@ class TooManyRedirects(FetchError):
 class HTTPStatusError(FetchError):
     """The server answered with an error status after all retries."""
 
-    def __init__(self, message: str, *, url: str | None = None, status_code: int = 0) -> None:
+    def __init__(
+        self, message: str, *, url: str | None = None, status_code: int = 0, retry_after: float | None = None
+    ) -> None:
         super().__init__(message, url=url)
         self.status_code = status_code
+        # Seconds the server asked to wait (Retry-After on a 429 or 503), for a scheduler's next try.
+        self.retry_after = retry_after
 
 
 class UnsupportedContent(FetchError):

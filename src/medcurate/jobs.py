@@ -257,12 +257,16 @@ def preload(settings: Settings) -> None:
     LOGGER.info("embedding model %s loaded in %.1f s", settings.embedding, time.monotonic() - started)
 
 
-def run_worker(settings: Settings, *, burst: bool = False) -> None:
+def run_worker(settings: Settings, *, burst: bool = False, with_scheduler: bool = False) -> None:
     """Serve the queue until stopped (or, with ``burst``, until it is empty).
 
     RQ's ``SimpleWorker`` runs each job in this process rather than in a fork per job, so the
     embedding model (about 740 MB for MiniLM), the database pool and the near-duplicate index are
     loaded once per worker and reused by every job.
+
+    With ``with_scheduler`` the worker also takes part in RQ's scheduler (one of the workers holds
+    it at a time), which runs the subscriptions' tick every minute once ``medcurate worker
+    --with-scheduler`` has scheduled the first (``medcurate.scheduler.queue.schedule_first_tick``).
     """
     if not settings.queue_url:
         raise ConfigError("`medcurate worker` needs MEDCURATE_QUEUE_URL (a redis:// URL)")
@@ -274,4 +278,4 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
 
     setup_logging(default_level="INFO")  # medcurate's lines and RQ's, in one format (idempotent)
     preload(settings)
-    SimpleWorker([queue], connection=connection).work(burst=burst)
+    SimpleWorker([queue], connection=connection).work(burst=burst, with_scheduler=with_scheduler)

@@ -55,9 +55,9 @@ from medcurate.ingest.netguard import NetPolicy
 from medcurate.ingest.options import FetchOptions
 from medcurate.ingest.politeness import HostLimiter
 from medcurate.ingest.resolve import canonical_key
+from medcurate.ingest.sources import SourceEntry, SourceKind
 from medcurate.models import EntryStatus
 from medcurate.settings import Settings
-from medcurate.sources import SourceEntry, SourceKind
 from medcurate.store.db import Database
 from medcurate.store.ingest import (
     BatchLink,
@@ -365,7 +365,7 @@ def ingest_entries(
     batch_key: str | None = None,
     description: str = "",
 ) -> BatchReport:
-    """Turn entries read by ``medcurate.sources`` into stored, suggested drafts; saved pages are not fetched.
+    """Stored, suggested drafts from entries of ``medcurate.ingest.sources``; saved pages are not fetched.
 
     A re-run of the same links resumes the batch. Any exception that is not a link's own failure (a
     bug, the database gone) marks the links not yet finished as failed with its reason, and is

@@ -84,6 +84,8 @@ def _number_from_env(name: str, default: float, *, integer: bool = False, minimu
 
 
 DEFAULT_FEED_MAX_ENTRIES = 1_000
+DEFAULT_FEED_PAUSE_AFTER = 10
+DEFAULT_FEED_FIRST_ENTRIES = 20
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,18 @@ class Settings:
     feed_max_entries: int = field(
         default_factory=lambda: _number_from_env(
             "feed_max_entries", DEFAULT_FEED_MAX_ENTRIES, integer=True, minimum=1
+        )
+    )
+    # Subscriptions: consecutive failures after which a source pauses itself, and how many of the
+    # newest entries the first refresh of a new source turns into drafts (the rest are remembered).
+    feed_pause_after: int = field(
+        default_factory=lambda: _number_from_env(
+            "feed_pause_after", DEFAULT_FEED_PAUSE_AFTER, integer=True, minimum=1
+        )
+    )
+    feed_first_entries: int = field(
+        default_factory=lambda: _number_from_env(
+            "feed_first_entries", DEFAULT_FEED_FIRST_ENTRIES, integer=True, minimum=0
         )
     )
     # The published site's address; unset: ``[site] base_url`` of the configuration file.
@@ -189,6 +203,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "host_delay": repr(settings.host_delay),
         "host_concurrency": str(settings.host_concurrency),
         "feed_max_entries": str(settings.feed_max_entries),
+        "feed_pause_after": str(settings.feed_pause_after),
+        "feed_first_entries": str(settings.feed_first_entries),
         "base_url": settings.base_url or "",
     }
     return {ENV_PREFIX + name.upper(): value for name, value in values.items()}

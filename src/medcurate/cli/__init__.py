@@ -42,6 +42,7 @@ _COMMAND_MODULES = (
     "users",
     "serve",
     "worker",
+    "sources",
     "ops",
 )
 

@@ -16,10 +16,10 @@ from medcurate.models import EntryStatus
 
 if TYPE_CHECKING:
     from medcurate.ingest.options import FetchOptions
+    from medcurate.ingest.sources import SourceEntry
     from medcurate.pipeline import BatchReport, IngestOptions
     from medcurate.pipeline import Progress as IngestProgress
     from medcurate.settings import Settings
-    from medcurate.sources import SourceEntry
 
 # The pipeline and its parsers load in the commands that run them (see ``medcurate.cli``).
 
@@ -118,7 +118,7 @@ def add(
     no_images: NoImagesOption = False,
 ) -> None:
     """Turn links into drafts: fetch, extract, dedupe, suggest, store."""
-    from medcurate.sources import SourceEntry, SourceKind
+    from medcurate.ingest.sources import SourceEntry, SourceKind
 
     settings = settings_of(ctx)
     try:
@@ -139,44 +139,24 @@ def _read_inputs(
     fetch_options: FetchOptions,
     max_entries: int,
 ) -> tuple[list[SourceEntry], list[str]]:
-    """Every entry of every input; feeds named by URL are fetched; problems are returned as text."""
-    from medcurate.sources import SourceKind, entries_of, parse_source, read_source
+    """Every entry of every input, read by ``sources.collect``; problems are returned as text."""
+    from medcurate.ingest.fetch import fetch_feed_bytes
+    from medcurate.ingest.sources import SourceInput, SourceKind, collect
 
-    reports = []
-    problems: list[str] = []
-    for path in file:
-        reports.append(read_source(path, max_entries=max_entries))
-    for path in opml:
-        reports.append(read_source(path, kind=SourceKind.OPML))
-    for path in bookmarks:
-        reports.append(read_source(path, kind=SourceKind.BOOKMARKS))
     for path in html_dir:
         if not path.is_dir():
             raise MedcurateError(f"{path} is not a directory of saved pages")
-        reports.append(read_source(path))
-    feed_locations = list(feed)
-    for report in list(reports):
-        if report.kind is SourceKind.OPML:
-            reports.remove(report)
-            feed_locations.extend(e.url for e in report.entries if e.url)
-    for location in feed_locations:
-        if location.startswith(("http://", "https://")):
-            from medcurate.ingest.fetch import fetch_feed_bytes
-
-            try:
-                data = fetch_feed_bytes(location, fetch_options)
-            except MedcurateError as exc:
-                problems.append(f"{location}: {exc}")
-                continue
-            reports.append(
-                parse_source(
-                    data, origin=location, kind=SourceKind.FEED, base_url=location, max_entries=max_entries
-                )
-            )
-        else:
-            reports.append(read_source(Path(location), kind=SourceKind.FEED, max_entries=max_entries))
-    problems.extend(f"{r.origin}: {p}" for r in reports for p in r.problems)
-    return entries_of(reports), problems
+    inputs = [
+        *(SourceInput(location=str(path)) for path in file),
+        *(SourceInput(location=str(path), kind=SourceKind.OPML) for path in opml),
+        *(SourceInput(location=str(path), kind=SourceKind.BOOKMARKS) for path in bookmarks),
+        *(SourceInput(location=str(path)) for path in html_dir),
+        *(SourceInput(location=location, kind=SourceKind.FEED) for location in feed),
+    ]
+    collection = collect(
+        inputs, fetch=lambda url: fetch_feed_bytes(url, fetch_options), max_entries=max_entries
+    )
+    return collection.entries, list(collection.problems)
 
 
 def ingest(

@@ -11,6 +11,13 @@ from medcurate.errors import MedcurateError
 def worker(
     ctx: typer.Context,
     burst: Annotated[bool, typer.Option("--burst", help="Stop when the queue is empty.")] = False,
+    with_scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--with-scheduler",
+            help="Also run RQ's scheduler: refresh subscriptions and publish scheduled items on time.",
+        ),
+    ] = False,
 ) -> None:
     """Run queued ingestion jobs; start as many as you like, on as many machines as share the database."""
     from medcurate.ops.logs import setup_logging
@@ -30,7 +37,11 @@ def worker(
     if settings.queue_url:
         console().print(f"worker on queue {settings.queue_name!r} at {settings.queue_url}")
     try:
-        run_worker(settings, burst=burst)
+        if with_scheduler and settings.queue_url:
+            from medcurate.scheduler.queue import schedule_first_tick
+
+            schedule_first_tick(settings)
+        run_worker(settings, burst=burst, with_scheduler=with_scheduler)
     except MedcurateError as exc:
         fail(str(exc), code=2)
 

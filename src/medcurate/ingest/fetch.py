@@ -43,11 +43,11 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from medcurate.errors import MedcurateError, TooLarge, UnsupportedContent
+from medcurate.errors import HTTPStatusError, MedcurateError, TooLarge, UnsupportedContent
 from medcurate.ingest.body import (
     HTML_TYPES,
     PDF_TYPES,
@@ -64,11 +64,14 @@ from medcurate.ingest.session import FetchSession
 __all__ = [
     "DEFAULT_MAX_IMAGE_BYTES",
     "DEFAULT_MAX_IMAGE_PIXELS",
+    "FeedResponse",
     "FetchResult",
     "FetchedImage",
     "FetchedPage",
     "fetch_feed_async",
     "fetch_feed_bytes",
+    "fetch_feed_response",
+    "fetch_feed_response_async",
     "fetch_image",
     "fetch_image_async",
     "fetch_many",
@@ -327,6 +330,57 @@ async def fetch_feed_async(url: str, options: FetchOptions) -> bytes:
     finally:
         await session.aclose()
     return answer.body
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedResponse:
+    """A conditional feed request's answer: 200 with the body and its validators, or 304 and no body."""
+
+    url: str
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def not_modified(self) -> bool:
+        """True for a 304: the feed is as it was when the validators were given."""
+        return self.status == 304
+
+
+async def fetch_feed_response_async(
+    url: str, options: FetchOptions, *, etag: str | None = None, last_modified: str | None = None
+) -> FeedResponse:
+    """Fetch a feed, OPML list or sitemap conditionally (``If-None-Match``/``If-Modified-Since``).
+
+    A subscription keeps the validators of its last answer in the database rather than in the
+    on-disk cache, so that any worker of a queue sends the same conditional request; a 304 comes
+    back as a ``FeedResponse`` with no body, which the caller never parses.
+
+    Raises:
+        FetchError: or a subclass, as for pages; an ``HTTPStatusError`` carries the Retry-After.
+    """
+    conditional = {"If-None-Match": etag} if etag else {}
+    if last_modified:
+        conditional["If-Modified-Since"] = last_modified
+    session = FetchSession(replace(options, cache_dir=None))
+    try:
+        answer, _chain = await session.follow(
+            url, accept=_accept_feed(url), headers={"Accept": _ACCEPT_FEED, **conditional}
+        )
+    except HTTPStatusError as exc:
+        if exc.status_code == 304 and conditional:
+            return FeedResponse(url=url, status=304, body=b"", headers={})
+        raise
+    finally:
+        await session.aclose()
+    return FeedResponse(url=answer.url, status=answer.status, body=answer.body, headers=answer.headers)
+
+
+def fetch_feed_response(
+    url: str, options: FetchOptions, *, etag: str | None = None, last_modified: str | None = None
+) -> FeedResponse:
+    """Fetch a feed conditionally, synchronously; see ``fetch_feed_response_async``."""
+    return _run(fetch_feed_response_async(url, options, etag=etag, last_modified=last_modified))
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:

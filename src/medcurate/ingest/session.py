@@ -179,6 +179,7 @@ class FetchSession:
                             + (f" after {attempt + 1} attempts" if attempt else ""),
                             url=url,
                             status_code=status,
+                            retry_after=retry_after(got.get("retry-after")),
                         )
                     else:
                         if accept is not None:

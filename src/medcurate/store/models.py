@@ -22,7 +22,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -104,6 +106,8 @@ class ItemRecord(Base):
     similarity_signature: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # "Publish at": the scheduler publishes the item once this moment has passed (null: not scheduled).
+    publish_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
     topics: Mapped[list[ItemTopic]] = relationship(
         back_populates="item", cascade="all, delete-orphan", order_by="ItemTopic.position"
@@ -253,7 +257,15 @@ class BatchEntryRecord(Base):
 
 
 class SourceRecord(Base):
-    """A feed, OPML list or other source the editors follow."""
+    """A feed, OPML list, sitemap or other source the editors follow: a subscription and its health.
+
+    A subscription is due when ``enabled`` and ``next_refresh_at`` has passed. A refresher claims it
+    by moving ``lease_until`` forward in one conditional UPDATE (``store.subscriptions``), so that of
+    any number of threads or queue workers exactly one refreshes it; the lease runs out by itself if
+    that refresher dies. The validators (``etag``, ``last_modified``) make the next request
+    conditional; ``consecutive_failures`` sets the back-off and, past the limit, pauses the source
+    with the reason in ``paused_reason``.
+    """
 
     __tablename__ = "sources"
 
@@ -264,6 +276,55 @@ class SourceRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The subscription: how often, for which community, with which topics, and whether at all.
+    refresh_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    community: Mapped[str | None] = mapped_column(String(120))
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    # The schedule: when it is due, who holds it until when.
+    next_refresh_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_token: Mapped[str | None] = mapped_column(String(64))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    # Health: counters since the source was added, and the last moments that matter.
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_new_entry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refreshes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_modified: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    entries_seen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    drafts_made: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    __table_args__ = (Index("ix_sources_due", "enabled", "next_refresh_at"),)
+
+
+class SourceEntryRecord(Base):
+    """An entry a subscription has seen (its GUID, else its URL): it never becomes a draft twice.
+
+    Bounded per source (``store.subscriptions.ENTRY_MEMORY``): the oldest rows go once a source has
+    more, well past what any feed lists at once. ``item_id`` and ``drafted_at`` say which draft the
+    entry made, for the source's health (drafts in 30 days, delay from the entry's date).
+    """
+
+    __tablename__ = "source_entries"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    # sha256 of the GUID or URL: GUIDs may be any length, and a fixed-size key indexes on both databases.
+    entry_key: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(Text)
+    entry_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    drafted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("source_id", "entry_key", name="uq_source_entries_key"),
+        Index("ix_source_entries_seen", "source_id", "seen_at"),
+    )
 
 
 class UserRecord(Base):

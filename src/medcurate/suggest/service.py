@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from medcurate.config import SiteConfig, load_config
 from medcurate.errors import SuggestError
+from medcurate.history import decision_detail
 from medcurate.models import CuratedItem, Decision, DecisionAction, ItemState, normalize_label
 from medcurate.rules import offering_entries, with_topics
 from medcurate.settings import Settings
@@ -445,6 +446,7 @@ def record_decision(
         community = (
             decision.label if kind == "community" and decision.action is not DecisionAction.REJECT else None
         )
+        community_before = record.community
         if changed is not item or community is not None:
             save_item(
                 session, item=changed, md_name=record.md_name, url_key=record.url_key, community=community
@@ -468,7 +470,14 @@ def record_decision(
             action=f"suggestion.{decision.action.value}",
             entity_type="item",
             entity_id=item_id,
-            detail={"kind": kind, "label": decision.label, "suggested": suggested},
+            detail=decision_detail(
+                item,
+                changed,
+                kind=kind,
+                label=decision.label,
+                suggested=suggested,
+                community=(community_before, community),
+            ),
         )
 
 

@@ -50,7 +50,8 @@ def app_from_environment() -> FastAPI:
     )  # a worker process starts afresh: the parent's logging set-up is not inherited
     secure = os.environ.get(SECURE_COOKIES_ENV, "1") not in ("0", "false", "")
     proxies = tuple(p for p in os.environ.get(TRUSTED_PROXIES_ENV, "").split(",") if p)
-    return create_app(make_settings(), options=WebOptions(secure_cookies=secure, trusted_proxies=proxies))
+    options = WebOptions(secure_cookies=secure, trusted_proxies=proxies, scheduler=True)
+    return create_app(make_settings(), options=options)
 
 
 def run(
@@ -95,7 +96,7 @@ def run(
         "access_log": False,  # the app logs each request itself, with its request id and route
     }
     if workers <= 1:
-        app = create_app(settings, options=replace(options, secure_cookies=secure))
+        app = create_app(settings, options=replace(options, secure_cookies=secure, scheduler=True))
         uvicorn.run(app, **served)  # type: ignore[arg-type]
         return
     open_database(settings.database).dispose()  # migrate once, before the processes race to

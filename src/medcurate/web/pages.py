@@ -44,7 +44,8 @@ def redirect(url: str, *, notice: str | None = None) -> RedirectResponse:
     if not url.startswith("/") or url.startswith("//"):
         url = "/"
     if notice:
-        url += ("&" if "?" in url else "?") + urlencode({"notice": notice})
+        url, hash_mark, fragment = url.partition("#")  # the query goes before a #fragment
+        url += ("&" if "?" in url else "?") + urlencode({"notice": notice}) + hash_mark + fragment
     return RedirectResponse(url, status_code=303)
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from medcurate.errors import plain_reason
+from medcurate.history import describe
 from medcurate.models import DecisionAction, SuggestionKind
 from medcurate.store.listing import ItemPage, ItemRow, Total
 from medcurate.store.models import AuditRecord, ItemRecord, SuggestionRecord
@@ -151,6 +152,7 @@ class AuditEventPublic(BaseModel):
     entity_type: str
     entity_id: str
     detail: dict[str, Any]
+    summary: list[str] = Field(default_factory=list, description='What changed, for people ("Title: A → B")')
 
 
 class AuditPublic(BaseModel):
@@ -220,16 +222,30 @@ class BatchesPublic(BaseModel):
     count: int
 
 
-class SourceCreate(_In):
-    """A feed or other source to follow."""
+SourceKindName = Literal["feed", "opml", "sitemap"]
 
-    kind: Literal["feed", "opml", "bookmarks", "urls", "page"] = "feed"
+
+class SourceCreate(_In):
+    """A feed, OPML list or sitemap to follow."""
+
+    kind: SourceKindName = "feed"
     location: str = Field(min_length=1, max_length=2048)
     title: str | None = Field(default=None, max_length=500)
+    refresh_minutes: int = Field(default=30, ge=1, le=10_080)
+    community: str | None = Field(default=None, max_length=120)
+    topics: list[Annotated[str, Field(min_length=1, max_length=400)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
+class SourcePause(_In):
+    """Why a source is paused."""
+
+    reason: str = Field(default="", max_length=500)
 
 
 class SourcePublic(BaseModel):
-    """A followed source."""
+    """A followed source and its health."""
 
     id: int
     kind: str
@@ -239,6 +255,19 @@ class SourcePublic(BaseModel):
     last_checked_at: datetime | None = None
     last_error: str | None = None
     items: int = 0
+    refresh_minutes: int = 30
+    community: str | None = None
+    topics: list[str] = []
+    enabled: bool = True
+    paused_reason: str | None = None
+    consecutive_failures: int = 0
+    next_refresh_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_new_entry_at: datetime | None = None
+    entries_seen: int = 0
+    drafts_30d: int = 0
+    published_30d: int = 0
+    median_delay_seconds: float | None = None
 
 
 class SourcesPublic(BaseModel):
@@ -345,24 +374,28 @@ class StatsPublic(BaseModel):
     )
 
 
+def _public_fields(record: ItemRecord | ItemRow) -> dict[str, Any]:
+    topics = list(record.topics) if isinstance(record, ItemRow) else [t.label for t in record.topics]
+    return {
+        "id": record.id,
+        "md_name": record.md_name,
+        "variant": record.variant,
+        "title": record.title,
+        "url": record.url,
+        "brand": record.brand,
+        "source_name": record.source_name or record.brand,
+        "assigned_to": record.assigned_to,
+        "community": record.community,
+        "state": record.state,
+        "published_at": record.published_at,
+        "updated_at": record.updated_at,
+        "topics": topics,
+    }
+
+
 def item_public(record: ItemRecord | ItemRow) -> ItemPublic:
     """The list shape of a list row, or of a stored item (its topics loaded)."""
-    topics = list(record.topics) if isinstance(record, ItemRow) else [t.label for t in record.topics]
-    return ItemPublic(
-        id=record.id,
-        md_name=record.md_name,
-        variant=record.variant,
-        title=record.title,
-        url=record.url,
-        brand=record.brand,
-        source_name=record.source_name or record.brand,
-        assigned_to=record.assigned_to,
-        community=record.community,
-        state=record.state,
-        published_at=record.published_at,
-        updated_at=record.updated_at,
-        topics=topics,
-    )
+    return ItemPublic(**_public_fields(record))
 
 
 def items_public(page: ItemPage, total: Total) -> ItemsPublic:
@@ -379,7 +412,7 @@ def items_public(page: ItemPage, total: Total) -> ItemsPublic:
 def item_detail(record: ItemRecord) -> ItemDetail:
     """The full shape of a stored item."""
     return ItemDetail(
-        **item_public(record).model_dump(),
+        **_public_fields(record),  # validated once, as the detail (not as a list row first)
         front_matter=to_jsonable(record.front_matter),
         body=record.body,
         provenance=record.provenance,
@@ -408,6 +441,7 @@ def audit_public(record: AuditRecord) -> AuditEventPublic:
         entity_type=record.entity_type,
         entity_id=record.entity_id,
         detail=record.detail or {},
+        summary=describe(record.action, record.detail),
     )
 
 
@@ -440,3 +474,16 @@ def token_public(token: ApiToken) -> TokenPublic:
         last_used_at=token.last_used_at,
         revoked=token.revoked,
     )
+
+
+class ScheduleSet(_In):
+    """When to publish an item (ISO 8601 with a time zone), or null to unschedule it."""
+
+    publish_at: datetime | None
+
+
+class SchedulePublic(BaseModel):
+    """An item's "Publish at", in UTC."""
+
+    id: int
+    publish_at: datetime | None

@@ -1,7 +1,7 @@
 """Submitting links and following their batches live (``/submit``, ``/jobs/{id}``, ``/batches``).
 
 A submission is one link, many links, or any pasted text (an e-mail, a post, Markdown):
-``medcurate.sources.urls_from_text`` finds the links, the job runner ingests them on a worker thread,
+``medcurate.ingest.sources.urls_from_text`` finds the links, the job runner ingests them on a worker thread,
 and the progress page polls the batch's entry rows.
 """
 
@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from medcurate.batches import stalled_batch_ids
 from medcurate.errors import InvalidInput, NotFound
+from medcurate.ingest.sources import urls_from_text
 from medcurate.models import EntryStatus
-from medcurate.sources import urls_from_text
 from medcurate.store.models import BatchEntryRecord
 from medcurate.store.queries import batch_by_key, duplicate_origins, get_batch, list_batches
 from medcurate.web.deps import ContextDep, CuratorUser, CurrentPrincipal, RowId, SessionDep, ViewerUser

@@ -1,11 +1,14 @@
-"""The dashboard: editors' actions and items per week, top topics, top sources (``/dashboard``)."""
+"""The dashboard: editors' actions and items per week, top topics and sources, failing and silent feeds."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
 from medcurate.store.queries import Dashboard, dashboard, editor_actions
+from medcurate.store.subscriptions import troubled_sources
 from medcurate.web.charts import horizontal_bars, line_chart, stacked_bars
 from medcurate.web.deps import ContextDep, CurrentPrincipal, SessionDep, ViewerUser
 from medcurate.web.pages import render
@@ -14,6 +17,8 @@ from medcurate.web.schemas import LabelCount, StatsPublic, TopicSeries, WeekCoun
 
 api = APIRouter(tags=["dashboard"], responses=ERROR_RESPONSES)
 pages = APIRouter(include_in_schema=False)
+# A source with no new entry for this long is "silent" on the dashboard.
+SILENT_DAYS = 14
 
 
 def _week_labels(figures: Dashboard) -> list[str]:
@@ -56,6 +61,7 @@ def dashboard_page(
     """Charts, drawn as SVG on the server."""
     figures = dashboard(session)
     labels = _week_labels(figures)
+    failing, silent = troubled_sources(session, now=datetime.now(UTC), silent_days=SILENT_DAYS)
     actions = editor_actions(session)
     action_labels = [week.strftime("%d %b") for week in actions.weeks]
     return render(
@@ -68,4 +74,7 @@ def dashboard_page(
         per_week=stacked_bars(labels, figures.per_week, title="Items per week by state"),
         topics=line_chart(labels, figures.topics, title="Top topics per week"),
         sources=horizontal_bars(list(figures.sources), title="Top sources"),
+        failing=failing,
+        silent=silent,
+        silent_days=SILENT_DAYS,
     )
