@@ -7,26 +7,30 @@ a SQLite store with N synthetic items (news-variant front matter, a 2-4 paragrap
 * cold builds: ``medcurate --home HOME site build --json OUT`` (the installed script, a new
   process) and ``hugo`` (Debian's package) on the tree ``export_hugo(..., with_layout=True)``
   writes for the same items, up to 100,000 items; the tools take turns (``--repeat`` rounds,
-  the median reported): wall clock, CPU (user + system) and peak resident memory of the process
-  (``ru_maxrss`` from ``wait4``; neither tool starts a child process, so it is that of every
-  build process), and the files written;
+  the median reported): wall clock, CPU (user + system) and peak resident memory of all the
+  build's processes (their resident memory summed, sampled from ``/proc``: ``TreeSampler``), and
+  the files written;
 * medcurate's rebuilds, each a new process: nothing changed, then one item retitled (an editor's
   save), ``--repeat`` times each: the process's wall clock and the build's own time
   (``BuildReport.seconds``: the build without Python's start-up and imports).
 
-Writing each tool's input is not timed. The tools write on ``--work-dir`` (a RAM file system,
-``/dev/shm``, by default when there is one: the figures then measure the tools, not the disk).
+Writing each tool's input is not timed. The store, the build state and the output live on
+``--work-dir``, by default ``/var/tmp`` (a disk): on a RAM file system (``/dev/shm``) every page of
+the SQLite files a process reads or maps is shared memory and counts in its resident memory, so
+the peak would measure the files' size rather than the build.
 
 Run::
 
     .venv/bin/python bench/site.py                                  # 10,000 and 100,000 items
-    .venv/bin/python bench/site.py --items 1000000 --work-dir /var/tmp/medcurate-bench   # the million (disk)
+    .venv/bin/python bench/site.py --items 1000000 --work-dir /var/tmp/medcurate-bench \
+        --store-dir /var/tmp/medcurate-bench                        # the million, its store kept
     .venv/bin/python bench/site.py --sizes 2000 --repeat 1          # quick
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -34,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,7 +51,7 @@ from sqlalchemy import insert
 from medcurate.config import load_config
 from medcurate.frontmatter import detect_variant
 from medcurate.models import CuratedItem, ItemState, Variant, content_revision
-from medcurate.store.db import open_database
+from medcurate.store.db import Database, open_database
 from medcurate.store.models import ItemRecord
 from medcurate.store.repository import find_item, item_from_record, save_item
 
@@ -69,6 +74,7 @@ COMMUNITIES = [
 ]
 HUGO_LIMIT = 100_000  # Hugo is compared up to this size
 INSERT_BATCH = 5000
+SEARCH_INSERT_TRIGGER = "items_fts_insert"  # the full-text index's, on SQLite
 
 
 def _sentence(rng: random.Random, length: int) -> str:
@@ -112,10 +118,16 @@ def store_url(home: Path) -> str:
 
 
 def fill_store(count: int, home: Path) -> None:
-    """``count`` synthetic items in a new store under ``home``, published, by bulk inserts."""
+    """``count`` synthetic items in a new store under ``home``, published, by bulk inserts.
+
+    The full-text index's insert trigger is set aside while the rows go in and the index is then
+    made in one statement (the one its migration runs over existing rows): row by row, the index
+    merges its segments again on every batch and a million items take hours instead of minutes.
+    """
     database = open_database(store_url(home))
     now = datetime.now(UTC)
     rows: list[dict[str, object]] = []
+    trigger = _set_aside_search_trigger(database)
 
     def flush() -> None:
         with database.engine.begin() as connection:
@@ -150,7 +162,32 @@ def fill_store(count: int, home: Path) -> None:
             flush()
     if rows:
         flush()
+    if trigger is not None:
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql(_search_backfill())
+            connection.exec_driver_sql(trigger)
     database.dispose()
+
+
+def _set_aside_search_trigger(database: Database) -> str | None:
+    """Drop SQLite's full-text insert trigger; the statement that makes it again (None: no trigger)."""
+    if database.engine.dialect.name != "sqlite":
+        return None
+    with database.engine.begin() as connection:
+        found = connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (SEARCH_INSERT_TRIGGER,)
+        ).scalar()
+        if found is not None:
+            connection.exec_driver_sql(f"DROP TRIGGER {SEARCH_INSERT_TRIGGER}")
+    return found
+
+
+def _search_backfill() -> str:
+    """The full-text migration's statement that indexes every row already in ``items``."""
+    migration = importlib.import_module("medcurate.migrations.versions.0002_full_text_search")
+    statement: str = migration.SQLITE_UPGRADE[-1]
+    assert statement.startswith("INSERT INTO items_fts"), statement
+    return statement
 
 
 def retitle(home: Path, md_name: str, title: str) -> None:
@@ -166,19 +203,82 @@ def retitle(home: Path, md_name: str, title: str) -> None:
 
 @dataclass(frozen=True)
 class Run:
-    """One process run to its end: wall and CPU seconds, peak resident memory (MB), its output."""
+    """One process run to its end: wall and CPU seconds, peak resident memory (MB), its output.
+
+    ``peak_mb`` is the largest sum of resident memory over the process and its descendants seen by
+    sampling ``/proc`` (or ``wait4``'s ``ru_maxrss`` of the process when that is larger: a peak
+    shorter than the sampling interval); ``anon_mb`` is the anonymous part of that sum at its peak
+    (the heap, not files the process maps).
+    """
 
     seconds: float
     cpu: float
     peak_mb: float
+    anon_mb: float
     stdout: str
 
 
+SAMPLE_SECONDS = 0.05  # how often the memory of a measured process tree is read
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, from the kernel's list of each task's children."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pending += [int(child) for child in children.read().split()]
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
+def tree_memory(pid: int) -> tuple[int, int]:
+    """Resident and anonymous resident kB summed over ``pid``'s process tree (0s once it is gone)."""
+    resident = anonymous = 0
+    for member in _tree(pid):
+        try:
+            with open(f"/proc/{member}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        resident += int(line.split()[1])
+                    elif line.startswith("RssAnon:"):
+                        anonymous += int(line.split()[1])
+        except OSError:
+            continue
+    return resident, anonymous
+
+
+class TreeSampler(threading.Thread):
+    """Reads a process tree's memory every ``SAMPLE_SECONDS`` until stopped; keeps the peak."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = (0, 0)
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(SAMPLE_SECONDS):
+            sample = tree_memory(self.pid)
+            if sample[0] > self.peak[0]:
+                self.peak = sample
+
+
 def measured(command: list[str], env: dict[str, str] | None = None) -> Run:
-    """Run ``command``: its wall clock, CPU time and peak RSS (``wait4``'s ``ru_maxrss``)."""
+    """Run ``command``: its wall clock, CPU time (its children's too) and peak RSS of its process tree."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+        sampler = TreeSampler(process.pid)
+        sampler.start()
+        # The sampler reads /proc/PID until the process is reaped: wait for its exit without reaping.
+        os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+        sampler.done.set()
+        sampler.join()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -187,7 +287,9 @@ def measured(command: list[str], env: dict[str, str] | None = None) -> Run:
         stdout = out.read().decode("utf-8", "replace")
         if process.returncode != 0:
             raise SystemExit(f"{command[0]} failed:\n{stdout[-2000:]}\n{err.read().decode()[-2000:]}")
-    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout)
+    resident, anonymous = sampler.peak
+    peak = max(resident, usage.ru_maxrss)
+    return Run(seconds, usage.ru_utime + usage.ru_stime, peak / 1024, anonymous / 1024, stdout)
 
 
 def site_build_command(home: Path, out: Path) -> list[str]:
@@ -210,7 +312,10 @@ def count_files(root: Path) -> int:
 def _progress(label: str, run: Run, files: int | None = None) -> None:
     """A measurement as soon as it is made, on stderr (a long run shows its figures as it goes)."""
     counted = f", {files:,} files" if files is not None else ""
-    figures = f"{run.seconds:.1f} s, CPU {run.cpu:.1f} s, peak {run.peak_mb:,.0f} MB{counted}"
+    figures = (
+        f"{run.seconds:.1f} s, CPU {run.cpu:.1f} s, peak {run.peak_mb:,.0f} MB"
+        f" (anonymous {run.anon_mb:,.0f} MB){counted}"
+    )
     print(f"  {label}: {figures}", file=sys.stderr)
     sys.stderr.flush()
 
@@ -224,12 +329,19 @@ def _state_files(out: Path) -> list[Path]:
     return list(out.parent.glob(f".{out.name}.medcurate-state.sqlite*"))
 
 
-def bench_size(items: int, work: Path, repeat: int, with_hugo: bool) -> list[str]:
-    """Cold builds of both tools, then medcurate's rebuilds: the report's lines."""
-    home, out = work / "home", work / "medcurate"
+def bench_size(items: int, work: Path, repeat: int, with_hugo: bool, stores: Path | None = None) -> list[str]:
+    """Cold builds of both tools, then medcurate's rebuilds: the report's lines.
+
+    With ``stores``, the store of ``items`` items is kept there (``store-N``) and one already
+    there is used again instead of being filled (the million's fill takes the better part of an hour).
+    """
+    home, out = (stores / f"store-{items}" if stores else work / "home"), work / "medcurate"
     started = time.perf_counter()
-    fill_store(items, home)
-    print(f"  store of {items:,} items filled in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    if (home / "medcurate.db").exists():
+        print(f"  store of {items:,} items in {home}: used again", file=sys.stderr)
+    else:
+        fill_store(items, home)
+        print(f"  store of {items:,} items filled in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     env = store_environment()
     hugo = shutil.which("hugo") if with_hugo else None
     hugo_site = work / "hugo"
@@ -264,7 +376,7 @@ def bench_size(items: int, work: Path, repeat: int, with_hugo: bool) -> list[str
         speed = f"{theirs.seconds / run.seconds:.2f}x" if theirs else "-"
         lines.append(
             f"| {items:,} | {name} | {run.seconds:.1f} | {run.cpu:.1f} | {run.peak_mb:,.0f} "
-            f"| {files[name]:,} | {speed} |"
+            f"| {run.anon_mb:,.0f} | {files[name]:,} | {speed} |"
         )
     lines += _rebuilds(home, out, env, items, repeat)
     return lines
@@ -283,13 +395,14 @@ def _rebuilds(home: Path, out: Path, env: dict[str, str], items: int, repeat: in
         ones.append(measured(command, env))
         _progress("one item changed", ones[-1])
     written = max(json.loads(r.stdout)["written"] for r in ones)
+    note = f", {written} files written"
     lines = []
     for label, runs in (("nothing changed", noops), ("one item changed", ones)):
         run = _median_run(runs)
         build = statistics.median(json.loads(r.stdout)["seconds"] for r in runs)
         lines.append(
             f"- {items:,} items, {label}: build {build:.3f} s, process {run.seconds:.2f} s "
-            f"(peak {run.peak_mb:,.0f} MB){f', {written} files written' if runs is ones else ''}"
+            f"(peak {run.peak_mb:,.0f} MB, CPU {run.cpu:.2f} s){note if runs is ones else ''}"
         )
     return lines
 
@@ -304,8 +417,8 @@ def compile_medcurate() -> None:
 
 
 def _default_work_dir() -> Path | None:
-    shm = Path("/dev/shm")
-    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    disk = Path("/var/tmp")
+    return disk if disk.is_dir() and os.access(disk, os.W_OK) else None
 
 
 def main() -> None:
@@ -317,14 +430,19 @@ def main() -> None:
         "--repeat", type=int, default=None, help="rounds per size (default: 3, 1 past 10,000)"
     )
     parser.add_argument("--no-hugo", action="store_true", help="medcurate alone")
-    parser.add_argument("--work-dir", type=Path, default=None, help="where to build (default: /dev/shm)")
+    parser.add_argument("--work-dir", type=Path, default=None, help="where to build (default: /var/tmp)")
+    parser.add_argument(
+        "--store-dir", type=Path, default=None, help="keep the filled stores here, and use them again"
+    )
     args = parser.parse_args()
     compile_medcurate()
     sizes = [args.items] if args.items else args.sizes
     with os.popen("uptime") as uptime:
         print(f"load: {uptime.read().strip()}")
-    print("| items | tool | cold build (s) | CPU (s) | peak RSS (MB) | files | vs Hugo |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    print(
+        "| items | tool | cold build (s) | CPU (s) | peak RSS (MB) | of it anonymous (MB) | files | vs Hugo |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     rebuilds = []
     for items in sizes:
         repeat = args.repeat or (3 if items <= 10_000 else 1)
@@ -332,7 +450,8 @@ def main() -> None:
             tempfile.mkdtemp(prefix="medcurate-bench-site-", dir=args.work_dir or _default_work_dir())
         )
         try:
-            lines = bench_size(items, work, repeat, with_hugo=not args.no_hugo and items <= HUGO_LIMIT)
+            with_hugo = not args.no_hugo and items <= HUGO_LIMIT
+            lines = bench_size(items, work, repeat, with_hugo, args.store_dir)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         for line in lines:

@@ -6,18 +6,25 @@ bytes), streamed from the server rather than read whole. The content of a batch 
 query by key. A build that finds the store's summary (``published_summary``) as it left it reads
 no item at all, and one that follows a few saves asks for the items saved since (``changed_since``)
 through the ``updated_at`` index.
+
+On SQLite every read here goes through ``_unmapped``: a connection that reads the file with
+``pread`` instead of the memory map the store's other connections use (``db.SQLITE_MMAP_BYTES``).
+A full build reads every item once; mapped, each page it touched would stay in the build process's
+resident memory (up to the map's 256 MB), while read, it passes through SQLite's small page cache
+and leaves the rest to the operating system's file cache, shared with every process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from medcurate.models import CuratedItem, ItemState, Variant, content_revision, featured_image_href
-from medcurate.store.db import Database
+from medcurate.store.db import SQLITE_MMAP_BYTES, Database
 from medcurate.store.models import ItemRecord
 
 STREAM_ROWS = 5000  # rows fetched from the server at a time
@@ -42,6 +49,20 @@ class StoredContent:
     revision: str
 
 
+@contextmanager
+def _unmapped(database: Database) -> Iterator[Connection]:
+    """A connection of ``database`` that does not memory-map an SQLite file while it is lent out."""
+    with database.engine.connect() as connection:
+        if database.engine.dialect.name != "sqlite":
+            yield connection
+            return
+        connection.exec_driver_sql("PRAGMA mmap_size=0")
+        try:
+            yield connection
+        finally:  # the pool lends the connection to others next: they read mapped, as configured
+            connection.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+
+
 def item_revisions(database: Database, *, states: Sequence[ItemState]) -> Iterator[StoredRevision]:
     """The revision of every item in ``states``, by ``md_name`` in code point order, streamed."""
     key = ItemRecord.md_name
@@ -52,7 +73,7 @@ def item_revisions(database: Database, *, states: Sequence[ItemState]) -> Iterat
         .where(ItemRecord.state.in_([state.value for state in states]))
         .order_by(key)
     )
-    with database.engine.connect() as connection:
+    with _unmapped(database) as connection:
         result = connection.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(statement)
         for md_name, community, revision, featured_image in result:
             if revision is None:
@@ -78,7 +99,7 @@ def item_contents(database: Database, *, keys: Sequence[str]) -> dict[str, Store
         ItemRecord.revision,
     ).where(ItemRecord.md_name.in_(list(keys)))
     found: dict[str, StoredContent] = {}
-    with database.engine.connect() as connection:
+    with _unmapped(database) as connection:
         for md_name, matter, body, variant, source_path, community, revision in connection.execute(statement):
             item = CuratedItem(
                 front_matter=matter, body=body or "", variant=Variant(variant), source_path=source_path
@@ -96,7 +117,7 @@ def published_summary(database: Database, *, states: Sequence[ItemState]) -> str
     build with nothing to do reads no item.
     """
     wanted = ItemRecord.state.in_([state.value for state in states])
-    with database.engine.connect() as connection:
+    with _unmapped(database) as connection:
         count, ids = connection.execute(
             select(func.count(ItemRecord.id), func.coalesce(func.sum(ItemRecord.id), 0)).where(wanted)
         ).one()
@@ -130,7 +151,7 @@ def changed_since(
     ).where(ItemRecord.updated_at > moment)
     published: list[StoredRevision] = []
     others: list[str] = []
-    with database.engine.connect() as connection:
+    with _unmapped(database) as connection:
         for md_name, community, revision, featured_image, state in connection.execute(statement):
             if state not in wanted:
                 others.append(md_name)

@@ -6,8 +6,9 @@ only what a change reaches. Tables:
 * ``items``: one compact row per published item: its fingerprint (what it was made from), the URL
   it asked for (``claim``) and the one it got, its view digest, its sort key (newest last), its
   hash bucket (search shard and sitemap part), its rendered listing card and its search row;
-* ``members``: which listing (archive, community, topic, source) holds which item, in listing order;
-* ``listings``: each listing's title, description and size, as its pages show them;
+* ``members``, ``tallies``, ``listings`` (``liststate``): which listing (archive, community, topic,
+  source) holds which item, in listing order; how many of a listing's items give it each title;
+  each listing's title, description and size, as its pages show them;
 * ``aliases``: every former address an item names;
 * ``files``: every file the builds wrote, with the digest of its inputs and who owns it (an
   item, a listing, the search index...), so that a page whose digest holds is never rendered again
@@ -27,11 +28,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from medcurate.publish.site.liststate import (
+    LISTING_SCHEMA,
+    LISTING_TABLES,
+    ListingRow,
+    ListingState,
+    Member,
+    batches,
+)
+
+__all__ = ["FileRecord", "ItemRow", "ListingRow", "Member", "SiteState", "state_path"]
 
 STATE_SUFFIX = ".medcurate-state.sqlite"
-SCHEMA_VERSION = "2"
-FETCH_ROWS = 2000  # rows read per round trip while streaming
+SCHEMA_VERSION = "3"
 _SCHEMA = (
     "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE items (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, claim TEXT NOT NULL,"
@@ -41,19 +51,14 @@ _SCHEMA = (
     "CREATE INDEX items_url ON items (url)",
     # Covering the sitemap's columns: a sitemap part is read from the index alone.
     "CREATE INDEX items_bucket ON items (bucket, url, lastmod)",
-    "CREATE TABLE members (listing TEXT NOT NULL, sort TEXT NOT NULL, key TEXT NOT NULL,"
-    " kind TEXT NOT NULL, label TEXT NOT NULL, note TEXT NOT NULL, PRIMARY KEY (listing, sort))"
-    " WITHOUT ROWID",
-    "CREATE INDEX members_key ON members (key)",
-    "CREATE TABLE listings (url TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT NOT NULL,"
-    " description TEXT NOT NULL, count INTEGER NOT NULL, newest TEXT NOT NULL) WITHOUT ROWID",
+    *LISTING_SCHEMA,
     "CREATE TABLE aliases (path TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (path, key)) WITHOUT ROWID",
     "CREATE INDEX aliases_key ON aliases (key)",
     "CREATE TABLE files (path TEXT PRIMARY KEY, digest TEXT NOT NULL, owner TEXT NOT NULL,"
     " page INTEGER NOT NULL, gen INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE INDEX files_owner ON files (owner, page)",
 )
-_ITEM_TABLES = ("items", "members", "listings", "aliases")
+_ITEM_TABLES = ("items", "aliases", *LISTING_TABLES)
 
 
 def state_path(out_dir: Path) -> Path:
@@ -80,30 +85,6 @@ class ItemRow:
 
 
 @dataclass(frozen=True, slots=True)
-class Member:
-    """An item's place in one listing."""
-
-    listing: str
-    sort: str
-    key: str
-    kind: str
-    label: str
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ListingRow:
-    """A listing as its pages show it."""
-
-    url: str
-    kind: str
-    title: str
-    description: str
-    count: int
-    newest: str
-
-
-@dataclass(frozen=True, slots=True)
 class FileRecord:
     """A written file: its path, the digest of its inputs, its owner and its page in that owner."""
 
@@ -113,8 +94,12 @@ class FileRecord:
     page: int = 0
 
 
-class SiteState:
-    """The state file of one site, open for a build; ``close`` commits and closes it."""
+class SiteState(ListingState):
+    """The state file of one site, open for a build; ``close`` commits and closes it.
+
+    It keeps how many items and files it holds in ``meta`` as it changes them:
+    ``count(*)`` reads a whole table, and a build that changes one item asks several times.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -124,6 +109,9 @@ class SiteState:
             path.unlink(missing_ok=True)  # damaged or not ours: the site is built in full
             self._db = self._open(path)
         self.generation = int(self.meta("generation") or 0)
+        self._counts: dict[str, int] = {}
+        # After ``reset_items`` the members are counted into tallies all at once, not item by item.
+        self._bulk = False
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
@@ -147,8 +135,29 @@ class SiteState:
     def close(self, *, commit: bool = True) -> None:
         """Commit (or roll back) what the build recorded and close the file."""
         with suppress(sqlite3.Error):
+            if commit:
+                for table, count in self._counts.items():
+                    self.set_meta(f"count:{table}", str(count))
             self._db.execute("COMMIT" if commit else "ROLLBACK")
         self._db.close()
+
+    def _count(self, table: str) -> int:
+        """The rows of ``items`` or ``files``: as kept in ``meta``, counted once if it is not."""
+        held = self._counts.get(table)
+        if held is None:
+            kept = self.meta(f"count:{table}")
+            query = f"SELECT count(*) FROM {table}"
+            held = int(kept) if kept is not None else int(self._db.execute(query).fetchone()[0])
+            self._counts[table] = held
+        return held
+
+    def _counted(self, table: str, delta: int) -> None:
+        self._counts[table] = self._count(table) + delta
+
+    def _present(self, table: str, column: str, values: Iterable[str]) -> set[str]:
+        """Those of ``values`` that ``table`` holds in its key ``column``."""
+        query = f"SELECT {column} FROM {table} WHERE {column}"
+        return {value for (value,) in self._where_in(query, sorted(set(values)))}
 
     # -- meta -------------------------------------------------------------------------------------
 
@@ -165,6 +174,8 @@ class SiteState:
         """Forget every item, listing and alias (a full build); the files stay known until replaced."""
         for table in _ITEM_TABLES:
             self._db.execute(f"DELETE FROM {table}")
+        self._counts["items"] = 0
+        self._bulk = True
         self.generation += 1
         self.set_meta("generation", str(self.generation))
 
@@ -176,7 +187,7 @@ class SiteState:
 
     def item_count(self) -> int:
         """How many items the state holds."""
-        return int(self._db.execute("SELECT count(*) FROM items").fetchone()[0])
+        return self._count("items")
 
     def items(self, keys: Sequence[str]) -> dict[str, ItemRow]:
         """The rows of the items with these keys."""
@@ -198,6 +209,10 @@ class SiteState:
         """Add or replace items with their listing places and aliases (replacing earlier ones)."""
         rows = list(rows)
         keys = [(row.key,) for row in rows]
+        new = {row.key for row in rows}
+        self._counted("items", len(new) - len(self._present("items", "key", new)))
+        if not self._bulk:
+            self.tally(self.memberships([row.key for row in rows]), -1)
         self._db.executemany("DELETE FROM members WHERE key = ?", keys)
         self._db.executemany("DELETE FROM aliases WHERE key = ?", keys)
         self._db.executemany(
@@ -210,22 +225,25 @@ class SiteState:
                 for r in rows
             ],
         )
+        # An item on one listing twice (two topics of one URL) is a member once, as the first.
+        placed: dict[tuple[str, str], Member] = {}
+        for member in members:
+            placed.setdefault((member.listing, member.sort), member)
         self._db.executemany(
-            "INSERT OR IGNORE INTO members VALUES (?, ?, ?, ?, ?, ?)",
-            [(m.listing, m.sort, m.key, m.kind, m.label, m.note) for m in members],
+            "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?)",
+            [(m.listing, m.sort, m.key, m.kind, m.label, m.note) for m in placed.values()],
         )
+        if not self._bulk:
+            self.tally(placed.values(), 1)
         self._db.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?)", aliases)
 
     def delete_items(self, keys: Sequence[str]) -> None:
         """Forget these items, their listing places and their aliases."""
         rows = [(key,) for key in keys]
+        self._counted("items", -len(self._present("items", "key", keys)))
+        self.tally(self.memberships(keys), -1)
         for table in ("items", "members", "aliases"):
             self._db.executemany(f"DELETE FROM {table} WHERE key = ?", rows)
-
-    def memberships(self, keys: Sequence[str]) -> list[Member]:
-        """The listing places of these items."""
-        query = "SELECT listing, sort, key, kind, label, note FROM members WHERE key"
-        return [Member(*row) for row in self._where_in(query, keys)]
 
     def alias_paths(self, keys: Sequence[str]) -> set[str]:
         """The alias paths these items name."""
@@ -246,88 +264,11 @@ class SiteState:
             for path, url, title, taken in self._stream(query.format(where="")):
                 yield path, None if taken else url, title
             return
-        for batch in _batches(sorted(paths)):
+        for batch in batches(sorted(paths)):
             marks = ", ".join("?" * len(batch))
             where = f"WHERE path IN ({marks})"
             for path, url, title, taken in self._db.execute(query.format(where=where), batch).fetchall():
                 yield path, None if taken else url, title
-
-    # -- listings ---------------------------------------------------------------------------------
-
-    def refresh_listings(self, urls: Iterable[str] | None = None) -> None:
-        """Recompute the title, size and newest date of listings (all of them when ``urls`` is None).
-
-        A listing's title is the label most of its items give it (ties: the first in code point
-        order), its description the largest note among those items: both depend on the members
-        alone, so an incremental build finds what a full build finds.
-        """
-        if urls is None:
-            self._db.execute("DELETE FROM listings")
-            self._summarise("", ())
-            return
-        for url in urls:
-            self._db.execute("DELETE FROM listings WHERE url = ?", (url,))
-            self._summarise("WHERE listing = ?", (url,))
-
-    def _summarise(self, where: str, params: Sequence[str]) -> None:
-        query = (
-            "SELECT listing, kind, label, max(note), count(*), max(sort) FROM members "
-            f"{where} GROUP BY listing, label"
-        )
-        best: dict[str, tuple[int, str, str, str]] = {}
-        totals: dict[str, tuple[int, str]] = {}
-        for listing, kind, label, note, count, newest in self._db.execute(query, params):
-            total, latest = totals.get(listing, (0, ""))
-            totals[listing] = (total + count, max(latest, newest))
-            held = best.get(listing)
-            if held is None or count > held[0] or (count == held[0] and label < held[1]):
-                best[listing] = (count, label, note, kind)
-        self._db.executemany(
-            "INSERT INTO listings VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (url, kind, label, note, totals[url][0], totals[url][1].split("\t", 1)[0])
-                for url, (_count, label, note, kind) in best.items()
-            ],
-        )
-
-    def listing(self, url: str) -> ListingRow | None:
-        """One listing, if it has items."""
-        row = self._db.execute("SELECT * FROM listings WHERE url = ?", (url,)).fetchone()
-        return None if row is None else ListingRow(*row)
-
-    def listings(self, kind: str | None = None) -> list[ListingRow]:
-        """Every listing (of one kind), by URL."""
-        if kind is None:
-            rows = self._db.execute("SELECT * FROM listings ORDER BY url")
-        else:
-            rows = self._db.execute("SELECT * FROM listings WHERE kind = ? ORDER BY url", (kind,))
-        return [ListingRow(*row) for row in rows]
-
-    def rank(self, listing: str, sort: str) -> int:
-        """How many items of ``listing`` sort before ``sort``."""
-        query = "SELECT count(*) FROM members WHERE listing = ? AND sort < ?"
-        return int(self._db.execute(query, (listing, sort)).fetchone()[0])
-
-    def listing_cards(
-        self, listing: str, offset: int = 0, limit: int = -1
-    ) -> Iterator[tuple[str, str, str, str]]:
-        """The key, digest, last change and card of a listing's items, oldest first, from ``offset``."""
-        return self._stream(
-            # The page's keys first, from the index alone: joined in one query, the rows skipped by
-            # the offset would each be looked up in ``items`` too.
-            "SELECT i.key, i.digest, i.lastmod, i.card FROM (SELECT key, sort FROM members"
-            " WHERE listing = ? ORDER BY sort LIMIT ? OFFSET ?) m JOIN items i ON i.key = m.key"
-            " ORDER BY m.sort",
-            (listing, limit, offset),
-        )
-
-    def newest(self, listing: str, count: int) -> list[tuple[str, str, str]]:
-        """The key, URL and digest of a listing's ``count`` newest items, newest first."""
-        return self._db.execute(
-            "SELECT i.key, i.url, i.digest FROM members m JOIN items i ON i.key = m.key "
-            "WHERE m.listing = ? ORDER BY m.sort DESC LIMIT ?",
-            (listing, count),
-        ).fetchall()
 
     # -- search shards and sitemap parts ----------------------------------------------------------
 
@@ -345,10 +286,13 @@ class SiteState:
 
     def file_count(self) -> int:
         """How many files the builds wrote."""
-        return int(self._db.execute("SELECT count(*) FROM files").fetchone()[0])
+        return self._count("files")
 
     def record_files(self, records: Iterable[FileRecord]) -> None:
         """Record written (or confirmed) files as this build's."""
+        records = list(records)
+        paths = {r.path for r in records}
+        self._counted("files", len(paths) - len(self._present("files", "path", paths)))
         self._db.executemany(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
             [(r.path, r.digest, r.owner, r.page, self.generation) for r in records],
@@ -366,19 +310,6 @@ class SiteState:
 
     def forget_files(self, paths: Iterable[str]) -> None:
         """Forget files (removed from the site)."""
+        paths = list(paths)
+        self._counted("files", -len(self._present("files", "path", paths)))
         self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in paths])
-
-    def _where_in(self, query: str, values: Sequence[str]) -> Iterator[tuple[Any, ...]]:
-        """The rows of ``query`` (which ends with a column) for the values ``IN`` a list, in batches."""
-        for batch in _batches(values):
-            yield from self._db.execute(f"{query} IN ({', '.join('?' * len(batch))})", batch).fetchall()
-
-    def _stream(self, query: str, params: Sequence[object] = ()) -> Iterator[tuple[Any, ...]]:
-        cursor = self._db.execute(query, params)
-        while rows := cursor.fetchmany(FETCH_ROWS):
-            yield from rows
-
-
-def _batches(keys: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
-    for start in range(0, len(keys), size):
-        yield keys[start : start + size]
