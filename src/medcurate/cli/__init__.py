@@ -43,6 +43,7 @@ _COMMAND_MODULES = (
     "serve",
     "worker",
     "ops",
+    "stories",
 )
 
 

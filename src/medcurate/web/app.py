@@ -45,7 +45,18 @@ from medcurate.web.jsonguard import JSONDepthGuard
 from medcurate.web.ops import ROUTES as OPS_ROUTES
 from medcurate.web.ops import observe_request
 from medcurate.web.options import WebContext, WebOptions
-from medcurate.web.routes import audit, auth, batches, dashboard, intel, items, sources, suggestions, users
+from medcurate.web.routes import (
+    audit,
+    auth,
+    batches,
+    dashboard,
+    intel,
+    items,
+    sources,
+    stories,
+    suggestions,
+    users,
+)
 from medcurate.web.transport import served_over_https
 
 API_PREFIX = "/api"
@@ -205,7 +216,7 @@ def create_app(
     app.router.routes.extend(OPS_ROUTES)
     watch_pool(db.engine)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
-    for module in (auth, items, suggestions, audit, batches, sources, dashboard, users, intel):
+    for module in (auth, items, suggestions, audit, batches, sources, dashboard, users, intel, stories):
         app.include_router(module.api, prefix=API_PREFIX)
         app.include_router(module.pages)
     return app

@@ -16,6 +16,8 @@ from medcurate.models import normalize_label
 from medcurate.store.listing import MAX_OFFSET, about, item_page, item_total
 from medcurate.store.queries import audit_page, item_facets, suggestions_for
 from medcurate.store.repository import ItemQuery, get_item, item_from_record
+from medcurate.store.stories import stories_of_items
+from medcurate.stories.primary import inbox_cards
 from medcurate.users import User
 from medcurate.web.deps import (
     MAX_ROW_ID,
@@ -267,6 +269,8 @@ def inbox(
     )
     page = item_page(session, query=query, after=after, before=before)
     total = item_total(session, query=query)
+    row_ids = [r.id for r in page.rows]
+    stories = inbox_cards(row_ids, stories_of_items(session, item_ids=row_ids))
     filters = {
         "state": state or "",
         "brand": brand or "",
@@ -294,6 +298,7 @@ def inbox(
         linked=linked,
         filters=filters,
         facets=item_facets(session),
+        stories=stories,
     )
 
 
@@ -348,6 +353,7 @@ def review(
         known_topics=[t.label for t in config.topics],
         image_alt=getattr(image, "alt", "") or "",
         intel=review_facts(item, text=record.text),
+        story=stories_of_items(session, item_ids=[item_id]).get(item_id),
     )
 
 
