@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from datetime import date
@@ -26,7 +27,7 @@ from medcurate.dedupe import signature
 from medcurate.frontmatter import read_document
 from medcurate.stories.cluster import cluster_all
 from medcurate.stories.evaluate import best_threshold, grid, labelled_ids, load_labels, pairwise, single_link
-from medcurate.stories.features import StoryDoc, doc_from_item, with_vectors
+from medcurate.stories.features import EMBED_TEXT_CHARS, StoryDoc, doc_from_item
 from medcurate.stories.score import StoryModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,9 +42,13 @@ def load_docs() -> list[StoryDoc]:
     for number, path in enumerate(sorted(CORPUS.glob("*.md")), start=1):
         item = read_document(path)
         docs.append(doc_from_item(number, item, signature=signature(item.body)))
-    from medcurate.suggest.embedding import default_encoder
+    from medcurate.suggest.embedding import EmbeddingCache, default_encoder
 
-    return with_vectors(docs, default_encoder())
+    # Vectors cached between runs (outside the repository): the model dominates the run time.
+    cache = EmbeddingCache.open(default_encoder(), Path(tempfile.gettempdir()) / "medcurate-bench-stories.npz")
+    vectors = cache.embed([d.text[:EMBED_TEXT_CHARS] for d in docs])
+    cache.save()
+    return [replace(doc, vector=vectors[i]) for i, doc in enumerate(docs)]
 
 
 def _ours(docs: list[StoryDoc], truth: list[list[int]], threshold: float) -> float:

@@ -266,11 +266,10 @@ def _views(session: Session, story_ids: Sequence[int]) -> list[StoryView]:
                 _kind(front_matter),
             )
         )
-    primaries = dict(
-        session.execute(
-            select(StoryRecord.id, StoryRecord.primary_item_id).where(StoryRecord.id.in_(list(story_ids)))
-        ).tuples()
+    primary_rows = session.execute(
+        select(StoryRecord.id, StoryRecord.primary_item_id).where(StoryRecord.id.in_(list(story_ids)))
     )
+    primaries = {int(story): primary for story, primary in primary_rows}
     views = []
     for story_id in story_ids:
         primary = primaries.get(story_id)

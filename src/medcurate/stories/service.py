@@ -73,11 +73,12 @@ def compute_features(
             docs = []
             for item_id in item_ids[start : start + FEATURE_BATCH]:
                 record = get_item(session, item_id=item_id)
-                signature = record.similarity_signature or (
-                    text_signature(record.text) if record.text else None
-                )
+                # Ingested items keep the page's text and a brief as body; imported ones the other way
+                # round (their text is the description): the longer of the two is the article.
+                text = max(record.text or "", record.body or "", key=len)
+                signature = record.similarity_signature or text_signature(text)
                 docs.append(
-                    doc_from_item(item_id, item_from_record(record), text=record.text, signature=signature)
+                    doc_from_item(item_id, item_from_record(record), text=text, signature=signature)
                 )
         embedded = with_vectors(docs, model)  # outside the transaction: the slow part
         with database.session() as session:
