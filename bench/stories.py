@@ -45,7 +45,8 @@ def load_docs() -> list[StoryDoc]:
     from medcurate.suggest.embedding import EmbeddingCache, default_encoder
 
     # Vectors cached between runs (outside the repository): the model dominates the run time.
-    cache = EmbeddingCache.open(default_encoder(), Path(tempfile.gettempdir()) / "medcurate-bench-stories.npz")
+    cache_file = Path(tempfile.gettempdir()) / "medcurate-bench-stories.npz"
+    cache = EmbeddingCache.open(default_encoder(), cache_file)
     vectors = cache.embed([d.text[:EMBED_TEXT_CHARS] for d in docs])
     cache.save()
     return [replace(doc, vector=vectors[i]) for i, doc in enumerate(docs)]

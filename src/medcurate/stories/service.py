@@ -77,9 +77,7 @@ def compute_features(
                 # round (their text is the description): the longer of the two is the article.
                 text = max(record.text or "", record.body or "", key=len)
                 signature = record.similarity_signature or text_signature(text)
-                docs.append(
-                    doc_from_item(item_id, item_from_record(record), text=text, signature=signature)
-                )
+                docs.append(doc_from_item(item_id, item_from_record(record), text=text, signature=signature))
         embedded = with_vectors(docs, model)  # outside the transaction: the slow part
         with database.session() as session:
             for doc in embedded:
