@@ -221,10 +221,12 @@ def _phrases(text: str) -> Iterable[str]:
         run.clear()
         pending.clear()
 
+    last_end = 0
     for match in _WORD.finditer(text):
         word = match.group(0).replace("’", "'")
-        gap = text[match.start() - 1 : match.start()] if match.start() else " "
-        if run and gap not in (" ", "-"):  # punctuation ends a name
+        gap = text[last_end : match.start()]
+        last_end = match.end()
+        if run and gap.strip(" -"):  # punctuation between two words ends a name
             yield from flush()
         if _is_capitalised(word):
             run.extend(pending)
