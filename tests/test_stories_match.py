@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from medcurate.store.stories import StoryDecision
 from medcurate.stories.cluster import cluster_all
 from medcurate.stories.evaluate import best_threshold, load_labels, pairwise, single_link
 from medcurate.stories.features import StoryDoc, entities_of, numbers_of, with_vectors
-from medcurate.stories.learn import lessons, learned_threshold
+from medcurate.stories.learn import learned_threshold, lessons
 from medcurate.stories.score import DEFAULT_THRESHOLD, StoryModel, TermWeights, evidence
-from medcurate.store.stories import StoryDecision
 from storysupport import (
     BREACH_ONE,
     BREACH_TWO,
@@ -184,7 +184,10 @@ def test_decisions_move_the_threshold() -> None:
     merges = [StoryDecision("merge", i, i + 100, 0.55) for i in range(3)]
     assert learned_threshold(0.65, merges) == pytest.approx(0.55)
     # Copies and identifiers (0.95+) and pairs outside the window (0) say nothing about it.
-    assert learned_threshold(0.65, [StoryDecision("split", 1, 2, 0.97), StoryDecision("merge", 3, 4, 0.0)]) == 0.65
+    assert (
+        learned_threshold(0.65, [StoryDecision("split", 1, 2, 0.97), StoryDecision("merge", 3, 4, 0.0)])
+        == 0.65
+    )
     assert lessons(splits).model.source == "decisions"
 
 

@@ -22,10 +22,10 @@ added (``names_weight``, 0.15): on the labelled dev part, names alone separate n
 and sidebars name things too) but they lift two write-ups of one event above two articles of one
 theme. ``names`` is the weighted overlap relative to the shorter item, so a one-sentence summary that
 names the same rare things as a long report still scores high; but an item naming fewer than three
-rare things counts as naming three, so one shared name ("AI") is never all its names. A pair from the same outlet is scaled down
-(``same_outlet_factor``): an outlet seldom reports one event twice, and two articles from one outlet
-on one day share its boilerplate and its beat. The threshold lives in :class:`StoryModel`, learned from
-labels and editors' decisions (``learn.py``).
+rare things counts as naming three, so one shared name ("AI") is never all its names. A pair from
+the same outlet is scaled down (``same_outlet_factor``): an outlet seldom reports one event twice,
+and two articles from one outlet on one day share its boilerplate and its beat. The threshold lives
+in :class:`StoryModel`, learned from labels and editors' decisions (``learn.py``).
 """
 
 from __future__ import annotations
