@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from medcurate.extract import PageInput, extract
-from medcurate.fetchbody import guess_encoding
+from medcurate.ingest.body import guess_encoding
 
 WESTERN = (
     "<html><head><title>Risk analysis</title></head><body><article><p>“Small practices,” said Hélène "

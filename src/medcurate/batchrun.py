@@ -26,11 +26,12 @@ from medcurate.dedupe import DedupeIndex, DedupeVerdict, signature
 from medcurate.drafts import DraftInput, StoredImage, build_draft
 from medcurate.errors import Conflict, FetchError, MedcurateError
 from medcurate.extract import DEFAULT_EXTRACT_OPTIONS, Extraction, ExtractOptions, PageInput, extract
-from medcurate.fetch import FetchedPage, FetchOptions, fetch_image
+from medcurate.ingest.fetch import FetchedPage, fetch_image
+from medcurate.ingest.options import FetchOptions
+from medcurate.ingest.resolve import canonical_key, normalize_url, registrable_domain, strip_tracking
 from medcurate.intel.service import draft_annotator
 from medcurate.models import Community, ItemState
 from medcurate.ops.metrics import record_link
-from medcurate.resolve import canonical_key, normalize_url, registrable_domain, strip_tracking
 from medcurate.rules import derive_md_name, featured_image_href
 from medcurate.settings import Settings
 from medcurate.store.db import Database

@@ -53,9 +53,11 @@ from medcurate.batchrun import (
     existing_outcome,
 )
 from medcurate.errors import MedcurateError
-from medcurate.fetch import FetchedPage, FetchOptions, FetchResult, HostLimiter, fetch_many
-from medcurate.netguard import NetPolicy
-from medcurate.resolve import canonical_key
+from medcurate.ingest.fetch import FetchedPage, FetchResult, fetch_many
+from medcurate.ingest.netguard import NetPolicy
+from medcurate.ingest.options import FetchOptions
+from medcurate.ingest.politeness import HostLimiter
+from medcurate.ingest.resolve import canonical_key
 from medcurate.settings import Settings
 from medcurate.sources import SourceEntry, SourceKind
 from medcurate.store.db import Database
@@ -131,7 +133,7 @@ def host_limiter(settings: Settings) -> HostLimiter | None:
         return None
     key = (settings.queue_url, settings.queue_name, settings.host_concurrency)
     if key not in _HOST_LIMITERS:
-        from medcurate.politeness import RedisHostLimiter
+        from medcurate.ingest.politeness import RedisHostLimiter
 
         _HOST_LIMITERS[key] = RedisHostLimiter(
             settings.queue_url,

@@ -14,7 +14,7 @@ from medcurate.cli._shared import console, fail, plain, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 
 if TYPE_CHECKING:
-    from medcurate.fetch import FetchOptions
+    from medcurate.ingest.options import FetchOptions
     from medcurate.pipeline import BatchReport, IngestOptions
     from medcurate.pipeline import Progress as IngestProgress
     from medcurate.settings import Settings
@@ -152,7 +152,7 @@ def _read_inputs(
             feed_locations.extend(e.url for e in report.entries if e.url)
     for location in feed_locations:
         if location.startswith(("http://", "https://")):
-            from medcurate.fetch import fetch_feed_bytes
+            from medcurate.ingest.fetch import fetch_feed_bytes
 
             try:
                 data = fetch_feed_bytes(location, fetch_options)

@@ -8,7 +8,7 @@ import ftfy
 from w3lib.encoding import html_to_unicode
 
 from medcurate.errors import ExtractionError
-from medcurate.fetchbody import guess_encoding
+from medcurate.ingest.body import guess_encoding
 
 # Mojibake repair only: curly quotes and full-width characters are the author's, not damage.
 _FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, fix_latin_ligatures=False)

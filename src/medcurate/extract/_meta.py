@@ -15,7 +15,7 @@ from lxml.html import HtmlElement
 from medcurate.extract._body import _WS, _is_prose, _normalise, _truncate_paragraph
 from medcurate.extract._decode import _fix_text
 from medcurate.extract._types import ExtractOptions
-from medcurate.resolve import registrable_domain
+from medcurate.ingest.resolve import registrable_domain
 
 
 def meta_key(name: str) -> str:

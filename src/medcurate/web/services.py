@@ -402,7 +402,7 @@ def feed_links(database: Database, *, source_id: int, settings: Settings, user: 
     """Fetch a followed feed now and return its links; the source row keeps when and any error."""
     if not user.role.allows(Role.CURATOR):
         raise PermissionDenied("only curators and above may check sources")
-    from medcurate.fetch import fetch_feed_bytes  # type: ignore[attr-defined, unused-ignore]
+    from medcurate.ingest.fetch import fetch_feed_bytes
     from medcurate.sources import SourceKind, parse_source
 
     with database.session() as session:

@@ -1,6 +1,6 @@
 """Response bodies for the fetcher: inflate under the bomb guard, decode HTML text, read PDF text.
 
-Public API (used by ``fetch.py``)::
+Public API (used by ``fetch`` and ``session``)::
 
     BodyReader(encoding, *, max_bytes, max_decompressed_bytes, max_ratio, url)   # .feed(chunk), .finish()
     decode_html(body, http_charset=None) -> (text, encoding)
