@@ -208,7 +208,7 @@ def test_cli_rebuild_list_and_evaluate(run: CliRunner, tmp_path: Path) -> None:
     assert json.loads(rebuilt.output)["stories"] == 1
     listed = json.loads(run.invoke(app, ["stories", "list", "--json"]).output)
     assert [[i["url"] for i in s["items"]] for s in listed] == [urls[:3]]
-    assert set(listed[0]) >= {"id", "items"} and set(listed[0]["items"][0]) == {"id", "url", "title"}
+    assert set(listed[0]) == {"id", "items"} and set(listed[0]["items"][0]) == {"id", "url", "title"}
     labels = tmp_path / "labels.json"
     labels.write_text(json.dumps([urls[:3]]), encoding="utf-8")
     scored = json.loads(run.invoke(app, ["stories", "evaluate", "--labels", str(labels), "--json"]).output)

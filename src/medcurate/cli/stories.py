@@ -51,7 +51,6 @@ def list_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--js
             [
                 {
                     "id": view.id,
-                    "primary": view.primary_item_id,
                     "items": [{"id": i.id, "url": i.url, "title": i.title} for i in view.items],
                 }
                 for view in views
