@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from medcurate.cli._shared import console, fail, print_json
+from medcurate.cli.shared import console, fail, print_json
 from medcurate.errors import MedcurateError
 
 if TYPE_CHECKING:

@@ -1,14 +1,17 @@
 """``medcurate topics``: suggest, decide, train and evaluate topic suggestions."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, plain, print_json, run_guarded, settings_of
+from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 from medcurate.models import DecisionAction
 from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
+
+if TYPE_CHECKING:
+    from medcurate.suggest.evaluate import EvaluationReport
 
 topics_app = typer.Typer(
     no_args_is_help=True, help="Suggest topics, communities and offerings; learn from editors."
@@ -142,26 +145,37 @@ def evaluate_command(
     if taxonomy is not None and not taxonomy.is_file():
         fail(f"{taxonomy} is not a file", code=2)
     try:
-        if train_dir is not None:
-            from medcurate.suggest.replay import evaluate_live
-
-            report = evaluate_live(train_dir, test_dir, settings=settings_of(ctx), k=k)
-        else:
-            from medcurate.suggest.coldstart import evaluate_cold_dir
-            from medcurate.suggest.embedding import EmbeddingCache, default_encoder
-
-            assert taxonomy is not None
-            cache = EmbeddingCache.open(default_encoder())
-            report = evaluate_cold_dir(taxonomy, test_dir, embed=cache.embed, k=k)
+        report = _evaluation(ctx, test_dir, train_dir=train_dir, taxonomy=taxonomy, k=k)
     except MedcurateError as exc:
         fail(str(exc))
     if as_json:
         print_json(report.as_json())
         return
+    _print_evaluation(report, k=k, learned=train_dir is not None)
+
+
+def _evaluation(
+    ctx: typer.Context, test_dir: Path, *, train_dir: Path | None, taxonomy: Path | None, k: int
+) -> "EvaluationReport":
+    """The live suggester's evaluation (with ``train_dir``), else the cold start's over ``taxonomy``."""
+    if train_dir is not None:
+        from medcurate.suggest.replay import evaluate_live
+
+        return evaluate_live(train_dir, test_dir, settings=settings_of(ctx), k=k)
+    from medcurate.suggest.coldstart import evaluate_cold_dir
+    from medcurate.suggest.embedding import EmbeddingCache, default_encoder
+
+    assert taxonomy is not None
+    cache = EmbeddingCache.open(default_encoder())
+    return evaluate_cold_dir(taxonomy, test_dir, embed=cache.embed, k=k)
+
+
+def _print_evaluation(report: "EvaluationReport", *, k: int, learned: bool) -> None:
+    """The methods side by side, then the sizes, the threshold and the time."""
     from rich.table import Table
 
     table = Table("method", "P@1", f"hit@{k}", "micro-F1", "ceiling", "n_test", title="Topic suggestions")
-    if train_dir is not None:
+    if learned:
         rows = [("medcurate (live)", report.engine), ("tf-idf + logreg", report.baseline)]
     else:
         rows = [("medcurate (cold start)", report.engine), ("zero-shot (label names)", report.baseline)]
