@@ -127,8 +127,17 @@ def test_cli_users(tmp_path: Path) -> None:
 def test_cli_prompts_for_the_password_without_echo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter([PASSWORD, PASSWORD])
     monkeypatch.setattr("medcurate.cli.users.getpass.getpass", lambda prompt: next(answers))
+    monkeypatch.setattr("medcurate.cli.users.has_terminal", lambda: True)
     code, out = run(tmp_path, "users", "add", "cal")
     assert code == 0 and PASSWORD not in out and "curator" in out
+    assert "Choose a password for cal" in out and "--password-stdin" in out
+
+
+def test_cli_without_a_terminal_says_how_to_pass_the_password(tmp_path: Path) -> None:
+    code, out = run(tmp_path, "users", "add", "cal", stdin="")
+    assert code == 2
+    assert "prompts for cal's password" in " ".join(out.split())
+    assert "--password-stdin" in out
 
 
 def test_ensure_user_is_idempotent(tmp_path: Path) -> None:

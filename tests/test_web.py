@@ -491,7 +491,7 @@ def test_submit_refuses_text_without_links(client: TestClient, site: Site) -> No
 def test_dashboard_draws_svg_charts(client: TestClient, site: Site) -> None:
     sign_in(client, "vic")
     page = client.get("/dashboard").text
-    assert page.count("<svg") == 3
+    assert page.count("<svg") == 4
     assert "radiology.example" in page
     stats = client.get("/api/stats", headers=bearer(site, "vic")).json()
     assert stats["totals"] == {"draft": 2, "published": 1}

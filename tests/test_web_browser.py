@@ -186,7 +186,7 @@ def test_editor_submits_reviews_and_publishes(
     assert ARTICLE_TITLE in page.inner_text("table.items")
     page.screenshot(path=str(ARTIFACTS / "web-06-inbox.png"))
     page.goto(f"{base}/dashboard")
-    assert page.locator("svg.chart").count() == 3
+    assert page.locator("svg.chart").count() == 4
     page.screenshot(path=str(ARTIFACTS / "web-07-dashboard.png"), full_page=True)
     context.close()
 

@@ -66,6 +66,8 @@ _LIST_COLUMNS: tuple[Any, ...] = (
     ItemRecord.published_at,
     ItemRecord.updated_at,
     ItemRecord.sort_at,
+    ItemRecord.source_name,
+    ItemRecord.assigned_to,
 )
 
 
@@ -84,7 +86,14 @@ class ItemRow:
     published_at: datetime | None
     updated_at: datetime
     sort_at: datetime
+    source_name: str | None = None
+    assigned_to: str | None = None
     topics: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str | None:
+        """The source's name as its pages give it, else its registrable domain."""
+        return self.source_name or self.brand
 
 
 @dataclass(frozen=True)

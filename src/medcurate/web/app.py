@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -33,6 +34,7 @@ from medcurate.errors import (
     PermissionDenied,
     RateLimited,
     SourceError,
+    plain_reason,
 )
 from medcurate.ops.metrics import watch_pool
 from medcurate.settings import Settings
@@ -41,9 +43,11 @@ from medcurate.suggest import strength
 from medcurate.templating import make_environment
 from medcurate.web.deps import csrf_protect
 from medcurate.web.jsonguard import JSONDepthGuard
+from medcurate.web.labels import by_taxonomy, split_label
 from medcurate.web.ops import ROUTES as OPS_ROUTES
 from medcurate.web.ops import observe_request
 from medcurate.web.options import WebContext, WebOptions
+from medcurate.web.pages import site_links
 from medcurate.web.routes import (
     audit,
     auth,
@@ -55,6 +59,7 @@ from medcurate.web.routes import (
     stories,
     suggestions,
     users,
+    workflow,
 )
 from medcurate.web.submissions import AppJobs
 from medcurate.web.transport import served_over_https
@@ -187,8 +192,14 @@ def create_app(
     db = database or open_database(settings.database)
     templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
     templates.filters["strength"] = strength
+    templates.filters["plain_reason"] = plain_reason
+    templates.filters["by_taxonomy"] = by_taxonomy
+    templates.filters["topic_name"] = lambda label: split_label(label)[1]
+    templates.filters["topic_taxonomy"] = lambda label: split_label(label)[0]
+    templates.filters["site_links"] = lambda text: site_links(text, settings.load_site_config().base_url)
     jobs = AppJobs(db, settings)
     context = WebContext(settings=settings, options=options, database=db, templates=templates, jobs=jobs)
+    templates.globals["item_workflow"] = partial(workflow.workflow_view, context)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -216,7 +227,7 @@ def create_app(
     app.router.routes.extend(OPS_ROUTES)
     watch_pool(db.engine)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
-    for module in (auth, items, suggestions, audit, batches, sources, dashboard, users, intel, stories):
+    for module in (auth, items, workflow, suggestions, audit, batches, sources, dashboard, users, intel, stories):
         app.include_router(module.api, prefix=API_PREFIX)
         app.include_router(module.pages)
     return app

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from medcurate.errors import plain_reason
 from medcurate.models import DecisionAction, SuggestionKind
 from medcurate.store.listing import ItemPage, ItemRow, Total
 from medcurate.store.models import AuditRecord, ItemRecord, SuggestionRecord
@@ -32,7 +33,11 @@ class ItemBase(BaseModel):
 
     title: str
     url: str | None = None
-    brand: str | None = None
+    brand: str | None = Field(default=None, description="The source's registrable domain")
+    source_name: str | None = Field(
+        default=None, description="The source's name as its pages give it (og:site_name, JSON-LD), else brand"
+    )
+    assigned_to: str | None = Field(default=None, description="The username the item is assigned to")
     community: str | None = None
     state: str
     published_at: datetime | None = None
@@ -169,6 +174,17 @@ class BatchEntryPublic(BaseModel):
     status: str
     reason: str | None = None
     item_id: int | None = None
+    duplicate_of: int | None = Field(default=None, description="The item a near-duplicate copies")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> str:
+        """The outcome in words: created, existing, duplicate of #N, failed: reason, waiting."""
+        if self.status == "duplicate":
+            return f"duplicate of #{self.duplicate_of}" if self.duplicate_of else "duplicate"
+        if self.status == "failed":
+            return f"failed: {plain_reason(self.reason)}" if self.reason else "failed"
+        return "waiting" if self.status == "pending" else self.status
 
 
 class JobPublic(BaseModel):
@@ -323,6 +339,10 @@ class StatsPublic(BaseModel):
     top_topics: list[TopicSeries]
     top_sources: list[LabelCount]
     totals: dict[str, int]
+    actions_per_week: list[WeekCount] = Field(
+        default_factory=list,
+        description="Items added, approved, published and rejected, by the week the action was taken",
+    )
 
 
 def item_public(record: ItemRecord | ItemRow) -> ItemPublic:
@@ -335,6 +355,8 @@ def item_public(record: ItemRecord | ItemRow) -> ItemPublic:
         title=record.title,
         url=record.url,
         brand=record.brand,
+        source_name=record.source_name or record.brand,
+        assigned_to=record.assigned_to,
         community=record.community,
         state=record.state,
         published_at=record.published_at,

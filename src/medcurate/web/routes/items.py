@@ -13,6 +13,7 @@ from medcurate.errors import MedcurateError, NotFound
 from medcurate.intel.identifiers import identifier_key
 from medcurate.intel.service import review_facts
 from medcurate.models import normalize_label
+from medcurate.publish.preview import live_url
 from medcurate.store.listing import MAX_OFFSET, about, item_page, item_total
 from medcurate.store.queries import audit_page, item_facets, suggestions_for
 from medcurate.store.repository import ItemQuery, get_item, item_from_record
@@ -79,9 +80,11 @@ def _query(
     limit: int,
     offset: int,
     identifier: str | None = None,
+    assigned_to: str | None = None,
 ) -> ItemQuery:
     return ItemQuery(
         identifier=identifier_key(identifier) if identifier and identifier.strip() else None,
+        assigned_to=assigned_to or None,
         state=state or None,
         brand=brand or None,
         topic=topic or None,
@@ -107,6 +110,9 @@ def api_list_items(
         Query(max_length=300, description="A DOI, PMID, NCT, FDA, FR or CFR identifier it carries"),
     ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Words in the title or text")] = None,
+    assigned: Annotated[
+        str | None, Query(max_length=120, description="Items assigned to this username; `me`: to you")
+    ] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
@@ -115,7 +121,6 @@ def api_list_items(
     before: Annotated[str | None, CURSOR] = None,
 ) -> ItemsPublic:
     """Items matching the filters, newest first (best matches first with q=), one page at a time."""
-    del user
     query = _query(
         state=state,
         brand=brand,
@@ -127,6 +132,7 @@ def api_list_items(
         limit=limit,
         offset=offset,
         identifier=identifier,
+        assigned_to=user.username if assigned == "me" else assigned,
     )
     page = item_page(session, query=query, after=after, before=before)
     return items_public(page, item_total(session, query=query))
@@ -225,6 +231,14 @@ def api_back_to_draft(item_id: RowId, context: ContextDep, user: EditorUser) -> 
     return _apply(item_id, "draft", context, user)
 
 
+def published_notice(context: WebContext, item_id: int) -> str:
+    """What an editor reads after publishing: the live page's address, where the site has one."""
+    with context.database.session() as session:
+        key = get_item(session, item_id=item_id).md_name
+    live = live_url(site_dir=context.site_dir, config=context.settings.load_site_config(), key=key)
+    return f"Published: {live}" if live else "Published; the site is rebuilt."
+
+
 def _raise_first(failed: dict[int, MedcurateError]) -> None:
     raise next(iter(failed.values()))
 
@@ -248,6 +262,7 @@ def inbox(
     community: Annotated[str | None, Query(max_length=120)] = None,
     identifier: Annotated[str | None, Query(max_length=300)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    assigned: Annotated[str | None, Query(max_length=120)] = None,
     since: Annotated[date | None, Query()] = None,
     until: Annotated[date | None, Query()] = None,
     after: Annotated[str | None, CURSOR] = None,
@@ -266,6 +281,7 @@ def inbox(
         limit=context.options.page_size,
         offset=0,
         identifier=identifier,
+        assigned_to=principal.user.username if assigned == "me" else assigned,
     )
     page = item_page(session, query=query, after=after, before=before)
     total = item_total(session, query=query)
@@ -278,6 +294,7 @@ def inbox(
         "community": community or "",
         "identifier": identifier or "",
         "q": q or "",
+        "assigned": assigned or "",
         "since": since.isoformat() if since else "",
         "until": until.isoformat() if until else "",
     }
@@ -437,7 +454,7 @@ def review_transition(item_id: RowId, action: Action, context: ContextDep, user:
     """Approve, publish, reject or send back to draft, from the review page."""
     if action == "publish":
         _publish_one(item_id, context, user)
-        return redirect(f"/items/{item_id}", notice=f"Published; the site in {context.site_dir} is rebuilt.")
+        return redirect(f"/items/{item_id}", notice=published_notice(context, item_id))
     with context.database.session() as session:
         transition(session, item_id=item_id, action=action, user=user)
     return redirect(f"/items/{item_id}", notice=NOTICES[action])
