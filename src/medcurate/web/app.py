@@ -227,7 +227,8 @@ def create_app(
     app.router.routes.extend(OPS_ROUTES)
     watch_pool(db.engine)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
-    for module in (auth, items, workflow, suggestions, audit, batches, sources, dashboard, users, intel, stories):
+    routers = (auth, items, workflow, suggestions, audit, batches, sources, dashboard, users, intel, stories)
+    for module in routers:
         app.include_router(module.api, prefix=API_PREFIX)
         app.include_router(module.pages)
     return app
