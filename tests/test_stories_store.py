@@ -66,7 +66,7 @@ def _placed(database: Database, articles: list[tuple[tuple[str, str], str]]) -> 
 
 
 def _stories(database: Database) -> list[list[int]]:
-    return [[i.id for i in view.items] for view in service.list_stories(database)]
+    return [[i.id for i in view.items] for view in service.all_stories(database)]
 
 
 def test_each_stored_item_joins_its_story_and_a_rebuild_agrees(database: Database) -> None:
@@ -74,7 +74,7 @@ def test_each_stored_item_joins_its_story_and_a_rebuild_agrees(database: Databas
         database, [*SCRIBES, (BREACH_ONE, "healthcareinfosecurity.com"), (WATCH, "mobihealthnews.com")]
     )
     assert _stories(database) == [ids[:3]]
-    view = service.list_stories(database)[0]
+    view = service.all_stories(database)[0]
     assert view.outlets == 3 and all(i.reason for i in view.items)
     report = service.rebuild(database)
     assert (report.items, report.featurised, report.stories) == (5, 0, 1)
@@ -88,7 +88,7 @@ def test_different_stories_sharing_words_stay_apart(database: Database) -> None:
 
 def test_a_split_is_audited_kept_through_rebuilds_and_learned(database: Database) -> None:
     ids = _placed(database, SCRIBES)
-    story_id = service.list_stories(database)[0].id
+    story_id = service.all_stories(database)[0].id
     assert service.split(database, story_id=story_id, item_ids=[ids[2]], actor="eve") is None
     assert _stories(database) == [ids[:2]]
     with database.session() as session:
@@ -123,7 +123,7 @@ def test_a_merge_is_audited_and_kept_through_rebuilds(database: Database) -> Non
 
 def test_the_published_primary_lists_the_others_as_also_covered_by(database: Database) -> None:
     ids = _placed(database, SCRIBES)
-    view = service.list_stories(database)[0]
+    view = service.all_stories(database)[0]
     service.choose_primary(database, story_id=view.id, item_id=ids[1], actor="eve")
     with database.session() as session:
         transition(session, item_id=ids[1], action="publish", user=EDITOR)

@@ -39,11 +39,11 @@ def rebuild_command(
 
 def list_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every story of two or more items, newest first."""
-    from medcurate.stories.service import list_stories
+    from medcurate.stories.service import all_stories
 
     database = run_guarded(settings_of(ctx))
     try:
-        views = list_stories(database)
+        views = all_stories(database)
     finally:
         database.dispose()
     if as_json:
@@ -72,11 +72,11 @@ def evaluate_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Pairwise precision, recall and F1 of the stored stories against a labels file."""
-    from medcurate.stories.service import evaluate
+    from medcurate.stories.service import evaluate_stories
 
     database = run_guarded(settings_of(ctx))
     try:
-        scores, missing = evaluate(database, labels)
+        scores, missing = evaluate_stories(database, labels)
     except MedcurateError as exc:
         fail(str(exc))
     finally:

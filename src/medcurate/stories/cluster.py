@@ -38,7 +38,7 @@ def _pair(a: int, b: int) -> frozenset[int]:
 
 
 @dataclass(frozen=True)
-class Assignment:
+class StoryChoice:
     """Where a new item goes: a story (by a member's item id), with the average score and the best pair."""
 
     item_id: int
@@ -80,7 +80,7 @@ def assign(
     weights: TermWeights,
     model: StoryModel,
     cannot_link: Collection[frozenset[int]] = (),
-) -> Assignment:
+) -> StoryChoice:
     """Where ``doc`` belongs among ``candidates``, whose stories ``story_of`` gives (item -> story key).
 
     Args:
@@ -99,7 +99,7 @@ def assign(
         if other.item_id != doc.item_id:
             members[story_of.get(other.item_id, -other.item_id)].append(other)
     scored = {o.item_id: evidence(doc, o, weights, model) for o in plausible(doc, candidates, model)}
-    best: Assignment = Assignment(doc.item_id, None, 0.0)
+    best: StoryChoice = StoryChoice(doc.item_id, None, 0.0)
     for group in members.values():
         if any(_pair(doc.item_id, o.item_id) in cannot_link for o in group):
             continue
@@ -107,7 +107,7 @@ def assign(
         average = sum(e.score for e in pairs if e is not None) / len(group)
         if average >= model.threshold and average > best.score:
             strongest = max((e for e in pairs if e is not None), key=lambda e: e.score)
-            best = Assignment(doc.item_id, group[0].item_id, average, strongest)
+            best = StoryChoice(doc.item_id, group[0].item_id, average, strongest)
     return best
 
 

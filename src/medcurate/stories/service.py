@@ -169,15 +169,15 @@ def rebuild(
     return RebuildReport(len(docs), featurised, count, learned.model.threshold)
 
 
-def list_stories(database: Database) -> list[store.StoryView]:
+def all_stories(database: Database) -> list[store.StoryView]:
     """Every story of two or more items."""
     with database.session() as session:
         return store.list_stories(session)
 
 
-def evaluate(database: Database, labels: Path) -> tuple[PairwiseScores, list[str]]:
+def evaluate_stories(database: Database, labels: Path) -> tuple[PairwiseScores, list[str]]:
     """Pairwise scores of the stored stories against a labels file, and the labelled URLs not stored."""
-    views = list_stories(database)
+    views = all_stories(database)
     with database.session() as session:
         urls = {r.url: r.item_id for r in store.all_features(session) if r.url}
     truth, missing = labelled_ids(load_labels(labels), urls)
@@ -281,9 +281,3 @@ def choose_primary(database: Database, *, story_id: int, item_id: int, actor: st
             entity_id=story_id,
             detail={"item": item_id, "previous": view.primary_item_id},
         )
-
-
-def stories_of_items(database: Database, item_ids: Sequence[int]) -> dict[int, store.StoryView]:
-    """The story (of two or more items) of each of ``item_ids`` that has one."""
-    with database.session() as session:
-        return store.stories_of_items(session, item_ids=item_ids)

@@ -94,7 +94,7 @@ def _one(context: ContextDep, story_id: int) -> StoryPublic:
 def api_list_stories(context: ContextDep, user: ViewerUser) -> list[StoryPublic]:
     """Every story of two or more items, newest first."""
     del user
-    return [story_public(v) for v in service.list_stories(context.database)]
+    return [story_public(v) for v in service.all_stories(context.database)]
 
 
 @api.get("/stories/{story_id}")
