@@ -22,6 +22,7 @@ import pytest
 import uvicorn
 
 from httpserver import LocalServer, Reply
+from medcurate.store.repository import all_items, audit_trail
 from medcurate.users import Role
 from websupport import FIXTURES, PASSWORD, Site, add, make_site
 
@@ -191,6 +192,13 @@ def test_editor_submits_reviews_and_publishes(
     context.close()
 
 
+def _stored_writes(site: Site) -> tuple[list[tuple[int, str, list[str]]], list[int]]:
+    """Every item's state and topics, and the newest audit event: what a refused write must leave alone."""
+    with site.database.session() as session:
+        items = [(r.id, r.state, sorted(t.label for t in r.topics)) for r in all_items(session)]
+        return items, [event.id for event in audit_trail(session, limit=1)]
+
+
 def test_curator_cannot_publish_and_csrf_is_enforced(running: Running, browser: object) -> None:
     base = running.base
     context = browser.new_context()  # type: ignore[attr-defined]
@@ -203,6 +211,7 @@ def test_curator_cannot_publish_and_csrf_is_enforced(running: Running, browser: 
         href = links.first.get_attribute("href")
         page.goto(f"{base}{href}")
         assert page.locator("button[value=publish]").count() == 0
+    before = _stored_writes(running.site)
     response = context.request.post(f"{base}/items/1/state/publish", form={"csrf_token": token})
     assert response.status == 403
     # a POST without the CSRF token is refused even with a valid session cookie
@@ -210,6 +219,7 @@ def test_curator_cannot_publish_and_csrf_is_enforced(running: Running, browser: 
         f"{base}/items/1/decisions", form={"kind": "topic", "label": "x", "action": "add"}
     )
     assert response.status == 403
+    assert _stored_writes(running.site) == before  # the refused posts changed nothing
     context.close()
     anonymous = browser.new_context()  # type: ignore[attr-defined]
     page = anonymous.new_page()

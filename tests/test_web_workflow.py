@@ -80,6 +80,8 @@ def test_publishing_notice_links_to_the_live_page(client: TestClient, site: Site
     csrf = sign_in(client, "eve")
     response = client.post("/items/1/state/publish", data={"csrf_token": csrf}, follow_redirects=True)
     assert response.status_code == 200
+    with site.database.session() as session:
+        assert get_item(session, item_id=1).state == ItemState.PUBLISHED.value
     live = "https://news.example.org/news/"
     assert f'<a href="{live}' in response.text.split('class="notice"')[1].split("</div>")[0]
     panel = response.text.split('id="workflow"')[1]
@@ -110,8 +112,10 @@ def test_assign_a_draft_and_filter_assigned_to_me(client: TestClient, site: Site
     assert calls["data"] == []
     refused = client.put("/api/items/2/assignee", json={"assignee": "vic"}, headers=bearer(site, "eve"))
     assert refused.status_code == 422 and "curator, editor or admin" in refused.json()["detail"]
+    assert client.get("/api/items/2", headers=bearer(site, "eve")).json()["assigned_to"] == "eve"
     cleared = client.put("/api/items/2/assignee", json={"assignee": None}, headers=bearer(site, "cal"))
     assert cleared.json() == {"assignee": None}
+    assert client.get("/api/items/2", headers=bearer(site, "eve")).json()["assigned_to"] is None
     history = client.get("/api/items/2/audit", headers=bearer(site, "eve")).json()["data"]
     assert [e["action"] for e in history[:2]] == ["assign", "assign"]
 
@@ -127,6 +131,7 @@ def test_notes_stay_in_the_history_and_are_never_published(client: TestClient, s
     assert [n["text"] for n in notes] == [secret, "Second look"]
     refused = client.post("/api/items/1/notes", json={"text": "x"}, headers=bearer(site, "vic"))
     assert refused.status_code == 403
+    assert len(client.get("/api/items/1/notes", headers=bearer(site, "vic")).json()) == 2
     history = client.get("/api/items/1/audit", headers=bearer(site, "cal")).json()["data"]
     assert any(e["action"] == "note" and e["detail"] == {"note": secret} for e in history)
     # Published and exported: the note is in neither.

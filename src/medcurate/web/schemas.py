@@ -345,24 +345,28 @@ class StatsPublic(BaseModel):
     )
 
 
+def _public_fields(record: ItemRecord | ItemRow) -> dict[str, Any]:
+    topics = list(record.topics) if isinstance(record, ItemRow) else [t.label for t in record.topics]
+    return {
+        "id": record.id,
+        "md_name": record.md_name,
+        "variant": record.variant,
+        "title": record.title,
+        "url": record.url,
+        "brand": record.brand,
+        "source_name": record.source_name or record.brand,
+        "assigned_to": record.assigned_to,
+        "community": record.community,
+        "state": record.state,
+        "published_at": record.published_at,
+        "updated_at": record.updated_at,
+        "topics": topics,
+    }
+
+
 def item_public(record: ItemRecord | ItemRow) -> ItemPublic:
     """The list shape of a list row, or of a stored item (its topics loaded)."""
-    topics = list(record.topics) if isinstance(record, ItemRow) else [t.label for t in record.topics]
-    return ItemPublic(
-        id=record.id,
-        md_name=record.md_name,
-        variant=record.variant,
-        title=record.title,
-        url=record.url,
-        brand=record.brand,
-        source_name=record.source_name or record.brand,
-        assigned_to=record.assigned_to,
-        community=record.community,
-        state=record.state,
-        published_at=record.published_at,
-        updated_at=record.updated_at,
-        topics=topics,
-    )
+    return ItemPublic(**_public_fields(record))
 
 
 def items_public(page: ItemPage, total: Total) -> ItemsPublic:
@@ -379,7 +383,7 @@ def items_public(page: ItemPage, total: Total) -> ItemsPublic:
 def item_detail(record: ItemRecord) -> ItemDetail:
     """The full shape of a stored item."""
     return ItemDetail(
-        **item_public(record).model_dump(),
+        **_public_fields(record),  # validated once, as the detail (not as a list row first)
         front_matter=to_jsonable(record.front_matter),
         body=record.body,
         provenance=record.provenance,

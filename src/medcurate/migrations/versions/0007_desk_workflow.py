@@ -1,4 +1,4 @@
-"""the editor's desk: a draft's assignee, editors' notes, and the source's name as its pages give it
+"""The editor's desk: a draft's assignee, editors' notes, and the source's name as its pages give it
 
 Two columns on ``items``: ``assigned_to`` (the username a draft is given to, indexed with the
 list order for "Assigned to me") and ``source_name`` (``og:site_name`` or the JSON-LD publisher,
@@ -7,7 +7,7 @@ part of an item's history and never published. Rows already stored keep no name 
 not read again): they show their domain as before. Columns are added and dropped in place
 (``ALTER TABLE``, no batch copy): on SQLite the ``items_fts_*`` triggers of 0002 stay.
 
-Revision ID: 0010_desk_workflow
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02 02:00:00.000000
 """
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_desk_workflow"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
