@@ -6,8 +6,8 @@ item, computed once: day, outlet, names, identifiers, embedding) and ``story_dec
 splits and merges, which matching learns from). Existing items get their stories from
 ``medcurate stories rebuild``: computing embeddings is no work for a migration.
 
-Revision ID: 0008_stories
-Revises: 0010_desk_workflow
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 02:30:00.000000
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_stories"
-down_revision: str | None = "0010_desk_workflow"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
