@@ -155,3 +155,28 @@ def test_cli_export_hugo(tmp_path: Path) -> None:
     assert (out / "hugo.toml").is_file()
     again = runner.invoke(app, ["export", "--hugo", str(out), "--with-layout"]).output
     assert "0 written" in " ".join(again.split())
+
+
+@needs_hugo
+def test_hugo_layout_prints_also_covered_by(tmp_path: Path) -> None:
+    """A story's primary lists the other outlets (``alsoCoveredBy``); a javascript: URL is not linked."""
+    items = fixture_items()
+    covered = [
+        {
+            "title": "Scribes raise ED productivity",
+            "url": "https://healthmanagement.org/a/1",
+            "brand": "healthmanagement.org",
+        },
+        {"title": "Sneaky", "url": "javascript:alert(1)", "brand": ""},
+    ]
+    news = next(i for i in items if i.url and "microsegmentation" in i.url)
+    items = [i.updated({"alsoCoveredBy": covered}) if i is news else i for i in items]
+    out = tmp_path / "hugo"
+    export_hugo(items, out, config=load_config(None), with_layout=True)
+    run_hugo(out)
+    page = (out / "public/news/example-news-hospitals-adopt-microsegmentation/index.html").read_text()
+    assert "Also covered by</h2>" in page
+    assert 'href="https://healthmanagement.org/a/1"' in page and "healthmanagement.org</span>" in page
+    assert "javascript:alert" not in page
+    others = [p for p in (out / "public").rglob("index.html") if "microsegmentation" not in str(p)]
+    assert all("Also covered by" not in p.read_text(encoding="utf-8") for p in others)

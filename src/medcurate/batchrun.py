@@ -62,6 +62,7 @@ class IngestOptions:
     suggest: bool = True
     download_images: bool = True
     retry_failed: bool = True
+    stories: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -338,6 +339,18 @@ class LinkRun:
             suggest_for_item(self.database, item_id=item_id, settings=self.settings)
         except MedcurateError as exc:
             LOGGER.warning("no suggestions for item %s: %s", item_id, exc)
+
+    def place_in_story(self, item_id: int) -> None:
+        """Put a new item into the story it belongs to; its model work runs outside any transaction."""
+        from medcurate.stories.service import place_item
+
+        try:
+            placement = place_item(self.database, item_id=item_id)
+        except MedcurateError as exc:
+            LOGGER.warning("item %s not placed in a story: %s", item_id, exc)
+            return
+        if placement.story_id is not None:
+            LOGGER.info("item %s joins story %s (%s)", item_id, placement.story_id, placement.reason)
 
 
 def _entry_values(outcome: IngestOutcome) -> dict[str, Any]:

@@ -15,8 +15,10 @@
    one short transaction per link (no network or model work inside), with the id the database
    gives it; a batch killed half-way loses nothing already stored, and a re-run finishes it.
 7. suggest: topics, community and offerings for the new draft, stored with their scores.
+8. story: the new item joins the story of other outlets' items about the same news, if any
+   (``medcurate.stories``: copies, identifiers, meaning, names, a 7-day window).
 
-``ingest_entries`` runs steps 1 and 2 for a batch, ``process_link`` steps 3 to 7 for one page; the
+``ingest_entries`` runs steps 1 and 2 for a batch, ``process_link`` steps 3 to 8 for one page; the
 work of each step for a link, and the batch's counters, are ``medcurate.batchrun.LinkRun``; their
 SQL is ``medcurate.store.ingest``. Many runs may write at once (threads, ``medcurate add``
 processes, queue workers): the database's constraints settle every race. An exception that is not
@@ -229,7 +231,7 @@ def _open_batch(
 
 
 def process_link(run: LinkRun, target: Target, page: FetchedPage) -> None:
-    """Steps 3 to 7 for one fetched page; a failure of the link is its outcome, never raised."""
+    """Steps 3 to 8 for one fetched page; a failure of the link is its outcome, never raised."""
     if run.finished_elsewhere(target):  # a concurrent run of the same batch got there first
         return
     try:
@@ -240,6 +242,10 @@ def process_link(run: LinkRun, target: Target, page: FetchedPage) -> None:
     # 7. suggest
     if outcome.status is EntryStatus.CREATED and run.options.suggest and outcome.item_id is not None:
         run.suggest(outcome.item_id)
+    # 8. story: syndicated copies (stored as duplicates) and independent write-ups alike
+    stored = outcome.status in (EntryStatus.CREATED, EntryStatus.DUPLICATE)
+    if stored and run.options.stories and outcome.item_id is not None:
+        run.place_in_story(outcome.item_id)
 
 
 def _store_page(run: LinkRun, target: Target, page: FetchedPage) -> IngestOutcome:

@@ -44,6 +44,7 @@ _COMMAND_MODULES = (
     "worker",
     "sources",
     "ops",
+    "stories",
 )
 
 

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 tables: items and their topics, suggestions, decisions, audit, batches, sources, users.
+"""SQLAlchemy 2 tables: items and their topics, suggestions, decisions, audit, batches, users, stories.
 
 An item's front matter is stored whole, as JSON (``json`` on PostgreSQL, not ``jsonb``, so key order
 survives), next to the few columns that listing, filtering and de-duplication need.
@@ -6,12 +6,13 @@ survives), next to the few columns that listing, filtering and de-duplication ne
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -407,3 +408,53 @@ class JobRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StoryRecord(Base):
+    """A news story: the items of several outlets about one event, and the one an editor publishes."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    primary_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StoryMemberRecord(Base):
+    """An item's place in a story (an item is in at most one), with the score that put it there."""
+
+    __tablename__ = "story_members"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class StoryFeatureRecord(Base):
+    """What story matching compares of an item, computed once: its day, outlet, names and embedding."""
+
+    __tablename__ = "story_features"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date | None] = mapped_column(Date, index=True)
+    brand: Mapped[str] = mapped_column(String(255), default="")
+    terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    identifiers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    space: Mapped[str] = mapped_column(String(120), default="")
+
+
+class StoryDecisionRecord(Base):
+    """An editor's split (two items are not one story) or merge (they are): what matching learns from."""
+
+    __tablename__ = "story_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))
+    item_a: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    item_b: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    actor: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -63,6 +63,7 @@ from medcurate.web.routes import (
     items,
     schedule,
     sources,
+    stories,
     suggestions,
     users,
     workflow,
@@ -308,6 +309,7 @@ def create_app(
         dashboard,
         users,
         intel,
+        stories,
     )
     for module in routers:
         app.include_router(module.api, prefix=API_PREFIX)

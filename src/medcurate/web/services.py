@@ -198,12 +198,12 @@ def transition(session: Session, *, item_id: int, action: str, user: User) -> It
         raise InvalidInput(f"item {item_id} is {current.value}; it cannot be moved to {target.value}")
     record.state = target.value
     item = item_from_record(record)
-    save_item(
-        session,
-        item=item.updated({"lastMod": format_timestamp()}),
-        md_name=record.md_name,
-        url_key=record.url_key,
-    )
+    changes: dict[str, Any] = {"lastMod": format_timestamp()}
+    if target is ItemState.PUBLISHED:
+        from medcurate.stories.primary import publishing_changes
+
+        changes.update(publishing_changes(session, item_id=item_id))  # the story's "also covered by"
+    save_item(session, item=item.updated(changes), md_name=record.md_name, url_key=record.url_key)
     record_audit(
         session,
         actor=user.username,

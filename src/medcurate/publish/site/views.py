@@ -90,6 +90,15 @@ class OfferingView:
 
 
 @dataclass(frozen=True, slots=True)
+class CoverageLink:
+    """Another outlet's article about the same story (the item's ``alsoCoveredBy``)."""
+
+    title: str
+    url: str
+    brand: str
+
+
+@dataclass(frozen=True, slots=True)
 class ItemView:
     """Everything a page prints about one item, cleaned; ``digest`` changes whenever any field may."""
 
@@ -115,6 +124,7 @@ class ItemView:
     aliases: tuple[str, ...]
     digest: str
     facts: ItemFacts = NO_FACTS  # source type, audience, identifiers (medcurate.publish.jsonld)
+    also_covered_by: tuple[CoverageLink, ...] = ()  # the story's other outlets (medcurate.stories.primary)
 
 
 def digest_of(*parts: object) -> str:
@@ -293,6 +303,22 @@ def _aliases(item: CuratedItem, own_url: str) -> tuple[str, ...]:
     return tuple(paths)
 
 
+def _coverage(value: object) -> tuple[CoverageLink, ...]:
+    """The ``alsoCoveredBy`` entries with an http(s) URL, cleaned; anything else is left out."""
+    if not isinstance(value, list):
+        return ()
+    links = []
+    for entry in value:
+        if not isinstance(entry, Mapping):
+            continue
+        url = safe_http_url(entry.get("url") if isinstance(entry.get("url"), str) else None)
+        if url:
+            title = clean_text(entry.get("title") if isinstance(entry.get("title"), str) else None)
+            brand = clean_text(entry.get("brand") if isinstance(entry.get("brand"), str) else None)
+            links.append(CoverageLink(title=title or url, url=url, brand=brand))
+    return tuple(links)
+
+
 def make_view(
     site_item: SiteItem,
     *,
@@ -344,4 +370,5 @@ def make_view(
         aliases=_aliases(item, url),
         digest=digest_of(source_digest, url),
         facts=item_facts(item.front_matter),
+        also_covered_by=_coverage(item.front_matter.get("alsoCoveredBy")),
     )

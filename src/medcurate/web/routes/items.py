@@ -18,6 +18,8 @@ from medcurate.store.desk import top_suggestions
 from medcurate.store.listing import MAX_OFFSET, about, item_page, item_total
 from medcurate.store.queries import item_facets
 from medcurate.store.repository import ItemQuery, get_item, item_from_record
+from medcurate.store.stories import stories_of_items
+from medcurate.stories.primary import inbox_cards
 from medcurate.users import User
 from medcurate.web.deps import (
     MAX_ROW_ID,
@@ -285,6 +287,8 @@ def inbox(
     )
     page = item_page(session, query=query, after=after, before=before)
     total = item_total(session, query=query)
+    row_ids = [r.id for r in page.rows]
+    stories = inbox_cards(row_ids, stories_of_items(session, item_ids=row_ids))
     filters = {
         "state": state or "",
         "brand": brand or "",
@@ -313,6 +317,7 @@ def inbox(
         linked=linked,
         filters=filters,
         facets=item_facets(session),
+        stories=stories,
     )
 
 
@@ -350,6 +355,7 @@ def review(
 ) -> Response:
     """The review screen: the article beside the editor's fields, topics and history (``routes.desk``)."""
     values = review_values(session, context, item_id=item_id)
+    values["story"] = stories_of_items(session, item_ids=[item_id]).get(item_id)
     return render(request, context, "item.html", principal=principal, **values)
 
 
