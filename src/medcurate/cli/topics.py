@@ -1,14 +1,16 @@
 """``medcurate topics``: suggest, decide, train and evaluate topic suggestions."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from medcurate.cli._shared import console, fail, plain, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
-from medcurate.models import DecisionAction
-from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
+from medcurate.suggest import DEFAULT_K, Suggestion
+
+if TYPE_CHECKING:
+    from medcurate.suggest.evaluate import EvaluationReport
 
 topics_app = typer.Typer(
     no_args_is_help=True, help="Suggest topics, communities and offerings; learn from editors."
@@ -64,12 +66,9 @@ def decide_command(
     actor: Annotated[str, typer.Option("--actor", help="Who decides.")] = "cli",
 ) -> None:
     """Record an editor's decision on a suggestion (the engine learns from it)."""
+    from medcurate.errors import SuggestError
     from medcurate.suggest.service import record_decision
 
-    if action not in {a.value for a in DecisionAction}:
-        fail(f"unknown action {action!r}; one of accept, reject, add", code=2)
-    if kind not in KINDS:
-        fail(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", code=2)
     settings = settings_of(ctx)
     database = run_guarded(settings)
     try:
@@ -82,6 +81,8 @@ def decide_command(
             actor=actor,
             config=settings.load_site_config(),
         )
+    except SuggestError as exc:  # the decision itself is not valid: a usage error
+        fail(str(exc), code=2)
     except MedcurateError as exc:
         fail(str(exc))
     finally:
@@ -109,6 +110,34 @@ def train_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--j
         f"model {info.version}: {metrics['topic_items']} labelled items, {metrics['topic_labels']} topics, "
         f"{metrics['texts_embedded']} texts embedded, threshold {metrics['threshold']:.2f} "
         f"({'calibrated' if metrics['calibrated'] else 'cold-start weights'}), in {info.path}"
+    )
+
+
+def _print_evaluation(report: "EvaluationReport", *, k: int, learned: bool) -> None:
+    """The evaluation as a table: the method's figures, the restricted ones, the baseline's."""
+    from rich.table import Table
+
+    table = Table("method", "P@1", f"hit@{k}", "micro-F1", "ceiling", "n_test", title="Topic suggestions")
+    if learned:
+        rows = [("medcurate (live)", report.engine), ("tf-idf + logreg", report.baseline)]
+    else:
+        rows = [("medcurate (cold start)", report.engine), ("zero-shot (label names)", report.baseline)]
+    if report.restricted is not None:
+        rows.insert(1, ("restricted to training labels", report.restricted))
+    for name, scores in rows:
+        table.add_row(
+            name,
+            f"{scores.p_at_1:.3f}",
+            f"{scores.hit_at_3:.3f}",
+            f"{scores.micro_f1:.3f}",
+            f"{scores.ceiling:.3f}",
+            str(scores.n_test),
+        )
+    console().print(table)
+    console().print(
+        f"{report.n_train} training items; "
+        f"{report.engine.n_unlabelled} test items without labels not scored; "
+        f"threshold {report.threshold:.2f}; {report.seconds:.1f} s"
     )
 
 
@@ -158,30 +187,7 @@ def evaluate_command(
     if as_json:
         print_json(report.as_json())
         return
-    from rich.table import Table
-
-    table = Table("method", "P@1", f"hit@{k}", "micro-F1", "ceiling", "n_test", title="Topic suggestions")
-    if train_dir is not None:
-        rows = [("medcurate (live)", report.engine), ("tf-idf + logreg", report.baseline)]
-    else:
-        rows = [("medcurate (cold start)", report.engine), ("zero-shot (label names)", report.baseline)]
-    if report.restricted is not None:
-        rows.insert(1, ("restricted to training labels", report.restricted))
-    for name, scores in rows:
-        table.add_row(
-            name,
-            f"{scores.p_at_1:.3f}",
-            f"{scores.hit_at_3:.3f}",
-            f"{scores.micro_f1:.3f}",
-            f"{scores.ceiling:.3f}",
-            str(scores.n_test),
-        )
-    console().print(table)
-    console().print(
-        f"{report.n_train} training items; "
-        f"{report.engine.n_unlabelled} test items without labels not scored; "
-        f"threshold {report.threshold:.2f}; {report.seconds:.1f} s"
-    )
+    _print_evaluation(report, k=k, learned=train_dir is not None)
 
 
 def replay_command(
