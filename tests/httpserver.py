@@ -39,8 +39,8 @@ from typing import Any
 
 import pytest
 
-from medcurate.fetch import FetchOptions
-from medcurate.netguard import NetPolicy
+from medcurate.ingest.netguard import NetPolicy
+from medcurate.ingest.options import FetchOptions
 
 #: A policy allowing the loopback interface only: what tests use to reach their own servers.
 LOCAL_POLICY = NetPolicy.allowing("127.0.0.0/8", "::1/128")

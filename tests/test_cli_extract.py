@@ -125,7 +125,7 @@ def test_empty_folder_exits_non_zero(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_url_without_the_fetch_stage_exits_2(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     # None in sys.modules makes the import fail, as in a build without the fetch stage
-    monkeypatch.setitem(sys.modules, "medcurate.fetch", None)
+    monkeypatch.setitem(sys.modules, "medcurate.ingest.fetch", None)
     result = runner.invoke(app, ["extract", "https://example.org/article"])
     assert result.exit_code == 2
     assert "not available" in " ".join(result.stderr.split())

@@ -1,7 +1,10 @@
-"""The README keeps in step with the code: every setting and every command is documented."""
+"""The docs keep in step with the code: every setting and command is in the README, and every module
+the README's "How it is built" table and docs/architecture.md name exists."""
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import typer
@@ -33,3 +36,70 @@ def test_every_command_is_in_the_readme_tour() -> None:
     assert len(commands) > 15
     missing = [c for c in commands if c not in README]
     assert missing == [], f"add these commands to the README's CLI tour: {missing}"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "medcurate"
+ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+DOTTED_NAME = re.compile(r"\bmedcurate(?:\.[A-Za-z_]\w*)+")
+SOURCE_PATH = re.compile(r"\bsrc/medcurate/[\w./-]+")
+
+
+def _module_file(parts: list[str]) -> Path | None:
+    """The file of ``medcurate.<parts>``: a module or a package's ``__init__``; None if neither."""
+    base = PACKAGE.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _top_level_names(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.ImportFrom):
+            names.update(alias.asname or alias.name for alias in node.names)
+    return names
+
+
+def _names_a_thing(dotted: str) -> bool:
+    """A module or package of medcurate, or a name defined at the top of one."""
+    parts = dotted.split(".")[1:]
+    if _module_file(parts) is not None:
+        return True
+    owner = _module_file(parts[:-1])
+    return owner is not None and parts[-1] in _top_level_names(owner)
+
+
+def test_the_architecture_page_names_only_what_exists() -> None:
+    named = sorted(set(DOTTED_NAME.findall(ARCHITECTURE)))
+    assert len(named) > 30
+    assert [name for name in named if not _names_a_thing(name)] == []
+    paths = sorted(set(SOURCE_PATH.findall(ARCHITECTURE)))
+    assert [p for p in paths if not (ROOT / p.rstrip(".")).exists()] == []
+
+
+def test_the_architecture_page_names_every_package() -> None:
+    packages = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
+    assert [p for p in packages if f"medcurate.{p}" not in ARCHITECTURE] == []
+
+
+def _built_table() -> list[list[str]]:
+    """The first cell's code spans of each row of the README's "How it is built" table."""
+    section = README.split("## How it is built", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return [re.findall(r"`([^`]+)`", row.split("|")[1]) for row in rows]
+
+
+def test_the_readme_table_names_existing_modules() -> None:
+    cells = [name for row in _built_table() for name in row]
+    assert len(cells) > 15
+    assert [name for name in cells if not (PACKAGE / name).exists()] == []
+    packages = sorted(f"{p.parent.name}/" for p in PACKAGE.glob("*/__init__.py"))
+    assert [p for p in packages if not any(name.startswith(p) for name in cells)] == []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from medcurate.charset import guess_encoding
 from medcurate.extract import PageInput, extract
-from medcurate.fetchbody import guess_encoding
 
 WESTERN = (
     "<html><head><title>Risk analysis</title></head><body><article><p>“Small practices,” said Hélène "

@@ -14,7 +14,7 @@ from medcurate.extract import (
     Extraction,
     ExtractOptions,
     PageInput,
-    decode_html,
+    decode_page,
     extract,
     meta_key,
 )
@@ -311,13 +311,13 @@ def test_windows_1252_page_without_charset_decodes_right() -> None:
         ("\ufeff<p>Caf\u00e9 with a byte-order mark</p>", None, "utf-8"),
     ],
 )
-def test_decode_html_follows_bom_header_and_meta(body: str, content_type: str | None, expected: str) -> None:
-    decoded = decode_html(body.encode(expected), content_type)
+def test_decode_page_follows_bom_header_and_meta(body: str, content_type: str | None, expected: str) -> None:
+    decoded = decode_page(body.encode(expected), content_type)
     assert decoded.lstrip("\ufeff") == body.lstrip("\ufeff")
 
 
 def test_text_input_passes_through_decoding() -> None:
-    assert decode_html("<p>déjà</p>") == "<p>déjà</p>"
+    assert decode_page("<p>déjà</p>") == "<p>déjà</p>"
 
 
 # errors and serialisation --------------------------------------------------------------------------

@@ -32,19 +32,18 @@ from medcurate.errors import (
     TooManyRedirects,
     UnsupportedContent,
 )
-from medcurate.fetch import (
-    DEFAULT_USER_AGENT,
+from medcurate.ingest.body import decode_html, retry_after
+from medcurate.ingest.fetch import (
     FetchResult,
-    InProcessHostLimiter,
-    decode_html,
     fetch_feed_bytes,
     fetch_image,
     fetch_many,
     fetch_one,
     fetch_url,
 )
-from medcurate.fetchbody import retry_after
-from medcurate.httpcache import HttpCache
+from medcurate.ingest.httpcache import HttpCache
+from medcurate.ingest.options import DEFAULT_USER_AGENT
+from medcurate.ingest.politeness import InProcessHostLimiter
 
 __all__ = ["http_server"]  # the fixture, imported for pytest
 

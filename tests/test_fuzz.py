@@ -33,9 +33,9 @@ from pydantic import ValidationError
 
 from medcurate.errors import FrontMatterError, MedcurateError, SourceError
 from medcurate.frontmatter import parse_document, render_document
+from medcurate.ingest.resolve import canonical_key
 from medcurate.models import CuratedItem, Variant
 from medcurate.pipeline import clean_url
-from medcurate.resolve import canonical_key
 from medcurate.sources import parse_bookmarks, parse_feed, parse_opml
 from medcurate.users import Role
 from medcurate.validation import is_http_url

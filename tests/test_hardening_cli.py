@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medcurate.cli import app
-from medcurate.resolve import canonical_key
+from medcurate.ingest.resolve import canonical_key
 from medcurate.settings import Settings
 from medcurate.sources import parse_feed
 from medcurate.store.db import open_database

@@ -6,6 +6,7 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect
 
+from factories import store_item
 from medcurate.errors import InvalidInput
 from medcurate.frontmatter import parse_document, render_document
 from medcurate.intel.service import correct_source_type, memory_for
@@ -46,9 +47,9 @@ def _store(database: Database, n: int, identifiers: list[str] | None, url: str |
             "link": {"href": url or f"https://site{n}.example/a"},
         }
     )
-    with database.session() as session:
-        record, _ = save_item(session, item=item, md_name=f"m-{n}", url_key=f"u-{n}", text=f"Text {n}")
-        return record.id
+    return store_item(
+        database, item, md_name=f"m-{n}", url_key=f"u-{n}", text=f"Text {n}", community=None, audit=False
+    )
 
 
 def _titles(database: Database, identifier: str) -> list[str]:

@@ -13,8 +13,9 @@ import pytest
 
 from httpserver import LocalServer, Reply, http_server, local_fetch_options
 from medcurate.errors import BlockedURL, FetchError
-from medcurate.fetch import FetchOptions, fetch_url
-from medcurate.netguard import NetPolicy, address_problem, check_url, parse_ip_host
+from medcurate.ingest.fetch import fetch_url
+from medcurate.ingest.netguard import NetPolicy, address_problem, check_url, parse_ip_host
+from medcurate.ingest.options import FetchOptions
 
 __all__ = ["http_server"]  # the fixture, imported for pytest
 

@@ -97,7 +97,7 @@ def test_queue_depth_is_read_from_redis() -> None:
 def test_site_builds_are_timed_and_counted(tmp_path: Path) -> None:
     from medcurate.ops.metrics import SITE_BUILD_SECONDS, SITE_FILES
     from medcurate.settings import Settings
-    from medcurate.web.services import publish_site
+    from medcurate.web.services import rebuild_site
 
     def value(name: str) -> float:
         sample = [
@@ -114,7 +114,7 @@ def test_site_builds_are_timed_and_counted(tmp_path: Path) -> None:
         value("medcurate_site_build_duration_seconds_count"),
         value("medcurate_site_files_written_total"),
     )
-    publish_site(database, settings, tmp_path / "site")
+    rebuild_site(database, settings, tmp_path / "site")
     database.dispose()
     assert value("medcurate_site_build_duration_seconds_count") == builds + 1
     written = sum(1 for p in (tmp_path / "site").rglob("*") if p.is_file() and not p.name.startswith("."))

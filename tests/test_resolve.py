@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medcurate.resolve import (
+from medcurate.ingest.resolve import (
     TRACKING_PARAMS,
     TRACKING_PREFIXES,
     canonical_key,

@@ -7,19 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from factories import draft_input, page_extraction
 from medcurate.config import load_config
+from medcurate.drafts import StoredImage, build_draft
 from medcurate.frontmatter import read_document
-from medcurate.models import Variant
+from medcurate.models import Variant, format_timestamp
 from medcurate.rules import (
     derive_alias,
     derive_breadcrumbs,
     derive_description,
     derive_md_name,
     derive_slug,
-    featured_image_href,
+    featured_image_filename,
     plain_text,
     slugify,
-    timestamp,
     with_topics,
 )
 
@@ -39,7 +40,7 @@ def test_slug_alias_description_and_image_follow_every_seed(seeds_dir: Path) -> 
         image = fields.featured_image
         assert image is not None and not isinstance(image, str) and image.format
         assert item.md_name is not None
-        assert featured_image_href(item.md_name, image.format) == image.href, path.name
+        assert featured_image_filename(item.md_name, image.format) == image.href, path.name
 
 
 def test_breadcrumbs_follow_the_seeds(seeds_dir: Path) -> None:
@@ -103,7 +104,7 @@ def test_plain_text(fragment: str, text: str) -> None:
 
 
 def test_timestamp_shape() -> None:
-    stamp = timestamp()
+    stamp = format_timestamp()
     assert stamp.endswith("Z") and "T" in stamp and len(stamp) == len("2020-12-16T11:41:52.483267Z")
 
 
@@ -119,3 +120,17 @@ def test_topics_are_written_the_variant_way(seeds_dir: Path) -> None:
     assert news.front_matter["categoryUrl"] == ["topic/gartner-cybersecurity", "topic/klas-security"]
     assert news.front_matter["openProjectCustomFields"]["medigyTopics"] == labels
     assert list(news.front_matter) == list(read_document(next(seeds_dir.glob("002_*.txt"))).front_matter)
+
+
+@pytest.mark.parametrize("community", ["news", "chronic-care-management"])
+def test_a_draft_takes_its_communitys_variant_and_names_its_image_file(community: str) -> None:
+    image = StoredImage(
+        format="JPG", size=(800, 450), source_url="https://cdn.example/a.jpg", file_name="a.jpg"
+    )
+    draft = build_draft(draft_input(community=community, image=image))
+    md_name = derive_md_name(draft_input().canonical_url)
+    assert draft.variant is draft_input(community=community).community.variant
+    assert draft.front_matter["featuredImage"]["href"] == featured_image_filename(md_name, "JPG")
+    assert featured_image_filename(md_name, "JPG").endswith("-featuredImage.jpeg")
+    assert draft.front_matter["title"] == page_extraction().title
+    assert draft.front_matter["lastMod"] == format_timestamp(draft_input().now)

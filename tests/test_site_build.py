@@ -30,10 +30,10 @@ from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_sit
 from medcurate.publish.site import build as site_build
 from medcurate.publish.site import render as site_render
 from medcurate.publish.site.index import ITEMS_PER_PART, part_name
+from medcurate.publish.site.itemsource import ItemRevision, ListedItems
 from medcurate.publish.site.plan import bucket_of, part_of, parts_for
 from medcurate.publish.site.render import Renderer, SiteMeta
 from medcurate.publish.site.serve import make_server
-from medcurate.publish.site.sources import ItemRevision, ListedItems
 from medcurate.publish.site.state import state_path
 from medcurate.publish.site.views import Section, item_key, make_view, rfc822
 from medcurate.publish.site.write import SiteWriter

@@ -13,7 +13,7 @@ from medcurate.models import ItemState, featured_image_href
 from medcurate.publish import service
 from medcurate.publish.service import StoredItems, publish_site
 from medcurate.publish.site import SiteItem, SiteOptions, build_site
-from medcurate.publish.site.sources import ItemRevision, ItemsChanged
+from medcurate.publish.site.itemsource import ItemRevision, ItemsChanged
 from medcurate.settings import Settings
 from medcurate.store.db import Database
 from medcurate.store.repository import find_item, item_from_record, save_item, set_state

@@ -9,6 +9,7 @@ from alembic import command
 from sqlalchemy import delete, inspect, update
 from sqlalchemy.orm import Session
 
+from factories import store_item
 from medcurate.models import CuratedItem, ItemState, Variant
 from medcurate.store.db import Database, alembic_config
 from medcurate.store.models import ItemRecord
@@ -97,16 +98,18 @@ def _item(title: str, description: str, body: str, topics: list[str]) -> Curated
 
 
 def _fill(database: Database) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    with database.session() as session:
-        for md_name, title, description, body, text, topics, days in ITEMS:
-            item = _item(title, description, body, topics)
-            item = item.updated({"date": START + timedelta(days=days)})
-            record, _ = save_item(
-                session, item=item, md_name=md_name, url_key=md_name, text=text, state=ItemState.DRAFT
-            )
-            ids[md_name] = record.id
-    return ids
+    return {
+        md_name: store_item(
+            database,
+            _item(title, description, body, topics).updated({"date": START + timedelta(days=days)}),
+            md_name=md_name,
+            url_key=md_name,
+            text=text,
+            community=None,
+            audit=False,
+        )
+        for md_name, title, description, body, text, topics, days in ITEMS
+    }
 
 
 def _ids(session: Session, **filters: object) -> list[int]:
@@ -224,12 +227,13 @@ def test_search_combines_with_state_topic_and_dates(database: Database) -> None:
 
 
 def test_counts_match_the_list_and_pages_keep_the_rank(database: Database) -> None:
-    with database.session() as session:
-        for n in range(30):
-            # Items whose title says "sepsis" rank first; the rest mention it in the text only.
-            title = f"Sepsis alert {n}" if n % 3 == 0 else f"Ward report {n}"
-            item = _item(title, "", "<p>Ward news.</p>", ["Quality"]).updated({"date": START + timedelta(n)})
-            save_item(session, item=item, md_name=f"s{n}", url_key=f"s{n}", text=f"sepsis screening {n}")
+    for n in range(30):
+        # Items whose title says "sepsis" rank first; the rest mention it in the text only.
+        title = f"Sepsis alert {n}" if n % 3 == 0 else f"Ward report {n}"
+        item = _item(title, "", "<p>Ward news.</p>", ["Quality"]).updated({"date": START + timedelta(n)})
+        store_item(
+            database, item, md_name=f"s{n}", url_key=f"s{n}", text=f"sepsis screening {n}", community=None
+        )
     with database.session() as session:
         total = count_items(session, query=ItemQuery(text="sepsis"))
         pages = [_ids(session, text="sepsis", limit=7, offset=offset) for offset in range(0, 35, 7)]

@@ -17,10 +17,10 @@ from sqlalchemy import select, text
 
 from medcurate import batchrun
 from medcurate.errors import ConfigError, Conflict, StorageError
+from medcurate.ingest.politeness import RedisHostLimiter
 from medcurate.jobs import IngestJob, ThreadRunner, registered_status
 from medcurate.models import CuratedItem, Variant
 from medcurate.pipeline import BatchReport, IngestOptions, ingest_entries
-from medcurate.politeness import RedisHostLimiter
 from medcurate.settings import Settings, settings_environment
 from medcurate.sources import SourceEntry, SourceKind
 from medcurate.store.db import Database

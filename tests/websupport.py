@@ -1,4 +1,7 @@
-"""Factories for the web app's tests: a site on a tmp SQLite database, users, items, a signed-in client."""
+"""The web app's tests' helpers: a site on a tmp SQLite database, users, tokens, a signed-in client.
+
+Items come from ``factories`` (``news_item``, and ``store`` for ``factories.store_item``).
+"""
 
 from __future__ import annotations
 
@@ -12,16 +15,17 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from medcurate.models import CuratedItem, ItemState, Variant
-from medcurate.rules import derive_md_name, topic_fields
+from factories import news_item as news_item
+from factories import store_item
 from medcurate.settings import Settings
 from medcurate.store.db import Database
-from medcurate.store.repository import record_audit, save_item
 from medcurate.users import Role, add_user, create_api_token
 from medcurate.web import WebOptions, create_app
 
 PASSWORD = "correct horse battery"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "web"
+# The web tests' name for ``factories.store_item``.
+store = store_item
 
 
 @dataclass
@@ -54,62 +58,6 @@ def token_for(database: Database, username: str) -> str:
     with database.session() as session:
         _, secret = create_api_token(session, username=username, name="test", actor="test")
     return secret
-
-
-def news_item(
-    n: int,
-    *,
-    title: str | None = None,
-    brand: str = "healthitnews.example",
-    topics: Sequence[str] = (),
-    date: str = "2024-03-04",
-    body: str = "<p>Hospitals report ransomware attacks.</p>",
-) -> CuratedItem:
-    """A news-2022 item like seed 002, small."""
-    title = title or f"Item number {n}"
-    url = f"https://{brand}/articles/{n}"
-    front_matter: dict[str, Any] = {
-        "aliases": f"/news/item-{n}",
-        "archetype": "curated-content",
-        "author": ["A. Writer"],
-        "basePath": "/news/",
-        **topic_fields(list(topics), Variant.NEWS_2022),
-        "date": date,
-        "description": f"About {title}",
-        "id": n,
-        "layOut": "single",
-        "link": {"brand": brand, "href": url, "original": url},
-        "mdName": derive_md_name(url) + ".md",
-        "slug": f"item-{n}",
-        "title": title,
-        "openProjectCustomFields": {"cleanUrl": url, "medigyTopics": list(topics), "sourceUrl": url},
-    }
-    return CuratedItem(front_matter=front_matter, body=body, variant=Variant.NEWS_2022)
-
-
-def store(
-    database: Database,
-    item: CuratedItem,
-    *,
-    state: ItemState = ItemState.DRAFT,
-    community: str = "news",
-    text: str = "",
-) -> int:
-    """Store an item and return its id."""
-    url = item.url or ""
-    with database.session() as session:
-        record, _ = save_item(
-            session,
-            item=item,
-            md_name=derive_md_name(url),
-            url_key=url,
-            state=state,
-            community=community,
-            text=text or item.body,
-            item_id=item.item_id,
-        )
-        record_audit(session, actor="test", action="item.create", entity_type="item", entity_id=record.id)
-        return record.id
 
 
 def csrf_of(html: str) -> str:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from medcurate.errors import InvalidInput
+from medcurate.models import BatchState
 from medcurate.store.batchstore import batch_links, batch_record, batch_rows
 from medcurate.store.repository import record_audit
 
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
     from medcurate.store.db import Database
 
 DEFAULT_STALL_AFTER = timedelta(minutes=10)
-RUNNING = "running"
-STALLED = "stalled"
-CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -53,8 +51,8 @@ def _aware(moment: datetime) -> datetime:
 
 def shown_state(state: str, last_activity: datetime, *, now: datetime, stall_after: timedelta) -> str:
     """``stalled`` for a running batch idle for ``stall_after``; otherwise the stored state."""
-    if state == RUNNING and now - _aware(last_activity) >= stall_after:
-        return STALLED
+    if state == BatchState.RUNNING and now - _aware(last_activity) >= stall_after:
+        return BatchState.STALLED
     return state
 
 
@@ -100,7 +98,8 @@ def stalled_batch_ids(
     return {
         batch.id
         for batch, _, _, last in rows
-        if shown_state(batch.state, last or batch.created_at, now=now, stall_after=stall_after) == STALLED
+        if shown_state(batch.state, last or batch.created_at, now=now, stall_after=stall_after)
+        == BatchState.STALLED
     }
 
 
@@ -121,17 +120,17 @@ def cancel_batch(
 ) -> BatchStatus:
     """Mark a stalled batch cancelled (``force``: a running one too); its stored items stay."""
     status = _status(database, batch_id, now, stall_after)
-    if status.state == RUNNING and not force:
+    if status.state == BatchState.RUNNING and not force:
         raise InvalidInput(
             f"batch {batch_id} is running (active {status.last_activity:%H:%M}); --force cancels it"
         )
-    if status.state not in {RUNNING, STALLED}:
+    if status.state not in {BatchState.RUNNING, BatchState.STALLED}:
         raise InvalidInput(
             f"batch {batch_id} is {status.state}; only a running or stalled batch can be cancelled"
         )
     with database.session() as session:
         batch = batch_record(session, batch_id=batch_id)
-        batch.state = CANCELLED
+        batch.state = BatchState.CANCELLED
         batch.finished_at = now or datetime.now(UTC)
         record_audit(session, actor=actor, action="batch.cancel", entity_type="batch", entity_id=batch_id)
     return _status(database, batch_id, now, stall_after)
@@ -152,7 +151,7 @@ def resume_batch(
     from medcurate.pipeline import ingest_entries
 
     status = _status(database, batch_id, now, stall_after)
-    if status.state == RUNNING and not force:
+    if status.state == BatchState.RUNNING and not force:
         raise InvalidInput(
             f"batch {batch_id} is running (active {status.last_activity:%H:%M}); --force resumes it"
         )

@@ -1,12 +1,13 @@
-"""One batch's links, one by one: extract, check, draft and store each page, then suggest.
+"""The bookkeeping of one batch while it runs, and the work of each step for one link.
 
-What ``medcurate.pipeline`` hands each fetched page to. Everything slow for a link (extraction, the
-near-duplicate check, the featured image download) happens before its one short transaction; that
-transaction stores the item with the id the database gives it, its front matter ``id`` equal to
-it, its audit event and its batch entry. A concurrent writer of the same page (same canonical URL
-key or mdName) makes the transaction fail with ``Conflict``: the link then points at the winner's
-item, as "existing". The near-duplicate index is the process's, brought up to date from the stored
-signatures before each check, so workers see each other's new items.
+``medcurate.pipeline`` sequences the steps (``process_link``); ``LinkRun`` does each one's work
+and keeps the batch's counters. Everything slow for a link (extraction, the near-duplicate check,
+the featured image download) happens before its one short transaction; that transaction stores the
+item with the id the database gives it, its front matter ``id`` equal to it, its audit event and
+its batch entry. A concurrent writer of the same page (same canonical URL key or mdName) makes the
+transaction fail with ``Conflict``: the link then points at the winner's item, as "existing". The
+near-duplicate index is the process's, brought up to date from the stored signatures before each
+check, so workers see each other's new items.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from medcurate.dedupe import DedupeIndex, DedupeVerdict, signature
 from medcurate.drafts import DraftInput, StoredImage, build_draft
 from medcurate.errors import Conflict, FetchError, MedcurateError
 from medcurate.extract import DEFAULT_EXTRACT_OPTIONS, Extraction, ExtractOptions, PageInput, extract
-from medcurate.fetch import FetchedPage, FetchOptions, fetch_image
+from medcurate.ingest.fetch import FetchedPage, fetch_image
+from medcurate.ingest.options import FetchOptions
+from medcurate.ingest.resolve import canonical_key, normalize_url, registrable_domain, strip_tracking
 from medcurate.intel.service import draft_annotator
-from medcurate.models import Community, ItemState
+from medcurate.models import Community, CuratedItem, EntryStatus, ItemState
 from medcurate.ops.metrics import record_link
-from medcurate.resolve import canonical_key, normalize_url, registrable_domain, strip_tracking
-from medcurate.rules import derive_md_name, featured_image_href
+from medcurate.rules import derive_md_name, featured_image_filename
 from medcurate.settings import Settings
 from medcurate.store.db import Database
 from medcurate.store.ingest import (
@@ -46,13 +48,6 @@ from medcurate.store.models import ItemRecord
 from medcurate.store.repository import record_audit
 
 LOGGER = logging.getLogger(__name__)
-
-STATUS_PENDING = "pending"
-STATUS_CREATED = "created"
-STATUS_EXISTING = "existing"
-STATUS_DUPLICATE = "duplicate"
-STATUS_FAILED = "failed"
-DONE_STATUSES = frozenset({STATUS_CREATED, STATUS_EXISTING, STATUS_DUPLICATE})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,7 +67,7 @@ class IngestOutcome:
     """What became of one link."""
 
     url: str
-    status: str
+    status: EntryStatus
     item_id: int | None = None
     reason: str | None = None
     duplicate_of: int | None = None
@@ -200,58 +195,66 @@ class LinkRun:
         (state,) = entry_states(self.database, batch_id=self.batch_id, entry_ids=[target.entry_id])
         return _outcome_of(state, reason=state.reason or "finished by a concurrent run of this batch")
 
-    def process(self, target: Target, page: FetchedPage) -> None:
-        """Extract, dedupe, draft, store and suggest one fetched page."""
+    def finished_elsewhere(self, target: Target) -> bool:
+        """True, and reported, when a concurrent run of the same batch already finished the link."""
         (state,) = entry_states(self.database, batch_id=self.batch_id, entry_ids=[target.entry_id])
-        if state.done:  # a concurrent run of the same batch got there first
+        if state.done:
             self.report(_outcome_of(state, reason=state.reason), target)
-            return
-        try:
-            outcome = self._store(target, page)
-        except MedcurateError as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            self.finish(target, IngestOutcome(url=target.url, status=STATUS_FAILED, reason=reason))
-            return
-        if outcome.status == STATUS_CREATED and self.options.suggest and outcome.item_id is not None:
-            self._suggest(outcome.item_id)
+        return state.done
 
-    def _extraction(self, page: FetchedPage) -> Extraction:
-        if page.kind == "pdf":
-            return _pdf_extraction(page)
-        return extract(
-            PageInput(html=page.text, url=page.final_url),
-            self.options.extract,
-        )
+    def fail(self, target: Target, reason: str) -> None:
+        """Record the link as failed, with its reason."""
+        self.finish(target, IngestOutcome(url=target.url, status=EntryStatus.FAILED, reason=reason))
 
-    def _store(self, target: Target, page: FetchedPage) -> IngestOutcome:
-        """Everything slow first (extraction, the image download), then one short transaction."""
-        extraction = self._extraction(page)
-        canonical = clean_url(extraction.canonical_url or page.final_url)
-        if registrable_domain(canonical) != registrable_domain(page.final_url):
-            canonical = clean_url(page.final_url)  # a canonical link to another site is not trusted
-        key, md_name = canonical_key(canonical), derive_md_name(canonical)
-        if (existing := self._stored(target, key)) is not None:
-            self.finish(target, existing)
-            return existing
-        verdict = self.index.check(self.database, extraction.text)
-        image = self._featured_image(extraction, canonical) if self.options.download_images else None
-        now = datetime.now(UTC)
-        draft = DraftInput(
+    def point_at_stored(
+        self, target: Target, key: str, *, md_name: str | None = None
+    ) -> IngestOutcome | None:
+        """When the page is already stored: finish the link as "existing", pointing at its item."""
+        with self.database.session() as session:
+            found = stored_item(session, url_keys=(key, target.url_key), md_name=md_name)
+            outcome = existing_outcome(target, found) if found is not None else None
+        if outcome is not None:
+            self.finish(target, outcome)
+        return outcome
+
+    def draft_input(
+        self, target: Target, page: FetchedPage, extraction: Extraction, canonical: str
+    ) -> DraftInput:
+        """What the draft is built from; the featured image is downloaded and stored first (if asked)."""
+        image = self.featured_image(extraction, canonical) if self.options.download_images else None
+        return DraftInput(
             extraction=extraction,
             url=target.url,
             canonical_url=canonical,
             community=self.community,
             item_id=0,  # the database's id replaces it in the storing transaction
-            now=now,
+            now=datetime.now(UTC),
             curator=self.actor,
             image=image,
             pdf_url=page.final_url if page.kind == "pdf" else None,
         )
-        duplicate_of = int(verdict.duplicate_of) if verdict.is_duplicate and verdict.duplicate_of else None
-        blob = signature(extraction.text)
-        # Identifiers and source type, with what editors' corrections taught, read before the write.
+
+    def annotator(self, extraction: Extraction) -> Callable[[CuratedItem], CuratedItem]:
+        """Identifiers and source type, with what editors' corrections taught, read before the write."""
         with self.database.session() as session:
-            annotate = draft_annotator(session, extraction)
+            return draft_annotator(session, extraction)
+
+    def store(
+        self,
+        target: Target,
+        page: FetchedPage,
+        draft: DraftInput,
+        verdict: DedupeVerdict,
+        annotate: Callable[[CuratedItem], CuratedItem],
+    ) -> IngestOutcome:
+        """One short transaction: the item under the database's id, its audit event, its batch entry.
+
+        A concurrent writer of the same page (URL key or mdName) makes it fail with ``Conflict``: the
+        link then points at the winner's item.
+        """
+        key, md_name = canonical_key(draft.canonical_url), derive_md_name(draft.canonical_url)
+        duplicate_of = int(verdict.duplicate_of) if verdict.is_duplicate and verdict.duplicate_of else None
+        blob = signature(draft.extraction.text)
         try:
             with self.database.session() as session:
                 record = insert_item(
@@ -261,28 +264,20 @@ class LinkRun:
                     url_key=key,
                     state=ItemState.DUPLICATE if duplicate_of else ItemState.DRAFT,
                     community=self.community.key,
-                    text_content=extraction.text,
-                    provenance=_provenance(target, page, now),
+                    text_content=draft.extraction.text,
+                    provenance=_provenance(target, page, draft.now),
                     signature=blob,
                     duplicate_of=duplicate_of,
                 )
                 outcome = self._created(session, target, record, duplicate_of, verdict.similarity)
         except Conflict:
-            # Another writer stored the same page (URL key or mdName) first: point at its item.
-            winner = self._stored(target, key, md_name=md_name)
+            winner = self.point_at_stored(target, key, md_name=md_name)
             if winner is None:
                 raise
-            self.finish(target, winner)
             return winner
         self.index.add(record.id, blob)
         self.report(outcome, target)
         return outcome
-
-    def _stored(self, target: Target, key: str, *, md_name: str | None = None) -> IngestOutcome | None:
-        """The "existing" outcome when the page is already stored, else None."""
-        with self.database.session() as session:
-            found = stored_item(session, url_keys=(key, target.url_key), md_name=md_name)
-            return existing_outcome(target, found) if found is not None else None
 
     def _created(
         self,
@@ -303,7 +298,7 @@ class LinkRun:
         )
         outcome = IngestOutcome(
             url=target.url,
-            status=STATUS_DUPLICATE if duplicate_of else STATUS_CREATED,
+            status=EntryStatus.DUPLICATE if duplicate_of else EntryStatus.CREATED,
             item_id=record.id,
             duplicate_of=duplicate_of,
             reason=f"near-duplicate of item {duplicate_of} ({similarity:.2f})" if duplicate_of else None,
@@ -312,7 +307,8 @@ class LinkRun:
         mark_entry(session, entry_id=target.entry_id, **_entry_values(outcome))
         return outcome
 
-    def _featured_image(self, extraction: Extraction, canonical: str) -> StoredImage | None:
+    def featured_image(self, extraction: Extraction, canonical: str) -> StoredImage | None:
+        """Download, verify and store the page's featured image; None when there is none or it fails."""
         if not extraction.image:
             return None
         try:
@@ -321,18 +317,17 @@ class LinkRun:
             LOGGER.info("featured image %s not stored: %s", extraction.image, exc)
             return None
         file_name = Path(image.final_url.split("?", 1)[0]).name or "image"
-        target = self.settings.images_dir / featured_image_href(derive_md_name(canonical), image.format)
+        target = self.settings.images_dir / featured_image_filename(derive_md_name(canonical), image.format)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(image.body)
         return StoredImage(
             format=image.format, size=image.size, source_url=image.final_url, file_name=file_name
         )
 
-    def _suggest(self, item_id: int) -> None:
-        try:
-            from medcurate.suggest.service import suggest_for_item
-        except ImportError:  # the suggestion engine is optional at this stage
-            return
+    def suggest(self, item_id: int) -> None:
+        """Topics, community and offerings for a new draft; a failure leaves the draft unsuggested."""
+        from medcurate.suggest.service import suggest_for_item
+
         try:
             suggest_for_item(self.database, item_id=item_id, settings=self.settings)
         except MedcurateError as exc:
@@ -341,13 +336,13 @@ class LinkRun:
 
 def _entry_values(outcome: IngestOutcome) -> dict[str, Any]:
     """What a batch entry records of an outcome: an existing link points at the stored item."""
-    item_id = outcome.duplicate_of if outcome.status == STATUS_EXISTING else outcome.item_id
+    item_id = outcome.duplicate_of if outcome.status == EntryStatus.EXISTING else outcome.item_id
     return {"status": outcome.status, "item_id": item_id, "reason": outcome.reason}
 
 
 def _outcome_of(state: EntryState, *, reason: str | None) -> IngestOutcome:
     """An outcome as a batch entry recorded it."""
-    existing = state.status == STATUS_EXISTING
+    existing = state.status == EntryStatus.EXISTING
     return IngestOutcome(
         url=state.url,
         status=state.status,
@@ -361,11 +356,26 @@ def existing_outcome(target: Target, record: ItemRecord) -> IngestOutcome:
     """The outcome of a link whose page is already stored."""
     return IngestOutcome(
         url=target.url,
-        status=STATUS_EXISTING,
+        status=EntryStatus.EXISTING,
         duplicate_of=record.id,
         title=record.title,
         reason=f"already stored as item {record.id}",
     )
+
+
+def extraction_of(page: FetchedPage, options: ExtractOptions) -> Extraction:
+    """The extraction of a fetched page: ``medcurate.extract`` for HTML, the text's lead for a PDF."""
+    if page.kind == "pdf":
+        return _pdf_extraction(page)
+    return extract(PageInput(html=page.text, url=page.final_url), options)
+
+
+def trusted_canonical(extraction: Extraction, page: FetchedPage) -> str:
+    """The page's canonical URL, cleaned; a canonical link to another site is not trusted."""
+    canonical = clean_url(extraction.canonical_url or page.final_url)
+    if registrable_domain(canonical) != registrable_domain(page.final_url):
+        return clean_url(page.final_url)
+    return canonical
 
 
 def _pdf_extraction(page: FetchedPage) -> Extraction:

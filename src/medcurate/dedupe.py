@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from medcurate.errors import ConfigError, StorageError
-from medcurate.resolve import canonical_key
+from medcurate.ingest.resolve import canonical_key
 
 if TYPE_CHECKING:  # datasketch pulls in SciPy: imported where used, so the CLI starts fast
     from datasketch import MinHash
@@ -209,7 +209,7 @@ def estimated_similarity(a: bytes, b: bytes, options: DedupeOptions | None = Non
 
 
 def url_key(url: str) -> str:
-    """A key equal for URLs that name the same page: ``medcurate.resolve.canonical_key``."""
+    """A key equal for URLs that name the same page: ``medcurate.ingest.resolve.canonical_key``."""
     try:
         return canonical_key(url)
     except (ValueError, TypeError, AttributeError):  # courlan gives up on some odd inputs

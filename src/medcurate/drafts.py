@@ -13,16 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from medcurate.extract import Extraction
-from medcurate.models import Community, CuratedItem, Offering, Variant, parse_timestamp
+from medcurate.models import Community, CuratedItem, Offering, Variant, format_timestamp, parse_timestamp
 from medcurate.rules import (
     derive_alias,
     derive_breadcrumbs,
     derive_description,
     derive_md_name,
     derive_slug,
-    featured_image_href,
+    featured_image_filename,
     offering_entries,
-    timestamp,
     topic_fields,
 )
 
@@ -102,7 +101,7 @@ def _date_value(extraction: Extraction, now: datetime, variant: Variant) -> str:
     moment = parse_timestamp(extraction.date) or now
     if variant is Variant.NEWS_2022:
         return moment.date().isoformat()
-    return timestamp(moment)
+    return format_timestamp(moment)
 
 
 def _featured_image(draft: DraftInput, md_name: str, title: str) -> dict[str, Any] | None:
@@ -112,7 +111,7 @@ def _featured_image(draft: DraftInput, md_name: str, title: str) -> dict[str, An
     return {
         "alt": title,
         "format": image.format,
-        "href": featured_image_href(md_name, image.format),
+        "href": featured_image_filename(md_name, image.format),
         "size": [image.size[0], image.size[1]],
         "valid": True,
         "workPackage": draft.item_id,
@@ -120,80 +119,107 @@ def _featured_image(draft: DraftInput, md_name: str, title: str) -> dict[str, An
     }
 
 
-def build_draft(draft: DraftInput) -> CuratedItem:
-    """The draft item for one extracted page, in its community's variant."""
+@dataclass(frozen=True)
+class _Shared:
+    """What every variant's front matter derives from the extraction the same way."""
+
+    title: str
+    brand: str
+    md_name: str
+    brief: str
+    description: str
+    authors: list[str]
+    breadcrumb_titles: list[str]
+    breadcrumb_links: list[str]
+    link: dict[str, str]
+    topics: list[str]
+
+
+def _shared_fields(draft: DraftInput) -> _Shared:
+    """Title, brand, mdName, brief and description, authors, breadcrumbs and link of a draft."""
     extraction = draft.extraction
-    community = draft.community
-    variant = community.variant
     title = extraction.title or extraction.open_graph.get("ogtitle") or draft.canonical_url
     brand = extraction.brand or ""
-    md_name = derive_md_name(draft.canonical_url)
     brief = extraction.brief_html
-    description = derive_description(brief, variant) if brief else (extraction.description or "")[:200]
-    authors = list(extraction.authors) or ([draft.curator] if draft.curator else [])
-    titles, links = derive_breadcrumbs(community, title)
-    link = {"brand": brand, "href": draft.canonical_url, "original": draft.url}
-    custom_topics = list(draft.topics)
+    variant = draft.community.variant
+    titles, links = derive_breadcrumbs(draft.community, title)
+    return _Shared(
+        title=title,
+        brand=brand,
+        md_name=derive_md_name(draft.canonical_url),
+        brief=brief,
+        description=derive_description(brief, variant) if brief else (extraction.description or "")[:200],
+        authors=list(extraction.authors) or ([draft.curator] if draft.curator else []),
+        breadcrumb_titles=titles,
+        breadcrumb_links=links,
+        link={"brand": brand, "href": draft.canonical_url, "original": draft.url},
+        topics=list(draft.topics),
+    )
+
+
+def build_draft(draft: DraftInput) -> CuratedItem:
+    """The draft item for one extracted page, in its community's variant."""
+    shared = _shared_fields(draft)
+    variant = draft.community.variant
     if variant is Variant.NEWS_2022:
-        return CuratedItem(
-            front_matter=_news_front_matter(
-                draft,
-                title=title,
-                md_name=md_name,
-                description=description,
-                authors=authors,
-                breadcrumbs=(titles, links),
-                link=link,
-                brand=brand,
-                topics=custom_topics,
-            ),
-            body=brief,
-            variant=variant,
-        )
+        return CuratedItem(front_matter=_news_front_matter(draft, shared), body=shared.brief, variant=variant)
+    return CuratedItem(
+        front_matter=_community_front_matter(draft, shared), body="\n" + shared.brief, variant=variant
+    )
+
+
+def _community_front_matter(draft: DraftInput, shared: _Shared) -> dict[str, Any]:
+    """The 2020 shape of seeds 000-004 (and the 2019 bookmark shape): keys in the seeds' order."""
+    community = draft.community
+    variant = community.variant
     front_matter: dict[str, Any] = {
-        "aliases": derive_alias(title),
+        "aliases": derive_alias(shared.title),
         "archetype": "curate-content",
-        "author": authors,
+        "author": shared.authors,
         "basePath": community.base_path,
-        "breadcrumbLinks": links,
-        "breadcrumbs": titles,
+        "breadcrumbLinks": shared.breadcrumb_links,
+        "breadcrumbs": shared.breadcrumb_titles,
         "categories": [],
-        **topic_fields(custom_topics, variant),
+        **topic_fields(shared.topics, variant),
         "contentCategories": community.content_categories or "",
-        "date": _date_value(extraction, draft.now, variant),
-        "description": description,
+        "date": _date_value(draft.extraction, draft.now, variant),
+        "description": shared.description,
     }
-    image = _featured_image(draft, md_name, title)
+    image = _featured_image(draft, shared.md_name, shared.title)
     if image is not None:
         front_matter["featuredImage"] = image
     if draft.pdf_url:
         front_matter["featuredPdf"] = draft.pdf_url
-    front_matter.update(
-        {
-            "id": draft.item_id,
-            "identifier": community.identifier or community.name,
-            "lastMod": timestamp(draft.now),
-            "link": link,
-            "mastHead": community.mast_head,
-            "mdName": md_name,
-            "openProjectCustomFields": {
-                "cleanUrl": draft.canonical_url,
-                "medigyTopics": _json_list(custom_topics),
-                "sourceUrl": draft.url,
-            },
-            "openProjectWorkPackageType": "Curated Content",
-            "owlType": community.owl_type or "",
-            "searchCategory": "News",
-            "slug": derive_slug(brand, title),
-            "source": DRAFT_SOURCE,
-            "status": "",
-            "sub": "brief",
-            "tags": ["news"],
-            "title": title,
-            "type": community.type or "",
-        }
-    )
-    return CuratedItem(front_matter=front_matter, body="\n" + brief, variant=variant)
+    front_matter.update(_community_work_package(draft, shared))
+    return front_matter
+
+
+def _community_work_package(draft: DraftInput, shared: _Shared) -> dict[str, Any]:
+    """The community shape's keys from ``id`` on: identity, link and the work-package fields."""
+    community = draft.community
+    return {
+        "id": draft.item_id,
+        "identifier": community.identifier or community.name,
+        "lastMod": format_timestamp(draft.now),
+        "link": shared.link,
+        "mastHead": community.mast_head,
+        "mdName": shared.md_name,
+        "openProjectCustomFields": {
+            "cleanUrl": draft.canonical_url,
+            "medigyTopics": _json_list(shared.topics),
+            "sourceUrl": draft.url,
+        },
+        "openProjectWorkPackageType": "Curated Content",
+        "owlType": community.owl_type or "",
+        "searchCategory": "News",
+        "slug": derive_slug(shared.brand, shared.title),
+        "source": DRAFT_SOURCE,
+        "status": "",
+        "sub": "brief",
+        "tags": ["news"],
+        "title": shared.title,
+        "type": community.type or "",
+    }
 
 
 def _json_list(labels: Sequence[str]) -> str:
@@ -202,61 +228,58 @@ def _json_list(labels: Sequence[str]) -> str:
     return json.dumps(list(labels), ensure_ascii=False, separators=(",", ":"))
 
 
-def _news_front_matter(
-    draft: DraftInput,
-    *,
-    title: str,
-    md_name: str,
-    description: str,
-    authors: list[str],
-    breadcrumbs: tuple[list[str], list[str]],
-    link: dict[str, str],
-    brand: str,
-    topics: list[str],
-) -> dict[str, Any]:
+def _news_front_matter(draft: DraftInput, shared: _Shared) -> dict[str, Any]:
+    """Seed 002's shape: its keys in its order, the meta-data maps with the seed's keys first."""
     extraction = draft.extraction
     community = draft.community
-    titles, links = breadcrumbs
-    return {
-        "aliases": derive_alias(title),
+    head = {
+        "aliases": derive_alias(shared.title),
         "archetype": "curated-content",
-        "author": authors,
+        "author": shared.authors,
         "basePath": community.base_path,
-        "breadcrumbLinks": links,
-        "breadcrumbs": titles,
-        **topic_fields(topics, Variant.NEWS_2022),
+        "breadcrumbLinks": shared.breadcrumb_links,
+        "breadcrumbs": shared.breadcrumb_titles,
+        **topic_fields(shared.topics, Variant.NEWS_2022),
         "contentCategories": community.content_categories or "",
         "institution": None,
         "offering": None,
         "layOut": "single",
         "date": _date_value(extraction, draft.now, Variant.NEWS_2022),
-        "description": description,
+        "description": shared.description,
         "favIconImage": extraction.favicon,
-        "featuredImage": _featured_image(draft, md_name, title),
+        "featuredImage": _featured_image(draft, shared.md_name, shared.title),
         "featuredPdf": draft.pdf_url,
         "htmlMetaData": _meta_map(extraction.html_meta, HTML_META_KEYS),
         "id": draft.item_id,
         "identifier": community.identifier or community.name,
-        "lastMod": timestamp(draft.now),
-        "link": link,
+        "lastMod": format_timestamp(draft.now),
+        "link": shared.link,
         "href": draft.canonical_url,
         "original": draft.url,
         "mastHead": community.mast_head,
-        "mdName": f"{md_name}.md",
+        "mdName": f"{shared.md_name}.md",
+    }
+    return {**head, **_news_tail(draft, shared)}
+
+
+def _news_tail(draft: DraftInput, shared: _Shared) -> dict[str, Any]:
+    """Seed 002's keys from ``openGraphMetaData`` on."""
+    extraction = draft.extraction
+    return {
         "openGraphMetaData": _meta_map(extraction.open_graph, OPEN_GRAPH_KEYS),
         "openProjectCustomFields": {
             "cleanUrl": draft.canonical_url,
-            "medigyTopics": list(topics),
+            "medigyTopics": list(shared.topics),
             "sourceUrl": draft.url,
         },
         "openProjectWorkPackageType": "Curated Content",
         "searchCategory": "News",
-        "slug": derive_slug(brand, title),
+        "slug": derive_slug(shared.brand, shared.title),
         "source": DRAFT_SOURCE,
         "status": "",
         "sub": "brief",
         "tags": ["News"],
-        "title": title,
+        "title": shared.title,
         "via": " ",
         "insights_description": None,
         "insights_name": None,

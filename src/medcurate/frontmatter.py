@@ -29,7 +29,6 @@ from medcurate.validation import MAX_NESTING, MAX_NODES, path_name_problems
 _FRAME = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(?P<yaml>.*?)(?:\r?\n)?^---[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 _NEWS_MARKERS = ("htmlMetaData", "openGraphMetaData", "twitterMetaData", "relatedOfferings", "layOut")
 _FOLD_WIDTH = 80
-MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt")
 
 
 def detect_variant(front_matter: Mapping[str, Any]) -> Variant:

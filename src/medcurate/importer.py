@@ -13,8 +13,8 @@ from pathlib import Path
 from medcurate.config import SiteConfig
 from medcurate.errors import FrontMatterError, InvalidInput
 from medcurate.frontmatter import iter_documents, read_document
+from medcurate.ingest.resolve import canonical_key
 from medcurate.models import CuratedItem, ImportFailure, ImportReport, ItemState
-from medcurate.resolve import canonical_key
 from medcurate.rules import derive_md_name
 from medcurate.store.db import Database
 from medcurate.store.listing import analyze

@@ -39,6 +39,42 @@ class ItemState(StrEnum):
     DUPLICATE = "duplicate"
 
 
+class EntryStatus(StrEnum):
+    """What became of one link of a batch (``batch_entries.status``)."""
+
+    PENDING = "pending"
+    CREATED = "created"
+    EXISTING = "existing"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+
+    @property
+    def done(self) -> bool:
+        """True once the link is created, existing or duplicate: a re-run leaves it alone."""
+        return self in DONE_ENTRY_STATUSES
+
+
+DONE_ENTRY_STATUSES = frozenset({EntryStatus.CREATED, EntryStatus.EXISTING, EntryStatus.DUPLICATE})
+
+
+class BatchState(StrEnum):
+    """Where a batch of links stands (``batches.state``); ``stalled`` is shown, never stored."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    STALLED = "stalled"
+
+
+class SuggestionKind(StrEnum):
+    """What a suggestion or an editor's decision is about."""
+
+    TOPIC = "topic"
+    COMMUNITY = "community"
+    OFFERING = "offering"
+
+
 class _Open(BaseModel):
     """A typed view that keeps unknown keys instead of refusing them."""
 
@@ -294,6 +330,12 @@ class CuratedItem:
         return _as_list(self.fields.author) if self.fields.author is not None else []
 
 
+def format_timestamp(moment: datetime | None = None) -> str:
+    """The seeds' timestamp shape: ``2020-12-16T11:41:52.483267Z`` (now, when no moment is given)."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
 def parse_timestamp(value: datetime | date | str | None) -> datetime | None:
     """Read both date shapes of the seeds (``2020-12-15T11:25:20.067935Z``, ``2022-11-11``)."""
     if value is None or value == "":
@@ -355,14 +397,6 @@ class Community(_Open):
     topics: list[str] = Field(default_factory=list)
 
 
-class Source(_Open):
-    """Where links come from: a feed, an OPML list, a bookmark export, a saved-page folder, a URL list."""
-
-    kind: str
-    location: str
-    title: str | None = None
-
-
 class DecisionAction(StrEnum):
     """What an editor did with a suggestion."""
 
@@ -375,21 +409,10 @@ class Decision(_Open):
     """An editor's accept, reject or add of a topic, community or offering on an item."""
 
     item_id: int
-    kind: str
+    kind: SuggestionKind
     label: str
     action: DecisionAction
     actor: str
-    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-
-
-class AuditEvent(_Open):
-    """Who changed what, and when."""
-
-    actor: str
-    action: str
-    entity_type: str
-    entity_id: str
-    detail: dict[str, Any] = Field(default_factory=dict)
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 

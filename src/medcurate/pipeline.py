@@ -1,25 +1,26 @@
 """The sequencer: the only module that chains the stages, from links to stored, suggested drafts.
 
-1. resolve: strip tracking parameters, normalise, compute the canonical key of every link.
-2. batch: record the links as a batch (resumable: a re-run skips what is done, and a link whose
-   canonical URL is already stored points at the existing item instead of fetching it again).
-3. fetch: polite, bounded, async; each page is handed to a worker thread as soon as it arrives, so
+1. resolve: strip tracking parameters, normalise, compute the canonical key of every link; record
+   the links as a batch (resumable: a re-run skips what is done, and a link whose canonical URL is
+   already stored points at the existing item instead of fetching it again).
+2. fetch: polite, bounded, async; each page is handed to a worker thread as soon as it arrives, so
    extraction and storage overlap with the network.
-4. extract: article text, brief and metadata.
-5. dedupe: the same canonical URL is the existing item; a near-duplicate body is stored flagged as
+3. extract: article text, brief and metadata.
+4. dedupe: the same canonical URL is the existing item; a near-duplicate body is stored flagged as
    a duplicate of the item it copies.
-6. draft: the seed front matter, filled in by ``medcurate.rules``; the featured image downloaded,
+5. draft: the seed front matter, filled in by ``medcurate.rules``; the featured image downloaded,
    measured and stored as ``<mdName>-featuredImage.<ext>``; the page's identifiers and source type
    (``medcurate.intel``).
-7. store: the draft, its provenance (source, fetch time, redirect chain) and its batch entry, in
+6. store: the draft, its provenance (source, fetch time, redirect chain) and its batch entry, in
    one short transaction per link (no network or model work inside), with the id the database
    gives it; a batch killed half-way loses nothing already stored, and a re-run finishes it.
-8. suggest: topics, community and offerings for the new draft, stored with their scores.
+7. suggest: topics, community and offerings for the new draft, stored with their scores.
 
-Steps 4 to 8 for one link are ``medcurate.batchrun``; their SQL is ``medcurate.store.ingest``.
-Many runs may write at once (threads, ``medcurate add`` processes, queue workers): the database's
-constraints settle every race. An exception that is not a link's own failure marks the links not
-yet finished as failed, with its reason, and is raised again.
+``ingest_entries`` runs steps 1 and 2 for a batch, ``process_link`` steps 3 to 7 for one page; the
+work of each step for a link, and the batch's counters, are ``medcurate.batchrun.LinkRun``; their
+SQL is ``medcurate.store.ingest``. Many runs may write at once (threads, ``medcurate add``
+processes, queue workers): the database's constraints settle every race. An exception that is not
+a link's own failure marks the links not yet finished as failed, with its reason, and is raised again.
 """
 
 from __future__ import annotations
@@ -38,12 +39,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from medcurate.batchrun import (
-    DONE_STATUSES,
-    STATUS_CREATED,
-    STATUS_DUPLICATE,
-    STATUS_EXISTING,
-    STATUS_FAILED,
-    STATUS_PENDING,
     IngestOptions,
     IngestOutcome,
     LinkRun,
@@ -51,11 +46,16 @@ from medcurate.batchrun import (
     Target,
     clean_url,
     existing_outcome,
+    extraction_of,
+    trusted_canonical,
 )
 from medcurate.errors import MedcurateError
-from medcurate.fetch import FetchedPage, FetchOptions, FetchResult, HostLimiter, fetch_many
-from medcurate.netguard import NetPolicy
-from medcurate.resolve import canonical_key
+from medcurate.ingest.fetch import FetchedPage, FetchResult, fetch_many
+from medcurate.ingest.netguard import NetPolicy
+from medcurate.ingest.options import FetchOptions
+from medcurate.ingest.politeness import HostLimiter
+from medcurate.ingest.resolve import canonical_key
+from medcurate.models import EntryStatus
 from medcurate.settings import Settings
 from medcurate.sources import SourceEntry, SourceKind
 from medcurate.store.db import Database
@@ -69,12 +69,6 @@ from medcurate.store.ingest import (
 )
 
 __all__ = [
-    "DONE_STATUSES",
-    "STATUS_CREATED",
-    "STATUS_DUPLICATE",
-    "STATUS_EXISTING",
-    "STATUS_FAILED",
-    "STATUS_PENDING",
     "BatchReport",
     "IngestOptions",
     "IngestOutcome",
@@ -86,6 +80,7 @@ __all__ = [
     "ingest_entries",
     "ingest_urls",
     "policy_for",
+    "process_link",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -107,7 +102,7 @@ class BatchReport:
     @property
     def ok(self) -> bool:
         """True when no link failed."""
-        return not any(outcome.status == STATUS_FAILED for outcome in self.outcomes)
+        return not any(outcome.status == EntryStatus.FAILED for outcome in self.outcomes)
 
 
 def policy_for(settings: Settings) -> NetPolicy:
@@ -131,7 +126,7 @@ def host_limiter(settings: Settings) -> HostLimiter | None:
         return None
     key = (settings.queue_url, settings.queue_name, settings.host_concurrency)
     if key not in _HOST_LIMITERS:
-        from medcurate.politeness import RedisHostLimiter
+        from medcurate.ingest.politeness import RedisHostLimiter
 
         _HOST_LIMITERS[key] = RedisHostLimiter(
             settings.queue_url,
@@ -177,49 +172,48 @@ def _saved_page(url: str, html: str) -> FetchedPage:
     )
 
 
-def _run_batch(
-    database: Database,
-    links: Sequence[tuple[str, dict[str, Any] | None, str | None]],
-    *,
-    settings: Settings,
-    actor: str,
-    options: IngestOptions | None,
-    on_progress: Callable[[Progress], None] | None,
-    batch_key: str | None,
-    description: str,
-) -> BatchReport:
-    """Run a batch of (url, origin, saved html) links through every stage.
+# One link as given: its URL, where it came from, and the page's HTML when it was saved, not fetched.
+Link = tuple[str, dict[str, Any] | None, str | None]
 
-    Any exception that is not a link's own failure (a bug, the database gone) marks the links not
-    yet finished as failed with its reason, and is raised again: the job fails, and says why.
-    """
-    options = options or default_options(settings)
-    config = settings.load_site_config()
-    community = config.community(options.community) if options.community else config.default_community
+
+def _link_of(entry: SourceEntry, url: str) -> Link:
+    """A source entry (with its ``url``) as a link: the URL, where it came from, its saved HTML."""
+    return url, {"kind": entry.kind.value, "origin": entry.origin, "tags": list(entry.tags)}, entry.html
+
+
+def _resolve(links: Sequence[Link]) -> tuple[dict[str, Link], list[IngestOutcome]]:
+    """Step 1: each link cleaned and keyed by its canonical URL (repeats folded); unusable URLs fail."""
     invalid: list[IngestOutcome] = []
-    prepared: dict[str, tuple[str, dict[str, Any] | None, str | None]] = {}
+    resolved: dict[str, Link] = {}
     for url, origin, saved_html in links:
         try:
             cleaned = clean_url(url)
             key = canonical_key(cleaned)
         except (MedcurateError, ValueError) as exc:
-            invalid.append(IngestOutcome(url=url, status=STATUS_FAILED, reason=f"not a usable URL: {exc}"))
+            reason = f"not a usable URL: {exc}"
+            invalid.append(IngestOutcome(url=url, status=EntryStatus.FAILED, reason=reason))
             continue
-        prepared.setdefault(key, (cleaned, origin, saved_html))
-    key = batch_key or batch_key_for(list(prepared))
+        resolved.setdefault(key, (cleaned, origin, saved_html))
+    return resolved, invalid
+
+
+def _open_batch(
+    database: Database, resolved: dict[str, Link], *, key: str, description: str, retry_failed: bool
+) -> tuple[int, list[Target], list[IngestOutcome]]:
+    """Record the batch: its id, the links left to do, and the outcomes of those an earlier run did."""
     batch_id, entry_ids = open_batch(
         database,
         key=key,
         description=description,
-        links=[BatchLink(url=url, url_key=k, origin=origin) for k, (url, origin, _) in prepared.items()],
+        links=[BatchLink(url=url, url_key=k, origin=origin) for k, (url, origin, _) in resolved.items()],
     )
-    wanted = {STATUS_PENDING, STATUS_FAILED} if options.retry_failed else {STATUS_PENDING}
+    wanted = {EntryStatus.PENDING, EntryStatus.FAILED} if retry_failed else {EntryStatus.PENDING}
     states = entry_states(database, batch_id=batch_id)
     todo = {state.entry_id for state in states if state.status in wanted}
     earlier = [
         IngestOutcome(
             url=state.url,
-            status=STATUS_EXISTING,
+            status=EntryStatus.EXISTING,
             duplicate_of=state.item_id,
             reason=f"done in an earlier run of batch {batch_id} ({state.status})",
         )
@@ -228,26 +222,41 @@ def _run_batch(
     ]
     targets = [
         Target(entry_id=entry_ids[k], url=url, url_key=k, origin=origin, html=html)
-        for k, (url, origin, html) in prepared.items()
+        for k, (url, origin, html) in resolved.items()
         if entry_ids[k] in todo
     ]
-    run = LinkRun(
-        database,
-        settings=settings,
-        community=community,
-        options=options,
-        actor=actor,
-        batch_id=batch_id,
-        total=len(targets),
-        on_progress=on_progress,
-    )
+    return batch_id, targets, earlier
+
+
+def process_link(run: LinkRun, target: Target, page: FetchedPage) -> None:
+    """Steps 3 to 7 for one fetched page; a failure of the link is its outcome, never raised."""
+    if run.finished_elsewhere(target):  # a concurrent run of the same batch got there first
+        return
     try:
-        _work(run, targets)
-    except BaseException as exc:
-        _record_failure(database, batch_id, f"the job stopped: {type(exc).__name__}: {exc}")
-        raise
-    close_batch(database, batch_id=batch_id)
-    return BatchReport(batch_id=batch_id, batch_key=key, outcomes=tuple([*invalid, *earlier, *run.outcomes]))
+        outcome = _store_page(run, target, page)
+    except MedcurateError as exc:
+        run.fail(target, f"{type(exc).__name__}: {exc}")
+        return
+    # 7. suggest
+    if outcome.status is EntryStatus.CREATED and run.options.suggest and outcome.item_id is not None:
+        run.suggest(outcome.item_id)
+
+
+def _store_page(run: LinkRun, target: Target, page: FetchedPage) -> IngestOutcome:
+    """Steps 3 to 6: everything slow first (extraction, the image download), then one short transaction."""
+    # 3. extract
+    extraction = extraction_of(page, run.options.extract)
+    canonical = trusted_canonical(extraction, page)
+    # 4. dedupe: the same canonical URL is the stored item; a near-duplicate body is flagged
+    existing = run.point_at_stored(target, canonical_key(canonical))
+    if existing is not None:
+        return existing
+    verdict = run.index.check(run.database, extraction.text)
+    # 5. draft: its inputs (the featured image stored first), identifiers and source type
+    draft = run.draft_input(target, page, extraction, canonical)
+    annotate = run.annotator(extraction)
+    # 6. store
+    return run.store(target, page, draft, verdict, annotate)
 
 
 def _record_failure(database: Database, batch_id: int, reason: str) -> None:
@@ -270,7 +279,7 @@ def _work(run: LinkRun, targets: Sequence[Target]) -> None:
     left = [t for t in targets if t.entry_id not in finished]
     for target in left:
         if target.html is not None:
-            run.process(target, _saved_page(target.url, target.html))
+            process_link(run, target, _saved_page(target.url, target.html))
     _fetch_and_process(run, [t for t in left if t.html is None])
 
 
@@ -294,10 +303,9 @@ def _fetch_and_process(run: LinkRun, targets: Sequence[Target]) -> None:
             while (result := arrivals.get()) is not None:
                 target = by_url[result.url]
                 if result.page is None:
-                    reason = f"{result.error}: {result.message}" if result.error else "not fetched"
-                    run.finish(target, IngestOutcome(url=target.url, status=STATUS_FAILED, reason=reason))
+                    run.fail(target, f"{result.error}: {result.message}" if result.error else "not fetched")
                 else:
-                    run.process(target, result.page)
+                    process_link(run, target, result.page)
         except BaseException as exc:  # raised again on the calling thread below
             crashed.append(exc)
 
@@ -332,21 +340,7 @@ def ingest_urls(
     batch_key: str | None = None,
     description: str = "",
 ) -> BatchReport:
-    """Turn links into stored, suggested drafts; a re-run of the same links resumes the batch.
-
-    Args:
-        database: the site's database.
-        urls: the links, in order; duplicates and tracking parameters are folded away.
-        settings: the site's settings (configuration, cache, images, SSRF allow-list).
-        actor: who asked (recorded in the audit trail and as curator).
-        options: fetch, extract and batch options; ``default_options(settings)`` when omitted.
-        on_progress: called after every link.
-        batch_key: resume this batch; by default the key is derived from the links themselves.
-        description: what the batch is, for people.
-
-    Returns:
-        Every link's outcome.
-    """
+    """``ingest_entries`` for a list of URLs (as pasted or given on the command line)."""
     entries = [SourceEntry(url=url, kind=SourceKind.URL_LIST, origin="links") for url in urls]
     return ingest_entries(
         database,
@@ -371,19 +365,50 @@ def ingest_entries(
     batch_key: str | None = None,
     description: str = "",
 ) -> BatchReport:
-    """Like ``ingest_urls`` for entries read by ``medcurate.sources``; saved pages are not fetched."""
-    links = [
-        (entry.url, {"kind": entry.kind.value, "origin": entry.origin, "tags": list(entry.tags)}, entry.html)
-        for entry in entries
-        if entry.url
-    ]
-    return _run_batch(
-        database,
-        links,
-        settings=settings,
-        actor=actor,
-        options=options,
-        on_progress=on_progress,
-        batch_key=batch_key,
-        description=description or f"{len(links)} entries",
+    """Turn entries read by ``medcurate.sources`` into stored, suggested drafts; saved pages are not fetched.
+
+    A re-run of the same links resumes the batch. Any exception that is not a link's own failure (a
+    bug, the database gone) marks the links not yet finished as failed with its reason, and is
+    raised again: the job fails, and says why.
+
+    Args:
+        database: the site's database.
+        entries: the links, in order; duplicates and tracking parameters are folded away.
+        settings: the site's settings (configuration, cache, images, SSRF allow-list).
+        actor: who asked (recorded in the audit trail and as curator).
+        options: fetch, extract and batch options; ``default_options(settings)`` when omitted.
+        on_progress: called after every link.
+        batch_key: resume this batch; by default the key is derived from the links themselves.
+        description: what the batch is, for people.
+
+    Returns:
+        Every link's outcome.
+    """
+    links = [_link_of(entry, entry.url) for entry in entries if entry.url]
+    description = description or f"{len(links)} entries"
+    options = options or default_options(settings)
+    config = settings.load_site_config()
+    community = config.community(options.community) if options.community else config.default_community
+    # 1. resolve, and record the links as a batch
+    resolved, invalid = _resolve(links)
+    key = batch_key or batch_key_for(list(resolved))
+    batch_id, targets, earlier = _open_batch(
+        database, resolved, key=key, description=description, retry_failed=options.retry_failed
     )
+    run = LinkRun(
+        database,
+        settings=settings,
+        community=community,
+        options=options,
+        actor=actor,
+        batch_id=batch_id,
+        total=len(targets),
+        on_progress=on_progress,
+    )
+    try:
+        _work(run, targets)  # 2. fetch; steps 3 to 7 for each page as it arrives
+    except BaseException as exc:
+        _record_failure(database, batch_id, f"the job stopped: {type(exc).__name__}: {exc}")
+        raise
+    close_batch(database, batch_id=batch_id)
+    return BatchReport(batch_id=batch_id, batch_key=key, outcomes=tuple([*invalid, *earlier, *run.outcomes]))

@@ -27,7 +27,6 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from medcurate.models import Community, CuratedItem, Offering, Variant
@@ -90,8 +89,11 @@ def derive_md_name(canonical_url: str) -> str:
     return str(uuid.uuid5(MEDCURATE_NAMESPACE, canonical_url))
 
 
-def featured_image_href(md_name: str, image_format: str) -> str:
-    """``<mdName>-featuredImage.<ext>``, the extension the lower-cased format name."""
+def featured_image_filename(md_name: str, image_format: str) -> str:
+    """The stored image's file name, ``<mdName>-featuredImage.<ext>`` (also its ``featuredImage.href``).
+
+    The extension is the lower-cased format name; ``models.featured_image_href`` reads it back.
+    """
     ext = {"JPG": "jpeg"}.get(image_format.upper(), image_format.lower())
     return f"{md_name.removesuffix('.md')}-featuredImage.{ext}"
 
@@ -106,12 +108,6 @@ def derive_breadcrumbs(community: Community, title: str) -> tuple[list[str], lis
         prefixes = [f"/{'/'.join(parts[: i + 1])}" for i in range(len(parts))]
         links = ["/", *[p + "/" for p in prefixes[:-1]], prefixes[-1] if prefixes else "/", "#"]
     return titles, links
-
-
-def timestamp(moment: datetime | None = None) -> str:
-    """The seeds' timestamp shape: ``2020-12-16T11:41:52.483267Z``."""
-    moment = (moment or datetime.now(UTC)).astimezone(UTC)
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def topic_fields(labels: Sequence[str], variant: Variant) -> dict[str, Any]:

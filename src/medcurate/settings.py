@@ -29,7 +29,7 @@ ENV_PREFIX = "MEDCURATE_"
 
 Embedding = Literal["minilm", "static"]
 EMBEDDINGS: tuple[str, ...] = get_args(Embedding)
-# The same as ``medcurate.fetch``'s defaults (not imported: httpx is slow to import).
+# The same as ``medcurate.ingest.options``' defaults (not imported: httpx is slow to import).
 DEFAULT_HOST_DELAY = 1.0
 DEFAULT_HOST_CONCURRENCY = 2
 

@@ -17,7 +17,7 @@ import atheris
 with atheris.instrument_imports(include=["medcurate"]):
     from medcurate.errors import MedcurateError
     from medcurate.frontmatter import parse_document, render_document
-    from medcurate.resolve import canonical_key, normalize_url, strip_tracking
+    from medcurate.ingest.resolve import canonical_key, normalize_url, strip_tracking
     from medcurate.sources import parse_bookmarks, parse_feed, parse_opml
 
 

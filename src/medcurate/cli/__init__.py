@@ -23,7 +23,7 @@ import os
 
 import typer
 
-from medcurate.cli._shared import StorageGuardedGroup
+from medcurate.cli.shared import StorageGuardedGroup
 
 app = typer.Typer(
     cls=StorageGuardedGroup,

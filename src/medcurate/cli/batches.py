@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, plain, print_json, run_guarded, settings_of
+from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 
 batches_app = typer.Typer(

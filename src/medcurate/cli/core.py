@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from medcurate import __version__
-from medcurate.cli._shared import console, fail, plain, print_json, run_guarded, settings_of
+from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 from medcurate.settings import make_settings
 
@@ -145,7 +145,7 @@ def export_command(
     database.dispose()
     try:
         if hugo is not None:
-            from medcurate.publish.hugo import export_hugo  # type: ignore[import-not-found, unused-ignore]
+            from medcurate.publish.hugo import export_hugo
 
             hugo_report = export_hugo(
                 items,

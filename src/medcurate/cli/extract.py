@@ -3,7 +3,7 @@
 A file (``.html``, ``.htm``, or either gzip'd) or ``-`` (stdin) prints one result, as Rich tables for
 a person or as one JSON object with ``--json``. A folder prints JSON Lines, one object per page with
 ``source`` set to the file name; a page that fails becomes ``{"source": ..., "error": ...}`` and the
-command exits 1 after the others. An http(s) URL is fetched by ``medcurate.fetch.fetch_url``.
+command exits 1 after the others. An http(s) URL is fetched by ``medcurate.ingest.fetch.fetch_url``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from medcurate.cli._shared import console, fail, print_json
+from medcurate.cli.shared import console, fail, print_json
 from medcurate.errors import MedcurateError
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def _fetch(url: str) -> PageInput:
     from medcurate.extract import PageInput
 
     try:
-        from medcurate.fetch import fetch_url
+        from medcurate.ingest.fetch import fetch_url
     except ImportError:
         fail("fetching URLs is not available in this build; save the page and pass the file", code=2)
     page = fetch_url(url)

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, plain, run_guarded, settings_of
+from medcurate.cli.shared import console, fail, plain, run_guarded, settings_of
 from medcurate.errors import MedcurateError
+from medcurate.models import EntryStatus
 
 if TYPE_CHECKING:
-    from medcurate.fetch import FetchOptions
+    from medcurate.ingest.options import FetchOptions
     from medcurate.pipeline import BatchReport, IngestOptions
     from medcurate.pipeline import Progress as IngestProgress
     from medcurate.settings import Settings
@@ -25,7 +26,12 @@ if TYPE_CHECKING:
 CommunityOption = Annotated[str | None, typer.Option(help="Community key (default: the configured one).")]
 NoRobotsOption = Annotated[bool, typer.Option("--no-robots", help="Do not consult robots.txt.")]
 NoImagesOption = Annotated[bool, typer.Option("--no-images", help="Do not download featured images.")]
-STATUS_STYLE = {"created": "green", "existing": "cyan", "duplicate": "yellow", "failed": "red"}
+STATUS_STYLE = {
+    EntryStatus.CREATED: "green",
+    EntryStatus.EXISTING: "cyan",
+    EntryStatus.DUPLICATE: "yellow",
+    EntryStatus.FAILED: "red",
+}
 
 
 def _options(settings: Settings, community: str | None, no_robots: bool, no_images: bool) -> IngestOptions:
@@ -152,7 +158,7 @@ def _read_inputs(
             feed_locations.extend(e.url for e in report.entries if e.url)
     for location in feed_locations:
         if location.startswith(("http://", "https://")):
-            from medcurate.fetch import fetch_feed_bytes
+            from medcurate.ingest.fetch import fetch_feed_bytes
 
             try:
                 data = fetch_feed_bytes(location, fetch_options)

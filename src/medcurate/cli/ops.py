@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, print_json, settings_of
+from medcurate.cli.shared import console, fail, print_json, settings_of
 from medcurate.errors import MedcurateError
 
 # Each command imports the library modules it uses (see ``medcurate.cli``).

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, plain, print_json, settings_of
+from medcurate.cli.shared import console, fail, plain, print_json, settings_of
 from medcurate.errors import MedcurateError
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, plain, print_json, run_guarded, settings_of
+from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 from medcurate.suggest import DEFAULT_K, Suggestion
 
@@ -113,34 +113,6 @@ def train_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--j
     )
 
 
-def _print_evaluation(report: "EvaluationReport", *, k: int, learned: bool) -> None:
-    """The evaluation as a table: the method's figures, the restricted ones, the baseline's."""
-    from rich.table import Table
-
-    table = Table("method", "P@1", f"hit@{k}", "micro-F1", "ceiling", "n_test", title="Topic suggestions")
-    if learned:
-        rows = [("medcurate (live)", report.engine), ("tf-idf + logreg", report.baseline)]
-    else:
-        rows = [("medcurate (cold start)", report.engine), ("zero-shot (label names)", report.baseline)]
-    if report.restricted is not None:
-        rows.insert(1, ("restricted to training labels", report.restricted))
-    for name, scores in rows:
-        table.add_row(
-            name,
-            f"{scores.p_at_1:.3f}",
-            f"{scores.hit_at_3:.3f}",
-            f"{scores.micro_f1:.3f}",
-            f"{scores.ceiling:.3f}",
-            str(scores.n_test),
-        )
-    console().print(table)
-    console().print(
-        f"{report.n_train} training items; "
-        f"{report.engine.n_unlabelled} test items without labels not scored; "
-        f"threshold {report.threshold:.2f}; {report.seconds:.1f} s"
-    )
-
-
 def evaluate_command(
     ctx: typer.Context,
     test_dir: Annotated[Path, typer.Option("--test", help="Items to predict and score.")],
@@ -171,23 +143,57 @@ def evaluate_command(
     if taxonomy is not None and not taxonomy.is_file():
         fail(f"{taxonomy} is not a file", code=2)
     try:
-        if train_dir is not None:
-            from medcurate.suggest.replay import evaluate_live
-
-            report = evaluate_live(train_dir, test_dir, settings=settings_of(ctx), k=k)
-        else:
-            from medcurate.suggest.coldstart import evaluate_cold_dir
-            from medcurate.suggest.embedding import EmbeddingCache, default_encoder
-
-            assert taxonomy is not None
-            cache = EmbeddingCache.open(default_encoder())
-            report = evaluate_cold_dir(taxonomy, test_dir, embed=cache.embed, k=k)
+        report = _evaluation(ctx, test_dir, train_dir=train_dir, taxonomy=taxonomy, k=k)
     except MedcurateError as exc:
         fail(str(exc))
     if as_json:
         print_json(report.as_json())
         return
     _print_evaluation(report, k=k, learned=train_dir is not None)
+
+
+def _evaluation(
+    ctx: typer.Context, test_dir: Path, *, train_dir: Path | None, taxonomy: Path | None, k: int
+) -> "EvaluationReport":
+    """The live suggester's evaluation (with ``train_dir``), else the cold start's over ``taxonomy``."""
+    if train_dir is not None:
+        from medcurate.suggest.replay import evaluate_live
+
+        return evaluate_live(train_dir, test_dir, settings=settings_of(ctx), k=k)
+    from medcurate.suggest.coldstart import evaluate_cold_dir
+    from medcurate.suggest.embedding import EmbeddingCache, default_encoder
+
+    assert taxonomy is not None
+    cache = EmbeddingCache.open(default_encoder())
+    return evaluate_cold_dir(taxonomy, test_dir, embed=cache.embed, k=k)
+
+
+def _print_evaluation(report: "EvaluationReport", *, k: int, learned: bool) -> None:
+    """The methods side by side, then the sizes, the threshold and the time."""
+    from rich.table import Table
+
+    table = Table("method", "P@1", f"hit@{k}", "micro-F1", "ceiling", "n_test", title="Topic suggestions")
+    if learned:
+        rows = [("medcurate (live)", report.engine), ("tf-idf + logreg", report.baseline)]
+    else:
+        rows = [("medcurate (cold start)", report.engine), ("zero-shot (label names)", report.baseline)]
+    if report.restricted is not None:
+        rows.insert(1, ("restricted to training labels", report.restricted))
+    for name, scores in rows:
+        table.add_row(
+            name,
+            f"{scores.p_at_1:.3f}",
+            f"{scores.hit_at_3:.3f}",
+            f"{scores.micro_f1:.3f}",
+            f"{scores.ceiling:.3f}",
+            str(scores.n_test),
+        )
+    console().print(table)
+    console().print(
+        f"{report.n_train} training items; "
+        f"{report.engine.n_unlabelled} test items without labels not scored; "
+        f"threshold {report.threshold:.2f}; {report.seconds:.1f} s"
+    )
 
 
 def replay_command(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, plain, print_json, run_guarded, settings_of
+from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
 
 users_app = typer.Typer(no_args_is_help=True, help="Users and roles: admin, editor, curator, viewer.")

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from medcurate.cli._shared import console, fail, settings_of
+from medcurate.cli.shared import console, fail, settings_of
 from medcurate.errors import MedcurateError
 
 

@@ -2,18 +2,18 @@
 
 ``extract(PageInput, ExtractOptions) -> Extraction`` is the only sequencer; its steps:
 
-1. Decode (``_decode``): w3lib's HTML rules (BOM, HTTP charset, ``<meta charset>``, ISO-8859-1 read as
-   Windows-1252); an undeclared page that is not valid UTF-8 goes to charset-normalizer, so a
+1. Decode (``decode``): w3lib's HTML rules (BOM, HTTP charset, ``<meta charset>``, ISO-8859-1 read as
+   Windows-1252); an undeclared page that is not valid UTF-8 goes to ``medcurate.charset``, so a
    Windows-1252 page without a charset still decodes right. Binary files and plain text are refused.
 2. Parse once (trafilatura's ``load_html``); trafilatura works on its own copy and the same tree
    feeds the meta-tag, image, favicon and brief readers.
 3. ``trafilatura.bare_extraction``: the article body as a small XML tree, and the metadata it reads
    (title, authors, date through htmldate, site name, canonical URL).
-4. Text (``_body``): the body tree rendered to plain-text blocks here, because trafilatura's text is
+4. Text (``body``): the body tree rendered to plain-text blocks here, because trafilatura's text is
    Markdown-flavoured (``- `` list items, ``| a | b |`` rows), which no reader of plain text wants.
-5. Brief (``_brief``): the lead paragraphs, taken from the page's own ``<p>`` elements so that links
+5. Brief (``brief``): the lead paragraphs, taken from the page's own ``<p>`` elements so that links
    and emphasis survive, sanitised by nh3 to an allow-list.
-6. Metadata (``_meta``): ``<meta>`` maps keyed as the seeds key them, the title without its site-name
+6. Metadata (``meta``): ``<meta>`` maps keyed as the seeds key them, the title without its site-name
    suffix, brand (courlan), images, favicon, language, JSON-LD types and the article's links; ftfy
    repairs mojibake throughout.
 
@@ -35,44 +35,47 @@ each is a general rule and none names a site:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any, cast
 
 import trafilatura
+from lxml.html import HtmlElement
 from trafilatura.metadata import extract_metadata
 from trafilatura.settings import Extractor, set_date_params
 from trafilatura.utils import load_html
 
 from medcurate.errors import ExtractionError
-from medcurate.extract._body import _WS, _body_blocks, _merge_split_body, _normalise, source_paragraphs
-from medcurate.extract._brief import _brief, sanitise_html
-from medcurate.extract._decode import _fix_text, _looks_like_html, decode_html
-from medcurate.extract._meta import (
-    _absolute,
-    _article_links,
-    _brand,
-    _clean_title,
-    _dedupe,
-    _favicon,
-    _first,
-    _first_sentences,
-    _image_candidates,
-    _jsonld_types,
-    _language,
-    _read_meta,
+from medcurate.extract.body import WHITESPACE, body_blocks, merge_split_body, normalise, source_paragraphs
+from medcurate.extract.brief import build_brief, sanitise_html
+from medcurate.extract.decode import decode_page, fix_text, is_html_page
+from medcurate.extract.meta import (
+    MetaMaps,
+    absolute_url,
+    article_links,
+    brand_of,
+    clean_title,
+    favicon_url,
+    first_sentences,
+    first_value,
+    image_candidates,
+    jsonld_types,
     meta_key,
+    page_language,
+    read_meta,
+    unique_in_order,
 )
+from medcurate.extract.types import DEFAULT_EXTRACT_OPTIONS, Extraction, ExtractOptions, PageInput
 
 __all__ = [
     "DEFAULT_EXTRACT_OPTIONS",
     "ExtractOptions",
     "Extraction",
     "PageInput",
-    "decode_html",
+    "decode_page",
     "extract",
     "meta_key",
     "sanitise_html",
 ]
-
-from medcurate.extract._types import DEFAULT_EXTRACT_OPTIONS, Extraction, ExtractOptions, PageInput
 
 
 def _trafilatura_options(url: str | None, options: ExtractOptions) -> Extractor:
@@ -94,6 +97,90 @@ def _trafilatura_options(url: str | None, options: ExtractOptions) -> Extractor:
     )
 
 
+@dataclass(frozen=True)
+class _Headline:
+    """What the page says it is: its canonical URL, the base for its links, brand, site and title."""
+
+    canonical: str | None
+    base: str | None
+    brand: str | None
+    site_name: str | None
+    title: str | None
+    titles_seen: tuple[str, ...]
+
+
+def _parse(page: PageInput) -> HtmlElement:
+    """Steps 1 and 2: decode the page and parse it once; refuse what is not HTML."""
+    text_html = decode_page(page.html, page.content_type)
+    if not is_html_page(text_html):
+        raise ExtractionError(
+            "the input is not an HTML page (no markup found)", stage="extract", url=page.url
+        )
+    tree = load_html(text_html)
+    if tree is None:
+        raise ExtractionError("the page could not be parsed as HTML", stage="extract", url=page.url)
+    return cast(HtmlElement, tree)
+
+
+def _read_article(tree: HtmlElement, url: str | None, options: ExtractOptions) -> tuple[Any, Any]:
+    """Step 3: trafilatura's document (its metadata) and the article body tree, None without one."""
+    document = trafilatura.bare_extraction(tree, options=_trafilatura_options(url, options))
+    body = getattr(document, "body", None)
+    if document is None:
+        # too little text for an article: keep the metadata, the page is still a link worth curating
+        document = extract_metadata(tree, url, set_date_params(extensive=True))
+    return document, body
+
+
+def _headline(document: Any, meta: MetaMaps, url: str | None) -> _Headline:
+    """The canonical URL, brand, site name and title, from trafilatura's metadata and the meta tags."""
+    doc_url = getattr(document, "url", None)
+    canonical = absolute_url(doc_url, url) if doc_url else None
+    brand = brand_of(url) or brand_of(canonical)
+    site_name = first_value(meta.html_meta, "ogsite_name", "application-name") or getattr(
+        document, "sitename", None
+    )
+    raw_title = getattr(document, "title", None) or meta.html_meta.get("ogtitle")
+    title = clean_title(raw_title, [site_name or "", brand or ""])
+    return _Headline(
+        canonical=canonical,
+        base=url or canonical,
+        brand=brand,
+        site_name=site_name,
+        title=title,
+        titles_seen=tuple(t for t in (raw_title, title, meta.html_meta.get("ogtitle")) if t),
+    )
+
+
+def _text_and_brief(
+    body: Any, tree: HtmlElement, meta: MetaMaps, head: _Headline, options: ExtractOptions
+) -> tuple[str, str]:
+    """Steps 4 and 5: the article as plain-text blocks, and the brief from the page's own paragraphs."""
+    standfirsts = tuple(
+        d for d in map(meta.html_meta.get, ("description", "ogdescription", "twitterdescription")) if d
+    )
+    blocks = (
+        []
+        if body is None
+        else body_blocks(
+            body, titles=head.titles_seen, standfirsts=standfirsts, drop_boilerplate=options.drop_boilerplate
+        )
+    )
+    sources = source_paragraphs(tree, {normalise(b.text) for b in blocks if b.element.tag == "p"})
+    if options.merge_split_body:
+        blocks = merge_split_body(blocks, sources)
+    text = fix_text("\n\n".join(b.text for b in blocks))
+    brief_html = fix_text(build_brief(blocks, sources, head.base, options)) if blocks else ""
+    return text, brief_html
+
+
+def _description(meta: MetaMaps, text: str, options: ExtractOptions) -> str | None:
+    """The page's own description, else the article's first sentences."""
+    description = first_value(meta.html_meta, "ogdescription", "description", "twitterdescription")
+    description = fix_text(WHITESPACE.sub(" ", description).strip()) if description else None
+    return description or first_sentences(text, options.description_max_chars)
+
+
 def extract(page: PageInput, options: ExtractOptions = DEFAULT_EXTRACT_OPTIONS) -> Extraction:
     """Extract the article and its metadata from one page.
 
@@ -107,82 +194,39 @@ def extract(page: PageInput, options: ExtractOptions = DEFAULT_EXTRACT_OPTIONS) 
     Raises:
         ExtractionError: the input is not HTML, or holds neither text nor a title.
     """
-    # 1. decode
-    text_html = decode_html(page.html, page.content_type)
-    if not _looks_like_html(text_html):
-        raise ExtractionError(
-            "the input is not an HTML page (no markup found)", stage="extract", url=page.url
-        )
-    # 2. parse once
-    tree = load_html(text_html)
-    if tree is None:
-        raise ExtractionError("the page could not be parsed as HTML", stage="extract", url=page.url)
+    # 1. decode and 2. parse once
+    tree = _parse(page)
     # 3. article body and trafilatura's metadata
-    document = trafilatura.bare_extraction(tree, options=_trafilatura_options(page.url, options))
-    body = getattr(document, "body", None)
-    if document is None:
-        # too little text for an article: keep the metadata, the page is still a link worth curating
-        document = extract_metadata(tree, page.url, set_date_params(extensive=True))
-    meta = _read_meta(tree)
-    doc_url = getattr(document, "url", None)
-    canonical = _absolute(doc_url, page.url) if doc_url else None
-    base = page.url or canonical
-    brand = _brand(page.url) or _brand(canonical)
-    site_name = _first(meta.html_meta, "ogsite_name", "application-name") or getattr(
-        document, "sitename", None
-    )
-    raw_title = getattr(document, "title", None) or meta.html_meta.get("ogtitle")
-    title = _clean_title(raw_title, [site_name or "", brand or ""])
-    titles_seen = tuple(t for t in (raw_title, title, meta.html_meta.get("ogtitle")) if t)
-    # 4. text and brief
-    blocks = (
-        []
-        if body is None
-        else _body_blocks(
-            body,
-            titles=titles_seen,
-            standfirsts=tuple(
-                d
-                for d in map(meta.html_meta.get, ("description", "ogdescription", "twitterdescription"))
-                if d
-            ),
-            drop_boilerplate=options.drop_boilerplate,
-        )
-    )
-    sources = source_paragraphs(tree, {_normalise(b.text) for b in blocks if b.element.tag == "p"})
-    if options.merge_split_body:
-        blocks = _merge_split_body(blocks, sources)
-    text = _fix_text("\n\n".join(b.text for b in blocks))
-    brief_html = _fix_text(_brief(blocks, sources, base, options)) if blocks else ""
-    if not text and not title:
+    document, body = _read_article(tree, page.url, options)
+    meta = read_meta(tree)
+    head = _headline(document, meta, page.url)
+    # 4. text and 5. brief
+    text, brief_html = _text_and_brief(body, tree, meta, head, options)
+    if not text and not head.title:
         raise ExtractionError(
             "the page holds neither article text nor a title", stage="extract", url=page.url
         )
-    # 5. metadata
-    description = _first(meta.html_meta, "ogdescription", "description", "twitterdescription")
-    description = _fix_text(_WS.sub(" ", description).strip()) if description else None
-    if not description:
-        description = _first_sentences(text, options.description_max_chars)
+    # 6. metadata
     authors_raw = getattr(document, "author", None) or meta.html_meta.get("author") or ""
-    images = _image_candidates(tree, meta.html_meta, base, options)
+    images = image_candidates(tree, meta.html_meta, head.base, options)
     return Extraction(
         url=page.url,
-        canonical_url=canonical,
-        title=title,
-        description=description,
-        authors=_dedupe([a.strip() for a in re.split(r";|\s+and\s+", authors_raw) if a.strip()]),
+        canonical_url=head.canonical,
+        title=head.title,
+        description=_description(meta, text, options),
+        authors=unique_in_order([a.strip() for a in re.split(r";|\s+and\s+", authors_raw) if a.strip()]),
         date=getattr(document, "date", None),
-        site_name=_fix_text(site_name) if site_name else None,
-        brand=brand,
-        language=_language(tree, meta.html_meta),
+        site_name=fix_text(head.site_name) if head.site_name else None,
+        brand=head.brand,
+        language=page_language(tree, meta.html_meta),
         image=images[0] if images else None,
         images=images,
-        favicon=_favicon(tree, base),
+        favicon=favicon_url(tree, head.base),
         text=text,
         brief_html=brief_html,
         html_meta=meta.html_meta,
         open_graph=meta.open_graph,
         twitter=meta.twitter,
-        jsonld_types=_jsonld_types(tree),
-        links=_article_links(tree, base),
+        jsonld_types=jsonld_types(tree),
+        links=article_links(tree, head.base),
     )

@@ -7,12 +7,12 @@ the average silent reading rate of non-fiction in English (Brysbaert, 2019).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from medcurate.rules import plain_text
 
 WORDS_PER_MINUTE = 238
 MIN_WORDS_FOR_GRADE = 30  # below this a grade says more about one sentence than about the text
-_TAGS = re.compile(r"<[^>]+>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +40,6 @@ class Readability:
         if self.grade <= 16:
             return "hard (college)"
         return "very hard (graduate)"
-
-
-def plain_text(text_or_html: str) -> str:
-    """The text of a brief written in HTML (tags dropped, white space collapsed)."""
-    return " ".join(_TAGS.sub(" ", text_or_html).split())
 
 
 def readability(text: str) -> Readability:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from medcurate.resolve import registrable_domain
+from medcurate.ingest.resolve import registrable_domain
 
 if TYPE_CHECKING:
     from medcurate.extract import Extraction

@@ -208,48 +208,69 @@ def export_hugo(
     """
     items = list(items)
     content = out_dir / "content"
-    images = _image_index(images_dir)
-    written = unchanged = copied = 0
-    paths: list[Path] = []
-    seen: dict[Path, str] = {}
+    tally = _Tally()
     try:
-        for item in items:
-            rel = bundle_path(item)
-            if rel in seen:
-                raise PublishError(
-                    f"items {seen[rel]!r} and {item.title!r} would both be written to {rel}: give them "
-                    "distinct mdName values"
-                )
-            seen[rel] = item.title
-            target = contained_path(content, rel)
-            changed = _write_if_changed(target, render_document(hugo_item(item)).encode("utf-8"))
-            written += changed
-            unchanged += not changed
-            paths.append(target)
-            source = featured_image_source(item, images)
-            if source is not None:
-                changed = _copy_if_changed(source, contained_path(target.parent, source.name))
-                written += changed
-                unchanged += not changed
-                copied += 1
+        paths = _write_items(items, content, _image_index(images_dir), tally)
         if with_layout:
-            extra: list[tuple[Path, bytes]] = [(out_dir / "hugo.toml", hugo_config_text(config).encode())]
-            package = resources.files("medcurate")
-            layout_root = package.joinpath(LAYOUT_PACKAGE_DIR)
-            extra += [(out_dir / rel, data) for rel, data in _layout_files(layout_root)]
-            extra.append((out_dir / "static" / "css" / "site.css", package.joinpath(STYLESHEET).read_bytes()))
-            for directory, title in _section_titles(items, config).items():
-                index = contained_path(content, directory / "_index.md")
-                if index.exists():  # never overwrite an editor's own section page
-                    unchanged += 1
-                else:
-                    extra.append((index, _section_index(title)))
-            for path, data in extra:
-                changed = _write_if_changed(path, data)
-                written += changed
-                unchanged += not changed
+            _write_layout(items, out_dir, config, tally)
     except OSError as exc:
         raise PublishError(f"cannot write the Hugo tree in {out_dir}: {exc.strerror or exc}") from exc
     return HugoExportReport(
-        written=written, unchanged=unchanged, items=len(paths), images=copied, paths=tuple(paths)
+        written=tally.written, unchanged=tally.unchanged, items=len(paths), images=tally.images, paths=paths
     )
+
+
+@dataclass
+class _Tally:
+    """Files written and left unchanged by one export, and the images copied."""
+
+    written: int = 0
+    unchanged: int = 0
+    images: int = 0
+
+    def count(self, changed: bool) -> None:
+        """Count one file, written or found unchanged."""
+        self.written += changed
+        self.unchanged += not changed
+
+
+def _write_items(
+    items: list[CuratedItem], content: Path, images: dict[str, Path], tally: _Tally
+) -> tuple[Path, ...]:
+    """Each item's page bundle (its ``index.md`` and featured image); refuse two items on one path."""
+    paths: list[Path] = []
+    seen: dict[Path, str] = {}
+    for item in items:
+        rel = bundle_path(item)
+        if rel in seen:
+            raise PublishError(
+                f"items {seen[rel]!r} and {item.title!r} would both be written to {rel}: give them "
+                "distinct mdName values"
+            )
+        seen[rel] = item.title
+        target = contained_path(content, rel)
+        tally.count(_write_if_changed(target, render_document(hugo_item(item)).encode("utf-8")))
+        paths.append(target)
+        source = featured_image_source(item, images)
+        if source is not None:
+            tally.count(_copy_if_changed(source, contained_path(target.parent, source.name)))
+            tally.images += 1
+    return tuple(paths)
+
+
+def _write_layout(items: list[CuratedItem], out_dir: Path, config: SiteConfig, tally: _Tally) -> None:
+    """``hugo.toml``, the layouts, the stylesheet and the sections' ``_index.md`` (never an editor's own)."""
+    content = out_dir / "content"
+    extra: list[tuple[Path, bytes]] = [(out_dir / "hugo.toml", hugo_config_text(config).encode())]
+    package = resources.files("medcurate")
+    layout_root = package.joinpath(LAYOUT_PACKAGE_DIR)
+    extra += [(out_dir / rel, data) for rel, data in _layout_files(layout_root)]
+    extra.append((out_dir / "static" / "css" / "site.css", package.joinpath(STYLESHEET).read_bytes()))
+    for directory, title in _section_titles(items, config).items():
+        index = contained_path(content, directory / "_index.md")
+        if index.exists():  # never overwrite an editor's own section page
+            tally.unchanged += 1
+        else:
+            extra.append((index, _section_index(title)))
+    for path, data in extra:
+        tally.count(_write_if_changed(path, data))

@@ -88,7 +88,7 @@ def brief_html(item: CuratedItem) -> str:
         return ""
     if item.variant is Variant.BOOKMARK_2019 and not looks_like_html(body):
         # Only the 2019 bookmarks are Markdown; importing the library costs ~50 ms, so only then.
-        import markdown  # type: ignore[import-untyped, unused-ignore]
+        import markdown
 
         body = markdown.markdown(body, output_format="html")
     return clean_html(body)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from medcurate.models import ItemState, featured_image_href
 from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site
-from medcurate.publish.site.sources import ItemRevision, ItemsChanged
+from medcurate.publish.site.itemsource import ItemRevision, ItemsChanged
 from medcurate.settings import Settings
 from medcurate.store.published import changed_since, item_contents, item_revisions, published_summary
 

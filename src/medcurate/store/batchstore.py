@@ -9,6 +9,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from medcurate.errors import NotFound
+from medcurate.models import EntryStatus
 from medcurate.store.models import BatchEntryRecord, BatchRecord
 
 
@@ -17,7 +18,7 @@ def batch_rows(
 ) -> list[tuple[BatchRecord, int, int, datetime | None]]:
     """Batches newest first: each with its entry count, how many are no longer pending, and when an
     entry last changed."""
-    done = func.sum(case((BatchEntryRecord.status != "pending", 1), else_=0))
+    done = func.sum(case((BatchEntryRecord.status != EntryStatus.PENDING, 1), else_=0))
     counts = (
         select(
             BatchEntryRecord.batch_id,

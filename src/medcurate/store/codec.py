@@ -1,7 +1,7 @@
 """Front matter as stored JSON: YAML's dates and timestamps tagged, so that they come back as such.
 
 Apart from the SQLAlchemy column type that uses it (``models.FrontMatterJSON``), so that a reader
-without SQLAlchemy (``direct``, ``revisions``) decodes stored front matter the same way.
+without SQLAlchemy decodes stored front matter the same way.
 """
 
 from __future__ import annotations

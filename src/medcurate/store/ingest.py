@@ -23,14 +23,11 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from medcurate.errors import Conflict
-from medcurate.models import CuratedItem, ItemState
+from medcurate.models import DONE_ENTRY_STATUSES, BatchState, CuratedItem, EntryStatus, ItemState
 from medcurate.store.db import Database
 from medcurate.store.models import BatchEntryRecord, BatchRecord, ItemRecord
-from medcurate.store.repository import _fill_columns, find_item
+from medcurate.store.repository import fill_columns, find_item
 
-STATUS_PENDING = "pending"
-STATUS_FAILED = "failed"
-DONE_STATUSES = ("created", "existing", "duplicate")
 OPEN_ATTEMPTS = 5
 # Items committed out of id order (a writer holding id 10 commits after one holding 11) are read
 # again by a refresh that looks this far back: more than the writers that can hold an id at once.
@@ -52,14 +49,14 @@ class EntryState:
 
     entry_id: int
     url: str
-    status: str
+    status: EntryStatus
     item_id: int | None
     reason: str | None
 
     @property
     def done(self) -> bool:
         """True once the link is created, existing or duplicate."""
-        return self.status in DONE_STATUSES
+        return self.status.done
 
 
 def _open_once(
@@ -68,11 +65,11 @@ def _open_once(
     with database.session() as session:
         batch = session.scalar(select(BatchRecord).where(BatchRecord.key == key))
         if batch is None:
-            batch = BatchRecord(key=key, description=description, state="running")
+            batch = BatchRecord(key=key, description=description, state=BatchState.RUNNING)
             session.add(batch)
             session.flush()
         else:
-            batch.state = "running"
+            batch.state = BatchState.RUNNING
             batch.finished_at = None
         rows = session.execute(
             select(BatchEntryRecord.url_key, BatchEntryRecord.id).where(BatchEntryRecord.batch_id == batch.id)
@@ -132,18 +129,23 @@ def entry_states(
         statement = statement.where(BatchEntryRecord.id.in_(list(entry_ids)))
     with database.session() as session:
         return [
-            EntryState(entry_id=row[0], url=row[1], status=row[2], item_id=row[3], reason=row[4])
+            EntryState(entry_id=row[0], url=row[1], status=EntryStatus(row[2]), item_id=row[3], reason=row[4])
             for row in session.execute(statement)
         ]
 
 
 def mark_entry(
-    session: Session, *, entry_id: int, status: str, item_id: int | None = None, reason: str | None = None
+    session: Session,
+    *,
+    entry_id: int,
+    status: EntryStatus,
+    item_id: int | None = None,
+    reason: str | None = None,
 ) -> bool:
     """Record a link's outcome unless another run already finished it; True when recorded."""
     result = session.execute(
         update(BatchEntryRecord)
-        .where(BatchEntryRecord.id == entry_id, BatchEntryRecord.status.not_in(DONE_STATUSES))
+        .where(BatchEntryRecord.id == entry_id, BatchEntryRecord.status.not_in(DONE_ENTRY_STATUSES))
         .values(status=status, item_id=item_id, reason=reason, updated_at=datetime.now(UTC))
         .execution_options(synchronize_session=False)
     )
@@ -157,9 +159,9 @@ def fail_unfinished(database: Database, *, batch_id: int, reason: str) -> int:
             update(BatchEntryRecord)
             .where(
                 BatchEntryRecord.batch_id == batch_id,
-                BatchEntryRecord.status.not_in(DONE_STATUSES),
+                BatchEntryRecord.status.not_in(DONE_ENTRY_STATUSES),
             )
-            .values(status=STATUS_FAILED, reason=reason, updated_at=datetime.now(UTC))
+            .values(status=EntryStatus.FAILED, reason=reason, updated_at=datetime.now(UTC))
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0))
@@ -167,12 +169,14 @@ def fail_unfinished(database: Database, *, batch_id: int, reason: str) -> int:
 
 def close_batch(database: Database, *, batch_id: int, failed: bool = False) -> None:
     """Mark the batch finished (or failed) once none of its entries is pending."""
-    pending = exists().where(BatchEntryRecord.batch_id == batch_id, BatchEntryRecord.status == STATUS_PENDING)
+    pending = exists().where(
+        BatchEntryRecord.batch_id == batch_id, BatchEntryRecord.status == EntryStatus.PENDING
+    )
     with database.session() as session:
         session.execute(
             update(BatchRecord)
             .where(BatchRecord.id == batch_id, ~pending)
-            .values(state="failed" if failed else "finished", finished_at=datetime.now(UTC))
+            .values(state=BatchState.FAILED if failed else BatchState.FINISHED, finished_at=datetime.now(UTC))
             .execution_options(synchronize_session=False)
         )
 
@@ -230,9 +234,9 @@ def insert_item(
         duplicate_of_id=duplicate_of,
         topics=[],
     )
-    _fill_columns(record, placeholder, community)
+    fill_columns(record, placeholder, community)
     session.add(record)
     session.flush()  # the INSERT: the database hands out the id
-    _fill_columns(record, draft_for(record.id), community)
+    fill_columns(record, draft_for(record.id), community)
     session.flush()
     return record

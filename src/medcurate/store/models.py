@@ -88,7 +88,7 @@ class ItemRecord(Base):
     sort_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_default_sort_at)
     front_matter: Mapped[dict[str, Any]] = mapped_column(FrontMatterJSON)
     body: Mapped[str] = mapped_column(Text, default="")
-    # Set with the content (``repository._fill_columns``): a site build reads these two columns of
+    # Set with the content (``repository.fill_columns``): a site build reads these two columns of
     # every item, and the content only of the items whose revision changed.
     revision: Mapped[str | None] = mapped_column(String(32))
     featured_image: Mapped[str | None] = mapped_column(Text)

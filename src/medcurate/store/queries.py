@@ -17,7 +17,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from medcurate.errors import NotFound
-from medcurate.models import ItemState
+from medcurate.models import EntryStatus, ItemState
 from medcurate.store.listing import TtlMemo
 from medcurate.store.models import (
     AuditRecord,
@@ -117,7 +117,7 @@ def list_batches(
     session: Session, *, limit: int, offset: int = 0
 ) -> tuple[list[tuple[BatchRecord, int, int]], int]:
     """Batches newest first, each with its entry count and how many are no longer pending; and the total."""
-    done = func.sum(case((BatchEntryRecord.status != "pending", 1), else_=0))
+    done = func.sum(case((BatchEntryRecord.status != EntryStatus.PENDING, 1), else_=0))
     counts = (
         select(BatchEntryRecord.batch_id, func.count().label("total"), done.label("done"))
         .group_by(BatchEntryRecord.batch_id)

@@ -23,9 +23,9 @@ from medcurate.models import (
     Variant,
     content_revision,
     featured_image_href,
+    format_timestamp,
     normalize_label,
 )
-from medcurate.rules import timestamp
 from medcurate.store.models import AuditRecord, ItemIdentifier, ItemRecord, ItemTopic, sort_key, utcnow
 from medcurate.store.search import apply_search
 from medcurate.validation import item_problems
@@ -98,7 +98,7 @@ def _sync_identifiers(record: ItemRecord, item: CuratedItem) -> None:
     rows.extend(ItemIdentifier(identifier=key) for key in sorted(wanted - have))
 
 
-def _fill_columns(record: ItemRecord, item: CuratedItem, community: str | None) -> None:
+def fill_columns(record: ItemRecord, item: CuratedItem, community: str | None) -> None:
     record.title = item.title
     record.url = item.url
     record.variant = detect_variant(item.front_matter).value
@@ -153,7 +153,7 @@ def save_item(
             provenance=provenance,
             topics=[],
         )
-        _fill_columns(record, item, community)
+        fill_columns(record, item, community)
         session.add(record)
         session.flush()
         if wanted_id is not None:
@@ -161,8 +161,8 @@ def save_item(
         return record, "created"
     before = (dict(record.front_matter), record.body, record.state, record.community, record.text)
     if touch and _content_changed(record, item) and _carries_last_mod(item):
-        item = item.updated({"lastMod": timestamp()})
-    _fill_columns(record, item, community)
+        item = item.updated({"lastMod": format_timestamp()})
+    fill_columns(record, item, community)
     if state is not None:
         record.state = state.value
     if text is not None:

@@ -40,12 +40,12 @@ from medcurate.store.db import Database, open_database
 from medcurate.suggest import strength
 from medcurate.templating import make_environment
 from medcurate.web.deps import csrf_protect
-from medcurate.web.jobs import AppJobs
 from medcurate.web.jsonguard import JSONDepthGuard
 from medcurate.web.ops import ROUTES as OPS_ROUTES
 from medcurate.web.ops import observe_request
 from medcurate.web.options import WebContext, WebOptions
 from medcurate.web.routes import audit, auth, batches, dashboard, intel, items, sources, suggestions, users
+from medcurate.web.submissions import AppJobs
 from medcurate.web.transport import served_over_https
 
 API_PREFIX = "/api"

@@ -183,8 +183,3 @@ def sign_in(
     accounts.record_attempt(session, username=username, address=address, success=True, at=now)
     record_audit(session, actor=username, action="user.sign_in", entity_type="user", entity_id=username)
     return user
-
-
-def user_exists(session: Session, *, username: str) -> bool:
-    """True when a user of this name exists (for messages only, never for access decisions)."""
-    return accounts.username_taken(session, username=username)

@@ -11,13 +11,15 @@ from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup, escape
 
+from medcurate.models import ItemState
+
 PALETTE = ("#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9ca3af")
-STATE_COLOURS = {
-    "draft": "#f59e0b",
-    "approved": "#2563eb",
-    "published": "#16a34a",
-    "rejected": "#dc2626",
-    "duplicate": "#9ca3af",
+STATE_COLOURS: dict[str, str] = {
+    ItemState.DRAFT: "#f59e0b",
+    ItemState.APPROVED: "#2563eb",
+    ItemState.PUBLISHED: "#16a34a",
+    ItemState.REJECTED: "#dc2626",
+    ItemState.DUPLICATE: "#9ca3af",
 }
 DEFAULT_WIDTH = 640
 # Line charts take their colours further along the palette than the stacked bars beside them.

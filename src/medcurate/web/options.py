@@ -21,7 +21,7 @@ from medcurate.store.db import Database
 from medcurate.web.auth import DEFAULT_SESSION_LIFETIME, LoginLimits
 
 if TYPE_CHECKING:
-    from medcurate.web.jobs import AppJobs
+    from medcurate.web.submissions import AppJobs
 
 DEFAULT_SECURE_COOKIES = True
 DEFAULT_PAGE_SIZE = 25

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from medcurate.models import DecisionAction, SuggestionKind
 from medcurate.store.listing import ItemPage, ItemRow, Total
 from medcurate.store.models import AuditRecord, ItemRecord, SuggestionRecord
 from medcurate.users import ApiToken, Role, User
@@ -130,9 +131,9 @@ class SuggestionsPublic(BaseModel):
 class DecisionCreate(_In):
     """An editor's accept, reject or add of a topic, community or offering."""
 
-    kind: Literal["topic", "community", "offering"]
+    kind: SuggestionKind
     label: str = Field(min_length=1, max_length=400)
-    action: Literal["accept", "reject", "add"]
+    action: DecisionAction
 
 
 class AuditEventPublic(BaseModel):

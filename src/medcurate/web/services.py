@@ -11,7 +11,7 @@ Workflow::
 
 Curators edit items that are not approved or published yet; editors edit anything and move items
 between states; publishing rebuilds the static site through the same library function the
-``medcurate site build`` command calls (``publish_site``).
+``medcurate site build`` command calls (``publish.service.publish_site``, through ``rebuild_site``).
 """
 
 from __future__ import annotations
@@ -35,8 +35,13 @@ from medcurate.errors import (
     PermissionDenied,
     SuggestError,
 )
-from medcurate.models import CuratedItem, ItemState, normalize_label
-from medcurate.rules import derive_breadcrumbs, featured_image_href, offering_entries, timestamp, with_topics
+from medcurate.models import CuratedItem, ItemState, format_timestamp, normalize_label
+from medcurate.rules import (
+    derive_breadcrumbs,
+    featured_image_filename,
+    offering_entries,
+    with_topics,
+)
 from medcurate.settings import Settings
 from medcurate.store.db import Database
 from medcurate.store.models import ItemRecord, SourceRecord
@@ -70,8 +75,8 @@ class ItemChanges:
     related_offerings: Sequence[str] | None = None
 
 
-def publish_site(database: Database, settings: Settings, out_dir: Path) -> None:
-    """Build the static site through ``publish.service.publish_site``, as ``medcurate site build`` does."""
+def rebuild_site(database: Database, settings: Settings, out_dir: Path) -> None:
+    """Rebuild the static site after a publish (``publish.service.publish_site``), counted in the metrics."""
     from medcurate.ops.metrics import record_site_build
     from medcurate.publish.service import publish_site as build_from_store
 
@@ -190,7 +195,10 @@ def transition(session: Session, *, item_id: int, action: str, user: User) -> It
     record.state = target.value
     item = item_from_record(record)
     save_item(
-        session, item=item.updated({"lastMod": timestamp()}), md_name=record.md_name, url_key=record.url_key
+        session,
+        item=item.updated({"lastMod": format_timestamp()}),
+        md_name=record.md_name,
+        url_key=record.url_key,
     )
     record_audit(
         session,
@@ -210,7 +218,7 @@ def publish_items(
     user: User,
     settings: Settings,
     out_dir: Path,
-    publisher: Publisher = publish_site,
+    publisher: Publisher = rebuild_site,
 ) -> tuple[list[int], dict[int, MedcurateError]]:
     """Publish items and rebuild the site once; returns the ids published and the refusals by id."""
     if not user.role.allows(Role.EDITOR):
@@ -314,7 +322,7 @@ def set_featured_image(
         raise InvalidInput(f"a featured image is JPEG, PNG, GIF or WebP, not {image_format or 'unknown'}")
     record = get_item(session, item_id=item_id)
     check_can_edit(user, record)
-    href = featured_image_href(record.md_name, image_format)
+    href = featured_image_filename(record.md_name, image_format)
     images_dir.mkdir(parents=True, exist_ok=True)
     (images_dir / href).write_bytes(data)
     item = item_from_record(record)
@@ -393,7 +401,7 @@ def feed_links(database: Database, *, source_id: int, settings: Settings, user: 
     """Fetch a followed feed now and return its links; the source row keeps when and any error."""
     if not user.role.allows(Role.CURATOR):
         raise PermissionDenied("only curators and above may check sources")
-    from medcurate.fetch import fetch_feed_bytes  # type: ignore[attr-defined, unused-ignore]
+    from medcurate.ingest.fetch import fetch_feed_bytes
     from medcurate.sources import SourceKind, parse_source
 
     with database.session() as session:

@@ -2,7 +2,7 @@
 
 ``build_site`` is the entry point (``build``, which names the stages and the module of each); it
 never touches the database: ``medcurate.publish.service`` hands it the store's items as an
-``ItemSource`` (``sources``).
+``ItemSource`` (``itemsource``).
 
 The names below load their modules on first use, so that importing a light module of this package
 (``serve``, whose port the CLI's start-up reads) does not load the build and Jinja.

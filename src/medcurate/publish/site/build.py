@@ -38,10 +38,10 @@ from medcurate.errors import PublishError
 from medcurate.models import CuratedItem
 from medcurate.publish.site.context import BuildContext, Sizes
 from medcurate.publish.site.itempages import ItemPages, fingerprint
+from medcurate.publish.site.itemsource import ItemRevision, ItemSource, ListedItems
 from medcurate.publish.site.listings import ListingPages
 from medcurate.publish.site.outputs import Outputs, bytes_digest
 from medcurate.publish.site.render import Renderer, SiteMeta
-from medcurate.publish.site.sources import ItemRevision, ItemSource, ListedItems
 from medcurate.publish.site.state import SiteState, state_path
 from medcurate.publish.site.views import NavLink, SiteItem, digest_of, url_path
 from medcurate.publish.site.write import SiteWriter

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from medcurate.config import SiteConfig
+from medcurate.publish.site.itemsource import ItemSource
 from medcurate.publish.site.render import Renderer
-from medcurate.publish.site.sources import ItemSource
 from medcurate.publish.site.state import FileRecord, SiteState
 from medcurate.publish.site.write import SiteWriter
 

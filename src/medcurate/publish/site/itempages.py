@@ -20,8 +20,8 @@ from functools import partial
 
 from medcurate.publish.site.context import BuildContext
 from medcurate.publish.site.index import search_row
+from medcurate.publish.site.itemsource import ItemRevision, ItemsChanged
 from medcurate.publish.site.plan import ARCHIVE_TITLE, ARCHIVE_URL, bucket_of, file_of, sort_key
-from medcurate.publish.site.sources import ItemRevision, ItemsChanged
 from medcurate.publish.site.state import ItemRow, Member
 from medcurate.publish.site.views import (
     ItemView,

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from medcurate.batches import stalled_batch_ids
 from medcurate.errors import InvalidInput, NotFound
+from medcurate.models import EntryStatus
 from medcurate.sources import urls_from_text
 from medcurate.store.queries import batch_by_key, get_batch, list_batches
 from medcurate.web.deps import ContextDep, CuratorUser, CurrentPrincipal, RowId, SessionDep, ViewerUser
-from medcurate.web.jobs import Job
 from medcurate.web.pages import redirect, render
 from medcurate.web.routes import ERROR_RESPONSES
 from medcurate.web.schemas import (
@@ -28,6 +28,7 @@ from medcurate.web.schemas import (
     BatchPublic,
     JobPublic,
 )
+from medcurate.web.submissions import Job
 
 api = APIRouter(tags=["batches"], responses=ERROR_RESPONSES)
 pages = APIRouter(include_in_schema=False)
@@ -51,7 +52,7 @@ def job_public(session: Session, job: Job) -> JobPublic:
         BatchEntryPublic(position=e.position, url=e.url, status=e.status, reason=e.reason, item_id=e.item_id)
         for e in (batch.entries if batch else [])
     ]
-    done = sum(1 for e in entries if e.status != "pending")
+    done = sum(1 for e in entries if e.status != EntryStatus.PENDING)
     state = job.state
     if state == "finished" and batch is None:
         state = "failed"

@@ -6,10 +6,11 @@ the re-rendered panel back and swaps it in place; without JavaScript the form po
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
+from medcurate.models import DecisionAction, SuggestionKind
 from medcurate.store.queries import suggestions_for
 from medcurate.store.repository import get_item, item_from_record
 from medcurate.web.deps import ContextDep, CuratorUser, CurrentPrincipal, RowId, SessionDep, ViewerUser
@@ -90,9 +91,9 @@ def page_decide(
     session: SessionDep,
     principal: CurrentPrincipal,
     user: CuratorUser,
-    kind: Annotated[Literal["topic", "community", "offering"], Form()],
+    kind: Annotated[SuggestionKind, Form()],
     label: Annotated[str, Form(min_length=1, max_length=400)],
-    action: Annotated[Literal["accept", "reject", "add"], Form()],
+    action: Annotated[DecisionAction, Form()],
 ) -> Response:
     """One click on accept, reject or add."""
     decide(

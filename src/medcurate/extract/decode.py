@@ -7,8 +7,8 @@ import re
 import ftfy
 from w3lib.encoding import html_to_unicode
 
+from medcurate.charset import guess_encoding
 from medcurate.errors import ExtractionError
-from medcurate.fetchbody import guess_encoding
 
 # Mojibake repair only: curly quotes and full-width characters are the author's, not damage.
 _FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, fix_latin_ligatures=False)
@@ -23,15 +23,19 @@ _MOJIBAKE_HINT = re.compile(
 )
 
 
-def _fix_text(text: str) -> str:
+def fix_text(text: str) -> str:
     """Repair mojibake (``Beckerâ€™s`` -> ``Becker’s``) and stray control characters."""
     if not _MOJIBAKE_HINT.search(text):
         return text
     return ftfy.fix_text(text, config=_FTFY_CONFIG)
 
 
-def decode_html(body: str | bytes, content_type: str | None = None) -> str:
-    """Decode raw HTML bytes by the HTML rules; text passes through unchanged."""
+def decode_page(body: str | bytes, content_type: str | None = None) -> str:
+    """Decode a page given as raw HTML bytes by w3lib's HTML rules; text passes through unchanged.
+
+    Unlike the fetcher's ``ingest.body.decode_html`` (bytes it already knows to be HTML), the input
+    may be anything a caller hands ``extract``: a gzip stream or a PDF is refused with its reason.
+    """
     if isinstance(body, str):
         return body
     if body[:2] == b"\x1f\x8b":
@@ -45,7 +49,7 @@ def decode_html(body: str | bytes, content_type: str | None = None) -> str:
 _MARKUP = re.compile(r"<\s*(!doctype|html|head|body|meta|title|p|div|article)\b", re.IGNORECASE)
 
 
-def _looks_like_html(text: str) -> bool:
+def is_html_page(text: str) -> bool:
     """Tell a page from a binary file or plain text: no NULs, and an HTML tag near the start."""
     head = text[:4096]
     return "\x00" not in head and bool(_MARKUP.search(text[:65536]))

@@ -14,9 +14,8 @@ from lxml.html import HtmlElement
 
 _CONTAINERS = frozenset({"body", "div", "list", "table", "article", "section", "main", "doc"})
 _INLINE = frozenset({"ref", "hi", "lb", "del", "span", "a", "em", "strong", "b", "i", "sub", "sup"})
-_SKIPPED = frozenset({"graphic", "figure", "fw", "note"})
-_WS = re.compile(r"[ \t\r\f\v\u00a0]+")
-_BLANK_LINES = re.compile(r"\n\s*\n+")
+SKIPPED_TAGS = frozenset({"graphic", "figure", "fw", "note"})
+WHITESPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
 # The furniture of news pages, matched at the start of a short block only.
 _BOILERPLATE_STARTS = (
     r"related( (stories|articles|posts|content|coverage|reading))?\s*:",
@@ -64,7 +63,7 @@ _BOILERPLATE_MAX_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
-class _Block:
+class Block:
     """One rendered block of the body: its element, its plain text."""
 
     element: Any
@@ -73,7 +72,7 @@ class _Block:
 
 def _clean_line(text: str) -> str:
     """Collapse runs of spaces inside each line, drop empty lines."""
-    lines = (_WS.sub(" ", line).strip() for line in text.split("\n"))
+    lines = (WHITESPACE.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 
@@ -86,7 +85,7 @@ def _element_text(element: Any) -> str:
             parts.append("\n")
         elif node.tag == "cell":
             parts.append(" ")
-        if node.text and node.tag not in _SKIPPED:
+        if node.text and node.tag not in SKIPPED_TAGS:
             parts.append(node.text)
         for child in node:
             walk(child)
@@ -129,7 +128,7 @@ def _iter_blocks(element: Any) -> Iterator[Any]:
             loose.append(deepcopy(child))
             continue
         yield from flush()
-        if child.tag in _SKIPPED:
+        if child.tag in SKIPPED_TAGS:
             pass
         elif (
             child.tag in _CONTAINERS
@@ -147,38 +146,38 @@ def _iter_blocks(element: Any) -> Iterator[Any]:
 _NOT_ALNUM = re.compile(r"[\W_]+")
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     """Lower-case alphanumerics only, for loose comparisons."""
     return _NOT_ALNUM.sub("", text.lower())
 
 
-def _body_blocks(
+def body_blocks(
     body: Any, *, titles: tuple[str, ...], standfirsts: tuple[str, ...] = (), drop_boilerplate: bool = True
-) -> list[_Block]:
+) -> list[Block]:
     """Render the body's blocks to text, dropping a repeated headline, the standfirst and page furniture.
 
     ``titles`` are the page's headline variants; ``standfirsts`` its descriptions: a heading at the top
     of the body that repeats one of them is the standfirst (dek), a field of its own. A *paragraph*
     that repeats the description stays, as many pages take their description from the first paragraph.
     """
-    blocks = [_Block(el, text) for el in _iter_blocks(body) if (text := _element_text(el))]
+    blocks = [Block(el, text) for el in _iter_blocks(body) if (text := _element_text(el))]
     if not drop_boilerplate:
         return blocks
-    heads = {n for n in map(_normalise, titles) if n}
-    deks = {n for n in map(_normalise, standfirsts) if n}
+    heads = {n for n in map(normalise, titles) if n}
+    deks = {n for n in map(normalise, standfirsts) if n}
     lead = 0
     while lead < len(blocks) and lead < _LEAD_BLOCKS:
-        norm = _normalise(blocks[lead].text)
+        norm = normalise(blocks[lead].text)
         if norm in heads or (blocks[lead].element.tag == "head" and norm in deks):
             del blocks[lead]
-        elif _is_prose(blocks[lead].text) and blocks[lead].element.tag == "p":
+        elif is_prose(blocks[lead].text) and blocks[lead].element.tag == "p":
             break
         else:
             lead += 1
     return _cut_teasers([b for b in blocks if not _is_furniture(b.text)])
 
 
-def _cut_teasers(blocks: list[_Block]) -> list[_Block]:
+def _cut_teasers(blocks: list[Block]) -> list[Block]:
     """Drop a trailing "You may also like" section: its header and the short teasers after it."""
     total = sum(len(b.text) for b in blocks)
     before = 0
@@ -212,12 +211,12 @@ _PROSE_END = re.compile(r"[.!?…:;][\"'”’)\]]*$")
 _PROSE_MIN_WORDS = 12
 
 
-def _is_prose(text: str) -> bool:
+def is_prose(text: str) -> bool:
     """Tell a sentence-like paragraph from a byline, dateline or label."""
     return len(text.split()) >= _PROSE_MIN_WORDS or bool(_PROSE_END.search(text))
 
 
-def _truncate_paragraph(text: str, limit: int) -> str:
+def truncate_paragraph(text: str, limit: int) -> str:
     """Cut plain text at the last sentence end before ``limit`` (else at a word)."""
     if len(text) <= limit:
         return text
@@ -233,7 +232,7 @@ def source_paragraphs(tree: HtmlElement, wanted: set[str]) -> dict[str, HtmlElem
     """Find the page's own ``<p>`` elements whose text matches the wanted (normalised) block texts."""
     found: dict[str, HtmlElement] = {}
     for para in tree.iter("p"):
-        norm = _normalise(para.text_content())
+        norm = normalise(para.text_content())
         if norm in wanted and norm not in found:
             found[norm] = para
             if len(found) == len(wanted):
@@ -245,7 +244,7 @@ _CHUNK_MIN_CHARS = 200
 _CHUNK_MIN_MEAN_CHARS = 60
 
 
-def _merge_split_body(blocks: list[_Block], sources: dict[str, HtmlElement]) -> list[_Block]:
+def merge_split_body(blocks: list[Block], sources: dict[str, HtmlElement]) -> list[Block]:
     """Append the rest of an article that the page split into sibling chunks.
 
     Many news templates cut the body into repeated containers with advertising between them
@@ -260,8 +259,8 @@ def _merge_split_body(blocks: list[_Block], sources: dict[str, HtmlElement]) -> 
     css_class, up = container.get("class"), container.getparent()
     if not css_class or up is None or 2 * count < len(sources):
         return blocks
-    seen = {_normalise(b.text) for b in blocks}
-    extra: list[_Block] = []
+    seen = {normalise(b.text) for b in blocks}
+    extra: list[Block] = []
     after = False
     for element in container.getroottree().iter(container.tag):
         if element is container:
@@ -273,12 +272,12 @@ def _merge_split_body(blocks: list[_Block], sources: dict[str, HtmlElement]) -> 
         if (parent.tag, parent.get("class")) != (up.tag, up.get("class")):
             continue
         texts = [_clean_line(p.text_content()) for p in element.iterchildren("p")]
-        texts = [t for t in texts if t and _normalise(t) not in seen and not _is_furniture(t)]
+        texts = [t for t in texts if t and normalise(t) not in seen and not _is_furniture(t)]
         if sum(map(len, texts)) < max(_CHUNK_MIN_CHARS, _CHUNK_MIN_MEAN_CHARS * len(texts)):
             continue
         for text in texts:
-            seen.add(_normalise(text))
+            seen.add(normalise(text))
             paragraph = Element("p")
             paragraph.text = text
-            extra.append(_Block(paragraph, text))
+            extra.append(Block(paragraph, text))
     return blocks + extra

@@ -7,7 +7,7 @@ Public API::
     RobotsRules.crawl_delay(agent) -> float | None
     robots_url(url) -> str                                   # where a URL's robots.txt lives
 
-Parsing is the standard library's ``urllib.robotparser``; fetching the file is ``fetch.py``'s job so
+Parsing is the standard library's ``urllib.robotparser``; fetching the file is ``session``'s job so
 that it goes through the same SSRF guard, throttle and size cap as every other request. Status
 handling follows RFC 9309: 2xx -> the file's rules, 4xx -> no rules (allow all), 5xx or no answer ->
 disallow all, since the host may be overloaded.

@@ -12,10 +12,10 @@ from urllib.parse import urljoin, urlsplit
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from medcurate.extract._body import _WS, _is_prose, _normalise, _truncate_paragraph
-from medcurate.extract._decode import _fix_text
-from medcurate.extract._types import ExtractOptions
-from medcurate.resolve import registrable_domain
+from medcurate.extract.body import WHITESPACE, is_prose, normalise, truncate_paragraph
+from medcurate.extract.decode import fix_text
+from medcurate.extract.types import ExtractOptions
+from medcurate.ingest.resolve import registrable_domain
 
 
 def meta_key(name: str) -> str:
@@ -24,13 +24,13 @@ def meta_key(name: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _MetaMaps:
+class MetaMaps:
     html_meta: dict[str, str]
     open_graph: dict[str, str]
     twitter: dict[str, str]
 
 
-def _read_meta(tree: HtmlElement) -> _MetaMaps:
+def read_meta(tree: HtmlElement) -> MetaMaps:
     """Collect every named ``<meta>`` tag; the first of repeated names wins."""
     html_meta: dict[str, str] = {}
     open_graph: dict[str, str] = {}
@@ -44,16 +44,16 @@ def _read_meta(tree: HtmlElement) -> _MetaMaps:
         key = meta_key(raw)
         if not key or key in html_meta:
             continue
-        value = _fix_text(content.strip())
+        value = fix_text(content.strip())
         html_meta[key] = value
         if raw.startswith("og:"):
             open_graph[key] = value
         elif raw.startswith("twitter:"):
             twitter[key] = value
-    return _MetaMaps(html_meta, open_graph, twitter)
+    return MetaMaps(html_meta, open_graph, twitter)
 
 
-def _first(meta: Mapping[str, str], *keys: str) -> str | None:
+def first_value(meta: Mapping[str, str], *keys: str) -> str | None:
     """Return the first non-empty value among ``keys``."""
     for key in keys:
         value = meta.get(key)
@@ -65,12 +65,12 @@ def _first(meta: Mapping[str, str], *keys: str) -> str | None:
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·•»]\s+")
 
 
-def _clean_title(title: str | None, names: list[str]) -> str | None:
+def clean_title(title: str | None, names: list[str]) -> str | None:
     """Drop a leading or trailing ' | Site' part when it names the site (site name or brand)."""
     if not title:
         return None
-    title = _fix_text(_WS.sub(" ", title).strip())
-    wanted = {n for n in (_normalise(name) for name in names if name) if n}
+    title = fix_text(WHITESPACE.sub(" ", title).strip())
+    wanted = {n for n in (normalise(name) for name in names if name) if n}
     if not wanted:
         return title
     parts = _TITLE_SEPARATORS.split(title)
@@ -78,7 +78,7 @@ def _clean_title(title: str | None, names: list[str]) -> str | None:
         return title
 
     def is_site(part: str) -> bool:
-        norm = _normalise(part)
+        norm = normalise(part)
         return bool(norm) and any(norm == w or (len(norm) > 3 and w.startswith(norm)) for w in wanted)
 
     seps = _TITLE_SEPARATORS.findall(title)
@@ -89,14 +89,14 @@ def _clean_title(title: str | None, names: list[str]) -> str | None:
     return title
 
 
-def _brand(url: str | None) -> str | None:
+def brand_of(url: str | None) -> str | None:
     """Registrable domain of a URL (``www.example.co.uk`` -> ``example.co.uk``)."""
     if not url or not url.startswith(("http://", "https://")):
         return None
     return registrable_domain(url) or None
 
 
-def _absolute(link: str | None, base: str | None) -> str | None:
+def absolute_url(link: str | None, base: str | None) -> str | None:
     """Make a link absolute against ``base``; ``None`` for empty, data: or script links."""
     if not link:
         return None
@@ -147,14 +147,14 @@ def _is_large(img: Any, src: str, min_side: int) -> bool:
     return not any(side is not None and side < min_side for side in sides)
 
 
-def _image_candidates(
+def image_candidates(
     tree: HtmlElement, meta: Mapping[str, str], base: str | None, options: ExtractOptions
 ) -> tuple[str, ...]:
     """Featured-image candidates: og:image, twitter:image, image_src, then large article images."""
     found: list[str] = []
 
     def add(link: str | None) -> None:
-        absolute = _absolute(link, base)
+        absolute = absolute_url(link, base)
         if absolute and absolute not in found:
             found.append(absolute)
 
@@ -172,24 +172,24 @@ def _image_candidates(
     return tuple(found[: options.max_images])
 
 
-def _favicon(tree: HtmlElement, base: str | None) -> str | None:
+def favicon_url(tree: HtmlElement, base: str | None) -> str | None:
     """The page's declared icon, else ``/favicon.ico`` at its origin."""
     best: str | None = None
     for link in tree.iterfind(".//link[@rel][@href]"):
         rels = set((link.get("rel") or "").lower().split())
         if "icon" in rels:
-            return _absolute(link.get("href"), base)
+            return absolute_url(link.get("href"), base)
         if best is None and rels & {"apple-touch-icon", "apple-touch-icon-precomposed"}:
             best = link.get("href")
     if best:
-        return _absolute(best, base)
+        return absolute_url(best, base)
     if base and base.startswith(("http://", "https://")):
         parts = urlsplit(base)
         return f"{parts.scheme}://{parts.netloc}/favicon.ico"
     return None
 
 
-def _language(tree: HtmlElement, meta: Mapping[str, str]) -> str | None:
+def page_language(tree: HtmlElement, meta: Mapping[str, str]) -> str | None:
     """Primary language subtag from ``<html lang>``, content-language or og:locale."""
     raw = tree.get("lang") or tree.get("xml:lang") or meta.get("content-language") or meta.get("language")
     if not raw:
@@ -201,14 +201,14 @@ def _language(tree: HtmlElement, meta: Mapping[str, str]) -> str | None:
     return primary if primary.isalpha() and 2 <= len(primary) <= 3 else None
 
 
-def _first_sentences(text: str, limit: int) -> str | None:
+def first_sentences(text: str, limit: int) -> str | None:
     """Leading sentences of the first prose paragraph, up to ``limit`` characters."""
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    first = next((p for p in paragraphs if _is_prose(p)), paragraphs[0] if paragraphs else "")
-    return _truncate_paragraph(first.strip(), limit) or None
+    first = next((p for p in paragraphs if is_prose(p)), paragraphs[0] if paragraphs else "")
+    return truncate_paragraph(first.strip(), limit) or None
 
 
-def _dedupe(values: list[str]) -> tuple[str, ...]:
+def unique_in_order(values: list[str]) -> tuple[str, ...]:
     """Keep the first of equal values (case-insensitive), in order."""
     seen: set[str] = set()
     kept: list[str] = []
@@ -241,7 +241,7 @@ def _types_of(node: Any) -> Iterator[str]:
         yield from _types_of(node["@graph"])
 
 
-def _jsonld_types(tree: HtmlElement) -> tuple[str, ...]:
+def jsonld_types(tree: HtmlElement) -> tuple[str, ...]:
     """The entity types the page's JSON-LD scripts declare, each once; broken scripts are skipped."""
     found: dict[str, None] = {}
     for script in _JSON_LD(tree):
@@ -253,11 +253,11 @@ def _jsonld_types(tree: HtmlElement) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _article_links(tree: HtmlElement, base: str | None) -> tuple[str, ...]:
+def article_links(tree: HtmlElement, base: str | None) -> tuple[str, ...]:
     """The absolute addresses the article links to (its container's links, else its paragraphs')."""
     links: dict[str, None] = {}
     for href in (_ARTICLE_LINKS(tree) or _PARAGRAPH_LINKS(tree))[:MAX_LINKS]:
-        absolute = _absolute(str(href), base)
+        absolute = absolute_url(str(href), base)
         if absolute:
             links.setdefault(absolute)
     return tuple(links)

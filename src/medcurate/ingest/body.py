@@ -1,6 +1,6 @@
 """Response bodies for the fetcher: inflate under the bomb guard, decode HTML text, read PDF text.
 
-Public API (used by ``fetch.py``)::
+Public API (used by ``fetch`` and ``session``)::
 
     BodyReader(encoding, *, max_bytes, max_decompressed_bytes, max_ratio, url)   # .feed(chunk), .finish()
     decode_html(body, http_charset=None) -> (text, encoding)
@@ -26,8 +26,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
-from charset_normalizer import from_bytes
-
+from medcurate.charset import guess_encoding
 from medcurate.errors import FetchError, TooLarge, UnsupportedContent
 
 LOGGER = logging.getLogger(__name__)
@@ -135,11 +134,6 @@ class BodyReader:
         return bytes(self._out)
 
 
-_WESTERN_LOOKALIKES = re.compile(
-    r"^(cp(437|85\d|86[0-5]|125[0247])|latin_?\d*|iso8859_(1|2|3|4|9|10|13|14|15|16)|mac_\w+|hp_roman8)$"
-)
-
-
 def _bom_encoding(body: bytes) -> tuple[str, int] | None:
     """The encoding a byte-order mark names, and the mark's length."""
     for bom, name in _BOMS:
@@ -159,47 +153,6 @@ def _codec(label: str | None) -> str | None:
         return codecs.lookup(low).name
     except LookupError:
         return None
-
-
-def guess_encoding(body: bytes) -> str:
-    """UTF-8 when the bytes are valid UTF-8, else charset_normalizer's guess, preferring windows-1252."""
-    try:
-        body.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    matches = list(from_bytes(body[:200_000]))
-    if not matches:
-        return "cp1252"
-    best = matches[0]
-    guess = str(best.encoding)
-    tied = {m.encoding for m in matches if m.chaos == best.chaos and m.coherence == best.coherence}
-    tied.update(best.could_be_from_charset)
-    # Single-byte Latin code pages (DOS, ISO, Mac, Central European) often tie with windows-1252 or
-    # beat it by noise on short Western text; windows-1252 is the web's legacy default (WHATWG), so
-    # it wins whenever the guess is one of them and the bytes are valid windows-1252.
-    if "cp1252" in tied or _same_text(body, guess, "cp1252"):
-        return "cp1252"
-    if _WESTERN_LOOKALIKES.match(guess) and _decodes(body, "cp1252"):
-        return "cp1252"
-    return guess
-
-
-def _decodes(body: bytes, codec: str) -> bool:
-    """Whether every byte is defined in ``codec``."""
-    try:
-        body.decode(codec)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _same_text(body: bytes, first: str, second: str) -> bool:
-    """Whether two codecs decode the bytes to the same text."""
-    try:
-        return body.decode(first) == body.decode(second)
-    except (UnicodeDecodeError, LookupError):
-        return False
 
 
 def decode_html(body: bytes, http_charset: str | None = None) -> tuple[str, str]:

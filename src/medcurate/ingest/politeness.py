@@ -1,10 +1,11 @@
-"""Per-host politeness shared by every worker on a queue: a small limiter kept in Redis.
+"""Per-host politeness: the limiter of one batch's event loop, and the one shared through Redis.
 
-Each queue worker fetches its own batches, so a throttle in each process would let four workers hit
-one news site four times as often as configured. This limiter keeps, per host, the leases of the
-requests in flight (a sorted set scored by expiry, so a killed worker's slot frees itself) and the
-earliest time the next request may start; one Lua script takes a slot atomically, on the Redis
-clock, so the machines' clocks do not matter.
+``HostLimiter`` is the seam ``FetchOptions.host_limiter`` takes; ``InProcessHostLimiter`` serves one
+batch (the default). ``RedisHostLimiter``: each queue worker fetches its own batches, so a throttle in
+each process would let four workers hit one news site four times as often as configured. It keeps,
+per host, the leases of the requests in flight (a sorted set scored by expiry, so a killed worker's
+slot frees itself) and the earliest time the next request may start; one Lua script takes a slot
+atomically, on the Redis clock, so the machines' clocks do not matter.
 
 Written by hand because no maintained library offers both a per-key concurrency limit and a
 minimum spacing between starts on Redis for asyncio (``limits`` and ``redis``'s locks each give one
@@ -16,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 DEFAULT_LEASE_SECONDS = 300.0
 RETRY_SECONDS = 0.05
@@ -43,6 +46,51 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]) + 60000)
 return 0
 """
+
+
+class HostLimiter(Protocol):
+    """Per-host politeness: how many requests a host gets at once, and how far apart they start.
+
+    ``FetchOptions.host_limiter`` is None by default (an ``InProcessHostLimiter`` per batch);
+    ``RedisHostLimiter`` shares the limits between every worker on a queue.
+    """
+
+    def slot(self, host: str, *, delay: float, spaced: bool = True) -> AbstractAsyncContextManager[None]:
+        """Hold one of the host's slots, started no sooner than ``delay`` after the previous start."""
+        ...
+
+
+class InProcessHostLimiter:
+    """Per-host concurrency and spacing of request starts, within one event loop."""
+
+    def __init__(
+        self,
+        concurrency: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._concurrency = max(1, concurrency)
+        self._clock = clock
+        self._sleep = sleep
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._next_start: dict[str, float] = {}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, host: str, *, delay: float, spaced: bool = True) -> AsyncIterator[None]:
+        """Hold one of the host's slots, started no sooner than its delay after the previous start."""
+        sem = self._slots.setdefault(host, asyncio.Semaphore(self._concurrency))
+        async with sem:
+            if not spaced:
+                yield
+                return
+            async with self._locks.setdefault(host, asyncio.Lock()):
+                wait = self._next_start.get(host, 0.0) - self._clock()
+                if wait > 0:
+                    await self._sleep(wait)
+                self._next_start[host] = self._clock() + delay
+            yield
 
 
 class RedisHostLimiter:

@@ -10,9 +10,9 @@ from typing import Any
 import nh3
 from lxml.html import HtmlElement, tostring
 
-from medcurate.extract._body import _SKIPPED, _Block, _is_prose, _normalise, _truncate_paragraph
-from medcurate.extract._meta import _absolute
-from medcurate.extract._types import ExtractOptions
+from medcurate.extract.body import SKIPPED_TAGS, Block, is_prose, normalise, truncate_paragraph
+from medcurate.extract.meta import absolute_url
+from medcurate.extract.types import ExtractOptions
 
 _BRIEF_TAGS = {"p", "br", "a", "em", "strong", "ul", "ol", "li", "blockquote"}
 
@@ -23,7 +23,7 @@ def _inline_text_html(node: Any) -> str:
     for child in node:
         if child.tag == "lb":
             out.append("<br>")
-        elif child.tag not in _SKIPPED:
+        elif child.tag not in SKIPPED_TAGS:
             out.append(_inline_text_html(child))
         out.append(html.escape(child.tail or "", quote=False))
     return "".join(out)
@@ -60,7 +60,7 @@ def _source_html(para: HtmlElement, base_url: str | None) -> str:
     para = deepcopy(para)
     para.tail = None
     for link in para.iter("a"):
-        href = _absolute(link.get("href"), base_url)
+        href = absolute_url(link.get("href"), base_url)
         if href is None:
             link.drop_tag()  # a javascript: or empty link keeps its words, loses the anchor
         else:
@@ -74,8 +74,8 @@ def _tidy_html(fragment: str) -> str:
     return re.sub(r"\s*(</?(?:p|li|ul|ol|blockquote)>|<br>)\s*", r"\1", fragment).strip()
 
 
-def _brief(
-    blocks: list[_Block], sources: dict[str, HtmlElement], base_url: str | None, options: ExtractOptions
+def build_brief(
+    blocks: list[Block], sources: dict[str, HtmlElement], base_url: str | None, options: ExtractOptions
 ) -> str:
     """The first paragraphs as sanitised HTML, about min..max characters, ending at a block boundary.
 
@@ -84,12 +84,12 @@ def _brief(
     and emphasis survive, and nh3 keeps only the allow-list.
     """
     # bylines and datelines ("By Jo Doe | June 14, 2021") often head a body; a brief starts at prose
-    start = next((i for i, b in enumerate(blocks) if _is_prose(b.text)), 0)
+    start = next((i for i, b in enumerate(blocks) if is_prose(b.text)), 0)
     lead = blocks[start : start + 12]
     parts: list[str] = []
     size = 0
     for block in lead:
-        source = sources.get(_normalise(block.text)) if block.element.tag == "p" else None
+        source = sources.get(normalise(block.text)) if block.element.tag == "p" else None
         rendered = _source_html(source, base_url) if source is not None else _block_html(block.element)
         if rendered is None:
             if parts:
@@ -100,7 +100,7 @@ def _brief(
         if len(rendered) > room:
             if size < options.brief_min_chars:
                 # too long to take whole: its first sentences fill the brief up to the limit
-                text = _truncate_paragraph(block.text, room - len("<p></p>"))
+                text = truncate_paragraph(block.text, room - len("<p></p>"))
                 if text:
                     parts.append(f"<p>{html.escape(text, quote=False)}</p>")
             break

@@ -1,4 +1,4 @@
-"""Ingestion started from the app, on the site's job runner (threads here, or the RQ queue).
+"""Links submitted in the app, ingested on the site's job runner (``medcurate.jobs``: threads or RQ).
 
 The app picks each job's batch key up front, so the progress page reads the batch's
 ``batch_entries`` rows by key from the first second, before the pipeline has written them,
