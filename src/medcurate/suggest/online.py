@@ -173,12 +173,11 @@ def site_first(
 
     A label the site has never used needs strong evidence; its margin grows with the history (none
     at the cold start, all of it from ``full_history`` labelled items on), so a new site still gets
-    its taxonomy's topics. With a full history it also ranks below every label of the site's own
-    that the model is confident in (at or above its calibrated threshold) unless it scores
-    ``overwhelming``: its score (a MeSH heading's is measured on another scale) is no reason to put
-    it before a label the editors use and the model would suggest. A label rejected for
-    ``min_rejects`` of the item's nearest neighbours (``vector``) goes below the others unless it
-    scores ``overwhelming``, and its reason says so.
+    its taxonomy's topics. With a full history it ranks below the site's own labels unless it
+    scores ``overwhelming``: its score (a MeSH heading's is measured on another scale) is no reason
+    to put it before a label the editors use. A label rejected for ``min_rejects`` of the item's
+    nearest neighbours (``vector``) goes below all others unless it scores ``overwhelming``, and its
+    reason says so.
     """
     options = options or OnlineOptions()
     used, labelled = used_labels(model)
@@ -186,26 +185,28 @@ def site_first(
     rejected = neighbour_rejects(model, vector) if vector is not None else {}
     margin = options.novel_margin * strength
     floor = options.novel_min_score * strength
-    # Just below the confident labels of the site's own (an uncalibrated model has no such level).
-    below_confident = float(np.nextafter(model.threshold, -np.inf)) if model.calibrated else np.inf
-    ranked: list[tuple[float, ScoredLabel]] = []
+    # (demotion, rank score): 0 the site's labels and overwhelming evidence, 1 labels the site never
+    # used, 2 labels rejected for similar items; by rank score within each.
+    ranked: list[tuple[int, float, ScoredLabel]] = []
     for scored in ranking:
         key = normalize_label(scored.label)
-        rank_score, reason = scored.score, scored.reason
+        demotion, rank_score, reason = 0, scored.score, scored.reason
+        overwhelming = scored.score >= options.overwhelming
         if strength and key not in used:
             if scored.score < floor:
                 continue
             rank_score -= margin
-            if strength >= 1 and scored.score < options.overwhelming:
-                rank_score = min(rank_score, below_confident)
+            demotion = 1 if strength >= 1 and not overwhelming else 0
             reason = f"{reason}; a label this site has not used yet"
         if rejected.get(key, 0) >= options.min_rejects:
             count = rejected[key]
-            if scored.score >= options.overwhelming:
+            if overwhelming:
                 reason = f"rejected for {count} similar items, but its evidence is overwhelming: {reason}"
             else:
-                rank_score -= 1.0
+                demotion = 2
                 reason = f"rejected for {count} similar items; {reason}"
-        ranked.append((rank_score, replace(scored, reason=reason) if reason != scored.reason else scored))
-    ranked.sort(key=lambda pair: -pair[0])
-    return [scored for _, scored in ranked]
+        ranked.append(
+            (demotion, rank_score, replace(scored, reason=reason) if reason != scored.reason else scored)
+        )
+    ranked.sort(key=lambda entry: (entry[0], -entry[1]))
+    return [scored for _, _, scored in ranked]
