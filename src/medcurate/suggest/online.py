@@ -79,7 +79,8 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
     fresh = [e for e in examples if e.positives or e.negatives]
     fresh_vectors = item_vectors(embed, [e.title for e in fresh], [e.text for e in fresh])
     # Words of items the store did not hold yet (a decided item already counted is not counted twice).
-    unseen = [f"{e.title}\n{e.text}" for e in fresh if e.key not in set(model.keys)]
+    stored = set(model.keys)
+    unseen = [f"{e.title}\n{e.text}" for e in fresh if e.key not in stored]
     return replace(
         model,
         labels=tuple(candidates),

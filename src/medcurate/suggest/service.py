@@ -46,9 +46,10 @@ from medcurate.store.suggestions import (
 )
 from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
 from medcurate.suggest.coldstart import enrich_labels
-from medcurate.suggest.embedding import item_text, stored_space
+from medcurate.suggest.embedding import Embed, item_text, stored_space
 from medcurate.suggest.encoders import embedding_cache
-from medcurate.suggest.engine import Embed, EngineOptions, Example, LabelInfo, LabelModel, fit
+from medcurate.suggest.engine import EngineOptions, Example, LabelModel, fit
+from medcurate.suggest.labels import LabelInfo
 from medcurate.suggest.mesh import default_index
 from medcurate.suggest.online import apply_decisions
 from medcurate.suggest.persist import FORMAT_VERSION, load_model, save_model, stored_format
