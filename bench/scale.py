@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -35,7 +37,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,16 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _scale_store import BRANDS, COMMUNITIES, STATES, TOPICS, BuiltStore, build_store, make_backend
+from _scale_store import (
+    BRANDS,
+    COMMUNITIES,
+    STATES,
+    TOPICS,
+    Backend,
+    BuiltStore,
+    build_store,
+    make_backend,
+)
 from api import free_port
 from medcurate.store.listing import encode_cursor
 
@@ -74,14 +85,16 @@ class Call:
     body: dict[str, Any] | None = None
 
 
-def _filter(rng: random.Random) -> dict[str, str | int]:
+def _filter(rng: random.Random, store: BuiltStore) -> dict[str, str | int]:
+    # Two months somewhere in the store's span, so that the date filter finds items.
+    since = store.oldest + (store.newest - store.oldest - timedelta(days=60)) * rng.random()
     return rng.choice(
         [
             {"state": rng.choice(STATES)},
             {"brand": rng.choice(BRANDS)},
             {"community": rng.choice(COMMUNITIES)},
             {"topic": rng.choice(TOPICS)},
-            {"since": "2016-01-01T00:00:00Z", "until": "2016-03-01T00:00:00Z"},
+            {"since": since.isoformat(), "until": (since + timedelta(days=60)).isoformat()},
         ]
     )
 
@@ -92,7 +105,7 @@ def plan_call(kind: str, rng: random.Random, store: BuiltStore) -> Call:
     if kind == "list":
         return Call(kind, "GET", "/api/items", page)
     if kind == "filter":
-        return Call(kind, "GET", "/api/items", page | _filter(rng))
+        return Call(kind, "GET", "/api/items", page | _filter(rng, store))
     if kind == "combination":
         other = rng.choice([{"brand": rng.choice(BRANDS)}, {"community": rng.choice(COMMUNITIES)},
                             {"topic": rng.choice(TOPICS)}])  # fmt: skip
@@ -149,7 +162,9 @@ class Tally:
 def clients(bases: list[str], token: str) -> list[httpx.AsyncClient]:
     """One client (connection pool) per editor, editors spread round-robin over the servers."""
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=4)
+    # An idle connection is let go after 2 s, before Uvicorn's 5 s keep-alive closes it: with both
+    # at 5 s, a request sent on a connection the server was just closing failed with a ReadError.
+    limits = httpx.Limits(max_connections=4, keepalive_expiry=2.0)
     return [
         httpx.AsyncClient(base_url=bases[i % len(bases)], headers=headers, timeout=60, limits=limits)
         for i in range(EDITORS)
@@ -281,14 +296,15 @@ def table(result: dict[str, Any]) -> str:
 def run_api(args: argparse.Namespace) -> int:
     """The ``api`` subcommand."""
     rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory(prefix="medcurate-scale-") as tmp:
-        home = Path(tmp)
-        backend = make_backend(args.backend, home)
+    with contextlib.ExitStack() as stack:
+        if args.store:
+            home = Path(args.store)
+            home.mkdir(parents=True, exist_ok=True)
+        else:
+            home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="medcurate-scale-")))
+        backend, store = open_store(args, home)
         processes: list[subprocess.Popen[bytes]] = []
         try:
-            started = time.perf_counter()
-            store = build_store(backend, args.items)
-            print(f"built {args.items:,} items in {time.perf_counter() - started:.0f} s", file=sys.stderr)
             bases, processes = start_servers(home, backend.url, args.servers, args.serve_command)
             asyncio.run(
                 open_loop(bases, store.token, plan(rng, store, 2 * EDITORS), rate=args.rate)
@@ -304,7 +320,8 @@ def run_api(args: argparse.Namespace) -> int:
             )
         finally:
             stop(processes, home)
-            backend.drop()
+            if not args.store:
+                backend.drop()
     result = {
         "backend": args.backend,
         "items": args.items,
@@ -321,6 +338,69 @@ def run_api(args: argparse.Namespace) -> int:
     for kind, sample in tally.samples.items():
         print(f"first error of {kind}: {sample}", file=sys.stderr)
     return 1 if any(tally.errors.values()) else 0
+
+
+def open_store(args: argparse.Namespace, home: Path) -> tuple[Backend, BuiltStore]:
+    """The store to play against: the one kept in ``--store`` when it was built there, else a new one.
+
+    A kept store (``store-BACKEND-ITEMS.json`` in the folder says where it is and its words) saves
+    the build (minutes at 100,000 items) on every run after the first; the writes of earlier runs
+    stay in it, which changes nothing a run measures.
+    """
+    kept = home / f"store-{args.backend}-{args.items}.json"
+    if args.store and kept.is_file():
+        saved = json.loads(kept.read_text(encoding="utf-8"))
+        print(f"reusing the store of {kept}", file=sys.stderr)
+        return Backend(**saved["backend"]), stored(saved["store"])
+    backend = make_backend(args.backend, home)
+    started = time.perf_counter()
+    store = build_store(backend, args.items)
+    print(f"built {args.items:,} items in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    if args.store:
+        saved = {"backend": dataclasses.asdict(backend), "store": dataclasses.asdict(store)}
+        kept.write_text(json.dumps(saved, default=str), encoding="utf-8")
+    return backend, store
+
+
+def stored(fields: dict[str, Any]) -> BuiltStore:
+    """A ``BuiltStore`` read back from ``store.json``."""
+    return BuiltStore(
+        **fields
+        | {
+            "newest": datetime.fromisoformat(fields["newest"]),
+            "oldest": datetime.fromisoformat(fields["oldest"]),
+            "rare_words": tuple(fields["rare_words"]),
+            "common_words": tuple(fields["common_words"]),
+        }
+    )
+
+
+def run_cpu(args: argparse.Namespace) -> int:
+    """The ``cpu`` subcommand: CPU-ms per request of each kind, in-process (``bench/_scale_cpu.py``)."""
+    from _scale_cpu import cpu_per_kind, profile_kind
+
+    home = Path(args.store)
+    home.mkdir(parents=True, exist_ok=True)
+    backend, store = open_store(args, home)
+    if args.profile:
+        print(profile_kind(backend.url, home, store, args.profile))
+        return 0
+    kinds = cpu_per_kind(backend.url, home, store, list(MIX), per_kind=args.requests)
+    result = {
+        "backend": args.backend,
+        "items": args.items,
+        "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "kinds": kinds,
+    }
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{args.backend}, {args.items:,} items, {args.requests} requests per kind, load {result['load']}\n")
+    print("| kind | server CPU-ms | database CPU-ms | sequential p50 (ms) | errors |")
+    print("|---|---:|---:|---:|---:|")
+    for kind, k in kinds.items():
+        print(f"| {kind} | {k['server_cpu_ms']} | {k['db_cpu_ms']} | {k['wall_p50_ms']} | {k['errors']} |")
+    return 1 if any(k["errors"] for k in kinds.values()) else 0
 
 
 def run_ingest(argv: list[str]) -> int:
@@ -355,10 +435,19 @@ def main(argv: list[str] | None = None) -> int:
     api.add_argument("--servers", type=int, default=2, help="medcurate serve processes, one port each")
     api.add_argument("--serve-command", help="one server command instead, e.g. 'medcurate --home {home} "
                      "serve --port {port} --workers 2'")  # fmt: skip
+    api.add_argument("--store", help="keep the store in this folder and reuse it on later runs "
+                     "(a SQLite file, or the name of a kept PostgreSQL database)")  # fmt: skip
     api.add_argument("--seed", type=int, default=7)
     api.add_argument("--json", action="store_true")
+    cpu = commands.add_parser("cpu", help="CPU-ms per request of each kind, in one process")
+    cpu.add_argument("--items", type=int, default=100_000)
+    cpu.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    cpu.add_argument("--store", required=True, help="the folder of a kept store (built there when absent)")
+    cpu.add_argument("--requests", type=int, default=40, help="requests of each kind")
+    cpu.add_argument("--profile", choices=list(MIX), help="print a profile of this kind instead")
+    cpu.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    return run_api(args)
+    return run_cpu(args) if args.command == "cpu" else run_api(args)
 
 
 if __name__ == "__main__":

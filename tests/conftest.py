@@ -90,3 +90,27 @@ def sqlite_database(tmp_path: Path) -> Iterator[Database]:
 def postgres_database() -> Iterator[Database]:
     """A fresh, migrated PostgreSQL database (skipped off CI when the server is not running)."""
     yield from _postgres()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """``make demo`` once for the session, without serving, as a fresh clone runs it: its folder and port.
+
+    Run in a folder without ``../shared`` beside it; its site's base URL is the address the demo
+    would serve it on (the returned app port plus one), which is free when the fixture starts.
+    """
+    import socket
+
+    from medcurate.demo import main
+
+    folder = tmp_path_factory.mktemp("demo")
+    with socket.socket() as probe:  # a free port whose predecessor is the app's
+        probe.bind(("127.0.0.1", 0))
+        app_port = probe.getsockname()[1] - 1
+    here = Path.cwd()
+    os.chdir(folder)
+    try:
+        main(["--no-serve", "--home", str(folder / "demo-home"), "--port", str(app_port)])
+    finally:
+        os.chdir(here)
+    return folder, app_port

@@ -1,4 +1,5 @@
-"""The house rules of the import graph: the layers hold, no import cycle, no private name crosses modules.
+"""The house rules of the import graph and names: layers hold, no cycle, no private name crosses modules,
+one public name per thing.
 
 The layers are import-linter contracts in pyproject.toml (``lint-imports`` runs them by hand): shells
 (``cli``, ``web``) on top, then where jobs run, the sequencer (``pipeline``, ``batchrun``), the stages
@@ -25,6 +26,14 @@ KNOWN_CYCLES: list[frozenset[str]] = [
     # issue #21 (suggestions engineer): suggest.embedding <-> suggest.static, hidden by a lazy import.
     frozenset({"medcurate.suggest.embedding", "medcurate.suggest.static"}),
 ]
+# Public names defined in two modules, known and owned elsewhere (each entry: who renames it). The
+# command modules' conventions (``register``, ``*_command``, ``main``) and the demo's scripts aside.
+KNOWN_NAME_CLASHES = {
+    "ItemRow": "publish/site/state.py (static site, issue #16) vs store/listing.py (API, issue #13)",
+    "get_user": "web/deps.py (the FastAPI dependency, issue #13) vs users.py",
+    "tokens": "web/routes/auth.py (issue #13) vs suggest/mesh.py (issue #21)",
+    "words": "dedupe.py (stories, issue #18) vs suggest/terms.py (issue #21)",
+}
 # Private names imported across modules, known and owned elsewhere.
 KNOWN_PRIVATE_IMPORTS = {
     # issue #21 (suggestions engineer): online reuses engine's private classifier builder.
@@ -117,3 +126,17 @@ def test_no_module_imports_another_modules_private_names() -> None:
             private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
             crossings += [f"{own} imports {node.module}.{name}" for name in private]
     assert [c for c in crossings if c not in KNOWN_PRIVATE_IMPORTS] == []
+
+
+def test_one_public_name_per_thing() -> None:
+    homes: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] in {"cli", "data", "migrations"}:
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            named = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            if named and not node.name.startswith("_"):
+                homes.setdefault(node.name, []).append(str(relative))
+    clashes = {name: where for name, where in homes.items() if len(where) > 1}
+    assert sorted(set(clashes) - set(KNOWN_NAME_CLASHES)) == [], clashes

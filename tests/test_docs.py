@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import ast
 import re
+import shlex
 from pathlib import Path
 
+import pytest
 import typer
+from typer.testing import CliRunner
 
 from medcurate.cli import app
 from medcurate.settings import Settings
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_setting_is_in_the_readme() -> None:
@@ -103,3 +107,44 @@ def test_the_readme_table_names_existing_modules() -> None:
     assert [name for name in cells if not (PACKAGE / name).exists()] == []
     packages = sorted(f"{p.parent.name}/" for p in PACKAGE.glob("*/__init__.py"))
     assert [p for p in packages if not any(name.startswith(p) for name in cells)] == []
+
+
+# The tour's commands that run offline in a second or two; the others fetch, serve or load the model.
+TOUR_RUNS = ("init", "config", "import", "items", "extract", "export --format", "site build", "users add")
+
+
+def _tour_commands() -> list[list[str]]:
+    """The README tour's commands that ``TOUR_RUNS`` names, as argument lists (comments dropped)."""
+    block = README.split("## A tour of the CLI", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = []
+    for line in block.splitlines():
+        command = line.split(" | ", 1)[1] if " | medcurate " in line else line  # a password piped in
+        if not any(command.startswith(f"medcurate {name}") for name in TOUR_RUNS):
+            continue
+        words = shlex.split(command.split(" && ")[0], comments=True)[1:]
+        prompts = words[:2] == ["users", "add"] and "--password-stdin" not in words  # needs a terminal
+        if not prompts:
+            commands.append(words)
+    return commands
+
+
+@pytest.mark.slow
+def test_the_readme_tour_runs_as_written_from_a_fresh_clone(
+    demo_run: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands = _tour_commands()
+    assert [c[0] for c in commands][:3] == ["init", "config", "import"] and len(commands) >= 8
+    assert ["import", "demo-home/export"] in commands, "the tour imports the project's own sample data"
+    folder, _ = demo_run
+    clone = tmp_path / "clone"  # the clone after `make demo`: its sources and demo-home/
+    clone.mkdir()
+    (clone / "src").symlink_to(REPO / "src")
+    (clone / "demo-home").symlink_to(folder / "demo-home")
+    monkeypatch.chdir(clone)
+    env = {"MEDCURATE_HOME": str(tmp_path / "ccm")}
+    for words in commands:
+        stdin = "a long enough password\n" if "--password-stdin" in words else None
+        result = CliRunner(env=env).invoke(app, words, input=stdin)
+        assert result.exit_code == 0, f"medcurate {' '.join(words)}: {result.output}"
+        if words[:2] == ["items", "list"]:
+            assert "published" in result.output

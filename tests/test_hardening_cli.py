@@ -109,6 +109,7 @@ def test_batches_list_shows_a_dead_batch_as_stalled_and_cancel_ends_it(run: CliR
     # a batch that is alive is left alone unless forced
     alive = run.invoke(app, ["batches", "cancel", str(batch_id), "--stalled-after", "100000"])
     assert alive.exit_code == 1 and "--force" in alive.output
+    assert json.loads(run.invoke(app, ["batches", "list", "--json"]).output)[0]["state"] == "stalled"
     cancelled = run.invoke(app, ["batches", "cancel", str(batch_id)])
     assert cancelled.exit_code == 0, cancelled.output
     assert "cancelled" in cancelled.output

@@ -16,11 +16,12 @@ from fastapi.testclient import TestClient
 from starlette.requests import Request
 
 from medcurate.errors import AuthError, RateLimited
+from medcurate.store.accounts import recent_failures
 from medcurate.store.models import BatchEntryRecord, BatchRecord
-from medcurate.users import Role
+from medcurate.users import Role, User, get_user
 from medcurate.web.auth import LoginLimits, sign_in
 from medcurate.web.transport import client_address, served_over_https
-from websupport import PASSWORD, Site, add, make_site, news_item, store, token_for
+from websupport import PASSWORD, Site, add, item_in_store, make_site, news_item, store, token_for
 from websupport import sign_in as sign_in_form
 
 LIMITS = LoginLimits(free_failures=3, first_delay=timedelta(hours=1))
@@ -63,6 +64,18 @@ def client(site: Site) -> Iterator[TestClient]:
 
 def bearer(site: Site, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(site.database, username)}"}
+
+
+def stored_user(site: Site, username: str) -> User:
+    with site.database.session() as session:
+        return get_user(session, username=username)
+
+
+def stored_failures(site: Site, username: str) -> list[datetime]:
+    """The failed sign-ins the store counts against ``username`` from the TestClient's address."""
+    with site.database.session() as session:
+        since = datetime(2000, 1, 1, tzinfo=UTC)
+        return recent_failures(session, username=username, address="testclient", since=since)
 
 
 def attempt(client: TestClient, username: str, password: str) -> int:
@@ -114,9 +127,11 @@ def test_templates_make_links_only_through_the_http_url_filter() -> None:
 def test_api_refuses_unsafe_links_wrong_types_and_traversal_naming_the_field(
     client: TestClient, site: Site, body: dict[str, Any], field: str
 ) -> None:
+    before = item_in_store(site, 1).front_matter
     response = client.patch("/api/items/1", json=body, headers=bearer(site, "eve"))
     assert response.status_code == 422, response.text
     assert field in response.text
+    assert item_in_store(site, 1).front_matter == before
 
 
 def test_review_form_refuses_an_unsafe_link(client: TestClient, site: Site) -> None:
@@ -127,6 +142,7 @@ def test_review_form_refuses_an_unsafe_link(client: TestClient, site: Site) -> N
     response = client.post("/items/1", data={"csrf_token": csrf, name.group(1): "javascript:alert(1)"})
     assert response.status_code == 422
     assert "link" in response.text
+    assert item_in_store(site, 1).front_matter["link"]["href"] == "https://healthitnews.example/articles/1"
 
 
 @pytest.mark.parametrize("depth", [40, 900, 100_000])
@@ -136,6 +152,7 @@ def test_deep_json_answers_422_with_a_reason(client: TestClient, site: Site, dep
     response = client.patch("/api/items/1", content=body.encode(), headers=headers)
     assert response.status_code == 422, response.text[:300]
     assert "deeper than" in response.text
+    assert "x" not in item_in_store(site, 1).front_matter
 
 
 def test_json_at_the_nesting_limit_is_accepted(client: TestClient, site: Site) -> None:
@@ -144,6 +161,7 @@ def test_json_at_the_nesting_limit_is_accepted(client: TestClient, site: Site) -
         value = [value]
     response = client.patch("/api/items/1", json={"front_matter": {"x": value}}, headers=bearer(site, "eve"))
     assert response.status_code == 200, response.text
+    assert item_in_store(site, 1).front_matter["x"] == value
 
 
 # --- HSTS ------------------------------------------------------------------------------------------
@@ -230,8 +248,10 @@ def test_the_delay_grows_with_each_failure(site: Site) -> None:
 def test_admin_unlocks_a_user(client: TestClient, site: Site) -> None:
     assert [attempt(client, "eve", "guess") for _ in range(3)] == [401, 401, 401]
     assert attempt(client, "eve", PASSWORD) == 429
+    assert len(stored_failures(site, "eve")) == 3
     response = client.post("/api/users/eve/unlock", headers=bearer(site, "ada"))
     assert response.status_code == 200
+    assert stored_failures(site, "eve") == []
     assert client.post("/api/users/eve/unlock", headers=bearer(site, "eve")).status_code == 403
     assert attempt(client, "eve", PASSWORD) == 303
 
@@ -269,10 +289,12 @@ def test_enabling_a_user_again_does_not_revive_old_sessions(site: Site) -> None:
         sign_in_form(victim, "cal")
         assert victim.get("/api/me").json()["username"] == "cal"
         assert admin_client.patch("/api/users/cal", json={"disabled": True}, headers=admin).status_code == 200
+        assert stored_user(site, "cal").disabled
         assert victim.get("/api/me").status_code == 401
         assert (
             admin_client.patch("/api/users/cal", json={"disabled": False}, headers=admin).status_code == 200
         )
+        assert not stored_user(site, "cal").disabled
         assert victim.get("/api/me").status_code == 401
         sign_in_form(victim, "cal")  # a new sign-in works
         assert victim.get("/api/me").json()["username"] == "cal"

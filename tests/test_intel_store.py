@@ -1,4 +1,4 @@
-"""Identifiers on stored items (filtering, the 0010 backfill), and source-type corrections that teach."""
+"""Identifiers on stored items (filtering, the 0006 backfill), and source-type corrections that teach."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_items_filter_by_identifier_and_follow_edits(database: Database) -> None
     assert _titles(database, "pmid:1") == ["Item 2"]
 
 
-def test_migration_0010_fills_identifiers_of_stored_rows(database: Database) -> None:
+def test_migration_0006_fills_identifiers_of_stored_rows(database: Database) -> None:
     _store(database, 1, ["doi:10.1056/nejmoa2100001"])
     _store(database, 2, None)
     config = alembic_config(database.engine)

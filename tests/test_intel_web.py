@@ -115,7 +115,16 @@ def test_api_correction_is_refused_to_viewers_and_for_unknown_types(client: Test
     viewer = {"Authorization": f"Bearer {token_for(site.database, 'vic')}"}
     editor = {"Authorization": f"Bearer {token_for(site.database, 'eve')}"}
     url = "/api/items/2/source-type"
+    with site.database.session() as session:
+        before = get_item(session, item_id=2).front_matter.get("sourceType")
     assert client.post(url, json={"source_type": "news"}, headers=viewer).status_code == 403
     assert client.post(url, json={"source_type": "blog"}, headers=editor).status_code == 422
+    with site.database.session() as session:
+        assert get_item(session, item_id=2).front_matter.get("sourceType") == before
     body = client.post(url, json={"source_type": "vendor"}, headers=editor).json()
     assert body["front_matter"]["sourceType"] == {"type": "vendor", "reason": "set by eve"}
+    with site.database.session() as session:
+        assert get_item(session, item_id=2).front_matter["sourceType"] == {
+            "type": "vendor",
+            "reason": "set by eve",
+        }

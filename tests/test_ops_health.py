@@ -152,7 +152,7 @@ def test_doctor_names_each_problem_and_what_to_do(tmp_path: Path) -> None:
     assert code == 1
     failed = {name for name, check in checks.items() if check["state"] == "fail"}
     assert failed == {"base_url", "editors", "sources"}
-    assert "publishing.base_url" in checks["base_url"]["fix"]
+    assert "[site] base_url" in checks["base_url"]["fix"]
     assert "medcurate users add" in checks["editors"]["fix"]
     assert "gone.example" in checks["sources"]["detail"] and "fine.example" not in checks["sources"]["detail"]
 

@@ -61,3 +61,28 @@ def test_briefs_keep_the_allow_list_only() -> None:
     assert '<a href="https://e.org/" rel="nofollow noopener noreferrer">good</a>' in cleaned
     for gone in ("onclick", "javascript:", "<script", "alert", "<svg", "svg text", "<img", "onerror"):
         assert gone not in cleaned
+
+
+@pytest.mark.parametrize(
+    ("description", "text", "shown"),
+    [
+        # The news variant's 200-character cut, mid-word: back to the word, with an ellipsis.
+        (
+            "Hospitals across the state rep",
+            "Hospitals across the state reported attacks.",
+            "Hospitals across the state…",
+        ),
+        # A cut that ends at a word keeps the word.
+        ("Hospitals across the", "Hospitals across the state reported attacks.", "Hospitals across the…"),
+        ("Hospitals, clinics,", "Hospitals, clinics, and labs.", "Hospitals, clinics…"),
+        # The whole text, or a description of its own: shown as it is.
+        ("Hospitals reported attacks.", "Hospitals reported attacks.", "Hospitals reported attacks."),
+        ("Hospitals reported.", "Hospitals reported. More later.", "Hospitals reported."),
+        ("A summary of its own.", "Hospitals reported attacks on Monday.", "A summary of its own."),
+        ("", "Short text.", "Short text."),
+    ],
+)
+def test_excerpts_are_cut_at_a_word_with_an_ellipsis(description: str, text: str, shown: str) -> None:
+    from medcurate.publish.sanitize import excerpt
+
+    assert excerpt(description, text) == shown

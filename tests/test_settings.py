@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from medcurate.cli import app
 from medcurate.errors import ConfigError
-from medcurate.settings import Settings, default_home, make_settings
+from medcurate.settings import Settings, default_home, make_settings, settings_environment
 
 
 @pytest.fixture(autouse=True)
@@ -89,3 +89,27 @@ def test_the_cli_names_a_bad_setting_and_exits_2(monkeypatch: pytest.MonkeyPatch
     assert result.exit_code == 2
     assert "embedding must be one of minilm, static" in result.output
     assert "Traceback" not in result.output
+
+
+def test_site_base_url_is_configured_once() -> None:
+    from medcurate.config import parse_config
+
+    config = parse_config('[site]\nbase_url = "https://news.example.org"\n')
+    assert config.base_url == "https://news.example.org/"
+    assert config.publishing.base_url == config.site.base_url, "older readers see the same address"
+    older = parse_config('[publishing]\nbase_url = "https://old.example.org/"\n')
+    assert older.site.base_url == "https://old.example.org/"
+    with pytest.raises(ConfigError, match="keep only \\[site\\] base_url"):
+        parse_config(
+            '[site]\nbase_url = "https://a.example/"\n[publishing]\nbase_url = "https://b.example/"\n'
+        )
+
+
+def test_base_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDCURATE_BASE_URL", "http://127.0.0.1:8001/")
+    settings = Settings(home=tmp_path)
+    assert settings.load_site_config().base_url == "http://127.0.0.1:8001/"
+    assert settings_environment(settings)["MEDCURATE_BASE_URL"] == "http://127.0.0.1:8001/"
+    monkeypatch.setenv("MEDCURATE_BASE_URL", "news.example.org")
+    with pytest.raises(ConfigError, match="MEDCURATE_BASE_URL must be the site's address"):
+        Settings(home=tmp_path)

@@ -19,6 +19,7 @@ from medcurate.users import (
     create_api_token,
     disable_user,
     ensure_user,
+    get_user,
     list_users,
     parse_role,
     revoke_api_token,
@@ -121,14 +122,29 @@ def test_cli_users(tmp_path: Path) -> None:
     database = open_database(f"sqlite:///{tmp_path / 'medcurate.db'}")
     with database.session() as session:
         assert verify_api_token(session, token=out.strip()).role is Role.ADMIN
+        assert not get_user(session, username="eve").disabled
     database.dispose()
 
 
 def test_cli_prompts_for_the_password_without_echo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter([PASSWORD, PASSWORD])
     monkeypatch.setattr("medcurate.cli.users.getpass.getpass", lambda prompt: next(answers))
+    monkeypatch.setattr("medcurate.cli.users.has_terminal", lambda: True)
     code, out = run(tmp_path, "users", "add", "cal")
     assert code == 0 and PASSWORD not in out and "curator" in out
+    assert "Choose a password for cal" in out and "--password-stdin" in out
+    database = open_database(f"sqlite:///{tmp_path / 'medcurate.db'}")
+    with database.session() as session:
+        assert verify_credentials(session, username="cal", password=PASSWORD).role is Role.CURATOR
+    database.dispose()
+
+
+def test_cli_without_a_terminal_says_how_to_pass_the_password(tmp_path: Path) -> None:
+    code, out = run(tmp_path, "users", "add", "cal", stdin="")
+    assert code == 2
+    assert "prompts for cal's password" in " ".join(out.split())
+    assert "--password-stdin" in out
+    assert json.loads(run(tmp_path, "users", "list", "--json")[1]) == []  # the refused add stored nobody
 
 
 def test_ensure_user_is_idempotent(tmp_path: Path) -> None:

@@ -15,11 +15,12 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from medcurate.models import ItemState
+from medcurate.store.queries import list_batches, list_sources
 from medcurate.store.repository import get_item, item_from_record
-from medcurate.users import Role
+from medcurate.users import Role, get_user, list_api_tokens
 from medcurate.web.auth import LoginLimits
 from medcurate.web.charts import horizontal_bars, line_chart, stacked_bars
-from websupport import PASSWORD, Site, add, make_site, news_item, sign_in, store, token_for
+from websupport import PASSWORD, Site, add, item_in_store, make_site, news_item, sign_in, store, token_for
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +145,7 @@ def test_sign_in_is_rate_limited_per_username(client: TestClient) -> None:
 def test_sign_in_form_needs_its_csrf_cookie(client: TestClient) -> None:
     response = client.post("/login", data={"username": "eve", "password": PASSWORD, "csrf_token": "forged"})
     assert response.status_code == 403
+    assert client.get("/items", follow_redirects=False).status_code == 303  # still signed out
 
 
 def test_post_without_csrf_token_is_refused(client: TestClient, site: Site) -> None:
@@ -159,8 +161,10 @@ def test_post_without_csrf_token_is_refused(client: TestClient, site: Site) -> N
         assert get_item(session, item_id=1).state == "draft"
     # JSON API calls made with the cookie need the header too
     assert client.patch("/api/items/1", json={"title": "x"}).status_code == 403
+    assert item_in_store(site, 1).title == "Ransomware hits hospital"
     response = client.patch("/api/items/1", json={"title": "Renamed"}, headers={"X-CSRF-Token": csrf})
     assert response.status_code == 200
+    assert item_in_store(site, 1).title == "Renamed"
     assert (
         client.post("/items/1/state/approve", data={"csrf_token": csrf}, follow_redirects=False).status_code
         == 303
@@ -173,6 +177,7 @@ def test_api_token_requests_are_exempt_from_csrf(client: TestClient, site: Site)
     response = client.patch("/api/items/1", json={"title": "By script"}, headers=bearer(site, "cal"))
     assert response.status_code == 200
     assert response.json()["title"] == "By script"
+    assert item_from_record(item_in_store(site, 1)).title == "By script"
 
 
 def test_revoked_token_and_disabled_user_are_refused(client: TestClient, site: Site) -> None:
@@ -180,10 +185,14 @@ def test_revoked_token_and_disabled_user_are_refused(client: TestClient, site: S
     assert client.get("/api/me", headers=headers).json()["username"] == "cal"
     token_id = client.get("/api/tokens", headers=headers).json()["data"][0]["id"]
     assert client.delete(f"/api/tokens/{token_id}", headers=headers).status_code == 204
+    with site.database.session() as session:
+        assert [t.revoked for t in list_api_tokens(session, username="cal") if t.id == token_id] == [True]
     assert client.get("/api/me", headers=headers).status_code == 401
     other = bearer(site, "vic")
     admin = bearer(site, "ada")
     assert client.patch("/api/users/vic", json={"disabled": True}, headers=admin).json()["disabled"] is True
+    with site.database.session() as session:
+        assert get_user(session, username="vic").disabled
     assert client.get("/api/me", headers=other).status_code == 401
     assert client.get("/api/me", headers={"Authorization": "Basic abc"}).status_code == 401
 
@@ -222,6 +231,9 @@ def test_curator_edits_drafts_but_not_published_items(client: TestClient, site: 
     headers = bearer(site, "cal")
     assert client.patch("/api/items/1", json={"description": "New"}, headers=headers).status_code == 200
     assert client.patch("/api/items/3", json={"description": "New"}, headers=headers).status_code == 403
+    assert item_in_store(site, 1).front_matter["description"] == "New"
+    published = item_in_store(site, 3)
+    assert published.state == "published" and published.front_matter.get("description") != "New"
 
 
 def test_json_with_a_lone_surrogate_is_refused_with_422_not_500(client: TestClient, site: Site) -> None:
@@ -240,6 +252,9 @@ def test_viewer_reads_but_does_not_write(client: TestClient, site: Site) -> None
     assert (
         client.post("/api/batches", json={"text": "https://a.example/"}, headers=headers).status_code == 403
     )
+    assert item_in_store(site, 1).title == "Ransomware hits hospital"
+    with site.database.session() as session:
+        assert list_batches(session, limit=10)[1] == 0
     assert client.get("/api/users", headers=headers).status_code == 403
 
 
@@ -319,7 +334,10 @@ def test_review_page_shows_every_field_and_saves_edits(client: TestClient, site:
     audit = client.get("/api/items/1/audit").json()
     edit = next(e for e in audit["data"] if e["action"] == "item.edit")
     assert edit["actor"] == "cal"
-    assert edit["detail"]["title"]["to"] == "Ransomware hits two hospitals"
+    title = next(c for c in edit["detail"]["changes"] if c["field"] == "title")
+    assert title["after"] == "Ransomware hits two hospitals"
+    assert "Title: Ransomware hits hospital → Ransomware hits two hospitals" in edit["summary"]
+    assert "Brief: Hospitals report ransomware attacks. → Edited." in edit["summary"]
     assert "Ransomware hits two hospitals" in client.get("/items/1").text
 
 
@@ -328,6 +346,8 @@ def test_api_update_validates_input(client: TestClient, site: Site) -> None:
     assert client.patch("/api/items/1", json={"titel": "typo"}, headers=headers).status_code == 422
     assert client.patch("/api/items/1", json={"community": "nowhere"}, headers=headers).status_code == 422
     assert client.patch("/api/items/999", json={"title": "x"}, headers=headers).status_code == 404
+    refused = item_in_store(site, 1)
+    assert refused.community != "nowhere" and "titel" not in refused.front_matter
     response = client.patch(
         "/api/items/1",
         json={"topics": ["Healthcare IT News: Health IT Security"], "community": "chronic-care-management"},
@@ -338,6 +358,10 @@ def test_api_update_validates_input(client: TestClient, site: Site) -> None:
     assert body["community"] == "chronic-care-management"
     assert body["front_matter"]["categorySlug"] == ["healthcare it news: health it security"]
     assert body["front_matter"]["basePath"] == "/communities/chronic-care-management/curated-content/"
+    record = item_in_store(site, 1)
+    assert record.community == "chronic-care-management"
+    assert item_from_record(record).topics == ["Healthcare IT News: Health IT Security"]
+    assert record.front_matter["basePath"] == "/communities/chronic-care-management/curated-content/"
 
 
 def test_workflow_and_audit_trail(client: TestClient, site: Site) -> None:
@@ -347,6 +371,7 @@ def test_workflow_and_audit_trail(client: TestClient, site: Site) -> None:
     assert client.post("/api/items/1/reject", headers=headers).json()["state"] == "rejected"
     assert client.post("/api/items/1/draft", headers=headers).json()["state"] == "draft"
     assert client.post("/api/items/999/approve", headers=headers).status_code == 404
+    assert item_in_store(site, 1).state == "draft"
     actions = [e["action"] for e in client.get("/api/items/1/audit", headers=headers).json()["data"]]
     assert actions[:3] == ["item.draft", "item.reject", "item.approve"]
     everything = client.get("/api/audit", params={"actor": "eve"}, headers=headers).json()
@@ -358,6 +383,7 @@ def test_publish_builds_the_site(client: TestClient, site: Site) -> None:
     response = client.post("/api/items/1/publish", headers=bearer(site, "eve"))
     assert response.status_code == 200, response.text
     assert response.json()["state"] == "published"
+    assert item_in_store(site, 1).state == "published"
     pages = [p.read_text(encoding="utf-8") for p in (site.home / "site").rglob("*.html")]
     assert any("Ransomware hits hospital" in p for p in pages)
     actions = [e["action"] for e in client.get("/api/audit", headers=bearer(site, "eve")).json()["data"]]
@@ -373,11 +399,13 @@ def test_bulk_actions(client: TestClient, site: Site) -> None:
     )
     assert response.status_code == 303
     assert "2 done, 1 refused" in unquote_plus(response.headers["location"])
+    assert [item_in_store(site, n).state for n in (1, 2, 3)] == ["approved", "approved", "published"]
     body = client.post(
         "/api/items/bulk", json={"ids": [1, 2, 404], "action": "reject"}, headers=bearer(site, "eve")
     ).json()
     assert body["done"] == [1, 2]
     assert body["failed"][0]["id"] == 404
+    assert [item_in_store(site, n).state for n in (1, 2)] == ["rejected", "rejected"]
 
 
 def test_decisions_update_the_item(client: TestClient, site: Site) -> None:
@@ -387,16 +415,19 @@ def test_decisions_update_the_item(client: TestClient, site: Site) -> None:
         "/api/items/2/decisions", json={"kind": "topic", "label": label, "action": "add"}, headers=headers
     ).json()
     assert body["topics"] == [label]
+    assert item_from_record(item_in_store(site, 2)).topics == [label]
     body = client.post(
         "/api/items/2/decisions", json={"kind": "topic", "label": label, "action": "reject"}, headers=headers
     ).json()
     assert body["topics"] == []
+    assert item_from_record(item_in_store(site, 2)).topics == []
     response = client.post(
         "/api/items/2/decisions",
         json={"kind": "offering", "label": "No such thing", "action": "add"},
         headers=headers,
     )
     assert response.status_code == 422
+    assert "No such thing" not in str(item_in_store(site, 2).front_matter)
 
 
 def test_topic_panel_fragment(client: TestClient, site: Site) -> None:
@@ -407,8 +438,9 @@ def test_topic_panel_fragment(client: TestClient, site: Site) -> None:
         headers={"X-CSRF-Token": csrf, "X-Fragment": "1"},
     )
     assert response.status_code == 200
-    assert response.text.lstrip().startswith('<section class="panel" id="topics">')
+    assert response.text.lstrip().startswith('<section class="panel" id="topics"')
     assert "Gartner: Cybersecurity" in response.text
+    assert item_from_record(item_in_store(site, 2)).topics == ["Gartner: Cybersecurity"]
 
 
 def test_featured_image_upload(client: TestClient, site: Site) -> None:
@@ -431,6 +463,7 @@ def test_featured_image_upload(client: TestClient, site: Site) -> None:
         "/items/1/image", data={"csrf_token": csrf}, files={"image": ("x.png", b"not an image", "image/png")}
     )
     assert bad.status_code == 422
+    assert item_in_store(site, 1).front_matter["featuredImage"] == image  # the refused upload changed nothing
 
 
 # --- users, sources, batches, dashboard ------------------------------------------------------------
@@ -451,6 +484,9 @@ def test_admin_manages_users(client: TestClient, site: Site) -> None:
     )
     assert client.patch("/api/users/ada", json={"role": "viewer"}, headers=admin).status_code == 422
     assert client.patch("/api/users/ghost", json={"role": "viewer"}, headers=admin).status_code == 404
+    with site.database.session() as session:
+        assert get_user(session, username="newbie").role == Role.EDITOR
+        assert get_user(session, username="ada").role == Role.ADMIN
     names = [u["username"] for u in client.get("/api/users", headers=admin).json()["data"]]
     assert names == ["ada", "cal", "eve", "newbie", "vic"]
     csrf = sign_in(client, "ada")
@@ -474,8 +510,16 @@ def test_sources(client: TestClient, site: Site) -> None:
     listed = client.get("/api/sources", headers=headers).json()
     assert listed["count"] == 1 and listed["data"][0]["items"] == 2
     source_id = listed["data"][0]["id"]
+    with site.database.session() as session:
+        assert [(s.location, s.title) for s, _ in list_sources(session)] == [
+            ("https://healthitnews.example/feed.xml", "HIT News")
+        ]
     assert client.delete(f"/api/sources/{source_id}", headers=headers).status_code == 403
+    with site.database.session() as session:
+        assert [s.id for s, _ in list_sources(session)] == [source_id]
     assert client.delete(f"/api/sources/{source_id}", headers=bearer(site, "eve")).status_code == 204
+    with site.database.session() as session:
+        assert list_sources(session) == []
     sign_in(client, "cal")
     assert "No sources yet" in client.get("/sources").text
 
@@ -486,12 +530,14 @@ def test_submit_refuses_text_without_links(client: TestClient, site: Site) -> No
     csrf = sign_in(client, "cal")
     page = client.post("/submit", data={"csrf_token": csrf, "text": "nothing"})
     assert page.status_code == 422 and "no http(s) link" in page.text
+    with site.database.session() as session:
+        assert list_batches(session, limit=10)[1] == 0
 
 
 def test_dashboard_draws_svg_charts(client: TestClient, site: Site) -> None:
     sign_in(client, "vic")
     page = client.get("/dashboard").text
-    assert page.count("<svg") == 3
+    assert page.count("<svg") == 4
     assert "radiology.example" in page
     stats = client.get("/api/stats", headers=bearer(site, "vic")).json()
     assert stats["totals"] == {"draft": 2, "published": 1}

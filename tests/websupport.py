@@ -19,6 +19,8 @@ from factories import news_item as news_item
 from factories import store_item
 from medcurate.settings import Settings
 from medcurate.store.db import Database
+from medcurate.store.models import ItemRecord
+from medcurate.store.repository import get_item
 from medcurate.users import Role, add_user, create_api_token
 from medcurate.web import WebOptions, create_app
 
@@ -58,6 +60,12 @@ def token_for(database: Database, username: str) -> str:
     with database.session() as session:
         _, secret = create_api_token(session, username=username, name="test", actor="test")
     return secret
+
+
+def item_in_store(site: Site, item_id: int) -> ItemRecord:
+    """The item as the store holds it now: what a test of a write reads back (topics loaded)."""
+    with site.database.session() as session:
+        return get_item(session, item_id=item_id)
 
 
 def csrf_of(html: str) -> str:

@@ -265,7 +265,10 @@ class LinkRun:
                     state=ItemState.DUPLICATE if duplicate_of else ItemState.DRAFT,
                     community=self.community.key,
                     text_content=draft.extraction.text,
-                    provenance=_provenance(target, page, draft.now),
+                    provenance={
+                        **_provenance(target, page, draft.now),
+                        "image_candidates": list(draft.extraction.images),
+                    },
                     signature=blob,
                     duplicate_of=duplicate_of,
                 )

@@ -12,12 +12,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from medcurate.errors import ConfigError
 from medcurate.models import Community, Offering, Taxonomy, Topic
 
 CONFIG_FILE_NAME = "medcurate.toml"
+PLACEHOLDER_BASE_URL = "https://example.org/"
+
+
+class SiteSection(BaseModel):
+    """The published site (``[site]``): its address starts every feed, sitemap, canonical and JSON-LD link."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = PLACEHOLDER_BASE_URL
 
 
 class PublishingConfig(BaseModel):
@@ -27,7 +36,8 @@ class PublishingConfig(BaseModel):
 
     content_dir: str = "content"
     site_dir: str = "site"
-    base_url: str = "https://example.org/"
+    # Kept in step with ``[site] base_url`` (``SiteConfig``): older files set it here.
+    base_url: str = PLACEHOLDER_BASE_URL
     site_title: str = "Curated Health-IT News"
     language: str = "en"
     page_size: int = Field(default=20, ge=1, le=500)
@@ -39,10 +49,40 @@ class SiteConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    site: SiteSection = Field(default_factory=SiteSection)
     publishing: PublishingConfig = Field(default_factory=PublishingConfig)
     communities: list[Community] = Field(default_factory=list)
     taxonomies: list[Taxonomy] = Field(default_factory=list)
     offerings: list[Offering] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_base_url(cls, data: Any) -> Any:
+        """``[site] base_url`` is the place; ``[publishing] base_url`` (older files) is read as the same."""
+        if not isinstance(data, dict):
+            return data
+        site = dict(data.get("site") or {})
+        publishing = dict(data.get("publishing") or {})
+        if "base_url" in site and "base_url" in publishing and site["base_url"] != publishing["base_url"]:
+            raise ValueError("site.base_url and publishing.base_url differ: keep only [site] base_url")
+        url = site.get("base_url", publishing.get("base_url"))
+        if url is None:
+            return data
+        return {**data, "site": {**site, "base_url": url}, "publishing": {**publishing, "base_url": url}}
+
+    @property
+    def base_url(self) -> str:
+        """The published site's address, ending with a slash."""
+        return self.site.base_url.rstrip("/") + "/"
+
+    def with_base_url(self, url: str) -> SiteConfig:
+        """The same configuration with another base URL (``MEDCURATE_BASE_URL``, ``--base-url``)."""
+        return self.model_copy(
+            update={
+                "site": self.site.model_copy(update={"base_url": url}),
+                "publishing": self.publishing.model_copy(update={"base_url": url}),
+            }
+        )
 
     def community(self, key_or_name: str) -> Community:
         """The community with this key, name, identifier or base path."""

@@ -6,8 +6,11 @@
 4. Ingestion of the sample articles, their feed and a robots-disallowed page through the real
    fetcher, extractor, de-duplicator and suggestion engine.
 5. The drafts with their suggested topics; two of them approved with the top suggestions accepted.
-6. Publishing: the seed-format export, the Hugo tree, and medcurate's own static site.
-7. The editors' web app on http://127.0.0.1:8000 with a demo editor account, and the built site beside it.
+6. Publishing: the seed-format export, the Hugo tree, and medcurate's own static site, whose
+   base URL (``[site] base_url``) is the address the demo serves it on (``--port`` + 1).
+7. The editors' web app on http://127.0.0.1:8000 with a demo editor account, the built site beside
+   it, and the sample news site still up, its article links printed, so that a newcomer can submit
+   them on the app's submit page.
 
 The sample pages carry ``{{BASE}}`` where an absolute URL belongs; the demo server puts its own
 address there, so the pages look like any site on the web to the fetcher.
@@ -19,7 +22,7 @@ import argparse
 import shutil
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -30,12 +33,14 @@ from rich.console import Console
 from rich.table import Table
 
 from medcurate.config import default_config_text
+from medcurate.errors import plain_reason
 from medcurate.importer import import_paths
 from medcurate.models import ItemState
 from medcurate.pipeline import BatchReport, default_options, ingest_urls
 from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
 from medcurate.store.repository import ItemQuery, list_items
+from medcurate.suggest import strength
 
 DEMO_EDITOR = ("editor", "demo-editor-password")
 DEMO_PER_HOST_DELAY = 0.2
@@ -47,13 +52,17 @@ def demo_site_root() -> Path:
     return Path(str(resources.files("medcurate").joinpath("data/demo/site")))
 
 
-class _DemoHandler(SimpleHTTPRequestHandler):
+class _QuietHandler(SimpleHTTPRequestHandler):
+    """Serves a folder without a log line a request: the demo prints its own story."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet."""
+
+
+class _DemoHandler(_QuietHandler):
     """Serves the sample site, writing the server's own base URL where pages say ``{{BASE}}``."""
 
     base_url = ""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: the demo prints its own story."""
 
     def send_head(self) -> Any:
         """Substitute ``{{BASE}}`` in text files before they are sent."""
@@ -75,10 +84,11 @@ class _DemoHandler(SimpleHTTPRequestHandler):
 @contextmanager
 def serve_directory(root: Path, *, port: int = 0, substitute: bool = True) -> Iterator[str]:
     """Serve ``root`` on 127.0.0.1 in a thread; yields the base URL."""
-    handler_class: type[SimpleHTTPRequestHandler] = _DemoHandler if substitute else SimpleHTTPRequestHandler
+    handler_class: type[SimpleHTTPRequestHandler] = _DemoHandler if substitute else _QuietHandler
     server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler_class, directory=str(root)))
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    _DemoHandler.base_url = base
+    if substitute:
+        _DemoHandler.base_url = base
     thread = threading.Thread(target=server.serve_forever, name="demo-site", daemon=True)
     thread.start()
     try:
@@ -93,12 +103,18 @@ def _shared_dir() -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
-def _prepare_home(home: Path) -> Settings:
+def site_address(port: int) -> str:
+    """Where the demo serves the built site: the app's port plus one."""
+    return f"http://127.0.0.1:{port + 1}/"
+
+
+def _prepare_home(home: Path, *, site_url: str) -> Settings:
     if home.exists():
         shutil.rmtree(home)
     home.mkdir(parents=True)
     (home / "medcurate.toml").write_text(default_config_text(), encoding="utf-8")
-    return Settings(home=home, database_url=None, allowed_hosts=("127.0.0.1",))
+    # The site's links (feeds, sitemaps, canonical links) point where the demo serves it.
+    return Settings(home=home, database_url=None, allowed_hosts=("127.0.0.1",), base_url=site_url)
 
 
 def _import_history(database: Database, settings: Settings) -> None:
@@ -123,7 +139,7 @@ def _show_batch(report: BatchReport) -> None:
             outcome.status,
             str(outcome.item_id or outcome.duplicate_of or ""),
             outcome.url,
-            outcome.reason or "",
+            plain_reason(outcome.reason or ""),
         )
     console.print(table)
 
@@ -134,7 +150,7 @@ def _show_drafts(database: Database) -> None:
     from medcurate.store.models import SuggestionRecord
 
     with database.session() as session:
-        table = Table("id", "state", "brand", "title", "suggested topics", title="Drafts")
+        table = Table("id", "state", "source", "title", "suggested topics", title="Drafts")
         for record in list_items(session, query=ItemQuery(limit=50)):
             if record.state not in {ItemState.DRAFT.value, ItemState.DUPLICATE.value}:
                 continue
@@ -144,19 +160,22 @@ def _show_drafts(database: Database) -> None:
                 .order_by(SuggestionRecord.rank)
                 .limit(3)
             ).all()
-            labels = ", ".join(f"{s.label} ({s.score:.2f})" for s in suggestions)
-            table.add_row(str(record.id), record.state, record.brand or "", record.title, labels)
+            labels = ", ".join(f"{s.label} ({strength(s.score)})" for s in suggestions)
+            source = record.source_name or record.brand or ""
+            table.add_row(str(record.id), record.state, source, record.title, labels)
     console.print(table)
 
 
 def run_demo(*, home: Path, serve: bool, port: int) -> Settings:
     """Run every step of the demo; returns the demo site's settings."""
-    settings = _prepare_home(home)
+    settings = _prepare_home(home, site_url=site_address(port))
     database = open_database(settings.database)
     console.rule("[bold]medcurate demo")
     console.print(f"Data directory: {home}")
     _import_history(database, settings)
-    with serve_directory(demo_site_root()) as base:
+    with ExitStack() as servers:
+        # The sample site stays up while the app runs, so that its links can be submitted there too.
+        base = servers.enter_context(serve_directory(demo_site_root()))
         console.print(f"Sample news site served at {base}")
         urls = [*_article_urls(base), base + "/private/secret.html"]
         options = default_options(settings)
@@ -169,10 +188,10 @@ def run_demo(*, home: Path, serve: bool, port: int) -> Settings:
         _show_batch(report)
         again = ingest_urls(database, urls, settings=settings, actor="demo", options=options)
         console.print(f"Same links again: {dict(again.counts)} (resumed, nothing duplicated)")
-    _show_drafts(database)
-    _review_and_publish(database, settings)
-    if serve:
-        _serve_app(database, settings, port=port)
+        _show_drafts(database)
+        _review_and_publish(database, settings)
+        if serve:
+            _serve_app(database, settings, port=port, sample_links=_article_urls(base))
     database.dispose()
     return settings
 
@@ -185,8 +204,15 @@ def _review_and_publish(database: Database, settings: Settings) -> None:
     from medcurate.publish.hugo import export_hugo
     from medcurate.publish.seed import export_seed
     from medcurate.publish.service import publish_site, site_dir
-    from medcurate.store.repository import all_items, item_from_record, set_state
+    from medcurate.store.repository import all_items, item_from_record, record_audit
     from medcurate.suggest.service import record_decision, stored_suggestions
+    from medcurate.users import ensure_user
+    from medcurate.web.services import transition
+
+    # The demo's editor exists before it acts, so that its publishes are in the audit log as theirs.
+    editor = ensure_user(
+        database, username=DEMO_EDITOR[0], password=DEMO_EDITOR[1], role="editor", actor="demo"
+    )
 
     with database.session() as session:
         drafts = [r.id for r in all_items(session, states=[ItemState.DRAFT])]
@@ -203,7 +229,7 @@ def _review_and_publish(database: Database, settings: Settings) -> None:
                 actor=DEMO_EDITOR[0],
             )
         with database.session() as session:
-            set_state(session, item_id=item_id, state=ItemState.PUBLISHED)
+            transition(session, item_id=item_id, action="publish", user=editor)
     console.print(f"Editor accepted two topics on each of {len(drafts)} drafts and published them")
     with database.session() as session:
         items = [item_from_record(r) for r in all_items(session, states=[ItemState.PUBLISHED])]
@@ -213,12 +239,21 @@ def _review_and_publish(database: Database, settings: Settings) -> None:
         items, settings.home / "hugo", config=config, images_dir=settings.images_dir, with_layout=True
     )
     site = publish_site(database, settings)
+    with database.session() as session:
+        record_audit(
+            session,
+            actor=DEMO_EDITOR[0],
+            action="site.build",
+            entity_type="site",
+            entity_id=str(site_dir(settings)),
+            detail={"published": drafts},
+        )
     console.print(f"Seed-format export: {seed.written} files in {settings.home / 'export'}")
     console.print(f"Hugo tree: {hugo.written} files in {settings.home / 'hugo'} (build it with `hugo -s`)")
     console.print(f"Static site: {site.written} files in {site_dir(settings)}")
 
 
-def _serve_app(database: Database, settings: Settings, *, port: int) -> None:
+def _serve_app(database: Database, settings: Settings, *, port: int, sample_links: list[str]) -> None:
     """The editors' app on ``port`` and the built site on ``port + 1``, until interrupted."""
     from medcurate.publish.service import site_dir
     from medcurate.users import ensure_user
@@ -231,6 +266,11 @@ def _serve_app(database: Database, settings: Settings, *, port: int) -> None:
             f"Editors' app:  http://127.0.0.1:{port}/  (sign in as {DEMO_EDITOR[0]} / {DEMO_EDITOR[1]})"
         )
         console.print(f"Built site:    {site_url}/")
+        console.print(
+            f"Sample news site, up while the app runs: paste these on http://127.0.0.1:{port}/submit"
+        )
+        for link in sample_links:
+            console.print(f"  {link}", soft_wrap=True, highlight=False)
         console.print("Stop with Ctrl-C.")
         run(settings, host="127.0.0.1", port=port)
 

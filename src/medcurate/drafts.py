@@ -152,9 +152,18 @@ def _shared_fields(draft: DraftInput) -> _Shared:
         authors=list(extraction.authors) or ([draft.curator] if draft.curator else []),
         breadcrumb_titles=titles,
         breadcrumb_links=links,
-        link={"brand": brand, "href": draft.canonical_url, "original": draft.url},
+        link=_link(draft, brand),
         topics=list(draft.topics),
     )
+
+
+def _link(draft: DraftInput, brand: str) -> dict[str, str]:
+    """``link``: ``brand`` the registrable domain (as in the seeds), ``name`` what the source calls itself."""
+    link = {"brand": brand, "href": draft.canonical_url, "original": draft.url}
+    name = (draft.extraction.site_name or "").strip()
+    if name and name != brand:
+        link = {"brand": brand, "href": draft.canonical_url, "name": name, "original": draft.url}
+    return link
 
 
 def build_draft(draft: DraftInput) -> CuratedItem:

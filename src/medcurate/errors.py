@@ -31,6 +31,8 @@ A page that is a duplicate or not an article is a *result* of a stage, never an 
 
 from __future__ import annotations
 
+import re
+
 
 class MedcurateError(Exception):
     """Base of every error medcurate raises on purpose; ``str()`` says what to do."""
@@ -150,3 +152,16 @@ class PermissionDenied(AuthError):
 
 class RateLimited(AuthError):
     """Too many failed sign-ins for this user or address; wait before trying again."""
+
+
+# "BlockedURL: refused: ..." -- the class heads a stored reason (metrics group failures by it).
+# A CamelCase word with two capitals or more ("ConnectError", "HTTPStatusError"), then ": ".
+_CLASS_HEAD = re.compile(r"^(?=[A-Za-z0-9]*[a-z])[A-Z][a-z0-9]*[A-Z][A-Za-z0-9]*: ")
+
+
+def plain_reason(reason: str) -> str:
+    """A stored failure reason as people read it: without the Python class names that head it."""
+    text = reason.strip()
+    while (match := _CLASS_HEAD.match(text)) is not None:
+        text = text[match.end() :]
+    return text

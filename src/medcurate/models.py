@@ -88,6 +88,8 @@ class Link(_Open):
 
     brand: str | None = None
     href: str | None = None
+    # What the source calls itself (og:site_name, JSON-LD publisher); ``brand`` stays its domain.
+    name: str | None = None
     original: str | None = None
 
 
@@ -288,6 +290,14 @@ class CuratedItem:
         if isinstance(link, Link) and link.brand:
             return link.brand
         return self.fields.link_brand
+
+    @property
+    def source_name(self) -> str | None:
+        """The source's name as its pages give it (``link.name``), else its registrable domain."""
+        link = self.fields.link
+        if isinstance(link, Link) and link.name and link.name.strip():
+            return link.name.strip()
+        return self.brand
 
     @property
     def item_id(self) -> int | None:

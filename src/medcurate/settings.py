@@ -111,6 +111,8 @@ class Settings:
             "feed_max_entries", DEFAULT_FEED_MAX_ENTRIES, integer=True, minimum=1
         )
     )
+    # The published site's address; unset: ``[site] base_url`` of the configuration file.
+    base_url: str | None = field(default_factory=lambda: _env("base_url") or None)
     # A bearer token /metrics asks for; unset: /metrics is open (keep it off the public proxy).
     metrics_token: str | None = field(default_factory=lambda: _env("metrics_token"), repr=False)
 
@@ -120,6 +122,11 @@ class Settings:
         if self.config_file is not None:
             object.__setattr__(self, "config_file", Path(self.config_file))
         object.__setattr__(self, "allowed_hosts", tuple(self.allowed_hosts))
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"{ENV_PREFIX}BASE_URL must be the site's address, such as https://news.example.org/; "
+                f"got {self.base_url!r}"
+            )
         if self.embedding not in EMBEDDINGS:
             raise ConfigError(
                 f"embedding must be one of {', '.join(EMBEDDINGS)} ({ENV_PREFIX}EMBEDDING); "
@@ -159,10 +166,14 @@ class Settings:
         return self.home / "images"
 
     def load_site_config(self) -> SiteConfig:
-        """The site configuration (the bundled default until ``medcurate init`` writes one)."""
+        """The site configuration (the bundled default until ``medcurate init`` writes one).
+
+        ``MEDCURATE_BASE_URL`` (``base_url``) wins over the file's ``[site] base_url``.
+        """
         from medcurate.config import load_config
 
-        return load_config(self.config_path)
+        config = load_config(self.config_path)
+        return config.with_base_url(self.base_url) if self.base_url else config
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
@@ -178,6 +189,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "host_delay": repr(settings.host_delay),
         "host_concurrency": str(settings.host_concurrency),
         "feed_max_entries": str(settings.feed_max_entries),
+        "base_url": settings.base_url or "",
     }
     return {ENV_PREFIX + name.upper(): value for name, value in values.items()}
 

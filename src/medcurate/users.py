@@ -86,7 +86,8 @@ def parse_role(value: str) -> Role:
         raise InvalidInput(f"unknown role {value!r}; one of: {', '.join(r.value for r in Role)}") from None
 
 
-def _user(record: UserRecord) -> User:
+def user_from_record(record: UserRecord) -> User:
+    """The ``User`` a user row holds."""
     return User(
         id=record.id,
         username=record.username,
@@ -126,7 +127,7 @@ def add_user(session: Session, *, username: str, password: str, role: Role, acto
         entity_id=username,
         detail={"role": role.value},
     )
-    return _user(record)
+    return user_from_record(record)
 
 
 def ensure_user(database: Database, *, username: str, password: str, role: Role | str, actor: str) -> User:
@@ -145,12 +146,12 @@ def ensure_user(database: Database, *, username: str, password: str, role: Role 
 
 def list_users(session: Session) -> list[User]:
     """Every user, by name."""
-    return [_user(r) for r in accounts.all_users(session)]
+    return [user_from_record(r) for r in accounts.all_users(session)]
 
 
 def get_user(session: Session, *, username: str) -> User:
     """The user with this name, or ``NotFound``."""
-    return _user(_record(session, username))
+    return user_from_record(_record(session, username))
 
 
 def get_user_by_id(session: Session, *, user_id: int) -> User:
@@ -158,7 +159,7 @@ def get_user_by_id(session: Session, *, user_id: int) -> User:
     record = accounts.user_by_id(session, user_id=user_id)
     if record is None:
         raise NotFound(f"no user with id {user_id}")
-    return _user(record)
+    return user_from_record(record)
 
 
 def set_role(session: Session, *, username: str, role: Role, actor: str) -> User:
@@ -175,7 +176,7 @@ def set_role(session: Session, *, username: str, role: Role, actor: str) -> User
         entity_id=username,
         detail={"from": before, "to": role.value},
     )
-    return _user(record)
+    return user_from_record(record)
 
 
 def disable_user(session: Session, *, username: str, actor: str, disabled: bool = True) -> User:
@@ -195,7 +196,7 @@ def disable_user(session: Session, *, username: str, actor: str, disabled: bool 
         entity_type="user",
         entity_id=username,
     )
-    return _user(record)
+    return user_from_record(record)
 
 
 def set_password(session: Session, *, username: str, password: str, actor: str) -> User:
@@ -204,7 +205,7 @@ def set_password(session: Session, *, username: str, password: str, actor: str) 
     record.password_hash = hash_password(password)
     session.flush()
     record_audit(session, actor=actor, action="user.set_password", entity_type="user", entity_id=username)
-    return _user(record)
+    return user_from_record(record)
 
 
 def verify_credentials(session: Session, *, username: str, password: str) -> User:
@@ -223,7 +224,7 @@ def verify_credentials(session: Session, *, username: str, password: str) -> Use
         raise AuthError(f"user {username!r} is disabled; ask an admin")
     if _HASHER.check_needs_rehash(record.password_hash):
         record.password_hash = _HASHER.hash(password)
-    return _user(record)
+    return user_from_record(record)
 
 
 def unlock_user(session: Session, *, username: str, actor: str) -> int:
@@ -302,15 +303,15 @@ def revoke_api_token(session: Session, *, token_id: int, username: str, actor: s
 
 def verify_api_token(session: Session, *, token: str) -> User:
     """The enabled user a live token belongs to, or ``AuthError``."""
-    row = accounts.token_by_digest(session, digest=token_digest(token))
-    if row is None or row.revoked:
+    found = accounts.token_with_user(session, digest=token_digest(token))  # one query per request
+    if found is None or found[0].revoked:
         raise AuthError("unknown or revoked API token; create one on your account page")
-    user = accounts.user_by_id(session, user_id=row.user_id)
-    if user is None or user.disabled:
+    row, user = found
+    if user.disabled:
         raise AuthError("the token's user is disabled")
     now = datetime.now(UTC)
     last = row.last_used_at
     # Written at most once a minute, so reads through a token do not each take SQLite's write lock.
     if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) > TOKEN_TOUCH_INTERVAL:
         row.last_used_at = now
-    return _user(user)
+    return user_from_record(user)

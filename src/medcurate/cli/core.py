@@ -191,6 +191,7 @@ def list_command(
                 "state": r.state,
                 "date": r.published_at.date().isoformat() if r.published_at else None,
                 "brand": r.brand,
+                "source": r.source_name or r.brand,
                 "title": r.title,
                 "community": r.community,
                 "topics": [t.label for t in r.topics],
@@ -201,10 +202,10 @@ def list_command(
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "state", "date", "brand", "title", title=f"{len(rows)} items")
+    table = Table("id", "state", "date", "source", "title", title=f"{len(rows)} items")
     for row in rows:
         table.add_row(
-            str(row["id"]), row["state"], row["date"] or "", plain(row["brand"] or ""), plain(row["title"])
+            str(row["id"]), row["state"], row["date"] or "", plain(row["source"] or ""), plain(row["title"])
         )
     console().print(table)
 
@@ -246,7 +247,7 @@ def show_command(
         )
         return
     console().print(f"[bold]{plain(item.title)}[/]  (#{item_id}, {state})")
-    console().print(f"{plain(item.url or '')}  [dim]{plain(item.brand or '')}[/]")
+    console().print(f"{plain(item.url or '')}  [dim]{plain(item.source_name or '')}[/]")
     console().print(f"topics: {plain(', '.join(item.topics) or '-')}")
     console().print(f"community: {plain(community or '-')}   variant: {item.variant.value}")
     console().print(plain(item.fields.description or ""), highlight=False)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from medcurate.cli.shared import console, fail, plain, run_guarded, settings_of
-from medcurate.errors import MedcurateError
+from medcurate.errors import MedcurateError, plain_reason
 from medcurate.models import EntryStatus
 
 if TYPE_CHECKING:
@@ -55,7 +55,10 @@ def print_report(report: BatchReport) -> None:
         style = STATUS_STYLE.get(outcome.status, "")
         item = outcome.item_id or outcome.duplicate_of
         table.add_row(
-            f"[{style}]{outcome.status}[/]", str(item or ""), plain(outcome.url), plain(outcome.reason or "")
+            f"[{style}]{outcome.status}[/]",
+            str(item or ""),
+            plain(outcome.url),
+            plain(plain_reason(outcome.reason or "")),
         )
     console().print(table)
     counts = report.counts

@@ -51,7 +51,7 @@ class StorageGuardedGroup(TyperGroup):
         except Exception as exc:
             if not _is_database_error(exc):
                 raise
-            fail(f"the database refused the operation ({type(exc).__name__}): {_first_line(exc)}")
+            fail(f"the database refused the operation: {_first_line(exc)}")
 
 
 def _is_database_error(exc: BaseException) -> bool:
@@ -62,7 +62,7 @@ def _is_database_error(exc: BaseException) -> bool:
 
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return text.splitlines()[0] if text else "no reason given"
 
 
 def settings_of(ctx: typer.Context) -> Settings:

@@ -68,6 +68,16 @@ def _publish(
         )
     except MedcurateError as exc:
         fail(str(exc))
+    import getpass
+
+    from medcurate.history import audit_site_build
+
+    audit_site_build(
+        settings,
+        actor=getpass.getuser(),
+        out_dir=target,
+        detail={"items": report.items, "written": report.written, "by": "medcurate site build"},
+    )
     return report, target
 
 

@@ -13,11 +13,28 @@ users_app = typer.Typer(no_args_is_help=True, help="Users and roles: admin, edit
 CLI_ACTOR = "cli"
 
 
-def _read_password(from_stdin: bool) -> str:
-    """The new password, from the first line of stdin or asked twice without echo."""
+def has_terminal() -> bool:
+    """True when a person can be asked for a password here (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def _read_password(from_stdin: bool, username: str) -> str:
+    """The new password, from the first line of stdin or asked twice without echo.
+
+    Without a terminal to ask on (a script, a container without ``-t``), it says so and how to pass
+    the password, instead of waiting for a line nobody types.
+    """
     if from_stdin:
         line = sys.stdin.readline()
         return line.rstrip("\r\n")
+    if not has_terminal():
+        fail(
+            f"`users add` prompts for {username}'s password, and there is no terminal to ask on; "
+            f"in a script, pipe it in: printf '%s\\n' \"$PASSWORD\" | medcurate users add {username} "
+            "--password-stdin",
+            code=2,
+        )
+    console().print(f"Choose a password for {username} (typed twice, not shown; scripts: --password-stdin).")
     first = getpass.getpass("Password: ")
     if getpass.getpass("Again: ") != first:
         fail("the two passwords differ", code=2)
@@ -39,7 +56,7 @@ def add(
         parsed = parse_role(role)
     except MedcurateError as exc:
         fail(str(exc), code=2)
-    password = _read_password(password_stdin)
+    password = _read_password(password_stdin, username)
     database = run_guarded(settings_of(ctx))
     try:
         with database.session() as session:

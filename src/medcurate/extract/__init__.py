@@ -58,6 +58,7 @@ from medcurate.extract.meta import (
     first_sentences,
     first_value,
     image_candidates,
+    jsonld_publisher,
     jsonld_types,
     meta_key,
     page_language,
@@ -132,16 +133,16 @@ def _read_article(tree: HtmlElement, url: str | None, options: ExtractOptions) -
     return document, body
 
 
-def _headline(document: Any, meta: MetaMaps, url: str | None) -> _Headline:
+def _headline(document: Any, meta: MetaMaps, url: str | None, tree: HtmlElement) -> _Headline:
     """The canonical URL, brand, site name and title, from trafilatura's metadata and the meta tags."""
     doc_url = getattr(document, "url", None)
     canonical = absolute_url(doc_url, url) if doc_url else None
     brand = brand_of(url) or brand_of(canonical)
-    site_name = first_value(meta.html_meta, "ogsite_name", "application-name") or getattr(
-        document, "sitename", None
-    )
+    # The source's name: og:site_name, then the JSON-LD publisher; the registrable domain stands in.
+    site_name = first_value(meta.html_meta, "ogsite_name") or jsonld_publisher(tree)
     raw_title = getattr(document, "title", None) or meta.html_meta.get("ogtitle")
-    title = clean_title(raw_title, [site_name or "", brand or ""])
+    named = [site_name, meta.html_meta.get("application-name"), getattr(document, "sitename", None), brand]
+    title = clean_title(raw_title, [name or "" for name in named])
     return _Headline(
         canonical=canonical,
         base=url or canonical,
@@ -199,7 +200,7 @@ def extract(page: PageInput, options: ExtractOptions = DEFAULT_EXTRACT_OPTIONS) 
     # 3. article body and trafilatura's metadata
     document, body = _read_article(tree, page.url, options)
     meta = read_meta(tree)
-    head = _headline(document, meta, page.url)
+    head = _headline(document, meta, page.url, tree)
     # 4. text and 5. brief
     text, brief_html = _text_and_brief(body, tree, meta, head, options)
     if not text and not head.title:

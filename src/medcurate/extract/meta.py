@@ -253,6 +253,34 @@ def jsonld_types(tree: HtmlElement) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _publisher_of(node: Any) -> str | None:
+    """The name of the first ``publisher`` a JSON-LD document (or its ``@graph``) names."""
+    if isinstance(node, list):
+        return next((name for entry in node if (name := _publisher_of(entry))), None)
+    if not isinstance(node, dict):
+        return None
+    publisher = node.get("publisher")
+    if isinstance(publisher, list):
+        publisher = publisher[0] if publisher else None
+    name = publisher.get("name") if isinstance(publisher, dict) else publisher
+    if isinstance(name, str) and name.strip():
+        return name.strip()
+    return _publisher_of(node.get("@graph"))
+
+
+def jsonld_publisher(tree: HtmlElement) -> str | None:
+    """The publisher's name the page's JSON-LD gives (``publisher.name``), if any."""
+    for script in _JSON_LD(tree):
+        try:
+            document = json.loads(str(script), strict=False)
+        except ValueError:
+            continue
+        name = _publisher_of(document)
+        if name:
+            return name
+    return None
+
+
 def article_links(tree: HtmlElement, base: str | None) -> tuple[str, ...]:
     """The absolute addresses the article links to (its container's links, else its paragraphs')."""
     links: dict[str, None] = {}

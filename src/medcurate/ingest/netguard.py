@@ -59,7 +59,8 @@ DEFAULT_BLOCKED_PORTS: frozenset[int] = frozenset(
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _LEGACY_IPV4 = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\.?$", re.IGNORECASE)
-_ALLOW_HINT = "allow it with NetPolicy(allowed_hosts=...) or allowed_networks=..., or allow_private=True"
+# What a person can change: the setting, not the class behind it.
+_ALLOW_HINT = 'to fetch it anyway, add it to MEDCURATE_ALLOWED_HOSTS (a JSON list, such as ["10.0.0.5"])'
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,7 +162,11 @@ def check_address(ip: IPAddress, policy: NetPolicy, *, url: str | None = None, h
         subject = f"{bare} resolves to {ip},"
     else:
         subject = f"{bare} is {ip},"
-    raise BlockedURL(f"refused: {subject} {problem} (SSRF guard); {_ALLOW_HINT}", url=url)
+    shown = bare if bare and parse_ip_host(bare) is None else str(ip)
+    raise BlockedURL(
+        f"refused: {subject} {problem} (SSRF guard); " + _ALLOW_HINT.replace("10.0.0.5", shown),
+        url=url,
+    )
 
 
 def check_url(url: str, policy: NetPolicy) -> None:

@@ -96,7 +96,10 @@ def _translate_errors(url: str) -> Iterator[None]:
     except httpx.InvalidURL as exc:
         raise BlockedURL(f"refused: invalid URL ({exc})", url=url) from exc
     except httpx.HTTPError as exc:
-        raise FetchError(f"{type(exc).__name__}: {exc or 'connection failed'}", url=url) from exc
+        # The class stays in front (metrics group failures by it); pages and the CLI show the words.
+        raise FetchError(
+            f"{type(exc).__name__}: could not reach the site ({exc or 'connection failed'})", url=url
+        ) from exc
 
 
 def _host_key(url: str) -> str:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medcurate.config import PLACEHOLDER_BASE_URL
 from medcurate.errors import MedcurateError
 from medcurate.settings import Settings
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 DEFAULT_REDIS_TIMEOUT = 2.0
 FAILING_SOURCE_DAYS = 3.0
-PLACEHOLDER_BASE_URL = "https://example.org/"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +75,7 @@ def timed(name: str, probe: Callable[[], tuple[bool, str, str]]) -> Check:
     try:
         ok, detail, fix = probe()
     except Exception as exc:  # a probe must never take the endpoint down with it
-        ok, detail, fix = False, f"{type(exc).__name__}: {exc}", ""
+        ok, detail, fix = False, str(exc).strip().splitlines()[0] if str(exc).strip() else "failed", ""
     return Check(name=name, ok=ok, detail=detail, seconds=time.perf_counter() - started, fix=fix)
 
 
@@ -189,12 +189,12 @@ def configuration_checks(settings: Settings, engine: Engine) -> list[Check]:
     from medcurate.store.ops import count_publishers, failing_sources
 
     def base_url() -> tuple[bool, str, str]:
-        url = settings.load_site_config().publishing.base_url
+        url = settings.load_site_config().site.base_url
         if not url or url == PLACEHOLDER_BASE_URL:
             return (
                 False,
-                f"publishing.base_url is {url!r}",
-                f"set publishing.base_url in {settings.config_path}",
+                f"the site's base URL is {url!r}",
+                f"set [site] base_url in {settings.config_path}, or MEDCURATE_BASE_URL",
             )
         return True, url, ""
 

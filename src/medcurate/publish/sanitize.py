@@ -97,3 +97,25 @@ def brief_html(item: CuratedItem) -> str:
 def brief_text(html_fragment: str) -> str:
     """The plain text of a sanitised brief."""
     return plain_text(html_fragment)
+
+
+EXCERPT_CHARS = 200
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+_WORD_END = re.compile(r"[\s.,;:!?)\]»”’\"']$")
+
+
+def excerpt(description: str, full_text: str, *, limit: int = EXCERPT_CHARS) -> str:
+    """What a listing shows of an item: its description, cut at a word with an ellipsis when it is a cut.
+
+    The seeds' descriptions are the brief's first 200 characters, cut mid-word in the news variant
+    (the stored field keeps that); a reader sees the cut end at a word, followed by "…". A cut at
+    the end of a sentence is shown as it is.
+    """
+    shown = description or full_text[:limit]
+    body = " ".join(full_text.split())
+    flat = " ".join(shown.split())
+    if not flat or len(flat) >= len(body) or not body.startswith(flat) or _SENTENCE_END.search(flat):
+        return shown  # the whole text, a summary of its own, or a cut at the end of a sentence
+    if body[len(flat)] != " " and not _WORD_END.search(flat):
+        flat = flat.rsplit(" ", 1)[0] if " " in flat else flat
+    return flat.rstrip(" ,;:-–—") + "…"

@@ -45,9 +45,14 @@ def add_row(
     session.flush()
 
 
-def token_by_digest(session: Session, *, digest: str) -> ApiTokenRecord | None:
-    """The token row stored under this digest, or None."""
-    return session.scalar(select(ApiTokenRecord).where(ApiTokenRecord.token_hash == digest))
+def token_with_user(session: Session, *, digest: str) -> tuple[ApiTokenRecord, UserRecord] | None:
+    """The token row stored under this digest and its user's row, in one query; None when unknown."""
+    found = session.execute(
+        select(ApiTokenRecord, UserRecord)
+        .join(UserRecord, UserRecord.id == ApiTokenRecord.user_id)
+        .where(ApiTokenRecord.token_hash == digest)
+    ).first()
+    return None if found is None else (found[0], found[1])
 
 
 def token_by_id(session: Session, *, token_id: int) -> ApiTokenRecord | None:
@@ -63,9 +68,14 @@ def tokens_of(session: Session, *, user_id: int) -> list[ApiTokenRecord]:
     return list(session.scalars(statement))
 
 
-def web_session(session: Session, *, id_hash: str) -> WebSessionRecord | None:
-    """The browser session stored under this digest, or None."""
-    return session.get(WebSessionRecord, id_hash)
+def web_session_with_user(session: Session, *, id_hash: str) -> tuple[WebSessionRecord, UserRecord] | None:
+    """The browser session stored under this digest and its user's row, in one query; None when unknown."""
+    found = session.execute(
+        select(WebSessionRecord, UserRecord)
+        .join(UserRecord, UserRecord.id == WebSessionRecord.user_id)
+        .where(WebSessionRecord.id_hash == id_hash)
+    ).first()
+    return None if found is None else (found[0], found[1])
 
 
 def delete_expired_sessions(session: Session, *, now: datetime) -> None:

@@ -48,18 +48,31 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL mode and their directory is created."""
+def create_db_engine(url: str, *, pool_size: int | None = None) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode and their directory is created.
+
+    Args:
+        url: the database's SQLAlchemy URL.
+        pool_size: connections kept open (SQLAlchemy's default: 5), and as many again opened while
+            every kept one is in use. A server sizes it to its request threads, so a request waits
+            for a thread (in order, without a time limit) and never for a connection, which fails
+            after ``pool_timeout`` (30 s) under a queue of requests.
+    """
     parsed = make_url(url)
+    sizing = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        in_memory = not parsed.database or parsed.database == ":memory:"
+        if not in_memory:
+            Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, **({} if in_memory else sizing)
+        )
+        # Once per new connection, not per checkout: the pragmas hold for the connection's life.
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     if parsed.drivername in {"postgresql", "postgres"}:
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **sizing)
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -191,9 +204,9 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str, *, run_migrations: bool = True) -> Database:
-    """Open (and migrate) the database at ``url``."""
-    engine = create_db_engine(url)
+def open_database(url: str, *, run_migrations: bool = True, pool_size: int | None = None) -> Database:
+    """Open (and migrate) the database at ``url``; ``pool_size`` as ``create_db_engine``'s."""
+    engine = create_db_engine(url, pool_size=pool_size)
     if run_migrations:
         migrate(engine)
     return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))

@@ -10,7 +10,9 @@
    and the page's topic labels in one more query.
 4. Totals. Counted exactly up to ``DEFAULT_EXACT_COUNT``; beyond, an estimate (``Total.exact`` is
    False, shown as "about 12,400"): PostgreSQL's planner estimate, or on SQLite an exact count kept
-   ``COUNT_TTL_SECONDS`` per filter in the process (SQLite has no estimate to ask for).
+   ``COUNT_TTL_SECONDS`` per filter in the process (SQLite has no estimate to ask for). A search
+   on PostgreSQL whose estimate is far past the bound is not counted at all; on SQLite, words alone
+   are counted in the FTS5 index.
 5. Search. Ranked by relevance over a first cut of candidates (``search.ranked_candidates``), paged by
    offset within that cut; ``sort="newest"`` pages all matches by keyset like any list.
 
@@ -53,6 +55,8 @@ DEFAULT_EXACT_COUNT = 1_000
 # A search newest first sorts its matches when they are fewer; with more, it walks the date index.
 MANY_MATCHES = 2_000
 COUNT_TTL_SECONDS = 60.0
+# PostgreSQL: a search whose planner estimate is this many times the exact bound is not counted.
+TRUST_ESTIMATE_FACTOR = 10
 
 _LIST_COLUMNS: tuple[Any, ...] = (
     ItemRecord.id,
@@ -66,6 +70,8 @@ _LIST_COLUMNS: tuple[Any, ...] = (
     ItemRecord.published_at,
     ItemRecord.updated_at,
     ItemRecord.sort_at,
+    ItemRecord.source_name,
+    ItemRecord.assigned_to,
 )
 
 
@@ -84,7 +90,14 @@ class ItemRow:
     published_at: datetime | None
     updated_at: datetime
     sort_at: datetime
+    source_name: str | None = None
+    assigned_to: str | None = None
     topics: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str | None:
+        """The source's name as its pages give it, else its registrable domain."""
+        return self.source_name or self.brand
 
 
 @dataclass(frozen=True)
@@ -327,15 +340,31 @@ def item_total(session: Session, *, query: ItemQuery, exact_up_to: int = DEFAULT
     dialect = _dialect(session)
     statement, _, item_id = _keyed(bare, dialect)
     ids = statement.with_only_columns(item_id)
-    bounded = session.scalar(select(func.count()).select_from(ids.limit(exact_up_to + 1).subquery()))
-    if int(bounded or 0) <= exact_up_to:
-        return Total(int(bounded or 0), exact=True)
+
+    def counted(at_most: int | None) -> Select[Any]:
+        if dialect == "sqlite" and bare == replace(ItemQuery(text=bare.text), limit=0):
+            # Words alone: count the FTS5 index's matches, where "id IN (matches)" would first
+            # gather every match (most of the store for a common word) to look each one up.
+            fts_only = fts_matches(bare.text or "", at_most=at_most)
+            if fts_only is not None:
+                return fts_only
+        return select(func.count()).select_from(ids.limit(at_most).subquery())
+
+    estimate = None
+    if dialect == "postgresql" and bare.text:
+        # A search's matches are checked one by one (each row's tsvector read back): counting a
+        # common word's first 1,001 costs more than the page. The planner's figure comes from the
+        # words' statistics; far above the bound, it says "about" well enough without a count.
+        estimate = _planner_estimate(session, ids)
+        if estimate > TRUST_ESTIMATE_FACTOR * exact_up_to:
+            return Total(estimate, exact=False)
+    bounded = int(session.scalar(counted(exact_up_to + 1)) or 0)
+    if bounded <= exact_up_to:
+        return Total(bounded, exact=True)
     if dialect == "postgresql":
-        return Total(max(exact_up_to + 1, _planner_estimate(session, ids)), exact=False)
-    value = _COUNTS.get(
-        (_url(session), bare),
-        lambda: int(session.scalar(select(func.count()).select_from(ids.subquery())) or 0),
-    )
+        planned = _planner_estimate(session, ids) if estimate is None else estimate
+        return Total(max(exact_up_to + 1, planned), exact=False)
+    value = _COUNTS.get((_url(session), bare), lambda: int(session.scalar(counted(None)) or 0))
     return Total(value, exact=False)
 
 

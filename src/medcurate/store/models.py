@@ -82,6 +82,10 @@ class ItemRecord(Base):
     variant: Mapped[str] = mapped_column(String(20))
     community: Mapped[str | None] = mapped_column(String(120))
     brand: Mapped[str | None] = mapped_column(String(255))
+    # The source's name as its pages give it (og:site_name, JSON-LD publisher), shown for ``brand``.
+    source_name: Mapped[str | None] = mapped_column(String(255))
+    # The curator or editor a draft is given to (a username), for "Assigned to me".
+    assigned_to: Mapped[str | None] = mapped_column(String(120))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     # What lists sort by: the date published, else the date stored. Never null, so one plain
     # descending index walk serves "newest first" on both databases (``NULLS LAST`` defeats it).
@@ -115,6 +119,7 @@ class ItemRecord(Base):
         Index("ix_items_community_sort", "community", "sort_at", "id"),
         Index("ix_items_state_brand_sort", "state", "brand", "sort_at", "id"),
         Index("ix_items_state_community_sort", "state", "community", "sort_at", "id"),
+        Index("ix_items_assigned_sort", "assigned_to", "sort_at", "id"),
     )
 
 
@@ -144,6 +149,18 @@ class ItemIdentifier(Base):
     identifier: Mapped[str] = mapped_column(String(300), primary_key=True)
 
     __table_args__ = (Index("ix_item_identifiers_identifier", "identifier"),)
+
+
+class ItemNote(Base):
+    """An editor's free-text note on an item: part of its history, never published."""
+
+    __tablename__ = "item_notes"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class SuggestionRecord(Base):

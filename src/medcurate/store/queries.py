@@ -10,7 +10,8 @@ spelled differently by every database.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, select
@@ -44,6 +45,12 @@ class Facets:
     brands: tuple[str, ...]
     communities: tuple[str, ...]
     topics: tuple[str, ...]
+    # The name each brand (registrable domain) goes by, where its pages give one.
+    source_names: dict[str, str] = field(default_factory=dict)
+
+    def source_name(self, brand: str) -> str:
+        """What the filter shows for ``brand``: the source's name, else the domain."""
+        return self.source_names.get(brand) or brand
 
 
 @dataclass(frozen=True)
@@ -79,11 +86,18 @@ def _facets(session: Session, limit: int) -> Facets:
         .order_by(func.count().desc())
         .limit(limit)
     ).all()
+    brands = _top(session, ItemRecord.brand, limit)
+    named = session.execute(
+        select(ItemRecord.brand, func.max(ItemRecord.source_name))
+        .where(ItemRecord.brand.in_(brands), ItemRecord.source_name.isnot(None))
+        .group_by(ItemRecord.brand)
+    ).all()
     return Facets(
         states=tuple(s.value for s in ItemState),
-        brands=_top(session, ItemRecord.brand, limit),
+        brands=brands,
         communities=_top(session, ItemRecord.community, limit),
         topics=tuple(str(row[0]) for row in topic_rows),
+        source_names={str(brand): str(name) for brand, name in named if brand and name},
     )
 
 
@@ -231,7 +245,7 @@ def dashboard(
                 labels[label] += 1
                 topic_weeks[label][slot] += 1
     sources = session.execute(
-        select(ItemRecord.brand, func.count())
+        select(func.coalesce(func.max(ItemRecord.source_name), ItemRecord.brand), func.count())
         .where(ItemRecord.brand.isnot(None))
         .group_by(ItemRecord.brand)
         .order_by(func.count().desc())
@@ -245,3 +259,56 @@ def dashboard(
         sources=tuple((str(brand), int(n)) for brand, n in sources),
         totals={str(k): int(v) for k, v in totals.items()},
     )
+
+
+# What an editor's day is made of, by the audit event that records each (``web.services``, ``batchrun``).
+EDITOR_ACTIONS = {
+    "item.ingest": "added",
+    "item.approve": "approved",
+    "item.publish": "published",
+    "item.reject": "rejected",
+}
+
+
+@dataclass(frozen=True)
+class ActionWeeks:
+    """Editors' actions per week, counted by the date of the action (not the article's date)."""
+
+    weeks: tuple[datetime, ...]
+    counts: dict[str, tuple[int, ...]]
+
+
+def editor_actions(
+    session: Session, *, now: datetime | None = None, weeks: int = DEFAULT_DASHBOARD_WEEKS
+) -> ActionWeeks:
+    """Items added, approved, published and rejected per week, by the week the action was taken.
+
+    The window ends with the week of ``now``, else of the newest action, so that it is the same
+    whenever it is read.
+    """
+    kinds = list(EDITOR_ACTIONS)
+    newest = now or session.scalar(select(func.max(AuditRecord.at)).where(AuditRecord.action.in_(kinds)))
+    if isinstance(newest, str):  # SQLite may hand back the aggregate as text
+        newest = datetime.fromisoformat(newest)
+    last = _week_start(newest or datetime.now(UTC))
+    starts = tuple(last - timedelta(weeks=weeks - 1 - i) for i in range(weeks))
+    index = {start: i for i, start in enumerate(starts)}
+    counts: dict[str, list[int]] = {name: [0] * weeks for name in EDITOR_ACTIONS.values()}
+    statement = select(AuditRecord.action, AuditRecord.at).where(
+        AuditRecord.action.in_(kinds), AuditRecord.at >= starts[0]
+    )
+    for action, moment in session.execute(statement):
+        slot = index.get(_week_start(moment))
+        if slot is not None:
+            counts[EDITOR_ACTIONS[action]][slot] += 1
+    return ActionWeeks(weeks=starts, counts={name: tuple(c) for name, c in counts.items() if any(c)})
+
+
+def duplicate_origins(session: Session, *, item_ids: Sequence[int]) -> dict[int, int]:
+    """The item each of these near-duplicates copies (``items.duplicate_of_id``), by id."""
+    if not item_ids:
+        return {}
+    statement = select(ItemRecord.id, ItemRecord.duplicate_of_id).where(
+        ItemRecord.id.in_(list(item_ids)), ItemRecord.duplicate_of_id.isnot(None)
+    )
+    return {int(item_id): int(origin) for item_id, origin in session.execute(statement) if origin is not None}

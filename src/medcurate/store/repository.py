@@ -103,6 +103,7 @@ def fill_columns(record: ItemRecord, item: CuratedItem, community: str | None) -
     record.url = item.url
     record.variant = detect_variant(item.front_matter).value
     record.brand = item.brand
+    record.source_name = item.source_name if item.source_name != item.brand else None
     record.published_at = item.published
     record.front_matter = dict(item.front_matter)
     record.body = item.body
@@ -231,6 +232,7 @@ class ItemQuery:
     topic: str | None = None
     brand: str | None = None
     identifier: str | None = None
+    assigned_to: str | None = None
     text: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -248,6 +250,8 @@ def item_conditions(query: ItemQuery) -> list[ColumnElement[bool]]:
         conditions.append(ItemRecord.community == query.community)
     if query.brand:
         conditions.append(ItemRecord.brand == query.brand)
+    if query.assigned_to:
+        conditions.append(ItemRecord.assigned_to == query.assigned_to)
     if query.topic:
         conditions.append(ItemRecord.topics.any(ItemTopic.label_key == normalize_label(query.topic)))
     if query.identifier:

@@ -177,8 +177,8 @@ def match_condition(text: str | None, *, dialect: str, many: bool = False) -> Co
     return key.in_(select(_FTS.c.rowid).where(match))
 
 
-def fts_matches(text: str, *, at_most: int) -> Select[Any] | None:
-    """SQLite: how many items match ``text``, counted up to ``at_most`` in the FTS5 index alone."""
+def fts_matches(text: str, *, at_most: int | None) -> Select[Any] | None:
+    """SQLite: how many items match ``text``, counted (up to ``at_most``) in the FTS5 index alone."""
     terms = parse_terms(text)
     if terms is None:
         return None

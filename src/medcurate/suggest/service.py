@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from medcurate.config import SiteConfig, load_config
 from medcurate.errors import ConfigError, SuggestError
+from medcurate.history import decision_detail
 from medcurate.models import CuratedItem, Decision, DecisionAction, ItemState, Offering, normalize_label
 from medcurate.rules import offering_entries, with_topics
 from medcurate.settings import Settings
@@ -417,15 +418,18 @@ def _changed_item(item: CuratedItem, decision: Decision, *, config: SiteConfig) 
     return item
 
 
-def _apply_to_item(session: Session, decision: Decision, *, config: SiteConfig) -> None:
-    """Write a checked decision into its item: topics, related offerings, or its community."""
+def _apply_to_item(
+    session: Session, decision: Decision, *, config: SiteConfig
+) -> tuple[CuratedItem, CuratedItem, tuple[str | None, str | None]]:
+    """Write a checked decision into its item; the item and its community before and after (for the audit)."""
     record = get_item(session, item_id=decision.item_id)
-    item = item_from_record(record)
+    item, community_before = item_from_record(record), record.community
     changed = _changed_item(item, decision, config=config)
     keep = decision.action is not DecisionAction.REJECT
     community = decision.label if decision.kind == "community" and keep else None
     if changed is not item or community is not None:
         save_item(session, item=changed, md_name=record.md_name, url_key=record.url_key, community=community)
+    return item, changed, (community_before, community)
 
 
 def record_decision(
@@ -458,7 +462,7 @@ def record_decision(
     )
     key = normalize_label(decision.label)[:400]
     with database.session() as session:
-        _apply_to_item(session, decision, config=site)
+        item, changed, community = _apply_to_item(session, decision, config=site)
         add_decision(
             session,
             item_id=item_id,
@@ -477,7 +481,14 @@ def record_decision(
             action=f"suggestion.{decision.action.value}",
             entity_type="item",
             entity_id=item_id,
-            detail={"kind": kind, "label": decision.label, "suggested": suggested},
+            detail=decision_detail(
+                item,
+                changed,
+                kind=kind,
+                label=decision.label,
+                suggested=suggested,
+                community=community,
+            ),
         )
 
 

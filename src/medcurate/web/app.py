@@ -8,17 +8,22 @@ page is sent to sign in.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medcurate import __version__
 from medcurate.errors import (
@@ -33,7 +38,9 @@ from medcurate.errors import (
     PermissionDenied,
     RateLimited,
     SourceError,
+    plain_reason,
 )
+from medcurate.history import ACTION_NAMES, describe
 from medcurate.ops.metrics import watch_pool
 from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
@@ -41,10 +48,24 @@ from medcurate.suggest import strength
 from medcurate.templating import make_environment
 from medcurate.web.deps import csrf_protect
 from medcurate.web.jsonguard import JSONDepthGuard
+from medcurate.web.labels import by_taxonomy, split_label
+from medcurate.web.ops import OPS_PATHS, ObserveRequests
 from medcurate.web.ops import ROUTES as OPS_ROUTES
-from medcurate.web.ops import observe_request
 from medcurate.web.options import WebContext, WebOptions
-from medcurate.web.routes import audit, auth, batches, dashboard, intel, items, sources, suggestions, users
+from medcurate.web.pages import site_links
+from medcurate.web.routes import (
+    audit,
+    auth,
+    batches,
+    dashboard,
+    desk,
+    intel,
+    items,
+    sources,
+    suggestions,
+    users,
+    workflow,
+)
 from medcurate.web.submissions import AppJobs
 from medcurate.web.transport import served_over_https
 
@@ -143,16 +164,65 @@ def back_link(request: Request) -> str | None:
     return None if back == request.url.path + (f"?{request.url.query}" if request.url.query else "") else back
 
 
-async def _security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    options: WebOptions = request.app.state.context.options
-    if served_over_https(request, options.trusted_proxies):
-        response.headers.setdefault("Strict-Transport-Security", f"max-age={options.hsts_max_age}")
-    return response
+class SecurityHeaders:
+    """Add ``SECURITY_HEADERS`` (and HSTS over HTTPS) to every answer that does not set its own.
+
+    A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` would run the app in a task of its
+    own and stream every response through a queue, a cost on every request.
+    """
+
+    def __init__(self, app: ASGIApp, *, options: WebOptions) -> None:
+        self.app = app
+        self.options = options
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to the answer's start."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if served_over_https(Request(scope), self.options.trusted_proxies):
+                    headers.setdefault("Strict-Transport-Security", f"max-age={self.options.hsts_max_age}")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class AdmissionLimit:
+    """Let at most ``limit`` requests into the app at once; the rest wait here, in order, untimed.
+
+    A request holds a database connection from its sign-in check to its end, across its hops
+    between the event loop and the threadpool. With more requests inside than connections, the
+    ones waiting for a thread would hold connections that the running ones need, and the pool fails
+    them after its timeout; admitted at most ``limit`` at a time (the pool has as many, and as many
+    again for a request that opens a second session), a queue of requests only waits. The probes
+    (``/healthz``, ``/readyz``, ``/metrics``) never wait.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._places: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    def _admitted(self) -> asyncio.Semaphore:
+        # A semaphore belongs to one event loop; a test client runs the app on a new one each time.
+        loop = asyncio.get_running_loop()
+        if self._places is None or self._places[0] is not loop:
+            self._places = (loop, asyncio.Semaphore(self.limit))
+        return self._places[1]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Wait for a place, then pass the request on."""
+        if scope["type"] != "http" or scope["path"] in OPS_PATHS:
+            await self.app(scope, receive, send)
+            return
+        async with self._admitted():
+            await self.app(scope, receive, send)
 
 
 def create_app(
@@ -173,14 +243,24 @@ def create_app(
     """
     options = options or WebOptions()
     owns_database = database is None
-    db = database or open_database(settings.database)
+    db = database or open_database(settings.database, pool_size=options.request_threads)
     templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
     templates.filters["strength"] = strength
+    templates.filters["history_lines"] = lambda event: describe(event.action, event.detail)
+    templates.filters["history_verb"] = lambda action: ACTION_NAMES.get(action, action)
+    templates.filters["plain_reason"] = plain_reason
+    templates.filters["by_taxonomy"] = by_taxonomy
+    templates.filters["topic_name"] = lambda label: split_label(label)[1]
+    templates.filters["topic_taxonomy"] = lambda label: split_label(label)[0]
+    templates.filters["site_links"] = lambda text: site_links(text, settings.load_site_config().base_url)
     jobs = AppJobs(db, settings)
     context = WebContext(settings=settings, options=options, database=db, templates=templates, jobs=jobs)
+    templates.globals["item_workflow"] = partial(workflow.workflow_view, context)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The threadpool FastAPI runs plain functions in (anyio's, 40 by default) as large as the pool.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = options.request_threads
         yield
         jobs.shutdown()
         if owns_database:
@@ -200,12 +280,14 @@ def create_app(
     app.add_exception_handler(MedcurateError, handle_error)
     app.add_exception_handler(RequestValidationError, handle_invalid_request)
     app.add_middleware(JSONDepthGuard)
-    app.middleware("http")(_security_headers)
-    app.middleware("http")(observe_request)  # outermost: times everything, errors included
+    app.add_middleware(AdmissionLimit, limit=options.request_threads)
+    app.add_middleware(SecurityHeaders, options=options)
+    app.add_middleware(ObserveRequests)  # outermost: times everything, errors included
     app.router.routes.extend(OPS_ROUTES)
     watch_pool(db.engine)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
-    for module in (auth, items, suggestions, audit, batches, sources, dashboard, users, intel):
+    routers = (auth, items, desk, workflow, suggestions, audit, batches, sources, dashboard, users, intel)
+    for module in routers:
         app.include_router(module.api, prefix=API_PREFIX)
         app.include_router(module.pages)
     return app

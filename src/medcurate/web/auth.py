@@ -23,7 +23,7 @@ from medcurate.errors import AuthError, RateLimited
 from medcurate.store import accounts
 from medcurate.store.models import WebSessionRecord
 from medcurate.store.repository import record_audit
-from medcurate.users import User, get_user_by_id, verify_credentials
+from medcurate.users import User, user_from_record, verify_credentials
 
 SESSION_COOKIE = "medcurate_session"
 LOGIN_CSRF_COOKIE = "medcurate_login_csrf"
@@ -117,13 +117,11 @@ def resolve_session(session: Session, *, cookie: str | None) -> SignedIn | None:
     """The signed-in user behind a cookie, or None when it is unknown, expired or the user disabled."""
     if not cookie:
         return None
-    row = accounts.web_session(session, id_hash=_digest(cookie))
-    if row is None or _aware(row.expires_at) < datetime.now(UTC):
+    found = accounts.web_session_with_user(session, id_hash=_digest(cookie))  # one query per request
+    if found is None or _aware(found[0].expires_at) < datetime.now(UTC) or found[1].disabled:
         return None
-    user = get_user_by_id(session, user_id=row.user_id)
-    if user.disabled:
-        return None
-    return SignedIn(user=user, csrf_token=row.csrf_token)
+    row, user = found
+    return SignedIn(user=user_from_record(user), csrf_token=row.csrf_token)
 
 
 def end_session(session: Session, *, cookie: str | None) -> None:

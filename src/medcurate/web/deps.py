@@ -1,12 +1,15 @@
 """Typed dependency aliases for routes: the context, a database session, the signed-in user, role gates, CSRF.
 
+The dependencies that only look at what is already loaded are ``async``: FastAPI runs a plain
+function dependency in its threadpool, a hop between threads for each, on every request.
+
 ``SessionDep`` commits when the route function returns (``scope="function"``), before the response
 leaves, so a redirect that follows a POST always reads what the POST wrote.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -42,7 +45,7 @@ class Principal:
     csrf_token: str | None = None
 
 
-def get_context(request: Request) -> WebContext:
+async def get_context(request: Request) -> WebContext:
     """The app's shared context."""
     context: WebContext = request.app.state.context
     return context
@@ -76,9 +79,10 @@ def get_principal_optional(request: Request, session: SessionDep) -> Principal |
     token = bearer_token(request)
     if token is not None:
         user = verify_api_token(session, token=token)
-        # Commit the token's last-use stamp now: a route that writes through another session
-        # (publishing) must not wait on this one's write lock.
-        session.commit()
+        if session.dirty:
+            # Commit the token's last-use stamp (once a minute) now: a route that writes through
+            # another session (publishing) must not wait on this one's write lock.
+            session.commit()
         return Principal(user=user, via="token")
     signed = resolve_session(session, cookie=request.cookies.get(SESSION_COOKIE))
     if signed is None:
@@ -89,7 +93,7 @@ def get_principal_optional(request: Request, session: SessionDep) -> Principal |
 MaybePrincipal = Annotated[Principal | None, Depends(get_principal_optional)]
 
 
-def get_principal(principal: MaybePrincipal) -> Principal:
+async def get_principal(principal: MaybePrincipal) -> Principal:
     """The requester; ``AuthError`` (sign in first) when anonymous."""
     if principal is None:
         raise AuthError("sign in first")
@@ -99,7 +103,7 @@ def get_principal(principal: MaybePrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def get_user(principal: CurrentPrincipal) -> User:
+async def get_user(principal: CurrentPrincipal) -> User:
     """The signed-in user."""
     return principal.user
 
@@ -116,10 +120,10 @@ async def get_form(request: Request) -> dict[str, str]:
 FormDep = Annotated[dict[str, str], Depends(get_form)]
 
 
-def require(role: Role) -> Callable[[User], User]:
+def require(role: Role) -> Callable[[User], Awaitable[User]]:
     """A dependency that lets through users whose role includes ``role``."""
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if not user.role.allows(role):
             raise PermissionDenied(f"this needs the {role.value} role; {user.username} is {user.role.value}")
         return user

@@ -128,11 +128,23 @@ def _parse(kind: Any, text: str, label: str) -> Any:
         raise InvalidInput(f"{label}: {text!r} is not valid: {exc}") from exc
 
 
+def _untouched(spec: FieldSpec, raw: str) -> bool:
+    """Whether the submitted text is what the field showed: then the stored value stays as it is.
+
+    Comparing the text, not the parsed value, keeps a value the form cannot round-trip (a list with
+    an empty entry, a blank string, a date's shape) exactly as stored when another field is saved.
+    """
+    text = raw.replace("\r\n", "\n")
+    if spec.kind in {"text", "number", "bool"}:
+        return text.strip() == spec.value.strip()
+    return text.rstrip("\n") == spec.value.rstrip("\n")
+
+
 def parse_fields(front_matter: Mapping[str, Any], form: Mapping[str, str]) -> dict[str, Any]:
-    """The front-matter changes a submitted editor form makes (only keys whose value changed)."""
+    """The front-matter changes a submitted editor form makes (only keys whose field was edited)."""
     changes: dict[str, Any] = {}
     for spec in editable_fields(front_matter):
-        if spec.kind == "readonly" or spec.name not in form:
+        if spec.kind == "readonly" or spec.name not in form or _untouched(spec, form[spec.name]):
             continue
         path = spec.name.removeprefix(PREFIX)
         key, _, sub = path.partition(".")
@@ -149,3 +161,14 @@ def parse_fields(front_matter: Mapping[str, Any], form: Mapping[str, str]) -> di
             if value != original:
                 changes[key] = value
     return changes
+
+
+def edited_text(stored: str, raw: str | None) -> str | None:
+    """A submitted long text (the brief) when it differs from the stored one, else None.
+
+    Browsers send line ends as CRLF and drop a textarea's first newline, so those alone are no edit.
+    """
+    if raw is None:
+        return None
+    text = raw.replace("\r\n", "\n")
+    return None if text.strip("\n") == stored.strip("\n") else text

@@ -28,6 +28,11 @@ DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 DEFAULT_HSTS_MAX_AGE = 365 * 24 * 3600  # a year, as the HSTS preload list asks
+# Requests served at once by one process (admitted into the app, threads in its threadpool, and
+# database connections, as many again for a request's second session). On a few cores more add no
+# throughput, only more connections and more switching between threads; the requests beyond them
+# wait in order, without a time limit, before the app.
+DEFAULT_REQUEST_THREADS = 16
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +48,7 @@ class WebOptions:
     # Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed.
     trusted_proxies: tuple[str, ...] = ()
     hsts_max_age: int = DEFAULT_HSTS_MAX_AGE
+    request_threads: int = DEFAULT_REQUEST_THREADS
 
     def __post_init__(self) -> None:
         for entry in self.trusted_proxies:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from medcurate.users import Role
 from medcurate.web.deps import Principal
@@ -43,5 +44,23 @@ def redirect(url: str, *, notice: str | None = None) -> RedirectResponse:
     if not url.startswith("/") or url.startswith("//"):
         url = "/"
     if notice:
-        url += ("&" if "?" in url else "?") + urlencode({"notice": notice})
+        url, hash_mark, fragment = url.partition("#")  # the query goes before a #fragment
+        url += ("&" if "?" in url else "?") + urlencode({"notice": notice}) + hash_mark + fragment
     return RedirectResponse(url, status_code=303)
+
+
+def site_links(text: str, base_url: str) -> Markup:
+    """``text`` escaped, with the published site's own addresses in it made links (a notice's live page).
+
+    Only addresses under the configured base URL become links: a notice comes from the query string,
+    so no other address in it is trusted.
+    """
+    escaped = str(escape(text))
+    prefix = re.escape(str(escape(base_url.rstrip("/") + "/")))
+    return Markup(
+        re.sub(
+            rf"{prefix}[^\s<>\"']*",
+            lambda m: f'<a href="{m.group(0)}" target="_blank" rel="noopener">{m.group(0)}</a>',
+            escaped,
+        )
+    )

@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from medcurate.errors import plain_reason
+from medcurate.history import describe
 from medcurate.models import DecisionAction, SuggestionKind
 from medcurate.store.listing import ItemPage, ItemRow, Total
 from medcurate.store.models import AuditRecord, ItemRecord, SuggestionRecord
@@ -32,7 +34,11 @@ class ItemBase(BaseModel):
 
     title: str
     url: str | None = None
-    brand: str | None = None
+    brand: str | None = Field(default=None, description="The source's registrable domain")
+    source_name: str | None = Field(
+        default=None, description="The source's name as its pages give it (og:site_name, JSON-LD), else brand"
+    )
+    assigned_to: str | None = Field(default=None, description="The username the item is assigned to")
     community: str | None = None
     state: str
     published_at: datetime | None = None
@@ -146,6 +152,7 @@ class AuditEventPublic(BaseModel):
     entity_type: str
     entity_id: str
     detail: dict[str, Any]
+    summary: list[str] = Field(default_factory=list, description='What changed, for people ("Title: A → B")')
 
 
 class AuditPublic(BaseModel):
@@ -169,6 +176,17 @@ class BatchEntryPublic(BaseModel):
     status: str
     reason: str | None = None
     item_id: int | None = None
+    duplicate_of: int | None = Field(default=None, description="The item a near-duplicate copies")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> str:
+        """The outcome in words: created, existing, duplicate of #N, failed: reason, waiting."""
+        if self.status == "duplicate":
+            return f"duplicate of #{self.duplicate_of}" if self.duplicate_of else "duplicate"
+        if self.status == "failed":
+            return f"failed: {plain_reason(self.reason)}" if self.reason else "failed"
+        return "waiting" if self.status == "pending" else self.status
 
 
 class JobPublic(BaseModel):
@@ -323,24 +341,34 @@ class StatsPublic(BaseModel):
     top_topics: list[TopicSeries]
     top_sources: list[LabelCount]
     totals: dict[str, int]
+    actions_per_week: list[WeekCount] = Field(
+        default_factory=list,
+        description="Items added, approved, published and rejected, by the week the action was taken",
+    )
+
+
+def _public_fields(record: ItemRecord | ItemRow) -> dict[str, Any]:
+    topics = list(record.topics) if isinstance(record, ItemRow) else [t.label for t in record.topics]
+    return {
+        "id": record.id,
+        "md_name": record.md_name,
+        "variant": record.variant,
+        "title": record.title,
+        "url": record.url,
+        "brand": record.brand,
+        "source_name": record.source_name or record.brand,
+        "assigned_to": record.assigned_to,
+        "community": record.community,
+        "state": record.state,
+        "published_at": record.published_at,
+        "updated_at": record.updated_at,
+        "topics": topics,
+    }
 
 
 def item_public(record: ItemRecord | ItemRow) -> ItemPublic:
     """The list shape of a list row, or of a stored item (its topics loaded)."""
-    topics = list(record.topics) if isinstance(record, ItemRow) else [t.label for t in record.topics]
-    return ItemPublic(
-        id=record.id,
-        md_name=record.md_name,
-        variant=record.variant,
-        title=record.title,
-        url=record.url,
-        brand=record.brand,
-        community=record.community,
-        state=record.state,
-        published_at=record.published_at,
-        updated_at=record.updated_at,
-        topics=topics,
-    )
+    return ItemPublic(**_public_fields(record))
 
 
 def items_public(page: ItemPage, total: Total) -> ItemsPublic:
@@ -357,7 +385,7 @@ def items_public(page: ItemPage, total: Total) -> ItemsPublic:
 def item_detail(record: ItemRecord) -> ItemDetail:
     """The full shape of a stored item."""
     return ItemDetail(
-        **item_public(record).model_dump(),
+        **_public_fields(record),  # validated once, as the detail (not as a list row first)
         front_matter=to_jsonable(record.front_matter),
         body=record.body,
         provenance=record.provenance,
@@ -386,6 +414,7 @@ def audit_public(record: AuditRecord) -> AuditEventPublic:
         entity_type=record.entity_type,
         entity_id=record.entity_id,
         detail=record.detail or {},
+        summary=describe(record.action, record.detail),
     )
 
 

@@ -35,6 +35,7 @@ from medcurate.errors import (
     PermissionDenied,
     SuggestError,
 )
+from medcurate.history import field_changes, keep_image
 from medcurate.models import CuratedItem, ItemState, format_timestamp, normalize_label
 from medcurate.rules import (
     derive_breadcrumbs,
@@ -48,6 +49,7 @@ from medcurate.store.models import ItemRecord, SourceRecord
 from medcurate.store.repository import get_item, item_from_record, record_audit, save_item
 from medcurate.users import Role, User
 from medcurate.validation import link_problems, type_problems
+from medcurate.web.review import cropped
 
 CURATOR_EDITABLE = frozenset({ItemState.DRAFT, ItemState.DUPLICATE, ItemState.REJECTED})
 TRANSITIONS: Mapping[str, tuple[ItemState, frozenset[ItemState]]] = {
@@ -95,19 +97,6 @@ def check_can_edit(user: User, record: ItemRecord) -> None:
     )
 
 
-def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
-    changed = {}
-    for key in [*before, *(k for k in after if k not in before)]:
-        if before.get(key) != after.get(key):
-            changed[key] = {"from": _short(before.get(key)), "to": _short(after.get(key))}
-    return changed
-
-
-def _short(value: Any) -> Any:
-    text = str(value) if not isinstance(value, (int, float, bool, type(None))) else value
-    return text[:200] + "…" if isinstance(text, str) and len(text) > 200 else text
-
-
 def _community_fields(item: CuratedItem, config: SiteConfig, key: str) -> dict[str, Any]:
     community = config.community(key)
     titles, links = derive_breadcrumbs(community, item.title)
@@ -147,10 +136,17 @@ def apply_changes(item: CuratedItem, changes: ItemChanges, *, config: SiteConfig
 
 
 def update_item(
-    session: Session, *, item_id: int, changes: ItemChanges, user: User, config: SiteConfig
+    session: Session,
+    *,
+    item_id: int,
+    changes: ItemChanges,
+    user: User,
+    config: SiteConfig,
+    audit_extra: Mapping[str, Any] | None = None,
 ) -> ItemRecord:
-    """Apply ``changes`` to a stored item and audit what changed."""
+    """Apply ``changes`` to a stored item and audit what changed, whole, so that it can be undone."""
     record = get_item(session, item_id=item_id)
+    community_before = record.community
     check_can_edit(user, record)
     if changes.front_matter is not None:
         refused = [*type_problems(changes.front_matter), *link_problems(changes.front_matter)]
@@ -166,10 +162,18 @@ def update_item(
         session, item=after, md_name=record.md_name, url_key=record.url_key, community=community
     )
     if outcome != "unchanged":
-        detail = _diff(before.front_matter, after.front_matter)
-        detail.pop("lastMod", None)
-        if before.body != after.body:
-            detail["body"] = {"from": _short(before.body), "to": _short(after.body)}
+        detail: dict[str, Any] = {
+            "changes": [
+                c
+                for c in field_changes(
+                    {**before.front_matter, "body": before.body}, {**after.front_matter, "body": after.body}
+                )
+                if c["field"] != "lastMod"
+            ],
+            **(audit_extra or {}),
+        }
+        if record.community != community_before:
+            detail["community"] = {"from": community_before, "to": record.community}
         record_audit(
             session,
             actor=user.username,
@@ -298,6 +302,26 @@ def decide(
         raise InvalidInput(str(exc)) from exc
 
 
+def _checked_image(
+    data: bytes, *, max_bytes: int, crop_to: tuple[int, int] | None
+) -> tuple[bytes, str, list[int]]:
+    """The image's bytes (cropped when asked), format and size; ``InvalidInput`` for anything else."""
+    if len(data) > max_bytes:
+        raise InvalidInput(f"the image is larger than {max_bytes // (1024 * 1024)} MB")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = (image.format or "").upper()
+            if crop_to is not None and image_format in IMAGE_FORMATS:
+                data, image_format = cropped(image, crop_to)
+            with Image.open(io.BytesIO(data)) as final:
+                size = [int(final.width), int(final.height)]
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InvalidInput(f"not an image Pillow can read: {exc}") from exc
+    if image_format not in IMAGE_FORMATS:
+        raise InvalidInput(f"a featured image is JPEG, PNG, GIF or WebP, not {image_format or 'unknown'}")
+    return data, image_format, size
+
+
 def set_featured_image(
     session: Session,
     *,
@@ -308,25 +332,23 @@ def set_featured_image(
     images_dir: Path,
     max_bytes: int,
     config: SiteConfig,
+    crop_to: tuple[int, int] | None = None,
 ) -> ItemRecord:
-    """Replace an item's featured image with an uploaded one, stored as ``<mdName>-featuredImage.<ext>``."""
-    if len(data) > max_bytes:
-        raise InvalidInput(f"the image is larger than {max_bytes // (1024 * 1024)} MB")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image_format = (image.format or "").upper()
-            size = [int(image.width), int(image.height)]
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InvalidInput(f"not an image Pillow can read: {exc}") from exc
-    if image_format not in IMAGE_FORMATS:
-        raise InvalidInput(f"a featured image is JPEG, PNG, GIF or WebP, not {image_format or 'unknown'}")
+    """Replace an item's featured image (uploaded, or one of the page's), as ``<mdName>-featuredImage.<ext>``.
+
+    With ``crop_to`` (a width and height), the image is cut to that ratio around its centre first.
+    """
+    data, image_format, size = _checked_image(data, max_bytes=max_bytes, crop_to=crop_to)
     record = get_item(session, item_id=item_id)
     check_can_edit(user, record)
     href = featured_image_filename(record.md_name, image_format)
-    images_dir.mkdir(parents=True, exist_ok=True)
-    (images_dir / href).write_bytes(data)
     item = item_from_record(record)
     current = item.front_matter.get("featuredImage")
+    # The file before is kept by its content hash, so that undo can put it back (medcurate.history).
+    href_before = current.get("href") if isinstance(current, Mapping) else None
+    kept_before = keep_image(images_dir, href_before)
+    images_dir.mkdir(parents=True, exist_ok=True)
+    (images_dir / href).write_bytes(data)
     image_fields = dict(current) if isinstance(current, Mapping) else {}
     image_fields.update(
         {
@@ -338,7 +360,20 @@ def set_featured_image(
         }
     )
     changes = ItemChanges(front_matter={"featuredImage": image_fields})
-    return update_item(session, item_id=item_id, changes=changes, user=user, config=config)
+    image_detail = {
+        "href": href,
+        "kept": keep_image(images_dir, href),
+        "href_before": href_before,
+        "kept_before": kept_before,
+    }
+    return update_item(
+        session,
+        item_id=item_id,
+        changes=changes,
+        user=user,
+        config=config,
+        audit_extra={"image": image_detail},
+    )
 
 
 def add_source(session: Session, *, kind: str, location: str, title: str | None, user: User) -> SourceRecord:

@@ -21,7 +21,7 @@ from functools import partial
 from medcurate.publish.site.context import BuildContext
 from medcurate.publish.site.index import search_row
 from medcurate.publish.site.itemsource import ItemRevision, ItemsChanged
-from medcurate.publish.site.plan import ARCHIVE_TITLE, ARCHIVE_URL, bucket_of, file_of, sort_key
+from medcurate.publish.site.plan import ARCHIVE_TITLE, ARCHIVE_URL, bucket_of, file_of, listing_sort_key
 from medcurate.publish.site.state import ItemRow, Member
 from medcurate.publish.site.views import (
     ItemView,
@@ -122,7 +122,7 @@ class ItemPages:
             if image is not None and image.source_file is not None:
                 with_stat = f"{print_}:{image.source_file}"
                 ctx.copy(image.src.lstrip("/"), digest_of(with_stat), owner, image.source_file)
-            sort = sort_key(view.date_iso, view.key)
+            sort = listing_sort_key(view.date_iso, view.key)
             rows.append(
                 ItemRow(
                     key=view.key,

@@ -10,8 +10,10 @@ few items they show are read again from the source, and only when their digest c
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import partial
 
+from medcurate.publish.sanitize import clean_text
 from medcurate.publish.site.context import BuildContext
 from medcurate.publish.site.itempages import ItemPages, Reach
 from medcurate.publish.site.plan import (
@@ -28,7 +30,7 @@ from medcurate.publish.site.plan import (
     pages_reached,
 )
 from medcurate.publish.site.state import ListingRow
-from medcurate.publish.site.views import NavLink
+from medcurate.publish.site.views import NavLink, url_path
 
 HOME_TOPICS = 12  # topics the home page lists, the busiest first
 TERM_INDEXES = (
@@ -57,6 +59,7 @@ class ListingPages:
             self._stream_pages(self._listing(row))
             if row.kind in ("section", "topic"):
                 self._feeds(self._listing(row))
+        self._empty_communities()
         self._site_feeds()
         self.write_home()
 
@@ -83,9 +86,28 @@ class ListingPages:
                 ctx.drop_owned(f"list:{url}", numbered + 1)
             if listing.feeds:
                 self._feeds(listing)
+        self._empty_communities()
         if ARCHIVE_URL in reach.listings:
             self._site_feeds()
         self.write_home()
+
+    def _empty_communities(self) -> None:
+        """A page, empty but for a sentence, for each configured community with no item yet.
+
+        The site's menu links to every community: its page must exist before its first item does.
+        """
+        ctx = self.ctx
+        for community in ctx.config.communities:
+            url = url_path(*[p for p in community.base_path.split("/") if p])
+            if ctx.state.listing(url) is not None:
+                continue
+            name, description = clean_text(community.name), clean_text(community.description)
+            listing = replace(make_listing("section", url, name, description, 0), feeds=False)
+            page = pager(url, 0, 0)
+            digest = joined_digest(ctx.site_digest, "empty", url, name, description)
+            ctx.emit(
+                file_of(url), digest, f"list:{url}", partial(ctx.renderer.listing_page, listing, page, [])
+            )
 
     def _emit_page(self, listing: Listing, page: Pager, rows: Sequence[tuple[str, str, str, str]]) -> None:
         """Write one listing page from its items' rows (oldest first), if its digest changed."""

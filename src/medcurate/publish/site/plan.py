@@ -50,7 +50,7 @@ def file_of(url: str, name: str = INDEX) -> str:
     return f"{stripped}/{name}" if stripped else name
 
 
-def sort_key(date_iso: str, key: str) -> str:
+def listing_sort_key(date_iso: str, key: str) -> str:
     """An item's place in every listing: by date, then by key (the greatest is the newest)."""
     return f"{date_iso}{SORT_SEPARATOR}{key}"
 

@@ -3,7 +3,7 @@
 One environment per build, from the one factory (``medcurate.templating``), with the site's own
 templates first. Everything a page needs beyond its view is a plain global set before the first
 template loads: the site's metadata, ``abs_url``, the navigation. The item page's schema.org
-JSON-LD is made by one function (``item_json_ld``), so that another mapping can replace it.
+JSON-LD is made by one function (``item_json_ld_script``), so that another mapping can replace it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemBytecodeCache
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
-from medcurate.publish.jsonld import item_json_ld as jsonld_for_item
+from medcurate.publish.jsonld import item_json_ld
 from medcurate.publish.site.plan import Listing, Pager
 from medcurate.publish.site.views import ItemView, NavLink, rfc822
 from medcurate.templating import make_environment
@@ -45,7 +45,7 @@ class SiteMeta:
         return f"{self.base_url.rstrip('/')}{path}"
 
 
-def item_json_ld(meta: SiteMeta, item: ItemView) -> Markup:
+def item_json_ld_script(meta: SiteMeta, item: ItemView) -> Markup:
     """The item page's schema.org JSON-LD, safe inside a script tag (keys sorted).
 
     Its type follows the item's source type (``medcurate.publish.jsonld``): ``NewsArticle`` by default,
@@ -61,7 +61,7 @@ def item_json_ld(meta: SiteMeta, item: ItemView) -> Markup:
         "isBasedOn": item.source_url,
         "image": meta.absolute(item.image.src) if item.image else None,
     }
-    return htmlsafe_json_dumps(jsonld_for_item(fields, item.facts), sort_keys=True)
+    return htmlsafe_json_dumps(item_json_ld(fields, item.facts), sort_keys=True)
 
 
 def _isodate(moment: datetime | None) -> str:
@@ -116,7 +116,7 @@ class Renderer:
         env.globals["site"] = meta
         env.globals["abs_url"] = meta.absolute
         env.globals["nav_html"] = _nav_html(meta.nav)
-        env.globals["article_json_ld"] = lambda item: item_json_ld(meta, item)
+        env.globals["article_json_ld"] = lambda item: item_json_ld_script(meta, item)
         env.globals["cards"] = self.cards
         env.globals["rss_items"] = self.rss_items
         env.globals["atom_entries"] = self.atom_entries

@@ -26,7 +26,7 @@ from markupsafe import Markup
 from medcurate.config import SiteConfig
 from medcurate.models import CuratedItem, FeaturedImage, Offering
 from medcurate.publish.jsonld import NO_FACTS, ItemFacts, item_facts
-from medcurate.publish.sanitize import brief_html, brief_text, clean_text, safe_http_url
+from medcurate.publish.sanitize import brief_html, brief_text, clean_text, excerpt, safe_http_url
 from medcurate.rules import DEFAULT_SECTION, slugify
 
 _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
@@ -314,8 +314,10 @@ def make_view(
     title = clean_text(item.title) or "(untitled)"
     brief = brief_html(item)
     text = brief_text(brief)
-    description = clean_text(fields.description) or text[:200]
-    brand = clean_text(item.brand)
+    description = excerpt(clean_text(fields.description), text)
+    # The source's own name is shown; its page's address stays that of its domain.
+    brand = clean_text(item.source_name)
+    domain = clean_text(item.brand)
     published = item.published
     date_iso, date_rfc822, date_human = _dates(published)
     topics = tuple(link for link in map(topic_link, item.topics) if link is not None)
@@ -328,7 +330,7 @@ def make_view(
         text=text,
         source_url=safe_http_url(item.url),
         brand=brand,
-        brand_url=brand_url(brand) if brand else None,
+        brand_url=brand_url(domain) if domain else None,
         published=published,
         date_iso=date_iso,
         date_rfc822=date_rfc822,

@@ -7,6 +7,7 @@ and the progress page polls the batch's entry rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -16,7 +17,8 @@ from medcurate.batches import stalled_batch_ids
 from medcurate.errors import InvalidInput, NotFound
 from medcurate.models import EntryStatus
 from medcurate.sources import urls_from_text
-from medcurate.store.queries import batch_by_key, get_batch, list_batches
+from medcurate.store.models import BatchEntryRecord
+from medcurate.store.queries import batch_by_key, duplicate_origins, get_batch, list_batches
 from medcurate.web.deps import ContextDep, CuratorUser, CurrentPrincipal, RowId, SessionDep, ViewerUser
 from medcurate.web.pages import redirect, render
 from medcurate.web.routes import ERROR_RESPONSES
@@ -45,13 +47,27 @@ def _links(text: str) -> list[str]:
     return urls
 
 
+def entries_public(session: Session, entries: Sequence[BatchEntryRecord]) -> list[BatchEntryPublic]:
+    """A batch's entries with their outcomes in words (a near-duplicate names the item it copies)."""
+    copied = [e.item_id for e in entries if e.status == "duplicate" and e.item_id is not None]
+    origins = duplicate_origins(session, item_ids=copied)
+    return [
+        BatchEntryPublic(
+            position=e.position,
+            url=e.url,
+            status=e.status,
+            reason=e.reason,
+            item_id=e.item_id,
+            duplicate_of=origins.get(e.item_id) if e.item_id is not None else None,
+        )
+        for e in entries
+    ]
+
+
 def job_public(session: Session, job: Job) -> JobPublic:
     """A job with its batch's entries as they stand."""
     batch = batch_by_key(session, key=job.batch_key)
-    entries = [
-        BatchEntryPublic(position=e.position, url=e.url, status=e.status, reason=e.reason, item_id=e.item_id)
-        for e in (batch.entries if batch else [])
-    ]
+    entries = entries_public(session, batch.entries if batch else [])
     done = sum(1 for e in entries if e.status != EntryStatus.PENDING)
     state = job.state
     if state == "finished" and batch is None:
@@ -187,6 +203,6 @@ def batch_page(
     batch_id: RowId, request: Request, context: ContextDep, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     """One batch and what became of each link."""
-    return render(
-        request, context, "batch.html", principal=principal, batch=get_batch(session, batch_id=batch_id)
-    )
+    batch = get_batch(session, batch_id=batch_id)
+    entries = entries_public(session, batch.entries)
+    return render(request, context, "batch.html", principal=principal, batch=batch, entries=entries)

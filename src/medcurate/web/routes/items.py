@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import Field
+from sqlalchemy.orm import Session
 
 from medcurate.errors import MedcurateError, NotFound
 from medcurate.intel.identifiers import identifier_key
-from medcurate.intel.service import review_facts
-from medcurate.models import normalize_label
+from medcurate.publish.preview import live_url
+from medcurate.store.desk import top_suggestions
 from medcurate.store.listing import MAX_OFFSET, about, item_page, item_total
-from medcurate.store.queries import audit_page, item_facets, suggestions_for
+from medcurate.store.queries import item_facets
 from medcurate.store.repository import ItemQuery, get_item, item_from_record
 from medcurate.users import User
 from medcurate.web.deps import (
@@ -28,10 +30,11 @@ from medcurate.web.deps import (
     SessionDep,
     ViewerUser,
 )
-from medcurate.web.forms import editable_fields, parse_fields
+from medcurate.web.forms import edited_text, parse_fields
 from medcurate.web.options import MAX_PAGE_SIZE, WebContext
 from medcurate.web.pages import redirect, render
 from medcurate.web.routes import ERROR_RESPONSES
+from medcurate.web.routes.desk import review_values
 from medcurate.web.schemas import (
     BulkAction,
     BulkFailure,
@@ -77,9 +80,11 @@ def _query(
     limit: int,
     offset: int,
     identifier: str | None = None,
+    assigned_to: str | None = None,
 ) -> ItemQuery:
     return ItemQuery(
         identifier=identifier_key(identifier) if identifier and identifier.strip() else None,
+        assigned_to=assigned_to or None,
         state=state or None,
         brand=brand or None,
         topic=topic or None,
@@ -105,6 +110,9 @@ def api_list_items(
         Query(max_length=300, description="A DOI, PMID, NCT, FDA, FR or CFR identifier it carries"),
     ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Words in the title or text")] = None,
+    assigned: Annotated[
+        str | None, Query(max_length=120, description="Items assigned to this username; `me`: to you")
+    ] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
@@ -113,7 +121,6 @@ def api_list_items(
     before: Annotated[str | None, CURSOR] = None,
 ) -> ItemsPublic:
     """Items matching the filters, newest first (best matches first with q=), one page at a time."""
-    del user
     query = _query(
         state=state,
         brand=brand,
@@ -125,6 +132,7 @@ def api_list_items(
         limit=limit,
         offset=offset,
         identifier=identifier,
+        assigned_to=user.username if assigned == "me" else assigned,
     )
     page = item_page(session, query=query, after=after, before=before)
     return items_public(page, item_total(session, query=query))
@@ -223,6 +231,14 @@ def api_back_to_draft(item_id: RowId, context: ContextDep, user: EditorUser) -> 
     return _apply(item_id, "draft", context, user)
 
 
+def published_notice(context: WebContext, item_id: int) -> str:
+    """What an editor reads after publishing: the live page's address, where the site has one."""
+    with context.database.session() as session:
+        key = get_item(session, item_id=item_id).md_name
+    live = live_url(site_dir=context.site_dir, config=context.settings.load_site_config(), key=key)
+    return f"Published: {live}" if live else "Published; the site is rebuilt."
+
+
 def _raise_first(failed: dict[int, MedcurateError]) -> None:
     raise next(iter(failed.values()))
 
@@ -246,6 +262,7 @@ def inbox(
     community: Annotated[str | None, Query(max_length=120)] = None,
     identifier: Annotated[str | None, Query(max_length=300)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    assigned: Annotated[str | None, Query(max_length=120)] = None,
     since: Annotated[date | None, Query()] = None,
     until: Annotated[date | None, Query()] = None,
     after: Annotated[str | None, CURSOR] = None,
@@ -264,6 +281,7 @@ def inbox(
         limit=context.options.page_size,
         offset=0,
         identifier=identifier,
+        assigned_to=principal.user.username if assigned == "me" else assigned,
     )
     page = item_page(session, query=query, after=after, before=before)
     total = item_total(session, query=query)
@@ -274,6 +292,7 @@ def inbox(
         "community": community or "",
         "identifier": identifier or "",
         "q": q or "",
+        "assigned": assigned or "",
         "since": since.isoformat() if since else "",
         "until": until.isoformat() if until else "",
     }
@@ -285,7 +304,7 @@ def inbox(
         context,
         "inbox.html",
         principal=principal,
-        items=page.rows,
+        **_rows_with_top_suggestions(session, page.rows),
         total=total,
         total_text=about(total),
         next_page=page.next,
@@ -295,6 +314,11 @@ def inbox(
         filters=filters,
         facets=item_facets(session),
     )
+
+
+def _rows_with_top_suggestions(session: Session, rows: Sequence[Any]) -> dict[str, Any]:
+    """The page's rows and each one's best pending topic suggestion (what the inbox's `a` accepts)."""
+    return {"items": rows, "top": top_suggestions(session, item_ids=[r.id for r in rows])}
 
 
 @pages.post("/items/bulk")
@@ -324,36 +348,19 @@ def inbox_bulk(
 def review(
     item_id: RowId, request: Request, context: ContextDep, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
-    """The review page: every field, suggestions, community, offerings, image, workflow, audit trail."""
-    record = get_item(session, item_id=item_id)
-    item = item_from_record(record)
-    config = context.settings.load_site_config()
-    chosen = {normalize_label(o.label) for o in item.fields.related_offerings or []}
-    events, _ = audit_page(session, entity_type="item", entity_id=str(item_id), limit=100)
-    image = item.fields.featured_image
-    return render(
-        request,
-        context,
-        "item.html",
-        principal=principal,
-        record=record,
-        item=item,
-        fields=editable_fields(item.front_matter),
-        suggestions=suggestions_for(session, item_id=item_id),
-        communities=config.communities,
-        offerings=config.offerings,
-        chosen_offerings=chosen,
-        events=events,
-        has_image=bool(getattr(image, "href", None)),
-        known_topics=[t.label for t in config.topics],
-        image_alt=getattr(image, "alt", "") or "",
-        intel=review_facts(item, text=record.text),
-    )
+    """The review screen: the article beside the editor's fields, topics and history (``routes.desk``)."""
+    values = review_values(session, context, item_id=item_id)
+    return render(request, context, "item.html", principal=principal, **values)
 
 
 @pages.post("/items/{item_id}")
 def review_save(
-    item_id: RowId, context: ContextDep, session: SessionDep, user: CuratorUser, form: FormDep
+    item_id: RowId,
+    context: ContextDep,
+    session: SessionDep,
+    user: CuratorUser,
+    form: FormDep,
+    offerings: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Save the review page's fields, body and topics."""
     record = get_item(session, item_id=item_id)
@@ -361,13 +368,15 @@ def review_save(
     topics = form.get("topics")
     changes = ItemChanges(
         front_matter=front_matter or None,
-        body=form["body"].replace("\r\n", "\n") if "body" in form else None,
+        body=edited_text(record.body, form.get("body")),
         topics=[line for line in topics.splitlines() if line.strip()] if topics is not None else None,
+        community=form["community"] if form.get("community") not in (None, "", record.community) else None,
+        related_offerings=offerings if "offerings_shown" in form else None,
     )
     update_item(
         session, item_id=item_id, changes=changes, user=user, config=context.settings.load_site_config()
     )
-    return redirect(f"/items/{item_id}", notice="Saved.")
+    return redirect(f"/items/{item_id}", notice="Saved.")  # only the fields edited changed
 
 
 @pages.post("/items/{item_id}/community")
@@ -427,11 +436,20 @@ def review_image_file(
 
 
 @pages.post("/items/{item_id}/state/{action}")
-def review_transition(item_id: RowId, action: Action, context: ContextDep, user: EditorUser) -> Response:
-    """Approve, publish, reject or send back to draft, from the review page."""
+def review_transition(
+    item_id: RowId,
+    action: Action,
+    context: ContextDep,
+    user: EditorUser,
+    next_item: Annotated[int | None, Form(alias="next", ge=1, le=MAX_ROW_ID)] = None,
+) -> Response:
+    """Approve, publish, reject or send back to draft from the review page; then the next item, if given."""
+    target = f"/items/{next_item or item_id}"
     if action == "publish":
         _publish_one(item_id, context, user)
-        return redirect(f"/items/{item_id}", notice=f"Published; the site in {context.site_dir} is rebuilt.")
+        if next_item:
+            return redirect(target, notice=published_notice(context, item_id) + f" Now #{next_item}.")
+        return redirect(target, notice=published_notice(context, item_id))
     with context.database.session() as session:
         transition(session, item_id=item_id, action=action, user=user)
-    return redirect(f"/items/{item_id}", notice=NOTICES[action])
+    return redirect(target, notice=f"#{item_id}: {NOTICES[action]}" if next_item else NOTICES[action])
