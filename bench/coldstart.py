@@ -25,8 +25,8 @@ import numpy as np
 from medcurate.models import normalize_label
 from medcurate.suggest import coldstart
 from medcurate.suggest.embedding import EMBEDDING_DIM, EmbeddingCache, default_encoder
-from medcurate.suggest.engine import LabelInfo
 from medcurate.suggest.evaluate import examples_from_dir
+from medcurate.suggest.labels import LabelInfo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "curated-posts-dev"

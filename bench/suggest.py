@@ -25,15 +25,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from medcurate.frontmatter import read_document
 from medcurate.suggest.embedding import (
-    ENCODER_NAMES,
     EmbeddingCache,
     TextEncoder,
-    encoder_for,
     encoder_space,
     item_text,
+    item_vectors,
     model_install_bytes,
 )
-from medcurate.suggest.engine import fit, item_vectors, predict
+from medcurate.suggest.encoders import ENCODER_NAMES, encoder_for
+from medcurate.suggest.engine import fit, predict
 from medcurate.suggest.evaluate import evaluate_dirs, examples_from_dir, split_by_date
 from medcurate.suggest.static import StaticEncoder, model_bytes, read_stamp
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medcurate.suggest.evaluate import corpus_sha256
 
 PARKING = (
     "Hospital opens a smartphone app that guides visitors to free parking spaces",
@@ -24,3 +30,23 @@ def write_post(
     path = directory / f"{name}.md"
     path.write_text(f"---\n{front}---\n{text}\n", encoding="utf-8")
     return path
+
+
+BASELINE = Path(__file__).resolve().parents[1] / "bench" / "eval_baseline.json"
+
+
+def baseline_floors(section: str, corpus: Path) -> dict[str, Any]:
+    """The floors of ``section`` in bench/eval_baseline.json, if measured on ``corpus`` as it is.
+
+    A corpus that changed fails here, saying so, rather than as a figure below a floor.
+    """
+    floors: dict[str, Any] = json.loads(BASELINE.read_text(encoding="utf-8"))[section]
+    recorded, actual = floors.get("corpus_sha256"), corpus_sha256(corpus)
+    if recorded != actual:
+        pytest.fail(
+            f"bench/eval_baseline.json [{section}] was measured on a corpus with sha256 {recorded}, "
+            f"but {corpus} now hashes to {actual}: the corpus changed. Re-measure "
+            f"({floors.get('measured_with', 'see docs/benchmarks.md')}) and record the new floors and "
+            "corpus_sha256 in the same commit."
+        )
+    return floors

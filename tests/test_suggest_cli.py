@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from medcurate.cli import app
 from medcurate.suggest.evaluate import split_by_date
+from suggestsupport import baseline_floors
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "suggest"
 KEYS = {"p_at_1", "hit_at_3", "micro_f1", "ceiling", "n_test"}
 
@@ -37,6 +37,38 @@ def test_suggest_train_decide_on_a_site(tmp_path: Path) -> None:
     _run("--home", home, "topics", "decide", "1", "Rural Health", "--action", "add", "--actor", "ana")
     shown = json.loads(_run("--home", home, "items", "show", "1", "--json"))
     assert "Rural Health" in shown["front_matter"]["categories"]
+
+
+def test_decide_resolves_a_community_by_name_as_the_web_app_does(tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    _run("--home", home, "import", str(FIXTURES / "history"))
+    _run("--home", home, "topics", "decide", "1", "Chronic Care Management (CCM)", "--kind", "community")
+    shown = json.loads(_run("--home", home, "items", "show", "1", "--json"))
+    assert shown["community"] == "chronic-care-management"
+    offering = "Armis Platform for Healthcare"
+    _run("--home", home, "topics", "decide", "1", offering, "--kind", "offering", "--action", "add")
+    shown = json.loads(_run("--home", home, "items", "show", "1", "--json"))
+    assert [e["label"] for e in shown["front_matter"]["relatedOfferings"]] == [offering]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["Nowhere", "--kind", "community"], "unknown community 'Nowhere'"),
+        (["No such offering", "--kind", "offering", "--action", "add"], "unknown offering"),
+        (["AI", "--kind", "tag"], "unknown kind 'tag'"),
+        (["AI", "--action", "maybe"], "not a valid decision"),
+        (["   ", "--action", "add"], "the label is empty"),
+    ],
+)
+def test_decide_refuses_what_the_library_refuses(tmp_path: Path, args: list[str], message: str) -> None:
+    home = str(tmp_path / "home")
+    _run("--home", home, "import", str(FIXTURES / "history"))
+    result = CliRunner().invoke(app, ["--home", home, "topics", "decide", "1", *args])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    shown = json.loads(_run("--home", home, "items", "show", "1", "--json"))
+    assert not shown["front_matter"].get("relatedOfferings")
 
 
 def test_bad_arguments_exit_with_usage_errors(tmp_path: Path) -> None:
@@ -84,7 +116,7 @@ def test_evaluate_reports_the_live_path_the_restricted_one_and_the_baseline(tmp_
 def test_learning_from_older_posts_beats_the_tfidf_baseline_on_newer_ones(
     curated_posts_dir: Path, tmp_path: Path
 ) -> None:
-    floors = json.loads((REPO_ROOT / "bench" / "eval_baseline.json").read_text(encoding="utf-8"))["suggest"]
+    floors = baseline_floors("suggest", curated_posts_dir)
     train, test = split_by_date(curated_posts_dir, tmp_path)
     report = json.loads(_run("topics", "evaluate", "--train", str(train), "--test", str(test), "--json"))
     baseline, restricted = report["baseline"], report["restricted"]

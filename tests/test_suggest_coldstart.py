@@ -20,13 +20,14 @@ from medcurate.store.db import Database, open_database
 from medcurate.store.repository import all_items
 from medcurate.suggest import strength
 from medcurate.suggest.coldstart import enrich_labels, generality_weight, is_generic, read_taxonomy
-from medcurate.suggest.embedding import EMBEDDING_DIM, Vector
-from medcurate.suggest.engine import Example, LabelInfo, fit, item_vectors, predict
+from medcurate.suggest.embedding import EMBEDDING_DIM, Vector, item_vectors
+from medcurate.suggest.engine import Example, fit, predict
+from medcurate.suggest.labels import LabelInfo
 from medcurate.suggest.mesh import default_index, load_descriptors, mesh_label
 from medcurate.suggest.service import record_decision, suggest_for_document, suggest_for_item
 from medcurate.suggest.terms import PhraseMatcher, load_concepts
+from suggestsupport import baseline_floors
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "suggest"
 
 
@@ -242,7 +243,7 @@ def test_suggesting_again_after_accepting_never_cites_the_item(fresh_site: tuple
 @pytest.mark.shared
 @pytest.mark.slow
 def test_the_cold_start_beats_zero_shot_on_label_names(curated_posts_dir: Path, tmp_path: Path) -> None:
-    floors = json.loads((REPO_ROOT / "bench" / "eval_baseline.json").read_text(encoding="utf-8"))["coldstart"]
+    floors = baseline_floors("coldstart", curated_posts_dir)
     labels = sorted(
         {
             " ".join(label.lower().split())

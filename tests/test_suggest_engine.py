@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from medcurate.config import load_config
-from medcurate.suggest.embedding import EmbeddingCache, default_encoder
-from medcurate.suggest.engine import EngineOptions, Example, LabelInfo, extend, fit, item_vectors, predict
+from medcurate.suggest.embedding import EmbeddingCache, default_encoder, item_vectors
+from medcurate.suggest.engine import EngineOptions, Example, fit, predict
 from medcurate.suggest.evaluate import examples_from_dir
+from medcurate.suggest.labels import LabelInfo
+from medcurate.suggest.online import extend
 from medcurate.suggest.persist import load_model, save_model
 from medcurate.suggest.service import topic_labels
 

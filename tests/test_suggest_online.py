@@ -15,8 +15,8 @@ from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
 from medcurate.store.repository import all_items
 from medcurate.suggest import Suggestion
-from medcurate.suggest.engine import Example, ScoredLabel, fit
-from medcurate.suggest.online import OnlineOptions, recency_weights, site_first
+from medcurate.suggest.engine import Example, ScoredLabel, fit, recency_weights
+from medcurate.suggest.online import OnlineOptions, site_first
 from medcurate.suggest.service import record_decision, suggest_for_item
 from suggestsupport import PARKING, write_post
 
@@ -117,6 +117,7 @@ def test_recency_weights_halve_every_half_life_from_the_newest() -> None:
     weights = recency_weights([3.0, 1.0, 2.0, 0.0], half_life=1.0)
     assert weights.tolist() == [1.0, 0.25, 0.5, 0.125]
     assert recency_weights([1.0, 2.0], half_life=0).tolist() == [1.0, 1.0]
+    assert recency_weights([5.0, 5.0, 4.0], half_life=1.0).tolist() == [1.0, 1.0, 0.25]  # ties weigh the same
 
 
 def _fake_embed(texts: list[str] | tuple[str, ...]) -> np.ndarray:

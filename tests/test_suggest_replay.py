@@ -12,9 +12,8 @@ from medcurate.cli import app
 from medcurate.settings import Settings
 from medcurate.suggest.evaluate import split_by_date
 from medcurate.suggest.replay import replay, stream_in_date_order
-from suggestsupport import PARKING, write_post
+from suggestsupport import PARKING, baseline_floors, write_post
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "suggest"
 REPLAY_KEYS = {
     "online_p_at_1",
@@ -91,7 +90,7 @@ def test_replay_prints_both_runs_in_one_object(tmp_path: Path) -> None:
 @pytest.mark.shared
 @pytest.mark.slow
 def test_replay_floors_on_the_dev_corpus(curated_posts_dir: Path, tmp_path: Path) -> None:
-    floors = json.loads((REPO_ROOT / "bench" / "eval_baseline.json").read_text(encoding="utf-8"))["replay"]
+    floors = baseline_floors("replay", curated_posts_dir)
     history, stream = split_by_date(curated_posts_dir, tmp_path / "split")
     report = replay(history, stream, settings=Settings(home=tmp_path / "h", embedding="minilm"))
     assert report.learning is not None
@@ -101,3 +100,12 @@ def test_replay_floors_on_the_dev_corpus(curated_posts_dir: Path, tmp_path: Path
     assert no_learning.p_at_1 >= floors["no_learn_p_at_1_floor"]
     assert learning.p_at_1 - no_learning.p_at_1 >= floors["learning_gain_floor"]
     assert learning.never_used_top1 <= floors["never_used_top1_ceiling"]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("section", ["suggest", "coldstart", "replay"])
+def test_the_suggestion_floors_were_measured_on_the_corpus_as_it_is(
+    curated_posts_dir: Path, section: str
+) -> None:
+    floors = baseline_floors(section, curated_posts_dir)
+    assert floors["corpus"] == curated_posts_dir.name and floors["measured_with"]

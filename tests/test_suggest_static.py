@@ -28,16 +28,16 @@ from medcurate.suggest.embedding import (
     MINILM_SPACE,
     EmbeddingCache,
     default_encoder,
-    encoder_for,
     require_space,
 )
+from medcurate.suggest.encoders import encoder_for
 from medcurate.suggest.persist import load_model
 from medcurate.suggest.service import latest_model, load_suggester, suggest_for_item, train
 from medcurate.suggest.static import (
     STATIC_DIR_NAME,
     StaticEncoder,
     StaticOptions,
-    _is_current,
+    is_current,
     read_stamp,
 )
 
@@ -74,7 +74,7 @@ def test_distillation_writes_a_stamped_model_that_later_loads_without_distilling
     static_dir: Path, encoder: StaticEncoder
 ) -> None:
     stamp = read_stamp(static_dir)
-    assert stamp is not None and _is_current(stamp)
+    assert stamp is not None and is_current(stamp)
     assert stamp.base_model == "all-MiniLM-L6-v2" and stamp.options.vocabulary_size == TEST_VOCABULARY
     assert stamp.seconds > 0
     assert (static_dir / "model.safetensors").exists() and (static_dir / "tokenizer.json").exists()
@@ -89,8 +89,8 @@ def test_a_stamp_of_another_format_or_base_model_is_stale(static_dir: Path) -> N
 
     stamp = read_stamp(static_dir)
     assert stamp is not None
-    assert not _is_current(replace(stamp, format=stamp.format + 1))
-    assert not _is_current(replace(stamp, base_fingerprint="0" * 16))
+    assert not is_current(replace(stamp, format=stamp.format + 1))
+    assert not is_current(replace(stamp, base_fingerprint="0" * 16))
     assert read_stamp(static_dir.parent / "absent") is None
 
 

@@ -248,7 +248,7 @@ def preload(settings: Settings) -> None:
     process_database(settings.database)
     started = time.monotonic()
     try:
-        from medcurate.suggest.embedding import encoder_for
+        from medcurate.suggest.encoders import encoder_for
 
         encoder_for(settings.embedding).encode_texts(["warm-up"])
     except Exception as exc:  # suggestions are optional: a job without them still stores drafts

@@ -7,8 +7,7 @@ import typer
 
 from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
 from medcurate.errors import MedcurateError
-from medcurate.models import DecisionAction
-from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
+from medcurate.suggest import DEFAULT_K, Suggestion
 
 if TYPE_CHECKING:
     from medcurate.suggest.evaluate import EvaluationReport
@@ -67,12 +66,9 @@ def decide_command(
     actor: Annotated[str, typer.Option("--actor", help="Who decides.")] = "cli",
 ) -> None:
     """Record an editor's decision on a suggestion (the engine learns from it)."""
+    from medcurate.errors import SuggestError
     from medcurate.suggest.service import record_decision
 
-    if action not in {a.value for a in DecisionAction}:
-        fail(f"unknown action {action!r}; one of accept, reject, add", code=2)
-    if kind not in KINDS:
-        fail(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", code=2)
     settings = settings_of(ctx)
     database = run_guarded(settings)
     try:
@@ -85,6 +81,8 @@ def decide_command(
             actor=actor,
             config=settings.load_site_config(),
         )
+    except SuggestError as exc:  # the decision itself is not valid: a usage error
+        fail(str(exc), code=2)
     except MedcurateError as exc:
         fail(str(exc))
     finally:

@@ -1,14 +1,15 @@
 """Suggestions: topics, communities and related offerings for an item, learned from the editors.
 
-The extension point is ``Suggester``: anything that turns an item into ranked, scored, explained
-``Suggestion``s. The built-in implementation is ``medcurate.suggest.suggester.EmbeddingSuggester``
-(MiniLM embeddings, kNN over curated items, per-label classifiers, MeSH term matching). The modules:
+Every suggestion is a ranked, scored, explained ``Suggestion``, made by
+``medcurate.suggest.suggester.EmbeddingSuggester`` (embeddings, kNN over curated items, per-label
+classifiers, MeSH term matching). The modules:
 
 - ``embedding``: the bundled all-MiniLM-L6-v2, loaded once per process, and a text -> vector cache;
+- ``static``: the fast encoder, distilled from MiniLM; ``encoders``: the one chosen by name;
 - ``mesh``: the MeSH descriptor vocabulary and exact phrase matching of its names;
 - ``engine``: the learner (pure: texts and labels in, a calibrated model out);
 - ``persist``: models on disk (``.npz`` + JSON, no pickle);
-- ``suggester``: the built-in ``Suggester`` (topics, MeSH, communities, offerings);
+- ``suggester``: ``EmbeddingSuggester`` (topics, MeSH, communities, offerings);
 - ``evaluate``: P@1, hit@3, micro-F1 and the ceiling, next to a TF-IDF baseline;
 - ``online``: decisions applied at once (kNN memory, per-label refits, recency), site-first ranking;
 - ``replay``: ``topics replay`` and the live ``topics evaluate`` (suggestions as editors get them);
@@ -21,9 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
-
-from medcurate.models import CuratedItem
+from typing import Any
 
 DEFAULT_K = 5
 KINDS = ("topic", "community", "offering")
@@ -67,15 +66,4 @@ class Suggestion:
         return data
 
 
-@runtime_checkable
-class Suggester(Protocol):
-    """Turns an item into ranked suggestions (topics, then communities, then offerings)."""
-
-    version: str
-
-    def suggest(self, item: CuratedItem, *, k: int = DEFAULT_K, text: str = "") -> list[Suggestion]:
-        """At most ``k`` topics, plus communities and related offerings, best first within each kind."""
-        ...
-
-
-__all__ = ["DEFAULT_K", "KINDS", "Suggester", "Suggestion", "strength"]
+__all__ = ["DEFAULT_K", "KINDS", "Suggestion", "strength"]

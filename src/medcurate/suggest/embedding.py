@@ -9,9 +9,9 @@ The text cache is a plain dictionary keyed by a hash of the text (and optionally
 ``.npz`` file in the models directory) because retraining re-embeds the same items again and again;
 only new or changed texts reach the model.
 
-Two encoders sit behind the ``TextEncoder`` protocol, chosen by name (``encoder_for``, the setting
-``MEDCURATE_EMBEDDING``): ``minilm`` (this module) and ``static``, a model2vec model distilled from
-it (``medcurate.suggest.static``), 100-700 times faster and less accurate. Each names
+Two encoders sit behind the ``TextEncoder`` protocol, chosen by name (``encoders.encoder_for``, the
+setting ``MEDCURATE_EMBEDDING``): ``minilm`` (this module) and ``static``, a model2vec model distilled
+from it (``medcurate.suggest.static``), 100-700 times faster and less accurate. Each names
 its vector space (``encoder_space``); caches and stored models record it, so vectors of two spaces
 are never compared.
 """
@@ -22,11 +22,11 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -35,15 +35,13 @@ from medcurate.errors import SuggestError
 from medcurate.models import CuratedItem
 
 Vector = npt.NDArray[np.float32]
+Embed = Callable[[Sequence[str]], Vector]
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_TEXT_CHARS = 2000
 EMBEDDING_DIM = 384
 LOGGER = logging.getLogger(__name__)
 MODEL_NAME = "all-MiniLM-L6-v2"
 MINILM_SPACE = f"minilm:{MODEL_NAME}"
-EncoderName = Literal["minilm", "static"]
-ENCODER_NAMES: tuple[str, ...] = get_args(EncoderName)
-DEFAULT_ENCODER: EncoderName = "minilm"
 
 
 class TextEncoder(Protocol):
@@ -58,7 +56,7 @@ _LOAD_LOCK = threading.Lock()
 
 
 @cache
-def _load_sentence_transformer() -> Any:
+def load_sentence_transformer() -> Any:
     """The loaded SentenceTransformer, once per process."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -84,6 +82,22 @@ def model_path() -> Path:
 def model_install_bytes() -> int:
     """The model's size on disk, in bytes."""
     return sum(p.stat().st_size for p in model_path().rglob("*") if p.is_file())
+
+
+def normalise_rows(matrix: npt.NDArray[Any]) -> Vector:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.asarray(matrix / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def item_vectors(embed: Embed, titles: Sequence[str], texts: Sequence[str]) -> Vector:
+    """One vector per item: the normalised sum of its text's and its title's embeddings."""
+    if not texts:
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    both = embed([*texts, *titles])
+    text_part, title_part = both[: len(texts)], both[len(texts) :]
+    has_title = np.array([bool(t.strip()) for t in titles], dtype=np.float32)[:, None]
+    return normalise_rows(text_part + title_part * has_title)
 
 
 def text_key(text: str) -> str:
@@ -138,7 +152,7 @@ class MiniLMEncoder:
         if not texts:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         with _LOAD_LOCK:
-            model = _load_sentence_transformer()
+            model = load_sentence_transformer()
         vectors = model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -215,14 +229,3 @@ class EmbeddingCache:
 def default_encoder() -> MiniLMEncoder:
     """The process-wide MiniLM encoder."""
     return MiniLMEncoder()
-
-
-def encoder_for(name: str) -> TextEncoder:
-    """The process-wide encoder called ``name`` (``minilm`` or ``static``)."""
-    if name == "minilm":
-        return default_encoder()
-    if name == "static":
-        from medcurate.suggest.static import static_encoder
-
-        return static_encoder()
-    raise SuggestError(f"unknown embedding {name!r}; one of {', '.join(ENCODER_NAMES)} (MEDCURATE_EMBEDDING)")

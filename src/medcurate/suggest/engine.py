@@ -24,9 +24,10 @@ is the normalised sum of its text's and its title's embeddings (a title is a foc
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -35,11 +36,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
 from medcurate.models import normalize_label
-from medcurate.suggest.embedding import EMBEDDING_DIM, Vector
-from medcurate.suggest.mesh import tokens
-
-Embed = Callable[[Sequence[str]], Vector]
-Matrix = npt.NDArray[np.float64]
+from medcurate.suggest.embedding import Embed, Vector, item_vectors
+from medcurate.suggest.labels import (
+    LabelInfo,
+    Matrix,
+    Vocabulary,
+    label_prototypes,
+    term_hits,
+)
 
 FEATURES = ("knn", "classifier", "prototype", "prior", "term", "title_term")
 DEFAULT_NEIGHBOURS = 10
@@ -51,6 +55,9 @@ DEFAULT_MIN_STACK_ITEMS = 30
 DEFAULT_MIN_STACK_POSITIVES = 20
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_SEED = 13
+# Recency, in labelled items (not days, so that a quiet month does not erase the history): the kNN
+# votes and the prior halve every HALF_LIFE items from the newest.
+DEFAULT_HALF_LIFE = 150.0
 DEFAULT_REASON_TITLES = 3
 REASON_TITLE_CHARS = 60
 # A stored item this similar with the same title is the item itself (or a copy): never a neighbour.
@@ -60,33 +67,7 @@ SELF_SIMILARITY = 0.995
 # in the title (larger term weights let a word that merely occurs outrank the article's subject).
 DEFAULT_BLEND = (5.0, 4.0, 8.0, 0.0, 0.8, 0.8)
 DEFAULT_BLEND_INTERCEPT = -2.4
-PROTOTYPE_TEXTS = 8
 _THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
-
-
-@dataclass(frozen=True, kw_only=True)
-class LabelInfo:
-    """A candidate label with the words that describe it (``Namespace: Name`` for topics)."""
-
-    label: str
-    description: str = ""
-    synonyms: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        """The part after ``Namespace: ``, or the whole label."""
-        _, sep, tail = self.label.partition(": ")
-        return tail if sep else self.label
-
-    @property
-    def prototype_texts(self) -> tuple[str, ...]:
-        """What the label is about: its name, description and first synonyms, each a text to embed.
-
-        The first ``PROTOTYPE_TEXTS`` only: a concept's first entry terms carry its meaning, and each
-        text costs an encoder call on a site's first suggestion (all synonyms still match as terms).
-        """
-        parts = (self.name, self.description, *self.synonyms)
-        return tuple(part for part in parts if part.strip())[:PROTOTYPE_TEXTS]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +79,8 @@ class Example:
     text: str
     positives: tuple[str, ...] = ()
     negatives: tuple[str, ...] = ()
+    # When it was last labelled (any increasing number): recent decisions weigh more.
+    at: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +95,7 @@ class EngineOptions:
     min_stack_items: int = DEFAULT_MIN_STACK_ITEMS
     min_stack_positives: int = DEFAULT_MIN_STACK_POSITIVES
     seed: int = DEFAULT_SEED
+    half_life: float = DEFAULT_HALF_LIFE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,8 +128,9 @@ class LabelModel:
     options: EngineOptions = field(default_factory=EngineOptions)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     metrics: Mapping[str, Any] = field(default_factory=dict)
-    # How much each stored item counts (recent decisions more: ``medcurate.suggest.online``); None: 1.
-    row_weights: Matrix | None = None
+    # When each stored item was last labelled (``Example.at``), and the words of the stored items.
+    times: Matrix = field(default_factory=lambda: np.zeros(0))
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
 
     @property
     def label_keys(self) -> tuple[str, ...]:
@@ -153,13 +138,16 @@ class LabelModel:
         return tuple(normalize_label(info.label) for info in self.labels)
 
     @property
-    def weights(self) -> Matrix:
-        """Each stored item's weight (``row_weights``, or 1 when unset or stale)."""
-        if self.row_weights is None or len(self.row_weights) != len(self.keys):
-            return np.ones(len(self.keys))
-        return self.row_weights
+    def row_times(self) -> Matrix:
+        """Each stored item's time (all equal when the model has none)."""
+        return self.times if len(self.times) == len(self.keys) else np.zeros(len(self.keys))
 
-    @property
+    @cached_property
+    def weights(self) -> Matrix:
+        """Each stored item's weight in the kNN votes and the prior (halving every ``half_life`` items)."""
+        return recency_weights(self.row_times, half_life=self.options.half_life)
+
+    @cached_property
     def log_prior(self) -> Matrix:
         """Log (weighted) share of labelled items that carry each label (add-one-half smoothed)."""
         weights = self.weights
@@ -168,78 +156,21 @@ class LabelModel:
         return np.asarray(np.log((positives + 0.5) / (len(self.keys) + 1.0)), dtype=np.float64)
 
 
-def normalise_rows(matrix: npt.NDArray[Any]) -> Vector:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.asarray(matrix / np.maximum(norms, 1e-12), dtype=np.float32)
+def recency_weights(times: Sequence[float] | Matrix, *, half_life: float) -> Matrix:
+    """Weights halving every ``half_life`` items newer than each one (``times``: larger is newer).
 
-
-def item_vectors(embed: Embed, titles: Sequence[str], texts: Sequence[str]) -> Vector:
-    """One vector per item: the normalised sum of its text's and its title's embeddings."""
-    if not texts:
-        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-    both = embed([*texts, *titles])
-    text_part, title_part = both[: len(texts)], both[len(texts) :]
-    has_title = np.array([bool(t.strip()) for t in titles], dtype=np.float32)[:, None]
-    return normalise_rows(text_part + title_part * has_title)
-
-
-def label_prototypes(embed: Embed, labels: Sequence[LabelInfo]) -> Vector:
-    """One vector per label: half its name's vector, half the mean of all its texts' vectors.
-
-    One text of name, description and synonyms joined would be dominated by a long synonym list;
-    the name keeps half the weight, and every synonym still pulls the label towards its meaning.
+    Items of the same time weigh the same; ``half_life`` 0 or less weighs every item 1.
     """
-    if not labels:
-        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-    texts = [info.prototype_texts or (info.label,) for info in labels]
-    flat = embed([text for group in texts for text in group])
-    rows: list[Vector] = []
-    start = 0
-    for group in texts:
-        vectors = flat[start : start + len(group)]
-        rows.append(0.5 * vectors[0] + 0.5 * vectors.mean(axis=0))
-        start += len(group)
-    return normalise_rows(np.vstack(rows))
+    values = np.asarray(times, dtype=np.float64)
+    if half_life <= 0 or not len(values):
+        return np.ones(len(values))
+    ordered = np.sort(values)
+    newer = len(values) - np.searchsorted(ordered, values, side="right")
+    return np.asarray(0.5 ** (newer / half_life), dtype=np.float64)
 
 
 def _sigmoid(values: npt.NDArray[Any]) -> Matrix:
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(values, -30, 30))), dtype=np.float64)
-
-
-# --- terms -----------------------------------------------------------------------------------------
-
-
-def _phrases(info: LabelInfo) -> list[tuple[str, ...]]:
-    phrases: list[tuple[str, ...]] = []
-    for name in (info.name, *info.synonyms):
-        words = tuple(tokens(name))
-        if not words:
-            continue
-        phrases.append(words)
-        if len(words) > 1:
-            # "HIMSS 19" is written "HIMSS19" as often as not, and "HIMSS 2019" too.
-            phrases.append(("".join(words),))
-            if len(words[-1]) == 2 and words[-1].isdigit():
-                phrases.append((*words[:-1], f"20{words[-1]}"))
-    return phrases
-
-
-def term_hits(labels: Sequence[LabelInfo], text: str) -> tuple[Matrix, list[list[str]]]:
-    """Which labels' names or synonyms occur as phrases in ``text``, and each match's words."""
-    index: dict[str, list[tuple[tuple[str, ...], int]]] = {}
-    for column, info in enumerate(labels):
-        for phrase in _phrases(info):
-            index.setdefault(phrase[0], []).append((phrase, column))
-    words = tokens(text)
-    hits = np.zeros(len(labels))
-    matched: list[list[str]] = [[] for _ in labels]
-    for position, word in enumerate(words):
-        for phrase, column in index.get(word, ()):
-            if tuple(words[position : position + len(phrase)]) == phrase:
-                hits[column] = 1.0
-                matched[column].append(" ".join(phrase))
-    return hits, matched
 
 
 # --- features --------------------------------------------------------------------------------------
@@ -261,7 +192,14 @@ def _others(
     return np.asarray(~(same | (titles & (similarities >= SELF_SIMILARITY))), dtype=bool)
 
 
-def _signals(model: LabelModel, vector: Vector, title: str, text: str, *, key: str = "") -> _Signals:
+def _signals(
+    model: LabelModel, vector: Vector, title: str, text: str, *, key: str = "", rarity: bool | None = None
+) -> _Signals:
+    """The FEATURES of every label for one item.
+
+    ``rarity``: term matches weighed by how rare the phrase is in the stored items (by default once
+    the blend is calibrated: the fixed cold-start weights expect plain matches).
+    """
     n_labels = len(model.labels)
     features = np.zeros((n_labels, len(FEATURES)))
     neighbours = np.zeros(0, dtype=np.int64)
@@ -282,10 +220,9 @@ def _signals(model: LabelModel, vector: Vector, title: str, text: str, *, key: s
         centred = vector - model.centre if len(model.centre) == len(vector) else vector
         features[:, 2] = model.label_vectors @ centred
     features[:, 3] = model.log_prior
-    text_hits, matched = term_hits(model.labels, f"{title}\n{text}")
-    title_hits, _ = term_hits(model.labels, title)
-    features[:, 4] = text_hits
-    features[:, 5] = title_hits
+    vocabulary = model.vocabulary if (model.calibrated if rarity is None else rarity) else None
+    features[:, 4], matched = term_hits(model.labels, f"{title}\n{text}", vocabulary=vocabulary)
+    features[:, 5], _ = term_hits(model.labels, title, vocabulary=vocabulary)
     return _Signals(features=features, neighbours=neighbours, matched=matched)
 
 
@@ -349,7 +286,8 @@ def predict(
 # --- fitting ---------------------------------------------------------------------------------------
 
 
-def _vocabulary(labels: Sequence[LabelInfo], examples: Sequence[Example]) -> list[LabelInfo]:
+def candidate_labels(labels: Sequence[LabelInfo], examples: Sequence[Example]) -> list[LabelInfo]:
+    """``labels`` and then every other label the examples carry (in its most frequent spelling)."""
     known = {normalize_label(info.label): info for info in labels}
     spellings: dict[str, Counter[str]] = {}
     for example in examples:
@@ -361,7 +299,8 @@ def _vocabulary(labels: Sequence[LabelInfo], examples: Sequence[Example]) -> lis
     return [*known.values(), *learned]
 
 
-def _vote_matrix(examples: Sequence[Example], keys: Sequence[str]) -> Matrix:
+def vote_matrix(examples: Sequence[Example], keys: Sequence[str]) -> Matrix:
+    """Items x labels: 1 where the item carries the label, -1 where an editor rejected it, else 0."""
     column = {key: i for i, key in enumerate(keys)}
     votes = np.zeros((len(examples), len(keys)))
     for row, example in enumerate(examples):
@@ -374,9 +313,10 @@ def _vote_matrix(examples: Sequence[Example], keys: Sequence[str]) -> Matrix:
     return votes
 
 
-def _classifiers(
+def fit_classifiers(
     vectors: Vector, votes: Matrix, options: EngineOptions
 ) -> tuple[Matrix, Matrix, npt.NDArray[np.bool_]]:
+    """One balanced logistic regression per label column (none for a label no item or every item has)."""
     n_labels = votes.shape[1]
     coef = np.zeros((n_labels, vectors.shape[1]))
     intercept = np.zeros(n_labels)
@@ -403,8 +343,8 @@ def _assemble(
     centre: Vector | None = None,
 ) -> LabelModel:
     keys = [normalize_label(info.label) for info in labels]
-    votes = _vote_matrix(examples, keys)
-    coef, intercept, active = _classifiers(vectors, votes, options)
+    votes = vote_matrix(examples, keys)
+    coef, intercept, active = fit_classifiers(vectors, votes, options)
     return LabelModel(
         labels=tuple(labels),
         label_vectors=label_vectors,
@@ -417,6 +357,8 @@ def _assemble(
         classifier_active=active,
         options=options,
         centre=np.zeros(0, dtype=np.float32) if centre is None else centre,
+        times=np.array([e.at for e in examples], dtype=np.float64),
+        vocabulary=Vocabulary.of(f"{e.title}\n{e.text}" for e in examples),
     )
 
 
@@ -452,7 +394,7 @@ def _stack(model: LabelModel, examples: Sequence[Example], options: EngineOption
         )
         for row in held_out:
             example = examples[row]
-            signals = _signals(sub, model.item_vectors[row], example.title, example.text)
+            signals = _signals(sub, model.item_vectors[row], example.title, example.text, rarity=True)
             rows.append(signals.features[used])
             targets.append((model.votes[row, used] > 0).astype(float))
     features = np.vstack(rows)
@@ -494,12 +436,12 @@ def fit(
         The fitted model; calibrated when the history is large enough.
     """
     options = options or EngineOptions()
-    vocabulary = _vocabulary(labels, examples)
+    candidates = candidate_labels(labels, examples)
     labelled = [e for e in examples if e.positives or e.negatives]
-    label_vectors = label_prototypes(embed, vocabulary)
+    label_vectors = label_prototypes(embed, candidates)
     vectors = item_vectors(embed, [e.title for e in labelled], [e.text for e in labelled])
     model = _assemble(
-        labels=vocabulary,
+        labels=candidates,
         label_vectors=label_vectors,
         examples=labelled,
         vectors=vectors,
@@ -508,42 +450,8 @@ def fit(
     )
     positives = int((model.votes > 0).sum())
     model = replace(
-        model, metrics={"items": len(labelled), "labels": len(vocabulary), "positives": positives}
+        model, metrics={"items": len(labelled), "labels": len(candidates), "positives": positives}
     )
     if len(labelled) >= options.min_stack_items and positives >= options.min_stack_positives:
         model = _stack(model, labelled, options)
     return model
-
-
-def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> LabelModel:
-    """The model with ``examples`` added to (or replacing their rows in) the kNN store, without refitting.
-
-    This is how decisions taken since the last training count at once: new labels become candidates
-    (through their prototype and the neighbours' votes) and the classifiers wait for the next ``train``.
-    """
-    if not examples:
-        return model
-    vocabulary = _vocabulary(model.labels, examples)
-    new_labels = vocabulary[len(model.labels) :]
-    label_vectors = model.label_vectors
-    pad = len(new_labels)
-    if new_labels:
-        label_vectors = np.vstack([label_vectors, label_prototypes(embed, new_labels)])
-    keys = [normalize_label(info.label) for info in vocabulary]
-    votes = np.hstack([model.votes, np.zeros((len(model.keys), pad))])
-    replaced = {e.key for e in examples}
-    keep = [i for i, key in enumerate(model.keys) if key not in replaced]
-    fresh = [e for e in examples if e.positives or e.negatives]
-    fresh_vectors = item_vectors(embed, [e.title for e in fresh], [e.text for e in fresh])
-    return replace(
-        model,
-        labels=tuple(vocabulary),
-        label_vectors=np.asarray(label_vectors, dtype=np.float32),
-        keys=tuple([model.keys[i] for i in keep] + [e.key for e in fresh]),
-        titles=tuple([model.titles[i] for i in keep] + [e.title for e in fresh]),
-        item_vectors=np.vstack([model.item_vectors[keep], fresh_vectors]).astype(np.float32),
-        votes=np.vstack([votes[keep], _vote_matrix(fresh, keys)]),
-        classifier_coef=np.vstack([model.classifier_coef, np.zeros((pad, model.classifier_coef.shape[1]))]),
-        classifier_intercept=np.concatenate([model.classifier_intercept, np.zeros(pad)]),
-        classifier_active=np.concatenate([model.classifier_active, np.zeros(pad, dtype=bool)]),
-    )

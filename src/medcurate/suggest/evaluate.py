@@ -19,6 +19,7 @@ and are counted apart, in ``n_unlabelled``):
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from collections.abc import Sequence
@@ -34,8 +35,8 @@ from sklearn.linear_model import LogisticRegression
 from medcurate.errors import FrontMatterError, SuggestError
 from medcurate.frontmatter import iter_documents, read_document
 from medcurate.models import normalize_label
-from medcurate.suggest.embedding import item_text
-from medcurate.suggest.engine import Embed, EngineOptions, Example, ScoredLabel, fit, item_vectors, predict
+from medcurate.suggest.embedding import Embed, item_text, item_vectors
+from medcurate.suggest.engine import EngineOptions, Example, ScoredLabel, fit, predict
 
 DEFAULT_K = 3
 DEFAULT_TRAIN_SHARE = 0.7
@@ -82,9 +83,10 @@ class EvaluationReport:
 
 
 def example_from_file(path: Path) -> Example:
-    """An ``Example`` from one Markdown file with its editors' labels."""
+    """An ``Example`` from one Markdown file with its editors' labels, labelled when it was published."""
     item = read_document(path)
-    return Example(key=str(path), title=item.title, text=item_text(item), positives=tuple(item.topics))
+    at = item.published.timestamp() if item.published else 0.0
+    return Example(key=str(path), title=item.title, text=item_text(item), positives=tuple(item.topics), at=at)
 
 
 def examples_from_dir(directory: Path) -> list[Example]:
@@ -100,6 +102,18 @@ def examples_from_dir(directory: Path) -> list[Example]:
     if not examples:
         raise SuggestError(f"no Markdown documents below {directory}")
     return examples
+
+
+def corpus_sha256(directory: Path) -> str:
+    """The SHA-256 of the files below ``directory``, their contents read in sorted path order.
+
+    What ``bench/eval_baseline.json`` records beside the floors measured on a corpus: the same as
+    ``find DIR -type f | LC_ALL=C sort | xargs cat | sha256sum``.
+    """
+    digest = hashlib.sha256()
+    for path in sorted((p for p in directory.rglob("*") if p.is_file()), key=lambda p: str(p).encode()):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def split_by_date(

@@ -2,15 +2,16 @@
 
 Pure: a fitted ``LabelModel`` and the decided items in, an updated model or a re-ranked list out.
 
-1. Decision memory: the items decided on since the model was trained join (or replace their rows
-   in) the kNN store (``engine.extend``), so an accept, an add or a reject counts for the very next
-   item; a label an editor adds becomes a candidate at once.
+1. Decision memory (``extend``): the items decided on since the model was trained join (or replace
+   their rows in) the kNN store, with their time, so an accept, an add or a reject counts for the
+   very next item; a label an editor adds becomes a candidate at once, and its words join the
+   vocabulary that weighs term matches by rarity.
 2. Per-label updates: the classifiers of the labels those decisions touched are refitted on the
    whole store (the other labels keep theirs until ``topics train``), so a new label gets a
    classifier from its first example and a rejected one learns its negative.
-3. Recency: every stored item is weighted by how recently it was labelled (a half-life counted in
-   labelled items, not in days, so a quiet month does not erase the history), in the kNN votes and
-   in the label prior: drift is followed.
+3. Recency (``engine``): the kNN votes and the prior weigh recent items more, and the "recent"
+   signal (a label's share among the latest labelled items, calibrated on the history as it came
+   in) follows drift: a label the editors stop using sinks, one they have just added rises.
 4. Site-first ranking (``site_first``): once the site has a history, a label it has never used (a
    MeSH heading, a configured topic nobody chose) must score at least ``novel_min_score`` to be
    suggested and ranks ``novel_margin`` below its score; a rejected label that stays among the
@@ -25,18 +26,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from medcurate.models import normalize_label
-from medcurate.suggest.embedding import Vector
+from medcurate.suggest.embedding import Embed, Vector, item_vectors
 from medcurate.suggest.engine import (
-    Embed,
     Example,
     LabelModel,
-    Matrix,
     ScoredLabel,
-    _classifiers,
-    extend,
+    candidate_labels,
+    fit_classifiers,
+    vote_matrix,
 )
+from medcurate.suggest.labels import label_prototypes
 
-DEFAULT_HALF_LIFE = 150.0
 DEFAULT_NOVEL_MIN_SCORE = 0.5
 DEFAULT_NOVEL_MARGIN = 0.3
 DEFAULT_FULL_HISTORY = 30
@@ -50,7 +50,6 @@ DEFAULT_OVERWHELMING = 0.9
 class OnlineOptions:
     """How decisions count between two trainings, and how much the site's own labels are preferred."""
 
-    half_life: float = DEFAULT_HALF_LIFE
     refit_touched: bool = True
     novel_min_score: float = DEFAULT_NOVEL_MIN_SCORE
     novel_margin: float = DEFAULT_NOVEL_MARGIN
@@ -59,16 +58,43 @@ class OnlineOptions:
     overwhelming: float = DEFAULT_OVERWHELMING
 
 
-def recency_weights(order: Sequence[float], *, half_life: float) -> Matrix:
-    """Weights halving every ``half_life`` items from the newest (``order``: larger is newer)."""
-    if not len(order):
-        return np.zeros(0)
-    ranks = np.empty(len(order))
-    # Rank from the newest: 0 for the newest item; ties keep their store order.
-    ranks[np.argsort(-np.asarray(order, dtype=np.float64), kind="stable")] = np.arange(len(order))
-    if half_life <= 0:
-        return np.ones(len(order))
-    return np.asarray(0.5 ** (ranks / half_life), dtype=np.float64)
+def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> LabelModel:
+    """The model with ``examples`` added to (or replacing their rows in) the kNN store, without refitting.
+
+    New labels become candidates (through their prototype, the neighbours' votes and their recent
+    use); the classifiers wait for ``refit_labels`` or the next ``train``.
+    """
+    if not examples:
+        return model
+    candidates = candidate_labels(model.labels, examples)
+    new_labels = candidates[len(model.labels) :]
+    label_vectors = model.label_vectors
+    pad = len(new_labels)
+    if new_labels:
+        label_vectors = np.vstack([label_vectors, label_prototypes(embed, new_labels)])
+    keys = [normalize_label(info.label) for info in candidates]
+    votes = np.hstack([model.votes, np.zeros((len(model.keys), pad))])
+    replaced = {e.key for e in examples}
+    keep = [i for i, key in enumerate(model.keys) if key not in replaced]
+    fresh = [e for e in examples if e.positives or e.negatives]
+    fresh_vectors = item_vectors(embed, [e.title for e in fresh], [e.text for e in fresh])
+    # Words of items the store did not hold yet (a decided item already counted is not counted twice).
+    stored = set(model.keys)
+    unseen = [f"{e.title}\n{e.text}" for e in fresh if e.key not in stored]
+    return replace(
+        model,
+        labels=tuple(candidates),
+        label_vectors=np.asarray(label_vectors, dtype=np.float32),
+        keys=tuple([model.keys[i] for i in keep] + [e.key for e in fresh]),
+        titles=tuple([model.titles[i] for i in keep] + [e.title for e in fresh]),
+        item_vectors=np.vstack([model.item_vectors[keep], fresh_vectors]).astype(np.float32),
+        votes=np.vstack([votes[keep], vote_matrix(fresh, keys)]),
+        times=np.concatenate([model.row_times[keep], [e.at for e in fresh]]),
+        vocabulary=model.vocabulary.adding(unseen),
+        classifier_coef=np.vstack([model.classifier_coef, np.zeros((pad, model.classifier_coef.shape[1]))]),
+        classifier_intercept=np.concatenate([model.classifier_intercept, np.zeros(pad)]),
+        classifier_active=np.concatenate([model.classifier_active, np.zeros(pad, dtype=bool)]),
+    )
 
 
 def refit_labels(model: LabelModel, labels: Sequence[str]) -> LabelModel:
@@ -77,7 +103,7 @@ def refit_labels(model: LabelModel, labels: Sequence[str]) -> LabelModel:
     columns = sorted({column[key] for label in labels if (key := normalize_label(label)) in column})
     if not columns or not len(model.keys):
         return model
-    coef, intercept, active = _classifiers(model.item_vectors, model.votes[:, columns], model.options)
+    coef, intercept, active = fit_classifiers(model.item_vectors, model.votes[:, columns], model.options)
     new_coef = model.classifier_coef.copy()
     new_intercept = model.classifier_intercept.copy()
     new_active = model.classifier_active.copy()
@@ -92,17 +118,16 @@ def apply_decisions(
     examples: Sequence[Example],
     *,
     embed: Embed,
-    order: dict[str, float],
     options: OnlineOptions | None = None,
 ) -> LabelModel:
-    """The model with the decided ``examples`` in its store, their labels refitted, rows re-weighted.
+    """The model with the decided ``examples`` in its store and their labels refitted.
 
     Args:
         model: the trained (or already updated) model.
-        examples: the items decided on, with every label they carry and every reject on them.
+        examples: the items decided on, with every label they carry, every reject on them, and when
+            they were last labelled (``Example.at``).
         embed: the encoder the model was fitted with.
-        order: each stored item's key -> when it was last labelled (any increasing number).
-        options: half-life and whether to refit the touched labels.
+        options: whether to refit the touched labels.
 
     Returns:
         The updated model.
@@ -112,14 +137,7 @@ def apply_decisions(
     if options.refit_touched:
         touched = [label for e in examples for label in (*e.positives, *e.negatives)]
         updated = refit_labels(updated, touched)
-    return weigh_rows(updated, order=order, half_life=options.half_life)
-
-
-def weigh_rows(model: LabelModel, *, order: dict[str, float], half_life: float) -> LabelModel:
-    """The model with its rows weighted by recency (items missing from ``order`` count as oldest)."""
-    oldest = min(order.values(), default=0.0) - 1.0
-    times = [order.get(key, oldest) for key in model.keys]
-    return replace(model, row_weights=recency_weights(times, half_life=half_life))
+    return updated
 
 
 def used_labels(model: LabelModel) -> tuple[set[str], int]:
@@ -156,8 +174,11 @@ def site_first(
 
     A label the site has never used needs strong evidence; its margin grows with the history (none
     at the cold start, all of it from ``full_history`` labelled items on), so a new site still gets
-    its taxonomy's topics. A label rejected for ``min_rejects`` of the item's nearest neighbours
-    (``vector``) goes below the others unless it scores ``overwhelming``, and its reason says so.
+    its taxonomy's topics. With a full history it ranks below the site's own labels unless it
+    scores ``overwhelming``: its score (a MeSH heading's is measured on another scale) is no reason
+    to put it before a label the editors use. A label rejected for ``min_rejects`` of the item's
+    nearest neighbours (``vector``) goes below all others unless it scores ``overwhelming``, and its
+    reason says so.
     """
     options = options or OnlineOptions()
     used, labelled = used_labels(model)
@@ -165,22 +186,28 @@ def site_first(
     rejected = neighbour_rejects(model, vector) if vector is not None else {}
     margin = options.novel_margin * strength
     floor = options.novel_min_score * strength
-    ranked: list[tuple[float, ScoredLabel]] = []
+    # (demotion, rank score): 0 the site's labels and overwhelming evidence, 1 labels the site never
+    # used, 2 labels rejected for similar items; by rank score within each.
+    ranked: list[tuple[int, float, ScoredLabel]] = []
     for scored in ranking:
         key = normalize_label(scored.label)
-        rank_score, reason = scored.score, scored.reason
+        demotion, rank_score, reason = 0, scored.score, scored.reason
+        overwhelming = scored.score >= options.overwhelming
         if strength and key not in used:
             if scored.score < floor:
                 continue
             rank_score -= margin
+            demotion = 1 if strength >= 1 and not overwhelming else 0
             reason = f"{reason}; a label this site has not used yet"
         if rejected.get(key, 0) >= options.min_rejects:
             count = rejected[key]
-            if scored.score >= options.overwhelming:
+            if overwhelming:
                 reason = f"rejected for {count} similar items, but its evidence is overwhelming: {reason}"
             else:
-                rank_score -= 1.0
+                demotion = 2
                 reason = f"rejected for {count} similar items; {reason}"
-        ranked.append((rank_score, replace(scored, reason=reason) if reason != scored.reason else scored))
-    ranked.sort(key=lambda pair: -pair[0])
-    return [scored for _, scored in ranked]
+        ranked.append(
+            (demotion, rank_score, replace(scored, reason=reason) if reason != scored.reason else scored)
+        )
+    ranked.sort(key=lambda entry: (entry[0], -entry[1]))
+    return [scored for _, _, scored in ranked]

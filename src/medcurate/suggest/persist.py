@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 
 from medcurate.errors import SuggestError
-from medcurate.suggest.engine import EngineOptions, LabelInfo, LabelModel
+from medcurate.suggest.engine import EngineOptions, LabelModel
+from medcurate.suggest.labels import LabelInfo, Vocabulary
 
-FORMAT_VERSION = 1
+# 2: the "recent" feature, the items' times and the vocabulary (a model of format 1 is retrained).
+FORMAT_VERSION = 2
 _ARRAYS = (
     "label_vectors",
     "item_vectors",
@@ -23,13 +25,21 @@ _ARRAYS = (
     "classifier_coef",
     "classifier_intercept",
     "classifier_active",
+    "times",
 )
 
 
 def save_model(model: LabelModel, directory: Path, *, name: str) -> None:
     """Write ``model`` as ``<name>.npz`` and ``<name>.json`` in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    np.savez(directory / f"{name}.npz", centre=model.centre, **{key: getattr(model, key) for key in _ARRAYS})
+    words = model.vocabulary.counts
+    np.savez(
+        directory / f"{name}.npz",
+        centre=model.centre,
+        words=np.array(list(words), dtype=str),
+        word_counts=np.array(list(words.values()), dtype=np.int64),
+        **{key: getattr(model, key) for key in _ARRAYS},
+    )
     meta: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "labels": [asdict(info) for info in model.labels],
@@ -42,24 +52,36 @@ def save_model(model: LabelModel, directory: Path, *, name: str) -> None:
         "options": asdict(model.options),
         "created_at": model.created_at,
         "metrics": dict(model.metrics),
+        "documents": model.vocabulary.documents,
     }
     (directory / f"{name}.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+def stored_format(directory: Path, *, name: str) -> int | None:
+    """The format the model ``name`` in ``directory`` was written in (None: unreadable)."""
+    try:
+        meta = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = meta.get("format") if isinstance(meta, dict) else None
+    return value if isinstance(value, int) else None
+
+
 def load_model(directory: Path, *, name: str) -> LabelModel:
-    """Read the model ``name`` from ``directory``."""
+    """Read the model ``name`` from ``directory`` (``SuggestError`` when unreadable or of another format)."""
+    if stored_format(directory, name=name) not in (FORMAT_VERSION, None):
+        raise SuggestError(f"the model in {directory} has another format; run `medcurate topics train`")
     try:
         meta = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
         with np.load(directory / f"{name}.npz", allow_pickle=False) as data:
             arrays = {key: np.asarray(data[key]) for key in _ARRAYS}
             # Models written before prototypes were centred have none: measured from the origin.
             centre = np.asarray(data["centre"]) if "centre" in data.files else np.zeros(0)
+            words = {str(w): int(n) for w, n in zip(data["words"], data["word_counts"], strict=True)}
     except (OSError, ValueError, KeyError) as exc:
         raise SuggestError(
             f"the model {name!r} in {directory} is unreadable ({exc}); run `medcurate topics train`"
         ) from exc
-    if meta.get("format") != FORMAT_VERSION:
-        raise SuggestError(f"the model in {directory} has another format; run `medcurate topics train`")
     labels = tuple(
         LabelInfo(label=e["label"], description=e["description"], synonyms=tuple(e["synonyms"]))
         for e in meta["labels"]
@@ -82,4 +104,6 @@ def load_model(directory: Path, *, name: str) -> LabelModel:
         options=EngineOptions(**meta["options"]),
         created_at=str(meta["created_at"]),
         metrics=dict(meta["metrics"]),
+        times=arrays["times"].astype(np.float64),
+        vocabulary=Vocabulary(counts=words, documents=int(meta["documents"])),
     )

@@ -30,6 +30,7 @@ from medcurate.rules import with_topics
 from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
 from medcurate.store.repository import find_item
+from medcurate.suggest.encoders import embedding_cache
 from medcurate.suggest.engine import ScoredLabel
 from medcurate.suggest.evaluate import (
     DEFAULT_K,
@@ -39,7 +40,7 @@ from medcurate.suggest.evaluate import (
     example_from_file,
     examples_from_dir,
 )
-from medcurate.suggest.service import embedding_cache, latest_model, record_decision, suggest_for_item, train
+from medcurate.suggest.service import latest_model, record_decision, suggest_for_item, train
 
 REPLAY_ACTOR = "replay"
 _UNDATED = datetime.min.replace(tzinfo=UTC)

@@ -25,9 +25,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from medcurate.config import SiteConfig, load_config
-from medcurate.errors import SuggestError
+from medcurate.errors import ConfigError, SuggestError
 from medcurate.history import decision_detail
-from medcurate.models import CuratedItem, Decision, DecisionAction, ItemState, normalize_label
+from medcurate.models import CuratedItem, Decision, DecisionAction, ItemState, Offering, normalize_label
 from medcurate.rules import offering_entries, with_topics
 from medcurate.settings import Settings
 from medcurate.store.db import Database
@@ -47,25 +47,19 @@ from medcurate.store.suggestions import (
 )
 from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
 from medcurate.suggest.coldstart import enrich_labels
-from medcurate.suggest.embedding import (
-    MINILM_SPACE,
-    EmbeddingCache,
-    encoder_for,
-    encoder_space,
-    item_text,
-    stored_space,
-)
-from medcurate.suggest.engine import Embed, EngineOptions, Example, LabelInfo, LabelModel, fit
+from medcurate.suggest.embedding import Embed, item_text, stored_space
+from medcurate.suggest.encoders import embedding_cache
+from medcurate.suggest.engine import EngineOptions, Example, LabelModel, fit
+from medcurate.suggest.labels import LabelInfo
 from medcurate.suggest.mesh import default_index
-from medcurate.suggest.online import OnlineOptions, apply_decisions, weigh_rows
-from medcurate.suggest.persist import load_model, save_model
+from medcurate.suggest.online import apply_decisions
+from medcurate.suggest.persist import FORMAT_VERSION, load_model, save_model, stored_format
 from medcurate.suggest.suggester import EmbeddingSuggester
 from medcurate.suggest.terms import domain_centre
 
 LOGGER = logging.getLogger(__name__)
 
 MODEL_KIND = "suggest"
-EMBEDDING_CACHE_FILE = "embeddings.npz"
 LEARNING_STATES = (ItemState.PUBLISHED, ItemState.APPROVED, ItemState.DRAFT)
 _STATUS = {DecisionAction.ACCEPT: "accepted", DecisionAction.REJECT: "rejected", DecisionAction.ADD: "added"}
 
@@ -84,9 +78,11 @@ class ModelInfo:
 
 
 def _examples(
-    records: Sequence[ItemRecord], decisions: dict[tuple[int, str, str], DecisionRecord]
+    records: Sequence[ItemRecord],
+    decisions: dict[tuple[int, str, str], DecisionRecord],
+    times: dict[int, float],
 ) -> tuple[list[Example], list[Example]]:
-    """Topic and community examples from item rows and the decisions on them."""
+    """Topic and community examples from item rows, the decisions on them and when they were labelled."""
     topic_examples: list[Example] = []
     community_examples: list[Example] = []
     by_item: dict[int, list[DecisionRecord]] = {}
@@ -101,9 +97,11 @@ def _examples(
         }
         carried = {normalize_label(label) for label in item.topics}
         negatives = tuple(sorted(label for label in topic_rejects if normalize_label(label) not in carried))
-        key = f"item:{record.id}"
+        key, at = f"item:{record.id}", times.get(record.id, 0.0)
         topic_examples.append(
-            Example(key=key, title=item.title, text=text, positives=tuple(item.topics), negatives=negatives)
+            Example(
+                key=key, title=item.title, text=text, positives=tuple(item.topics), negatives=negatives, at=at
+            )
         )
         community_rejects = tuple(
             d.label
@@ -119,6 +117,7 @@ def _examples(
                 text=text,
                 positives=(record.community,) if record.community else (),
                 negatives=community_rejects,
+                at=at,
             )
         )
     return topic_examples, community_examples
@@ -146,22 +145,7 @@ def community_labels(config: SiteConfig) -> list[LabelInfo]:
 
 # --- training --------------------------------------------------------------------------------------
 
-_CACHES: dict[Path, EmbeddingCache] = {}
 _MODELS: dict[Path, tuple[LabelModel, LabelModel, dict[str, Any]]] = {}
-
-
-def embedding_cache(settings: Settings) -> EmbeddingCache:
-    """The site's embedding cache for its encoder (``settings.embedding``), opened once per process."""
-    encoder = encoder_for(settings.embedding)
-    space = encoder_space(encoder)
-    # One file per vector space: switching encoders back and forth keeps both caches.
-    name = EMBEDDING_CACHE_FILE
-    if space != MINILM_SPACE:
-        name = f"embeddings-{hashlib.blake2b(space.encode(), digest_size=4).hexdigest()}.npz"
-    path = settings.models_dir / name
-    if path not in _CACHES:
-        _CACHES[path] = EmbeddingCache.open(encoder, path)
-    return _CACHES[path]
 
 
 def _version(created: datetime, metrics: dict[str, Any]) -> str:
@@ -186,7 +170,8 @@ def train(database: Database, *, settings: Settings, options: EngineOptions | No
         records = all_items(session, states=LEARNING_STATES)
         decisions = latest_decisions(session)
         last_decision = max((d.id for d in decisions.values()), default=0)
-        topic_examples, community_examples = _examples(records, decisions)
+        times = labelled_times(session)
+        topic_examples, community_examples = _examples(records, decisions, times)
     cache = embedding_cache(settings)
     known_before = len(cache.vectors)
     # Prototypes are measured from the domain's centre, with history or without (the cold start).
@@ -237,15 +222,9 @@ class _LiveModels:
     topics: LabelModel
     communities: LabelModel
     last_decision: int
-    order: dict[str, float]
 
 
 _LIVE: dict[Path, _LiveModels] = {}
-
-
-def _labelled_order(session: Session, *, item_ids: Sequence[int] | None = None) -> dict[str, float]:
-    """Example key -> when the item was last labelled (recent decisions weigh more)."""
-    return {f"item:{i}": t for i, t in labelled_times(session, item_ids=item_ids).items()}
 
 
 def _live_models(
@@ -258,31 +237,24 @@ def _live_models(
     embed: Embed,
 ) -> tuple[LabelModel, LabelModel]:
     """The models with every decision since their training applied; only new decisions cost work."""
+    live = _LIVE.get(directory) or _LiveModels(
+        topics=topics, communities=communities, last_decision=int(metrics.get("last_decision_id", 0))
+    )
     with database.session() as session:
-        live = _LIVE.get(directory)
-        if live is None:
-            order = _labelled_order(session)
-            half_life = OnlineOptions().half_life
-            live = _LiveModels(
-                topics=weigh_rows(topics, order=order, half_life=half_life),
-                communities=weigh_rows(communities, order=order, half_life=half_life),
-                last_decision=int(metrics.get("last_decision_id", 0)),
-                order=order,
-            )
         recent = latest_decisions(session, after_id=live.last_decision)
         if recent:
             item_ids = sorted({item_id for item_id, _, _ in recent})
             records = [get_item(session, item_id=i) for i in item_ids]
             # Every decision on those items, not just the recent ones, so rejects are not forgotten.
             topic_examples, community_examples = _examples(
-                records, decisions_on_items(session, item_ids=item_ids)
+                records,
+                decisions_on_items(session, item_ids=item_ids),
+                labelled_times(session, item_ids=item_ids),
             )
-            order = {**live.order, **_labelled_order(session, item_ids=item_ids)}
             live = _LiveModels(
-                topics=apply_decisions(live.topics, topic_examples, embed=embed, order=order),
-                communities=apply_decisions(live.communities, community_examples, embed=embed, order=order),
+                topics=apply_decisions(live.topics, topic_examples, embed=embed),
+                communities=apply_decisions(live.communities, community_examples, embed=embed),
                 last_decision=max(d.id for d in recent.values()),
-                order=order,
             )
     _LIVE[directory] = live
     return live.topics, live.communities
@@ -291,11 +263,16 @@ def _live_models(
 def load_suggester(database: Database, *, settings: Settings) -> EmbeddingSuggester:
     """The newest model as a suggester, with the decisions taken since its training applied.
 
-    Trains a first model when none exists yet (a fresh site: the cold start), and a new one when the
-    newest was fitted with another encoder than ``settings.embedding`` (its vectors are re-embedded:
-    two vector spaces are never compared).
+    Trains a first model when none exists yet (a fresh site: the cold start), a new one when the
+    newest was written in an older format (``persist.FORMAT_VERSION``), and when it was fitted with
+    another encoder than ``settings.embedding`` (its vectors are re-embedded: two vector spaces are
+    never compared).
     """
     row = latest_model(database)
+    stored = stored_format(Path(row.path), name="topics") if row is not None else None
+    if row is not None and stored not in (FORMAT_VERSION, None):
+        LOGGER.warning("model %s has format %s, not %s: retraining", row.version, stored, FORMAT_VERSION)
+        row = None
     if row is None:
         info = train(database, settings=settings)
         version, directory = info.version, info.path
@@ -381,29 +358,78 @@ def suggest_for_document(
     return load_suggester(database, settings=settings).suggest(item, k=k)
 
 
-def _changed_item(
-    item: CuratedItem, *, kind: str, label: str, action: DecisionAction, config: SiteConfig
-) -> CuratedItem:
+def _offering(config: SiteConfig, label: str) -> Offering:
+    """The configured offering called ``label`` (case and spaces aside)."""
     key = normalize_label(label)
-    if kind == "topic":
-        labels = [t for t in item.topics if normalize_label(t) != key]
-        if action is not DecisionAction.REJECT:
-            labels.append(label)
-        return with_topics(item, labels) if labels != item.topics else item
+    offering = next((o for o in config.offerings if normalize_label(o.label) == key), None)
+    if offering is None:
+        raise SuggestError(f"unknown offering {label!r}; `medcurate config show` lists them")
+    return offering
+
+
+def checked_decision(
+    *, item_id: int, kind: str, label: str, action: str | DecisionAction, actor: str, config: SiteConfig
+) -> Decision:
+    """An editor's decision as it is stored, or ``SuggestError`` saying what is wrong with it.
+
+    The one place the app and the CLI validate a decision: the kind and action must be known and the
+    label non-empty; a community accepted or added is named by its key (its name, identifier or
+    base path are resolved), and an offering accepted or added must be configured.
+    """
+    if kind not in KINDS:
+        raise SuggestError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
+    try:
+        decision = Decision(
+            item_id=item_id, kind=kind, label=" ".join(label.split()), action=action, actor=actor
+        )
+    except ValueError as exc:
+        raise SuggestError(f"not a valid decision: {exc}") from exc
+    if not normalize_label(decision.label):
+        raise SuggestError("the label is empty")
+    if decision.action is DecisionAction.REJECT:
+        return decision
+    if kind == "community":
+        try:
+            return decision.model_copy(update={"label": config.community(decision.label).key})
+        except ConfigError as exc:
+            raise SuggestError(str(exc)) from exc
     if kind == "offering":
+        _offering(config, decision.label)
+    return decision
+
+
+def _changed_item(item: CuratedItem, decision: Decision, *, config: SiteConfig) -> CuratedItem:
+    """The item with a checked decision applied to its topics or related offerings."""
+    key = normalize_label(decision.label)
+    keep = decision.action is not DecisionAction.REJECT
+    if decision.kind == "topic":
+        labels = [t for t in item.topics if normalize_label(t) != key]
+        labels += [decision.label] if keep else []
+        return with_topics(item, labels) if labels != item.topics else item
+    if decision.kind == "offering":
         current = list(item.front_matter.get("relatedOfferings") or [])
         kept = [
             e
             for e in current
             if not (isinstance(e, dict) and normalize_label(str(e.get("label", ""))) == key)
         ]
-        if action is not DecisionAction.REJECT:
-            offering = next((o for o in config.offerings if normalize_label(o.label) == key), None)
-            if offering is None:
-                raise SuggestError(f"unknown offering {label!r}; `medcurate config show` lists them")
-            kept.append(offering_entries([offering])[0])
+        kept += offering_entries([_offering(config, decision.label)]) if keep else []
         return item.updated({"relatedOfferings": kept}) if kept != current else item
     return item
+
+
+def _apply_to_item(
+    session: Session, decision: Decision, *, config: SiteConfig
+) -> tuple[CuratedItem, CuratedItem, tuple[str | None, str | None]]:
+    """Write a checked decision into its item; the item and its community before and after (for the audit)."""
+    record = get_item(session, item_id=decision.item_id)
+    item, community_before = item_from_record(record), record.community
+    changed = _changed_item(item, decision, config=config)
+    keep = decision.action is not DecisionAction.REJECT
+    community = decision.label if decision.kind == "community" and keep else None
+    if changed is not item or community is not None:
+        save_item(session, item=changed, md_name=record.md_name, url_key=record.url_key, community=community)
+    return item, changed, (community_before, community)
 
 
 def record_decision(
@@ -416,41 +442,27 @@ def record_decision(
     actor: str,
     config: SiteConfig | None = None,
 ) -> None:
-    """Store an editor's accept, reject or add, apply it to the item, mark the suggestion, audit it.
+    """Check an editor's accept, reject or add, apply it to the item, store it, mark the suggestion, audit it.
 
     Args:
         database: the site's database.
         item_id: the item decided on.
         kind: ``topic``, ``community`` or ``offering``.
-        label: the topic label, community key or offering label.
+        label: the topic label, community (key, name, identifier or base path) or offering label.
         action: ``accept``, ``reject`` or ``add``.
         actor: who decided (a user name).
-        config: the site configuration, for offerings (the bundled default when omitted).
+        config: the site configuration, for communities and offerings (the bundled default when omitted).
+
+    Raises:
+        SuggestError: the decision is not valid (``checked_decision``).
     """
-    if kind not in KINDS:
-        raise SuggestError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
-    try:
-        decision = Decision(
-            item_id=item_id, kind=kind, label=" ".join(label.split()), action=action, actor=actor
-        )
-    except ValueError as exc:
-        raise SuggestError(f"not a valid decision: {exc}") from exc
+    site = config or load_config(None)
+    decision = checked_decision(
+        item_id=item_id, kind=kind, label=label, action=action, actor=actor, config=site
+    )
     key = normalize_label(decision.label)[:400]
-    if not key:
-        raise SuggestError("the label is empty")
     with database.session() as session:
-        record = get_item(session, item_id=item_id)
-        item = item_from_record(record)
-        site = config or load_config(None)
-        changed = _changed_item(item, kind=kind, label=decision.label, action=decision.action, config=site)
-        community = (
-            decision.label if kind == "community" and decision.action is not DecisionAction.REJECT else None
-        )
-        community_before = record.community
-        if changed is not item or community is not None:
-            save_item(
-                session, item=changed, md_name=record.md_name, url_key=record.url_key, community=community
-            )
+        item, changed, community = _apply_to_item(session, decision, config=site)
         add_decision(
             session,
             item_id=item_id,
@@ -461,9 +473,8 @@ def record_decision(
             actor=actor,
             at=decision.at,
         )
-        suggested = mark_suggestion(
-            session, item_id=item_id, kind=kind, label_key=key, status=_STATUS[decision.action]
-        )
+        status = _STATUS[decision.action]
+        suggested = mark_suggestion(session, item_id=item_id, kind=kind, label_key=key, status=status)
         record_audit(
             session,
             actor=actor,
@@ -476,7 +487,7 @@ def record_decision(
                 kind=kind,
                 label=decision.label,
                 suggested=suggested,
-                community=(community_before, community),
+                community=community,
             ),
         )
 

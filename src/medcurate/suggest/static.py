@@ -119,7 +119,7 @@ def read_stamp(directory: Path) -> StaticStamp | None:
         return None
 
 
-def _is_current(stamp: StaticStamp | None) -> bool:
+def is_current(stamp: StaticStamp | None) -> bool:
     if stamp is None:
         return False
     return stamp.format == STATIC_FORMAT and stamp.base_fingerprint == base_fingerprint()
@@ -219,7 +219,7 @@ class StaticEncoder:
         with self._lock:
             if self._model is None or self._stamp is None:
                 stamp = read_stamp(self.directory)
-                if stamp is None or not _is_current(stamp):
+                if stamp is None or not is_current(stamp):
                     stamp = distill_static(self.directory, options=self.options)
                 from model2vec import StaticModel
 

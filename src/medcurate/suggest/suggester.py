@@ -1,4 +1,4 @@
-"""The built-in ``Suggester``: learned topics plus MeSH terms, communities, and related offerings.
+"""The built-in suggester: learned topics plus MeSH terms, communities, and related offerings.
 
 1. Topics: the topic ``LabelModel`` scores every known label (configured topics and every label the
    editors used); MeSH descriptors named in the title or text, by name or entry term, join as
@@ -23,8 +23,8 @@ from medcurate.models import CuratedItem, Offering, normalize_label
 from medcurate.rules import offering_entries
 from medcurate.suggest import DEFAULT_K, Suggestion
 from medcurate.suggest.coldstart import generality_weight, mesh_candidates
-from medcurate.suggest.embedding import Vector, item_text
-from medcurate.suggest.engine import Embed, LabelModel, ScoredLabel, item_vectors, predict
+from medcurate.suggest.embedding import Embed, Vector, item_text, item_vectors
+from medcurate.suggest.engine import LabelModel, ScoredLabel, predict
 from medcurate.suggest.mesh import MeshIndex
 from medcurate.suggest.online import site_first
 

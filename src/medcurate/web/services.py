@@ -280,20 +280,14 @@ def decide(
 ) -> None:
     """Accept, reject or add a topic, community or offering on an item, through the suggestion service.
 
-    ``record_decision`` applies the decision to the item, stores it for learning, marks the
-    suggestion and audits it, in its own transaction.
+    ``record_decision`` checks the decision (a community named by its name is resolved to its key),
+    applies it to the item, stores it for learning, marks the suggestion and audits it, in its own
+    transaction.
     """
     from medcurate.suggest.service import record_decision
 
-    if kind not in {"topic", "community", "offering"} or action not in {"accept", "reject", "add"}:
-        raise InvalidInput("kind is topic, community or offering; action is accept, reject or add")
     with database.session() as session:
         check_can_edit(user, get_item(session, item_id=item_id))
-    if kind == "community" and action != "reject":
-        try:
-            label = config.community(label).key
-        except ConfigError as exc:
-            raise InvalidInput(str(exc)) from exc
     try:
         record_decision(
             database,
