@@ -15,7 +15,7 @@ import time
 
 from datasketch import MinHash
 
-from medcurate.dedupe import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_WORDS, DedupeIndex, signature, words
+from medcurate.dedupe import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_WORDS, DedupeIndex, shingle_words, signature
 
 VOCABULARY = [
     "hospital",
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     ours = len(texts) / (time.perf_counter() - start)
     start = time.perf_counter()
     for text in texts:
-        tokens = words(text)
+        tokens = shingle_words(text)
         minhash = MinHash(num_perm=DEFAULT_NUM_PERM)
         shingles = {" ".join(tokens[i : i + DEFAULT_SHINGLE_WORDS]) for i in range(len(tokens))}
         minhash.update_batch([s.encode("utf-8") for s in shingles])

@@ -22,23 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "medcurate"
 
 # Cycles known and owned elsewhere. Each entry names who removes it.
-KNOWN_CYCLES: list[frozenset[str]] = [
-    # issue #21 (suggestions engineer): suggest.embedding <-> suggest.static, hidden by a lazy import.
-    frozenset({"medcurate.suggest.embedding", "medcurate.suggest.static"}),
-]
+KNOWN_CYCLES: list[frozenset[str]] = []
 # Public names defined in two modules, known and owned elsewhere (each entry: who renames it). The
 # command modules' conventions (``register``, ``*_command``, ``main``) and the demo's scripts aside.
-KNOWN_NAME_CLASHES = {
-    "ItemRow": "publish/site/state.py (static site, issue #16) vs store/listing.py (API, issue #13)",
-    "get_user": "web/deps.py (the FastAPI dependency, issue #13) vs users.py",
-    "tokens": "web/routes/auth.py (issue #13) vs suggest/mesh.py (issue #21)",
-    "words": "dedupe.py (stories, issue #18) vs suggest/terms.py (issue #21)",
-}
+KNOWN_NAME_CLASHES: dict[str, str] = {}
 # Private names imported across modules, known and owned elsewhere.
-KNOWN_PRIVATE_IMPORTS = {
-    # issue #21 (suggestions engineer): online reuses engine's private classifier builder.
-    "medcurate.suggest.online imports medcurate.suggest.engine._classifiers",
-}
+KNOWN_PRIVATE_IMPORTS: set[str] = set()
 
 
 def _imports_of(graph: grimp.ImportGraph, module: str) -> Iterator[str]:

@@ -66,9 +66,9 @@ __all__ = [
     "DedupeVerdict",
     "ItemId",
     "estimated_similarity",
+    "shingle_words",
     "signature",
     "url_key",
-    "words",
 ]
 
 DEFAULT_SHINGLE_WORDS = 5
@@ -133,7 +133,7 @@ class DedupeVerdict:
 # --- text to signature -----------------------------------------------------------------------------
 
 
-def words(text: str) -> list[str]:
+def shingle_words(text: str) -> list[str]:
     """The text's words, case-folded and NFKC-normalised, punctuation dropped."""
     return _WORD_RE.findall(unicodedata.normalize("NFKC", text).casefold())
 
@@ -193,7 +193,7 @@ def _decode(blob: bytes, options: DedupeOptions) -> np.ndarray[Any, Any]:
 def signature(text: str, options: DedupeOptions | None = None) -> bytes:
     """The compact, storable MinHash signature of an article body (523 bytes with the defaults)."""
     options = options or DedupeOptions()
-    return _encode(_minhash(words(text), options), options)
+    return _encode(_minhash(shingle_words(text), options), options)
 
 
 def estimated_similarity(a: bytes, b: bytes, options: DedupeOptions | None = None) -> float:
@@ -270,7 +270,7 @@ class DedupeIndex:
 
     def add(self, item_id: ItemId, text: str, *, url: str | None = None) -> bytes:
         """Index an article body (and URL); returns its signature for the store to keep."""
-        tokens = words(text)
+        tokens = shingle_words(text)
         blob = _encode(_minhash(tokens, self.options), self.options)
         if len(tokens) >= self.options.min_words:
             self.add_signature(item_id, blob)
@@ -301,7 +301,7 @@ class DedupeIndex:
 
     def query(self, text: str) -> list[tuple[ItemId, float]]:
         """Near-duplicates of ``text`` as (item_id, estimated Jaccard), most similar first."""
-        tokens = words(text)
+        tokens = shingle_words(text)
         if len(tokens) < self.options.min_words:
             return []
         return self.query_signature(_encode(_minhash(tokens, self.options), self.options))
@@ -324,7 +324,7 @@ class DedupeIndex:
             return DedupeVerdict(
                 is_duplicate=True, duplicate_of=owner, similarity=1.0, reason=DedupeReason.SAME_URL
             )
-        if len(words(text)) < self.options.min_words:
+        if len(shingle_words(text)) < self.options.min_words:
             return DedupeVerdict(
                 is_duplicate=False, duplicate_of=None, similarity=0.0, reason=DedupeReason.TOO_SHORT
             )

@@ -59,7 +59,7 @@ def fold(token: str) -> str:
     return token
 
 
-def tokens(text: str) -> list[str]:
+def mesh_words(text: str) -> list[str]:
     """Lower-case word tokens of ``text``, plurals folded."""
     return [fold(t) for t in _TOKEN.findall(text.lower())]
 
@@ -125,8 +125,8 @@ class MeshIndex:
 
     def match(self, title: str, text: str) -> list[TermMatch]:
         """Descriptors named in ``title`` or ``text``, most specific first."""
-        in_title = self._scan(tokens(title))
-        in_text = self._scan(tokens(text))
+        in_title = self._scan(mesh_words(title))
+        in_text = self._scan(mesh_words(text))
         matches: list[TermMatch] = []
         for key in {*in_title, *in_text}:
             descriptor, count_title, words = in_title.get(key, (None, 0, 0))
@@ -163,13 +163,13 @@ def build_index(
     by_first: dict[str, list[tuple[tuple[str, ...], Descriptor]]] = {}
     for descriptor in descriptors:
         for name in _names(descriptor.name):
-            phrase = tuple(tokens(name))
+            phrase = tuple(mesh_words(name))
             if not phrase or (len(phrase) == 1 and len(phrase[0]) < min_single_word_chars):
                 continue
             by_first.setdefault(phrase[0], []).append((phrase, descriptor))
     for entries in by_first.values():
         entries.sort(key=lambda entry: len(entry[0]), reverse=True)
-    ambiguous = frozenset(tuple(tokens(name)) for name in AMBIGUOUS_NAMES)
+    ambiguous = frozenset(tuple(mesh_words(name)) for name in AMBIGUOUS_NAMES)
     return MeshIndex(by_first=by_first, size=len(descriptors), ambiguous=ambiguous)
 
 
@@ -199,7 +199,7 @@ def default_index() -> MeshIndex:
 def _word_postings() -> dict[str, frozenset[int]]:
     postings: dict[str, set[int]] = {}
     for number, descriptor in enumerate(load_descriptors()):
-        for word in set(tokens(descriptor.name)):
+        for word in set(mesh_words(descriptor.name)):
             postings.setdefault(word, set()).add(number)
     return {word: frozenset(numbers) for word, numbers in postings.items()}
 
@@ -207,7 +207,7 @@ def _word_postings() -> dict[str, frozenset[int]]:
 def related_count(name: str) -> int:
     """How many other headings' names hold every word of ``name``: a proxy for its descendants."""
     postings = _word_postings()
-    words = set(tokens(name))
+    words = set(mesh_words(name))
     if not words:
         return 0
     shared = frozenset.intersection(*(postings.get(word, frozenset()) for word in words))

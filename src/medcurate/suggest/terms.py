@@ -8,7 +8,7 @@ whose mention is weaker evidence, and whether the heading is broad. This module 
 matches phrases in text:
 
 1. Words are tokenised once; each token keeps its spelling and a folded form (lower case, plural
-   ``s`` dropped, as ``mesh.tokens`` folds).
+   ``s`` dropped, as ``mesh.mesh_words`` folds).
 2. A phrase of ordinary words matches on the folded forms; an acronym (two capitals or more, like
    ``EHR``, ``IoT``, ``HIPAA``) matches only as written, so ``AI`` is not ``ai`` in a URL and
    ``ONC`` is not ``once``.
@@ -62,7 +62,7 @@ class Word:
     folded: str
 
 
-def words(text: str) -> list[Word]:
+def term_words(text: str) -> list[Word]:
     """The tokens of ``text`` in order."""
     return [Word(raw=m, folded=fold(m.lower())) for m in _WORD.findall(text)]
 
@@ -102,7 +102,7 @@ class PhraseMatcher:
         by_first: dict[str, list[_Phrase]] = {}
         for index, phrases in enumerate(targets):
             for surface in phrases:
-                tokens = words(surface)
+                tokens = term_words(surface)
                 if not tokens:
                     continue
                 raw = tuple(w.raw for w in tokens) if is_acronym(surface) else None
@@ -131,9 +131,9 @@ class PhraseMatcher:
 
     def find(self, title: str, text: str) -> list[PhraseHit]:
         """The targets named in ``title`` or ``text`` (the text may repeat the title: counted once)."""
-        in_title = self._scan(words(title))
+        in_title = self._scan(term_words(title))
         body = text[len(title) :] if title and text.startswith(title) else text
-        in_text = self._scan(words(body))
+        in_text = self._scan(term_words(body))
         hits: list[PhraseHit] = []
         for target in {*in_title, *in_text}:
             forms = [*in_title.get(target, []), *in_text.get(target, [])]
@@ -172,12 +172,12 @@ def concept_matcher(concepts: Sequence[Concept]) -> PhraseMatcher:
 
 def concepts_of_phrase(phrase: str, concepts: Sequence[Concept]) -> list[Concept]:
     """The concepts that ``phrase`` names exactly: by name or entry term, folded, acronyms as written."""
-    tokens = words(phrase)
+    tokens = term_words(phrase)
     folded = tuple(w.folded for w in tokens)
     found: list[Concept] = []
     for concept in concepts:
         for term in concept.terms:
-            term_tokens = words(term)
+            term_tokens = term_words(term)
             if tuple(w.folded for w in term_tokens) != folded:
                 continue
             if is_acronym(term) and tuple(w.raw.upper() for w in term_tokens) != tuple(

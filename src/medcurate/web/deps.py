@@ -103,12 +103,12 @@ async def get_principal(principal: MaybePrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-async def get_user(principal: CurrentPrincipal) -> User:
+async def signed_in_user(principal: CurrentPrincipal) -> User:
     """The signed-in user."""
     return principal.user
 
 
-CurrentUser = Annotated[User, Depends(get_user)]
+CurrentUser = Annotated[User, Depends(signed_in_user)]
 
 
 async def get_form(request: Request) -> dict[str, str]:

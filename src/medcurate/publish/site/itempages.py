@@ -22,7 +22,7 @@ from medcurate.publish.site.context import BuildContext
 from medcurate.publish.site.index import search_row
 from medcurate.publish.site.itemsource import ItemRevision, ItemsChanged
 from medcurate.publish.site.plan import ARCHIVE_TITLE, ARCHIVE_URL, bucket_of, file_of, listing_sort_key
-from medcurate.publish.site.state import ItemRow, Member
+from medcurate.publish.site.state import KeptItem, Member
 from medcurate.publish.site.views import (
     ItemView,
     Section,
@@ -111,7 +111,7 @@ class ItemPages:
         """Make and write the pages of (item, fingerprint, claim, URL) entries; their places in listings."""
         ctx = self.ctx
         renderer, site_digest = ctx.renderer, ctx.site_digest
-        rows: list[ItemRow] = []
+        rows: list[KeptItem] = []
         members: list[Member] = []
         aliases: list[tuple[str, str]] = []
         for site_item, print_, claim, url in entries:
@@ -124,7 +124,7 @@ class ItemPages:
                 ctx.copy(image.src.lstrip("/"), digest_of(with_stat), owner, image.source_file)
             sort = listing_sort_key(view.date_iso, view.key)
             rows.append(
-                ItemRow(
+                KeptItem(
                     key=view.key,
                     fingerprint=print_,
                     claim=claim,
@@ -227,7 +227,7 @@ class ItemPages:
         reach.items = len(loaded)
         return reach
 
-    def _note_old(self, reach: Reach, keys: Sequence[str], old: Mapping[str, ItemRow]) -> None:
+    def _note_old(self, reach: Reach, keys: Sequence[str], old: Mapping[str, KeptItem]) -> None:
         """Note what changed items reached before the change: their listings, buckets, URLs, aliases."""
         reach.add_members(self.ctx.state.memberships(keys))
         reach.paths |= self.ctx.state.alias_paths(keys)

@@ -38,7 +38,7 @@ from medcurate.publish.site.liststate import (
     batches,
 )
 
-__all__ = ["FileRecord", "ItemRow", "ListingRow", "Member", "SiteState", "state_path"]
+__all__ = ["FileRecord", "KeptItem", "ListingRow", "Member", "SiteState", "state_path"]
 
 STATE_SUFFIX = ".medcurate-state.sqlite"
 SCHEMA_VERSION = "3"
@@ -68,7 +68,7 @@ def state_path(out_dir: Path) -> Path:
 
 
 @dataclass(frozen=True, slots=True)
-class ItemRow:
+class KeptItem:
     """An item as the state keeps it (``items``)."""
 
     key: str
@@ -189,9 +189,9 @@ class SiteState(ListingState):
         """How many items the state holds."""
         return self._count("items")
 
-    def items(self, keys: Sequence[str]) -> dict[str, ItemRow]:
+    def items(self, keys: Sequence[str]) -> dict[str, KeptItem]:
         """The rows of the items with these keys."""
-        return {row[0]: ItemRow(*row) for row in self._where_in("SELECT * FROM items WHERE key", keys)}
+        return {row[0]: KeptItem(*row) for row in self._where_in("SELECT * FROM items WHERE key", keys)}
 
     def claimants(self, claim: str) -> list[tuple[str, str]]:
         """The keys and URLs of the items that ask for URL ``claim``, by key."""
@@ -204,7 +204,7 @@ class SiteState(ListingState):
         return {url for (url,) in self._where_in("SELECT url FROM items WHERE url", urls)}
 
     def put_items(
-        self, rows: Iterable[ItemRow], members: Iterable[Member], aliases: Iterable[tuple[str, str]]
+        self, rows: Iterable[KeptItem], members: Iterable[Member], aliases: Iterable[tuple[str, str]]
     ) -> None:
         """Add or replace items with their listing places and aliases (replacing earlier ones)."""
         rows = list(rows)

@@ -173,7 +173,7 @@ def me(user: CurrentUser) -> UserPublic:
 
 
 @api.get("/tokens")
-def tokens(session: SessionDep, user: CurrentUser) -> TokensPublic:
+def my_tokens(session: SessionDep, user: CurrentUser) -> TokensPublic:
     """The signed-in user's API tokens."""
     data = [token_public(t) for t in list_api_tokens(session, username=user.username)]
     return TokensPublic(data=data, count=len(data))
