@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from medcurate.suggest.embedding import EMBEDDING_DIM, Embed, Vector, normalise_rows
-from medcurate.suggest.mesh import tokens
+from medcurate.suggest.mesh import mesh_words
 
 Matrix = npt.NDArray[np.float64]
 
@@ -91,7 +91,7 @@ class Vocabulary:
         counts = Counter(self.counts)
         documents = self.documents
         for text in texts:
-            counts.update(set(tokens(text)))
+            counts.update(set(mesh_words(text)))
             documents += 1
         return Vocabulary(counts=dict(counts), documents=documents)
 
@@ -109,7 +109,7 @@ class Vocabulary:
 def _phrases(info: LabelInfo) -> list[tuple[str, ...]]:
     phrases: list[tuple[str, ...]] = []
     for name in (info.name, *info.synonyms):
-        words = tuple(tokens(name))
+        words = tuple(mesh_words(name))
         if not words:
             continue
         phrases.append(words)
@@ -132,7 +132,7 @@ def term_hits(
     for column, info in enumerate(labels):
         for phrase in _phrases(info):
             index.setdefault(phrase[0], []).append((phrase, column))
-    words = tokens(text)
+    words = mesh_words(text)
     hits = np.zeros(len(labels))
     matched: list[list[str]] = [[] for _ in labels]
     for position, word in enumerate(words):
