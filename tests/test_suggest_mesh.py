@@ -10,7 +10,7 @@ from medcurate.suggest.mesh import (
     default_index,
     load_descriptors,
     mesh_label,
-    tokens,
+    mesh_words,
 )
 
 
@@ -35,7 +35,7 @@ def test_labels_follow_seed_002() -> None:
     ],
 )
 def test_tokens_fold_case_and_plurals(text: str, expected: list[str]) -> None:
-    assert tokens(text) == expected
+    assert mesh_words(text) == expected
 
 
 def test_longest_name_wins_and_specific_matches_rank_first() -> None:
