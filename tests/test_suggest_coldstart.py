@@ -278,13 +278,13 @@ def test_evaluate_takes_train_or_taxonomy(tmp_path: Path, choice: list[str]) -> 
     assert result.exit_code == 2 and "--taxonomy" in result.output
 
 
-def test_the_review_screen_shows_scores_in_words_with_the_number_on_hover() -> None:
+def test_the_review_screen_shows_scores_in_words_with_the_number_on_hover(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from medcurate.templating import make_environment
+    from medcurate.settings import Settings
+    from medcurate.web.app import app_templates
 
-    environment = make_environment("web/templates")
-    environment.filters["strength"] = strength
+    environment = app_templates(Settings(home=tmp_path))
     suggestion = SimpleNamespace(
         kind="topic", label="AI", score=0.42, reason="mentions ‘AI’ 3×", status="pending"
     )

@@ -22,6 +22,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -227,6 +228,20 @@ class AdmissionLimit:
             await self.app(scope, receive, send)
 
 
+def app_templates(settings: Settings) -> Environment:
+    """The app's Jinja environment: its templates (a site's own overrides first) and its filters."""
+    templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
+    templates.filters["strength"] = strength
+    templates.filters["history_lines"] = lambda event: describe(event.action, event.detail)
+    templates.filters["history_verb"] = lambda action: ACTION_NAMES.get(action, action)
+    templates.filters["plain_reason"] = plain_reason
+    templates.filters["by_taxonomy"] = by_taxonomy
+    templates.filters["topic_name"] = lambda label: split_label(label)[1]
+    templates.filters["topic_taxonomy"] = lambda label: split_label(label)[0]
+    templates.filters["site_links"] = lambda text: site_links(text, settings.load_site_config().base_url)
+    return templates
+
+
 def create_app(
     settings: Settings,
     *,
@@ -246,15 +261,7 @@ def create_app(
     options = options or WebOptions()
     owns_database = database is None
     db = database or open_database(settings.database, pool_size=options.request_threads)
-    templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
-    templates.filters["strength"] = strength
-    templates.filters["history_lines"] = lambda event: describe(event.action, event.detail)
-    templates.filters["history_verb"] = lambda action: ACTION_NAMES.get(action, action)
-    templates.filters["plain_reason"] = plain_reason
-    templates.filters["by_taxonomy"] = by_taxonomy
-    templates.filters["topic_name"] = lambda label: split_label(label)[1]
-    templates.filters["topic_taxonomy"] = lambda label: split_label(label)[0]
-    templates.filters["site_links"] = lambda text: site_links(text, settings.load_site_config().base_url)
+    templates = app_templates(settings)
     jobs = AppJobs(db, settings)
     context = WebContext(settings=settings, options=options, database=db, templates=templates, jobs=jobs)
     templates.globals["item_workflow"] = partial(workflow.workflow_view, context)
