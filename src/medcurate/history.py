@@ -345,12 +345,7 @@ def undo_event(
     current: dict[str, Any] = {**item.front_matter, "body": item.body}
     restored = _inverse_changes(current, detail.get("changes") or [])
     state_from = _state_move(detail, event.action)
-    if allow is not None:
-        allow(record, state_from is not None)
-    if state_from is not None and record.state != state_from[1]:
-        raise InvalidInput(
-            f"the item is {record.state} now, not {state_from[1]}; undo the later change first"
-        )
+    _check_undo_allowed(record, state_from, allow)
     community = detail.get("community") if isinstance(detail.get("community"), Mapping) else None
     body = restored.pop("body", None)
     after = item.updated(restored, body=body) if restored or body is not None else item
@@ -373,13 +368,22 @@ def undo_event(
         session, actor=actor, action=UNDO_ACTION, entity_type="item", entity_id=saved.id, detail=inverse
     )
     touched_site = ItemState.PUBLISHED.value in {state_before, saved.state}
-    return UndoResult(
-        event_id=own.id,
-        undid=event_id,
-        item_id=saved.id,
-        lines=describe(UNDO_ACTION, inverse),
-        rebuild=touched_site,
-    )
+    lines = describe(UNDO_ACTION, inverse)
+    return UndoResult(event_id=own.id, undid=event_id, item_id=saved.id, lines=lines, rebuild=touched_site)
+
+
+def _check_undo_allowed(
+    record: ItemRecord,
+    state_from: tuple[str, str] | None,
+    allow: Callable[[ItemRecord, bool], None] | None,
+) -> None:
+    """Refuse an undo the actor may not make, or one a later state change has overtaken."""
+    if allow is not None:
+        allow(record, state_from is not None)
+    if state_from is not None and record.state != state_from[1]:
+        raise InvalidInput(
+            f"the item is {record.state} now, not {state_from[1]}; undo the later change first"
+        )
 
 
 def _undoable(session: Session, event_id: int) -> AuditRecord:

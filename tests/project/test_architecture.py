@@ -130,3 +130,25 @@ def test_one_public_name_per_thing() -> None:
                 homes.setdefault(node.name, []).append(str(relative))
     clashes = {name: where for name, where in homes.items() if len(where) > 1}
     assert sorted(set(clashes) - set(KNOWN_NAME_CLASHES)) == [], clashes
+
+
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 60
+
+
+def test_modules_and_functions_stay_small_enough_to_read() -> None:
+    """No module over 500 lines (migrations aside), no function over 60: split by job instead."""
+    too_long: list[str] = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        source = path.read_text(encoding="utf-8")
+        name = path.relative_to(PACKAGE).as_posix()
+        if (lines := source.count("\n")) > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {lines} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{name}:{node.lineno} {node.name}(): {length} lines")
+    assert not too_long, "too long to read at once:\n" + "\n".join(too_long)

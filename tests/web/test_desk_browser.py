@@ -232,6 +232,8 @@ def test_axe_finds_no_serious_violation(running: Running, browser: Any) -> None:
         form={"csrf_token": token or ""},
         headers={"X-CSRF-Token": token or ""},
     )
+    with running.site.database.session() as session:
+        assert get_item(session, item_id=extra).state == ItemState.PUBLISHED.value
     site_dir = running.site.home / "site"
     item_page = max(
         (

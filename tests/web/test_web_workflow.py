@@ -152,7 +152,9 @@ def test_source_name_is_shown_and_the_brand_keeps_its_domain(client: TestClient,
     assert '<option value="statnews.com">STAT</option>' in inbox
     assert ">radiology.example</a>" in inbox, "no name given: the domain stands in"
     review = client.get("/items/1").text
-    assert '<span title="statnews.com">STAT</span>' in review
+    assert 'title="statnews.com">STAT</span>' in review, (
+        "the reading view names the source, its domain on hover"
+    )
     row = client.get("/api/items/1", headers=bearer(site, "vic")).json()
     assert row["brand"] == "statnews.com" and row["source_name"] == "STAT"
     assert row["front_matter"]["link"]["brand"] == "statnews.com"

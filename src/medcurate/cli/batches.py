@@ -4,8 +4,7 @@ from typing import Annotated
 
 import typer
 
-from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
-from medcurate.errors import MedcurateError
+from medcurate.cli.shared import console, plain, print_json, run_guarded, settings_of, site_database
 
 batches_app = typer.Typer(
     no_args_is_help=True, help="Ingestion batches: list them, resume or cancel stalled ones."
@@ -66,8 +65,7 @@ def resume_command(
     from medcurate.cli.ingest import print_report
 
     settings = settings_of(ctx)
-    database = run_guarded(settings)
-    try:
+    with site_database(settings) as database:
         report = resume_batch(
             database,
             batch_id=batch_id,
@@ -76,10 +74,6 @@ def resume_command(
             stall_after=timedelta(minutes=stalled_after),
             force=force,
         )
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
     print_report(report)
     if not report.ok:
         raise typer.Exit(1)
@@ -97,8 +91,7 @@ def cancel_command(
 
     from medcurate.batches import cancel_batch
 
-    database = run_guarded(settings_of(ctx))
-    try:
+    with site_database(settings_of(ctx)) as database:
         status = cancel_batch(
             database,
             batch_id=batch_id,
@@ -106,10 +99,6 @@ def cancel_command(
             stall_after=timedelta(minutes=stalled_after),
             force=force,
         )
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
     console().print(f"batch {status.id} is {status.state} ({status.done}/{status.total} links done)")
 
 

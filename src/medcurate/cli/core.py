@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from medcurate import __version__
-from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
+from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of, site_database
 from medcurate.errors import MedcurateError
 from medcurate.settings import make_settings
 
@@ -220,16 +220,10 @@ def show_command(
     from medcurate.frontmatter import render_document
     from medcurate.store.repository import get_item, item_from_record
 
-    database = run_guarded(settings_of(ctx))
-    try:
-        with database.session() as session:
-            record = get_item(session, item_id=item_id)
-            item = item_from_record(record)
-            state, community, provenance = record.state, record.community, record.provenance
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
+    with site_database(settings_of(ctx)) as database, database.session() as session:
+        record = get_item(session, item_id=item_id)
+        item = item_from_record(record)
+        state, community, provenance = record.state, record.community, record.provenance
     if markdown:
         console().out(render_document(item), end="", highlight=False)
         return

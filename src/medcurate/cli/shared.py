@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -89,6 +91,21 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
 def print_json(data: Any) -> None:
     """Machine-readable output on stdout, one document."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def site_database(settings: Settings) -> Iterator[Database]:
+    """The site's database for one command, disposed after it; a medcurate error ends the command.
+
+    The error's message is printed as ``error: ...`` and the exit code is 1, as ``fail`` does.
+    """
+    database = run_guarded(settings)
+    try:
+        yield database
+    except MedcurateError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
 
 
 def run_guarded(settings: Settings) -> Database:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
+from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of, site_database
 from medcurate.errors import MedcurateError
 
 if TYPE_CHECKING:
@@ -136,13 +136,8 @@ def pause_command(
     """Stop refreshing a source."""
     from medcurate.scheduler.follow import pause_source
 
-    database = run_guarded(settings_of(ctx))
-    try:
+    with site_database(settings_of(ctx)) as database:
         pause_source(database, source_id=source_id, actor=getpass.getuser(), reason=reason)
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
     console().print(f"source {source_id} paused")
 
 
@@ -152,13 +147,8 @@ def resume_command(ctx: typer.Context, source_id: SourceId) -> None:
 
     from medcurate.scheduler.follow import resume_source
 
-    database = run_guarded(settings_of(ctx))
-    try:
+    with site_database(settings_of(ctx)) as database:
         resume_source(database, source_id=source_id, actor=getpass.getuser(), now=datetime.now(UTC))
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
     console().print(f"source {source_id} resumed")
 
 
@@ -166,13 +156,8 @@ def remove_command(ctx: typer.Context, source_id: SourceId) -> None:
     """Stop following a source and forget the entries it has seen."""
     from medcurate.scheduler.follow import unfollow_source
 
-    database = run_guarded(settings_of(ctx))
-    try:
+    with site_database(settings_of(ctx)) as database:
         unfollow_source(database, source_id=source_id, actor=getpass.getuser())
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
     console().print(f"source {source_id} removed")
 
 

@@ -5,8 +5,7 @@ from typing import Annotated
 
 import typer
 
-from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
-from medcurate.errors import MedcurateError
+from medcurate.cli.shared import console, plain, print_json, run_guarded, settings_of, site_database
 
 stories_app = typer.Typer(
     no_args_is_help=True, help="Stories: items of several outlets about one event, shown and published once."
@@ -74,13 +73,8 @@ def evaluate_command(
     """Pairwise precision, recall and F1 of the stored stories against a labels file."""
     from medcurate.stories.service import evaluate_stories
 
-    database = run_guarded(settings_of(ctx))
-    try:
+    with site_database(settings_of(ctx)) as database:
         scores, missing = evaluate_stories(database, labels)
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
     result = {**scores.to_json(), "labelled_urls_not_stored": missing}
     if as_json:
         print_json(result)
@@ -102,13 +96,8 @@ def split_command(
 
     from medcurate.stories.service import split
 
-    database = run_guarded(settings_of(ctx))
-    try:
+    with site_database(settings_of(ctx)) as database:
         new_id = split(database, story_id=story_id, item_ids=item_ids, actor=getpass.getuser())
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
     console().print(f"split from story {story_id}" + (f" into story {new_id}" if new_id else ""))
 
 
@@ -122,13 +111,8 @@ def merge_command(
 
     from medcurate.stories.service import merge
 
-    database = run_guarded(settings_of(ctx))
-    try:
+    with site_database(settings_of(ctx)) as database:
         kept = merge(database, story_id=story_id, other_story_id=other_story_id, actor=getpass.getuser())
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
     console().print(f"story {other_story_id} merged into story {kept}")
 
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
+from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of, site_database
 from medcurate.errors import MedcurateError
 from medcurate.suggest import DEFAULT_K, Suggestion
 
@@ -40,17 +40,12 @@ def suggest_command(
     path = Path(target)
     if not target.isdigit() and not path.is_file():
         fail(f"{target!r} is neither an item id nor a file", code=2)
-    database = run_guarded(settings)
-    try:
+    with site_database(settings) as database:
         if target.isdigit():
             suggestions = suggest_for_item(database, item_id=int(target), settings=settings, k=k)
         else:
             item = read_document(path)
             suggestions = suggest_for_document(database, item=item, settings=settings, k=k)
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
     if as_json:
         print_json([s.as_json() for s in suggestions])
         return
@@ -95,13 +90,8 @@ def train_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--j
     from medcurate.suggest.service import train
 
     settings = settings_of(ctx)
-    database = run_guarded(settings)
-    try:
+    with site_database(settings) as database:
         info = train(database, settings=settings)
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
     if as_json:
         print_json({"version": info.version, "path": str(info.path), "metrics": info.metrics})
         return

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of
+from medcurate.cli.shared import console, fail, plain, print_json, run_guarded, settings_of, site_database
 from medcurate.errors import MedcurateError
 
 users_app = typer.Typer(no_args_is_help=True, help="Users and roles: admin, editor, curator, viewer.")
@@ -57,14 +57,8 @@ def add(
     except MedcurateError as exc:
         fail(str(exc), code=2)
     password = _read_password(password_stdin, username)
-    database = run_guarded(settings_of(ctx))
-    try:
-        with database.session() as session:
-            user = add_user(session, username=username, password=password, role=parsed, actor=CLI_ACTOR)
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
+    with site_database(settings_of(ctx)) as database, database.session() as session:
+        user = add_user(session, username=username, password=password, role=parsed, actor=CLI_ACTOR)
     console().print(f"added [bold]{user.username}[/] ({user.role.value})")
 
 
@@ -110,28 +104,16 @@ def set_role_command(
     """Give a user another role."""
     from medcurate.users import parse_role, set_role
 
-    database = run_guarded(settings_of(ctx))
-    try:
-        with database.session() as session:
-            user = set_role(session, username=username, role=parse_role(role), actor=CLI_ACTOR)
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
+    with site_database(settings_of(ctx)) as database, database.session() as session:
+        user = set_role(session, username=username, role=parse_role(role), actor=CLI_ACTOR)
     console().print(f"{user.username} is now {user.role.value}")
 
 
 def _set_disabled(ctx: typer.Context, username: str, disabled: bool) -> None:
     from medcurate.users import disable_user
 
-    database = run_guarded(settings_of(ctx))
-    try:
-        with database.session() as session:
-            disable_user(session, username=username, disabled=disabled, actor=CLI_ACTOR)
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
+    with site_database(settings_of(ctx)) as database, database.session() as session:
+        disable_user(session, username=username, disabled=disabled, actor=CLI_ACTOR)
     console().print(f"{plain(username)} is {'disabled' if disabled else 'enabled'}")
 
 
@@ -149,14 +131,8 @@ def unlock(ctx: typer.Context, username: Annotated[str, typer.Argument()]) -> No
     """End a user's sign-in delay: forget their failed sign-ins from every address."""
     from medcurate.users import unlock_user
 
-    database = run_guarded(settings_of(ctx))
-    try:
-        with database.session() as session:
-            cleared = unlock_user(session, username=username, actor=CLI_ACTOR)
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
+    with site_database(settings_of(ctx)) as database, database.session() as session:
+        cleared = unlock_user(session, username=username, actor=CLI_ACTOR)
     console().print(f"{plain(username)} is unlocked ({cleared} failed sign-ins forgotten)")
 
 
@@ -168,14 +144,8 @@ def token(
     """Create an API token for a user and print it once (only its hash is stored)."""
     from medcurate.users import create_api_token
 
-    database = run_guarded(settings_of(ctx))
-    try:
-        with database.session() as session:
-            _, secret = create_api_token(session, username=username, name=name, actor=CLI_ACTOR)
-    except MedcurateError as exc:
-        fail(str(exc))
-    finally:
-        database.dispose()
+    with site_database(settings_of(ctx)) as database, database.session() as session:
+        _, secret = create_api_token(session, username=username, name=name, actor=CLI_ACTOR)
     sys.stdout.write(secret + "\n")
 
 

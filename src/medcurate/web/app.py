@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -228,6 +228,49 @@ class AdmissionLimit:
             await self.app(scope, receive, send)
 
 
+ROUTERS = (
+    auth,
+    items,
+    desk,
+    workflow,
+    schedule,
+    suggestions,
+    audit,
+    batches,
+    sources,
+    dashboard,
+    users,
+    intel,
+    stories,
+)
+
+
+def _lifespan(
+    context: WebContext, *, owns_database: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What the app starts and stops: the threadpool's size, the in-process scheduler, jobs, the pool."""
+    settings, options, db = context.settings, context.options, context.database
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The threadpool FastAPI runs plain functions in (anyio's, 40 by default) as large as the pool.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = options.request_threads
+        ticker = None
+        if options.scheduler and not settings.queue_url:
+            from medcurate.scheduler.ticker import Ticker
+
+            ticker = Ticker(db, settings, site_dir=context.site_dir)
+            ticker.start()
+        yield
+        if ticker is not None:
+            ticker.stop()
+        context.jobs.shutdown()
+        if owns_database:
+            db.dispose()
+
+    return lifespan
+
+
 def app_templates(settings: Settings) -> Environment:
     """The app's Jinja environment: its templates (a site's own overrides first) and its filters."""
     templates = make_environment("web/templates", overrides=[settings.home / "templates" / "web"])
@@ -266,28 +309,11 @@ def create_app(
     context = WebContext(settings=settings, options=options, database=db, templates=templates, jobs=jobs)
     templates.globals["item_workflow"] = partial(workflow.workflow_view, context)
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # The threadpool FastAPI runs plain functions in (anyio's, 40 by default) as large as the pool.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = options.request_threads
-        ticker = None
-        if options.scheduler and not settings.queue_url:
-            from medcurate.scheduler.ticker import Ticker
-
-            ticker = Ticker(db, settings, site_dir=context.site_dir)
-            ticker.start()
-        yield
-        if ticker is not None:
-            ticker.stop()
-        jobs.shutdown()
-        if owns_database:
-            db.dispose()
-
     app = FastAPI(
         title="medcurate",
         version=__version__,
         summary="Curate, classify and publish healthcare content.",
-        lifespan=lifespan,
+        lifespan=_lifespan(context, owns_database=owns_database),
         dependencies=[Depends(csrf_protect)],
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
@@ -303,22 +329,7 @@ def create_app(
     app.router.routes.extend(OPS_ROUTES)
     watch_pool(db.engine)
     app.mount("/static", StaticFiles(packages=[("medcurate", "web/static")]), name="static")
-    routers = (
-        auth,
-        items,
-        desk,
-        workflow,
-        schedule,
-        suggestions,
-        audit,
-        batches,
-        sources,
-        dashboard,
-        users,
-        intel,
-        stories,
-    )
-    for module in routers:
+    for module in ROUTERS:
         app.include_router(module.api, prefix=API_PREFIX)
         app.include_router(module.pages)
     return app

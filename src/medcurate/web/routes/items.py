@@ -289,17 +289,10 @@ def inbox(
     total = item_total(session, query=query)
     row_ids = [r.id for r in page.rows]
     stories = inbox_cards(row_ids, stories_of_items(session, item_ids=row_ids))
-    filters = {
-        "state": state or "",
-        "brand": brand or "",
-        "topic": topic or "",
-        "community": community or "",
-        "identifier": identifier or "",
-        "q": q or "",
-        "assigned": assigned or "",
-        "since": since.isoformat() if since else "",
-        "until": until.isoformat() if until else "",
-    }
+    chosen: dict[str, str | date | None] = {"state": state, "brand": brand, "topic": topic, "q": q}
+    chosen |= {"community": community, "identifier": identifier, "assigned": assigned}
+    chosen |= {"since": since, "until": until}
+    filters = {k: v.isoformat() if isinstance(v, date) else v or "" for k, v in chosen.items()}
     # Links carry the filters set (and state, whose absence means drafts): an empty date is a 422.
     linked = {k: v for k, v in filters.items() if v or k == "state"}
     here = {"after": after} if after else {"before": before} if before else {}
