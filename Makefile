@@ -52,7 +52,7 @@ test: system-deps services install lint typecheck unit
 # (libFuzzer) target for FUZZ_SECONDS. `make test` runs the same suite bounded and derandomised.
 FUZZ_SECONDS ?= 60
 fuzz: install
-	MEDCURATE_FUZZ=fuzz $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
+	MEDCURATE_FUZZ=fuzz $(BIN)/pytest -q -p no:cacheprovider tests/hardening/test_fuzz.py
 	$(BIN)/pip install -q -e '.[fuzz]'
 	for target in frontmatter feed opml bookmarks url; do \
 		$(BIN)/python tests/fuzzing/atheris_targets.py $$target -max_total_time=$(FUZZ_SECONDS) \

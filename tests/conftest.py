@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from medcurate.store.db import Database, open_database
+from dbsupport import fresh_postgres, fresh_sqlite
+from medcurate.store.db import Database
+from paths import SHARED
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
 SEEDS = SHARED / "seeds"
 CURATED_POSTS = SHARED / "corpora" / "curated-posts-dev"
-POSTGRES_ADMIN_URL = os.environ.get(
-    "MEDCURATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -43,53 +38,25 @@ def curated_posts_dir() -> Path:
     return require_shared(CURATED_POSTS)
 
 
-def _sqlite(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'medcurate.db'}")
-    yield database
-    database.dispose()
-
-
-def _postgres() -> Iterator[Database]:
-    name = f"medcurate_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # the server is part of CI: fail loudly there, skip on a laptop without it
-        admin.dispose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {exc}")
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    database = open_database(url)
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A fresh, migrated database: the same tests run on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
-        yield from _sqlite(tmp_path)
+        yield from fresh_sqlite(tmp_path)
     else:
-        yield from _postgres()
+        yield from fresh_postgres()
 
 
 @pytest.fixture()
 def sqlite_database(tmp_path: Path) -> Iterator[Database]:
     """A fresh, migrated SQLite database, for tests that are not about storage."""
-    yield from _sqlite(tmp_path)
+    yield from fresh_sqlite(tmp_path)
 
 
 @pytest.fixture()
 def postgres_database() -> Iterator[Database]:
     """A fresh, migrated PostgreSQL database (skipped off CI when the server is not running)."""
-    yield from _postgres()
+    yield from fresh_postgres()
 
 
 @pytest.fixture(scope="session")

@@ -17,15 +17,16 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import paths
 from medcurate.frontmatter import read_document
 from medcurate.models import CuratedItem, ItemState, Variant
 from medcurate.publish.service import publish_site
 from medcurate.settings import Settings
 from medcurate.store.db import open_database
 from medcurate.store.repository import save_item
+from paths import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
-GOLDEN = Path(__file__).parent / "golden" / "site"
+GOLDEN = paths.GOLDEN / "site"
 IMAGES = FIXTURES / "publish" / "images"
 TOPICS = ["Cybersecurity", "Telehealth", "Artificial intelligence", "Staffing", "Imaging", "Policy"]
 BRANDS = ["example.com", "health.example.org", "news.example.net", "journal.example"]

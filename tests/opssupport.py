@@ -24,7 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import POSTGRES_ADMIN_URL
+from dbsupport import POSTGRES_ADMIN_URL
 
 MEDCURATE = [sys.executable, "-m", "medcurate"]
 REDIS_URL = os.environ.get("MEDCURATE_TEST_REDIS", "redis://127.0.0.1:6379/15")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from medcurate.suggest.evaluate import corpus_sha256
+from paths import BENCH
 
 PARKING = (
     "Hospital opens a smartphone app that guides visitors to free parking spaces",
@@ -32,7 +33,7 @@ def write_post(
     return path
 
 
-BASELINE = Path(__file__).resolve().parents[1] / "bench" / "eval_baseline.json"
+BASELINE = BENCH / "eval_baseline.json"
 
 
 def baseline_floors(section: str, corpus: Path) -> dict[str, Any]:

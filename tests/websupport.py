@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+import paths
 from factories import news_item as news_item
 from factories import store_item
 from medcurate.settings import Settings
@@ -25,7 +26,7 @@ from medcurate.users import Role, add_user, create_api_token
 from medcurate.web import WebOptions, create_app
 
 PASSWORD = "correct horse battery"
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "web"
+FIXTURES = paths.FIXTURES / "web"
 # The web tests' name for ``factories.store_item``.
 store = store_item
 

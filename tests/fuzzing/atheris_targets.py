@@ -3,7 +3,7 @@
 Run one target for a while: ``python tests/fuzzing/atheris_targets.py frontmatter -max_total_time=60``
 (targets: frontmatter, feed, opml, bookmarks, url). A crash is any exception other than medcurate's
 own error types; libFuzzer saves the input that caused it (``crash-*``). The Hypothesis suite
-(``tests/test_fuzz.py``) checks the same properties in ``make test``; this one searches deeper.
+(``tests/hardening/test_fuzz.py``) checks the same properties in ``make test``; this one searches deeper.
 """
 
 from __future__ import annotations

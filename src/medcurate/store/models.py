@@ -116,7 +116,7 @@ class ItemRecord(Base):
     identifier_rows: Mapped[list[ItemIdentifier]] = relationship(cascade="all, delete-orphan")
 
     # Lists run newest first, alone or filtered by state and by source or community: each index
-    # serves its filter, the order and the keyset page with no sort (tests/test_store_plans.py).
+    # serves its filter, the order and the keyset page with no sort (tests/store/test_store_plans.py).
     __table_args__ = (
         Index("ix_items_sort", "sort_at", "id"),
         Index("ix_items_state_sort", "state", "sort_at", "id"),

@@ -1,0 +1,162 @@
+"""Learning from each decision at once: new labels travel, rejects hold, the site's labels come first."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import paths
+from medcurate.config import load_config
+from medcurate.importer import import_paths
+from medcurate.settings import Settings
+from medcurate.store.db import Database, open_database
+from medcurate.store.repository import all_items
+from medcurate.suggest import Suggestion
+from medcurate.suggest.engine import Example, ScoredLabel, fit, recency_weights
+from medcurate.suggest.online import OnlineOptions, site_first
+from medcurate.suggest.service import record_decision, suggest_for_item
+from suggestsupport import PARKING, write_post
+
+FIXTURES = paths.FIXTURES / "suggest"
+
+
+@pytest.fixture()
+def site(tmp_path: Path) -> Iterator[tuple[Database, Settings]]:
+    """A real SQLite database and settings whose models directory is in tmp_path."""
+    settings = Settings(home=tmp_path / "home")
+    database = open_database(f"sqlite:///{tmp_path / 'medcurate.db'}")
+    yield database, settings
+    database.dispose()
+
+
+def _import(database: Database, *paths: Path) -> dict[str, int]:
+    import_paths(database, list(paths), config=load_config(None))
+    with database.session() as session:
+        return {Path(r.source_path or "").stem: r.id for r in all_items(session)}
+
+
+def _topics(suggestions: list[Suggestion]) -> list[Suggestion]:
+    return [s for s in suggestions if s.kind == "topic"]
+
+
+def test_a_label_added_to_one_item_is_suggested_for_a_near_identical_next_one(
+    site: tuple[Database, Settings], tmp_path: Path
+) -> None:
+    database, settings = site
+    new = tmp_path / "new"
+    write_post(new, "parking-a", title=PARKING[0], text=PARKING[1], date="2019-02-01T09:00:00Z")
+    write_post(
+        new,
+        "parking-b",
+        title=PARKING[0].replace("opens", "launches"),
+        text=PARKING[1],
+        date="2019-02-02T09:00:00Z",
+    )
+    ids = _import(database, FIXTURES / "history", new)
+    before = _topics(suggest_for_item(database, item_id=ids["parking-b"], settings=settings, k=50))
+    assert "Visitor Wayfinding" not in [s.label for s in before]
+    suggest_for_item(database, item_id=ids["parking-a"], settings=settings)
+    record_decision(
+        database,
+        item_id=ids["parking-a"],
+        kind="topic",
+        label="Visitor Wayfinding",
+        action="add",
+        actor="ana",
+    )
+    after = _topics(suggest_for_item(database, item_id=ids["parking-b"], settings=settings, k=3))
+    assert "Visitor Wayfinding" in [s.label for s in after], [s.label for s in after]
+    chosen = next(s for s in after if s.label == "Visitor Wayfinding")
+    assert PARKING[0][:40] in chosen.reason  # "like an item you tagged ...: “<the item it was added to>…”"
+
+
+RANSOMWARE = [
+    ("Ransomware attack forces {0} hospitals to divert ambulances", "three"),
+    ("Ransomware attack forces {0} hospitals to divert ambulances", "two"),
+    ("Ransomware attack forces {0} hospitals to divert ambulances", "four"),
+    ("Ransomware attack forces {0} hospitals to divert ambulances", "five"),
+]
+RANSOMWARE_TEXT = (
+    "A ransomware attack shut down the computer systems of the hospitals, diverting ambulances while IT "
+    "staff restored encrypted servers from backups."
+)
+
+
+def test_a_label_rejected_for_three_similar_items_leaves_the_top_three(
+    site: tuple[Database, Settings], tmp_path: Path
+) -> None:
+    database, settings = site
+    new = tmp_path / "new"
+    for day, (title, count) in enumerate(RANSOMWARE, start=1):
+        write_post(
+            new, f"ransom-{count}", title=title.format(count), text=RANSOMWARE_TEXT, date=f"2019-03-0{day}"
+        )
+    ids = _import(database, FIXTURES / "history", new)
+    first = _topics(suggest_for_item(database, item_id=ids["ransom-three"], settings=settings, k=3))
+    label = first[0].label  # the best match before any reject
+    for _, count in RANSOMWARE[:3]:
+        # One reject already lowers it for the next near-identical item; the editor rejects it anyway.
+        record_decision(
+            database, item_id=ids[f"ransom-{count}"], kind="topic", label=label, action="reject", actor="ana"
+        )
+    fourth = _topics(suggest_for_item(database, item_id=ids["ransom-five"], settings=settings, k=50))
+    ranked = [s.label for s in fourth]
+    assert label in ranked, ranked
+    rejected = fourth[ranked.index(label)]
+    assert "rejected for 3 similar items" in rejected.reason
+    if rejected.rank <= 3:
+        assert "overwhelming" in rejected.reason and rejected.score >= OnlineOptions().overwhelming
+    else:
+        assert label not in ranked[:3]
+
+
+def test_recency_weights_halve_every_half_life_from_the_newest() -> None:
+    weights = recency_weights([3.0, 1.0, 2.0, 0.0], half_life=1.0)
+    assert weights.tolist() == [1.0, 0.25, 0.5, 0.125]
+    assert recency_weights([1.0, 2.0], half_life=0).tolist() == [1.0, 1.0]
+    assert recency_weights([5.0, 5.0, 4.0], half_life=1.0).tolist() == [1.0, 1.0, 0.25]  # ties weigh the same
+
+
+def _fake_embed(texts: list[str] | tuple[str, ...]) -> np.ndarray:
+    """Deterministic unit vectors per text (no model: these tests are about ranking, not meaning)."""
+    seeds = [int(hashlib.blake2b(t.encode(), digest_size=4).hexdigest(), 16) for t in texts]
+    rows = [np.random.default_rng(seed).normal(size=384) for seed in seeds]
+    matrix = np.asarray(rows, dtype=np.float32).reshape(len(texts), 384)
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+
+
+def _history(n: int) -> list[Example]:
+    labels = ("Site: Own", "Site: Other")
+    return [
+        Example(key=f"item:{i}", title=f"t{i}", text=f"x{i}", positives=(labels[i % 2],)) for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("history", "novel_score", "novel_first"),
+    [
+        (0, 0.45, True),  # a new site: the taxonomy ranks as it is (the cold start)
+        (40, 0.45, False),  # a site with history: its own label first
+        (40, 0.2, False),  # and weak never-used labels are not suggested at all
+        (40, 0.95, True),  # unless the evidence clearly wins
+    ],
+)
+def test_the_site_s_own_labels_come_first_once_it_has_a_history(
+    history: int, novel_score: float, novel_first: bool
+) -> None:
+    model = fit(_history(history), labels=(), embed=_fake_embed)
+    ranking = [
+        ScoredLabel(label="MeSH: Something", score=novel_score, reason="mentions it"),
+        ScoredLabel(label="Site: Own", score=0.4, reason="like others"),
+    ]
+    ranked = site_first(ranking, model)
+    labels = [s.label for s in ranked]
+    assert labels[0] == ("MeSH: Something" if novel_first else "Site: Own")
+    if history and novel_score < OnlineOptions().novel_min_score:
+        assert labels == ["Site: Own"]
+    if history and "MeSH: Something" in labels:
+        assert "not used yet" in ranked[labels.index("MeSH: Something")].reason
