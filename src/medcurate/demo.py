@@ -201,10 +201,11 @@ def _review_and_publish(database: Database, settings: Settings) -> None:
 
     The other half stay in the inbox, with their suggestions, for whoever opens the app.
     """
+    from medcurate.history import audit_site_build
     from medcurate.publish.hugo import export_hugo
     from medcurate.publish.seed import export_seed
     from medcurate.publish.service import publish_site, site_dir
-    from medcurate.store.repository import all_items, item_from_record, record_audit
+    from medcurate.store.repository import all_items, item_from_record
     from medcurate.suggest.service import record_decision, stored_suggestions
     from medcurate.users import ensure_user
     from medcurate.web.services import transition
@@ -239,15 +240,7 @@ def _review_and_publish(database: Database, settings: Settings) -> None:
         items, settings.home / "hugo", config=config, images_dir=settings.images_dir, with_layout=True
     )
     site = publish_site(database, settings)
-    with database.session() as session:
-        record_audit(
-            session,
-            actor=DEMO_EDITOR[0],
-            action="site.build",
-            entity_type="site",
-            entity_id=str(site_dir(settings)),
-            detail={"published": drafts},
-        )
+    audit_site_build(database, actor=DEMO_EDITOR[0], out_dir=site_dir(settings), detail={"published": drafts})
     console.print(f"Seed-format export: {seed.written} files in {settings.home / 'export'}")
     console.print(f"Hugo tree: {hugo.written} files in {settings.home / 'hugo'} (build it with `hugo -s`)")
     console.print(f"Static site: {site.written} files in {site_dir(settings)}")

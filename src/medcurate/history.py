@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 from medcurate.errors import InvalidInput, NotFound
 from medcurate.models import CuratedItem, ItemState, normalize_label
 from medcurate.rules import plain_text
-from medcurate.settings import Settings
 from medcurate.store.codec import tag_dates, untag_dates
+from medcurate.store.db import Database
 from medcurate.store.desk import UNDO_ACTION, actor_item_events, item_events, undo_of
 from medcurate.store.models import AuditRecord, ItemRecord
 from medcurate.store.repository import get_item, item_from_record, record_audit, save_item
@@ -261,23 +261,17 @@ def last_undoable(session: Session, *, actor: str, item_id: int | None = None) -
     return None
 
 
-def audit_site_build(settings: Settings, *, actor: str, out_dir: Path, detail: Mapping[str, Any]) -> None:
-    """Audit a site build that a command ran (the web app audits its own with the publish)."""
-    from medcurate.store.db import open_database
-
-    database = open_database(settings.database)
-    try:
-        with database.session() as session:
-            record_audit(
-                session,
-                actor=actor,
-                action="site.build",
-                entity_type="site",
-                entity_id=str(out_dir)[-64:],
-                detail=dict(detail),
-            )
-    finally:
-        database.dispose()
+def audit_site_build(database: Database, *, actor: str, out_dir: Path, detail: Mapping[str, Any]) -> None:
+    """Record a rebuild of the site: who, where (the folder's last 64 characters), what it followed."""
+    with database.session() as session:
+        record_audit(
+            session,
+            actor=actor,
+            action="site.build",
+            entity_type="site",
+            entity_id=str(out_dir)[-64:],
+            detail=dict(detail),
+        )
 
 
 def keep_image(images_dir: Path, href: str | None) -> str | None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medcurate.cli.shared import console, fail, plain, print_json, settings_of
+from medcurate.cli.shared import console, fail, plain, print_json, settings_of, site_database
 from medcurate.errors import MedcurateError
 
 if TYPE_CHECKING:
@@ -72,12 +72,13 @@ def _publish(
 
     from medcurate.history import audit_site_build
 
-    audit_site_build(
-        settings,
-        actor=getpass.getuser(),
-        out_dir=target,
-        detail={"items": report.items, "written": report.written, "by": "medcurate site build"},
-    )
+    with site_database(settings) as database:
+        audit_site_build(
+            database,
+            actor=getpass.getuser(),
+            out_dir=target,
+            detail={"items": report.items, "written": report.written, "by": "medcurate site build"},
+        )
     return report, target
 
 

@@ -86,19 +86,12 @@ def publish_due(
     done = [item_id for item_id in due if _publish(database, item_id)]
     if not done:
         return []
+    from medcurate.history import audit_site_build
     from medcurate.ops.metrics import record_site_build
     from medcurate.publish.service import publish_site, site_dir
 
     target = out_dir or site_dir(settings)
     report = publish_site(database, settings, out_dir=target)
     record_site_build(seconds=report.seconds, written=report.written)
-    with database.session() as session:
-        record_audit(
-            session,
-            actor=SCHEDULER_USER.username,
-            action="site.build",
-            entity_type="site",
-            entity_id=str(target),
-            detail={"published": done},
-        )
+    audit_site_build(database, actor=SCHEDULER_USER.username, out_dir=target, detail={"published": done})
     return done

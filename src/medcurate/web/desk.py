@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from medcurate.errors import InvalidInput, PermissionDenied
-from medcurate.history import UndoResult, last_undoable, undo_event
+from medcurate.history import UndoResult, audit_site_build, last_undoable, undo_event
 from medcurate.settings import Settings
 from medcurate.store.db import Database
 from medcurate.store.models import ItemRecord
-from medcurate.store.repository import record_audit
 from medcurate.users import Role, User
 from medcurate.web.services import Publisher, check_can_edit, rebuild_site
 
@@ -47,13 +46,5 @@ def undo(
         )
     if result.rebuild:
         publisher(database, settings, out_dir)
-        with database.session() as session:
-            record_audit(
-                session,
-                actor=user.username,
-                action="site.build",
-                entity_type="site",
-                entity_id=str(out_dir),
-                detail={"undo": result.event_id},
-            )
+        audit_site_build(database, actor=user.username, out_dir=out_dir, detail={"undo": result.event_id})
     return result

@@ -35,7 +35,7 @@ from medcurate.errors import (
     PermissionDenied,
     SuggestError,
 )
-from medcurate.history import field_changes, keep_image
+from medcurate.history import audit_site_build, field_changes, keep_image
 from medcurate.models import CuratedItem, ItemState, format_timestamp, normalize_label
 from medcurate.rules import (
     derive_breadcrumbs,
@@ -238,15 +238,7 @@ def publish_items(
             failed[item_id] = exc
     if done:
         publisher(database, settings, out_dir)
-        with database.session() as session:
-            record_audit(
-                session,
-                actor=user.username,
-                action="site.build",
-                entity_type="site",
-                entity_id=str(out_dir),
-                detail={"published": done},
-            )
+        audit_site_build(database, actor=user.username, out_dir=out_dir, detail={"published": done})
     return done, failed
 
 
