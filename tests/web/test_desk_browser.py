@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import socket
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from browsersupport import browser as browser  # the shared Chromium fixture
 from medcurate.demo import demo_site_root, serve_directory
 from medcurate.drafts import DraftInput, build_draft
 from medcurate.extract import extract
@@ -134,20 +134,6 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     thread.join(timeout=20)
     sock.close()
     site.database.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's headless Chromium, driven by Playwright (never downloads a browser)."""
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _sign_in(page: Any, base: str) -> None:
