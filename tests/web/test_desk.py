@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
+from factories import news_item
 from medcurate.drafts import DraftInput, build_draft
 from medcurate.extract import extract
 from medcurate.extract.types import PageInput
@@ -440,3 +441,18 @@ def test_bulk_accept_of_top_suggestions_and_undo_of_the_last(client: TestClient,
     assert _stored(site, item_id)["categories"] == []
     nothing = client.post("/undo", data={"csrf_token": csrf, "back": "/items"})
     assert nothing.status_code == 422 and "nothing of yours to undo" in nothing.text
+
+
+def test_the_brief_shows_as_sanitised_markup_beside_its_source(client: TestClient, site: Site) -> None:
+    brief = '<p>Hospitals <em>changed</em> course.</p><script>alert("x")</script><p onclick="go()">Then</p>'
+    item_id = store(site.database, news_item(1, body=brief), text="")
+    sign_in(client, "ed")
+    page = client.get(f"/items/{item_id}").text
+    shown = page[page.index('id="brief-shown"') :]
+    shown = shown[: shown.index("</div>")]
+    # The paragraph is markup, not text; the script and the handler are gone, not escaped.
+    assert "<p>Hospitals <em>changed</em> course.</p>" in shown and "<p>Then</p>" in shown
+    assert "&lt;p&gt;" not in shown and "alert" not in shown and "onclick" not in shown
+    # No script reaches the page as markup anywhere: the textarea holds the source, escaped.
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
+    assert dict(review_form(client, item_id))["body"] == brief

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from markupsafe import Markup
 from PIL import Image
 
 from medcurate.models import CuratedItem, Variant
+from medcurate.publish.sanitize import brief_html
 from medcurate.rules import derive_alias, derive_description, derive_slug, plain_text
 from medcurate.store.models import ItemRecord
 from medcurate.web.forms import PREFIX, FieldSpec, editable_fields
@@ -49,10 +51,15 @@ class Article:
 
 @dataclass(frozen=True, kw_only=True)
 class DeskFields:
-    """The review form: the editor's fields by key, the brief, and the folded rest."""
+    """The review form: the editor's fields by key, the brief (source and as shown), and the folded rest.
+
+    ``brief`` is the stored HTML the textarea edits; ``brief_shown`` is that HTML through the site's
+    one sanitiser (``publish.sanitize.brief_html``), the only form in which the page renders it as markup.
+    """
 
     main: dict[str, FieldSpec]
     brief: str
+    brief_shown: Markup
     advanced: list[FieldSpec]
 
 
@@ -101,7 +108,7 @@ def desk_fields(item: CuratedItem) -> DeskFields:
             main[key] = spec
         else:
             advanced.append(spec)
-    return DeskFields(main=main, brief=item.body, advanced=advanced)
+    return DeskFields(main=main, brief=item.body, brief_shown=Markup(brief_html(item)), advanced=advanced)
 
 
 def _brand(item: CuratedItem, brand: str | None) -> str:
