@@ -52,6 +52,7 @@ class Feed:
     entries: list[tuple[str, datetime]] = field(default_factory=list)
     version: int = 1
     failing: Reply | None = None
+    ttl: int | None = None  # the channel's <ttl> (minutes), when it gives one
 
     def add(self, server: LocalServer, slug: str, when: datetime) -> None:
         server.route(f"/articles/{slug}", Reply(body=article(f"Story {slug}", zlib.crc32(slug.encode()))))
@@ -73,7 +74,8 @@ class Feed:
             f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate></item>"
             for slug, when in self.entries
         )
-        channel = f"<channel><title>{self.path}</title>{items}</channel>"
+        ttl = f"<ttl>{self.ttl}</ttl>" if self.ttl is not None else ""
+        channel = f"<channel><title>{self.path}</title>{ttl}{items}</channel>"
         body = f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
         headers = {"ETag": etag} if self.validator == "etag" else {"Last-Modified": modified}
         return Reply(body=body.encode(), content_type="application/rss+xml", headers=headers)

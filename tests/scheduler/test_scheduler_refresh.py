@@ -134,3 +134,37 @@ def test_retry_after_on_a_429_sets_the_next_refresh(
     pause_source(database, source_id=source.id, actor="t", reason="moving to a new URL")
     with database.session() as session:
         assert get_subscription(session, source.id).paused_reason == "moving to a new URL"
+
+
+def test_a_304_keeps_the_feeds_ttl_from_its_last_full_answer(
+    newsroom: tuple[LocalServer, dict[str, Feed]], database: Database, tmp_path: Path
+) -> None:
+    server, feeds = newsroom
+    settings = settings_for(tmp_path, database)
+    feeds["alpha"].ttl = 120  # minutes: longer than the source's 30
+    source = follow_source(
+        database, location=server.url("/alpha.xml"), actor="t", now=T0, config=settings.load_site_config()
+    )
+
+    def next_refresh() -> timedelta:
+        with database.session() as session:
+            stored = get_subscription(session, source.id)
+            return stored.next_refresh_at.replace(tzinfo=UTC) - now
+
+    now = T0
+    run_due(database, settings, options=light(settings), now=now)
+    assert next_refresh() == timedelta(hours=2)
+    # Unchanged: the server answers 304, with no body to read the <ttl> from; the wait stays 2 hours.
+    now = T0 + timedelta(hours=2)
+    [report] = run_due(database, settings, options=light(settings), now=now).refreshes
+    assert report.not_modified and server.seen("/alpha.xml")[-1].headers.get("if-none-match")
+    assert next_refresh() == timedelta(hours=2)
+    # A full answer without a <ttl> drops the hint: back to the source's own interval, 304s too.
+    feeds["alpha"].ttl = None
+    feeds["alpha"].add(server, "alpha-3", now)
+    now = T0 + timedelta(hours=4)
+    assert not run_due(database, settings, options=light(settings), now=now).refreshes[0].not_modified
+    assert next_refresh() == timedelta(minutes=30)
+    now += timedelta(minutes=30)
+    assert run_due(database, settings, options=light(settings), now=now).refreshes[0].not_modified
+    assert next_refresh() == timedelta(minutes=30)

@@ -1,7 +1,8 @@
 """Refresh one claimed subscription: a conditional request, the new entries, their drafts, the outcome.
 
 1. fetch: ``If-None-Match``/``If-Modified-Since`` from the validators of the last answer; a 304
-   ends the refresh there, with no parsing. No retries inside the request: a failure is the
+   ends the refresh there, with no parsing, the next one as far off as the feed's hint (``<ttl>``,
+   ``sy:updatePeriod``) from its last full answer asked. No retries inside the request: a failure is the
    scheduler's to retry later, with back-off (``policy``), so a worker never sleeps on one feed.
 2. read: ``sources.collect`` on the fetched bytes (an OPML list's feeds and a sitemap index's
    sitemaps are fetched and read there).
@@ -127,8 +128,10 @@ def refresh_claim(
             claim.location, fetch_options, etag=claim.etag, last_modified=claim.last_modified
         )
         if response.not_modified:
+            # No body to read the hint from: the one the last full answer gave still holds.
+            known = timedelta(seconds=claim.hint_seconds) if claim.hint_seconds else None
             result = RefreshResult(
-                next_refresh_at=policy.after_success(now, interval=interval), not_modified=True
+                next_refresh_at=policy.after_success(now, interval=interval, hint=known), not_modified=True
             )
             return _finish(database, claim, result, now=now)
         collection = collect(
@@ -149,10 +152,12 @@ def refresh_claim(
     firsts = {e.memory_key: e for e in reversed(entries) if e.memory_key in fresh}
     seen = [SeenEntry(key=k, url=e.url, published=e.published) for k, e in reversed(firsts.items())]
     drafts = {e.memory_key: drafted[e.url] for e in chosen if e.url in drafted and e.memory_key}
+    hint = policy.feed_hint(response.body)
     result = RefreshResult(
-        next_refresh_at=policy.after_success(now, interval=interval, hint=policy.feed_hint(response.body)),
+        next_refresh_at=policy.after_success(now, interval=interval, hint=hint),
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
+        hint_seconds=round(hint.total_seconds()) if hint is not None else None,
         new_entries=len(seen),
         drafts=len(drafts),
     )

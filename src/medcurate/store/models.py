@@ -264,8 +264,9 @@ class SourceRecord(Base):
     by moving ``lease_until`` forward in one conditional UPDATE (``store.subscriptions``), so that of
     any number of threads or queue workers exactly one refreshes it; the lease runs out by itself if
     that refresher dies. The validators (``etag``, ``last_modified``) make the next request
-    conditional; ``consecutive_failures`` sets the back-off and, past the limit, pauses the source
-    with the reason in ``paused_reason``.
+    conditional, and ``hint_seconds`` keeps the feed's own refresh hint across its 304s;
+    ``consecutive_failures`` sets the back-off and, past the limit, pauses the source with the
+    reason in ``paused_reason``.
     """
 
     __tablename__ = "sources"
@@ -290,6 +291,9 @@ class SourceRecord(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(String(64))
+    # How long the feed asked to be left alone (its <ttl> or sy:updatePeriod), in seconds, from its
+    # last full answer: a 304 carries no body, so the next wait after one comes from here.
+    hint_seconds: Mapped[int | None] = mapped_column(Integer)
     # Health: counters since the source was added, and the last moments that matter.
     last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_new_entry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

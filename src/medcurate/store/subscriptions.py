@@ -47,6 +47,7 @@ class Claim:
     last_modified: str | None
     consecutive_failures: int
     first_fetch: bool
+    hint_seconds: int | None = None  # the feed's refresh hint from its last full answer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +68,7 @@ class RefreshResult:
     not_modified: bool = False
     etag: str | None = None
     last_modified: str | None = None
+    hint_seconds: int | None = None  # the answer's refresh hint; a 304 keeps the one stored
     new_entries: int = 0
     drafts: int = 0
     pause_after: int = 10
@@ -206,6 +208,7 @@ def _claim_of(session: Session, source: SourceRecord, token: str) -> Claim:
         last_modified=source.last_modified,
         consecutive_failures=source.consecutive_failures,
         first_fetch=remembered is None,
+        hint_seconds=source.hint_seconds,
     )
 
 
@@ -236,6 +239,7 @@ def finish_refresh(session: Session, claim: Claim, result: RefreshResult, *, now
     if not result.not_modified:
         source.etag = result.etag
         source.last_modified = result.last_modified
+        source.hint_seconds = result.hint_seconds
     source.entries_seen += result.new_entries
     source.drafts_made += result.drafts
     if result.new_entries:
