@@ -46,6 +46,7 @@ from medcurate.ingest.fetch import (
 from medcurate.ingest.httpcache import HttpCache
 from medcurate.ingest.options import DEFAULT_USER_AGENT
 from medcurate.ingest.politeness import InProcessHostLimiter
+from medcurate.ingest.robots import RobotsRules
 
 __all__ = ["http_server"]  # the fixture, imported for pytest
 
@@ -534,3 +535,16 @@ def test_feed_bytes_are_fetched_and_non_feeds_refused(srv: LocalServer) -> None:
         fetch_feed_bytes(srv.url("/logo.png"), local_fetch_options())
     with pytest.raises(BlockedURL, match="loopback"):
         fetch_feed_bytes(srv.url("/feed.xml"))  # the default policy
+
+
+def test_a_shared_robots_cache_spares_the_next_batch_the_request_not_the_crawl_delay(
+    srv: LocalServer,
+) -> None:
+    srv.route("/robots.txt", Reply(body=b"User-agent: *\nCrawl-delay: 5\n", content_type="text/plain"))
+    clock = FakeClock()
+    shared: dict[str, RobotsRules] = {}
+    options = clock.options(per_host_delay=0.0, max_crawl_delay=0.3, robots_cache=shared)
+    for _ in range(2):  # two batches, two sessions, one cache (what a scheduler tick does)
+        asyncio.run(fetch_many([srv.url("/article?1"), srv.url("/article?2")], options))
+    assert srv.count("/robots.txt") == 1 and srv.count("/article") == 4
+    assert clock.sleeps == [0.3, 0.3]  # each batch spaces its two pages by the cached Crawl-delay

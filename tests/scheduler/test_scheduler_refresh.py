@@ -168,3 +168,22 @@ def test_a_304_keeps_the_feeds_ttl_from_its_last_full_answer(
     now += timedelta(minutes=30)
     assert run_due(database, settings, options=light(settings), now=now).refreshes[0].not_modified
     assert next_refresh() == timedelta(minutes=30)
+
+
+def test_one_tick_reads_a_hosts_robots_txt_once_for_all_its_feeds(
+    newsroom: tuple[LocalServer, dict[str, Feed]], database: Database, tmp_path: Path
+) -> None:
+    server, feeds = newsroom
+    settings = settings_for(tmp_path, database)
+    follow_newsroom(database, server, settings)  # three feeds on one host
+
+    # The three refreshes and the articles they draft (six pages) share the tick's robots.txt.
+    first = run_due(database, settings, options=light(settings), now=T0)
+    assert len(first.refreshes) == 3 and sum(r.drafts for r in first.refreshes) == 6
+    assert server.count("/robots.txt") == 1
+
+    # The next tick reads it again (the file may have changed): once, for its 304s and its one draft.
+    feeds["gamma"].add(server, "gamma-3", T0 + timedelta(minutes=20))
+    second = run_due(database, settings, options=light(settings), now=T0 + timedelta(minutes=31))
+    assert sorted(r.not_modified for r in second.refreshes) == [False, True, True]
+    assert server.count("/robots.txt") == 2

@@ -26,7 +26,8 @@ Each URL goes through, hop by hop (``session.FetchSession``; the options in ``op
    extracted by pypdf (``body``).
 
 robots.txt rules, the throttle and the connection pool live for one ``fetch_many`` batch (or one
-``fetch_one`` call), so batch URLs from the same host together.
+``fetch_one`` call), so batch URLs from the same host together; ``FetchOptions.robots_cache`` keeps
+the rules for longer (the scheduler's tick shares one between its refreshes).
 
 ``total_timeout`` bounds the time one URL spends on the network (all hops, retries and body reads),
 so a server dripping a byte a second is cut off even though every read succeeds; waiting for the

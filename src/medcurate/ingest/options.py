@@ -16,6 +16,7 @@ from pathlib import Path
 from medcurate import __version__
 from medcurate.ingest.netguard import NetPolicy
 from medcurate.ingest.politeness import HostLimiter
+from medcurate.ingest.robots import RobotsRules
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -63,6 +64,8 @@ class FetchOptions:
     ``clock`` and ``sleep`` are the time the politeness spacing and the retry back-off run on
     (``time.monotonic`` and ``asyncio.sleep``); tests pass a fake pair and check the waits asked for.
     Network deadlines always run on the event loop's real clock.
+    ``robots_cache`` (host key -> rules) outlives one session when given: the scheduler passes one
+    per tick, so that the refreshes of a tick, each its own session, read a host's robots.txt once.
     """
 
     concurrency: int = DEFAULT_CONCURRENCY
@@ -85,5 +88,6 @@ class FetchOptions:
     policy: NetPolicy = field(default_factory=NetPolicy)
     verify: ssl.SSLContext | bool = field(default=True, compare=False)
     host_limiter: HostLimiter | None = field(default=None, compare=False)
+    robots_cache: dict[str, RobotsRules] | None = field(default=None, compare=False, repr=False)
     clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False, repr=False)

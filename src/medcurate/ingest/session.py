@@ -135,7 +135,8 @@ class FetchSession:
         )
         self.delays: dict[str, float] = {}
         self.cache = HttpCache(options.cache_dir) if options.cache_dir is not None else None
-        self._robots: dict[str, RobotsRules] = {}
+        # The session's own, unless the options share one beyond it (the scheduler's tick).
+        self._robots: dict[str, RobotsRules] = {} if options.robots_cache is None else options.robots_cache
         self._robots_locks: dict[str, asyncio.Lock] = {}
 
     async def aclose(self) -> None:
@@ -218,17 +219,18 @@ class FetchSession:
         return reader.finish()[:cap] if truncate else reader.finish()
 
     async def robots_for(self, url: str) -> RobotsRules:
-        """The robots.txt rules of a URL's host, fetched once per session."""
+        """The robots.txt rules of a URL's host, fetched once per session (or per shared cache)."""
         key = _host_key(url)
         async with self._robots_locks.setdefault(key, asyncio.Lock()):
-            if key not in self._robots:
-                rules = await self._load_robots(robots_url(url))
-                self._robots[key] = rules
+            rules = self._robots.get(key)
+            if rules is None:
+                rules = self._robots[key] = await self._load_robots(robots_url(url))
+            if key not in self.delays:
                 delay = rules.crawl_delay(ROBOTS_AGENT)
                 if delay is not None:
                     wanted = max(self.options.per_host_delay, min(delay, self.options.max_crawl_delay))
                     self.delays[key] = wanted
-            return self._robots[key]
+            return rules
 
     async def _load_robots(self, url: str) -> RobotsRules:
         """Fetch robots.txt through the guard, following up to five redirects (RFC 9309)."""

@@ -28,6 +28,7 @@ import httpx
 from medcurate.batchrun import IngestOptions
 from medcurate.errors import HTTPStatusError, MedcurateError
 from medcurate.ingest.fetch import fetch_feed_bytes, fetch_feed_response
+from medcurate.ingest.robots import RobotsRules
 from medcurate.ingest.sources import SourceEntry, SourceInput, SourceKind, collect
 from medcurate.scheduler import policy
 from medcurate.settings import Settings
@@ -113,14 +114,18 @@ def refresh_claim(
     *,
     now: datetime,
     options: IngestOptions | None = None,
+    robots: dict[str, RobotsRules] | None = None,
 ) -> RefreshReport:
     """Refresh one claimed source and record the outcome on it (see the module's steps).
 
     ``options`` are the pipeline's (``default_options(settings)`` when omitted); the request for the
     source itself is made without retries: a failure is retried by the schedule, with back-off.
+    ``robots`` is the tick's robots.txt rules by host, shared by its refreshes and their drafts.
     """
     interval = timedelta(minutes=claim.refresh_minutes)
     ingesting = ingest_options(settings, claim, options)
+    if robots is not None:
+        ingesting = replace(ingesting, fetch=replace(ingesting.fetch, robots_cache=robots))
     verify = shared_tls_context() if ingesting.fetch.verify is True else ingesting.fetch.verify
     fetch_options = replace(ingesting.fetch, max_retries=0, verify=verify)
     try:

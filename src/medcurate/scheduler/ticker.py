@@ -1,8 +1,9 @@
 """The scheduler's tick, and the in-process ticker of ``medcurate serve`` and ``medcurate watch``.
 
-One tick claims the due subscriptions and refreshes them, then publishes the items whose
-"Publish at" has passed. Every step claims its work in the database first, so any number of ticking
-processes (several ``serve`` workers, a ``watch`` beside them) share the work, each piece done once.
+One tick claims the due subscriptions and refreshes them (sharing the robots.txt rules they read),
+then publishes the items whose "Publish at" has passed. Every step claims its work in the database
+first, so any number of ticking processes (several ``serve`` workers, a ``watch`` beside them)
+share the work, each piece done once.
 
 Time comes from the caller: ``run_due(now=...)`` is what tests drive, and the :class:`Ticker`
 thread asks its injected clock. The thread waits between ticks on an ``Event`` (so ``stop()`` is
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from medcurate.batchrun import IngestOptions
+from medcurate.ingest.robots import RobotsRules
 from medcurate.scheduler.publishing import publish_due
 from medcurate.scheduler.refresh import RefreshReport, refresh_claim
 from medcurate.settings import Settings
@@ -56,9 +58,13 @@ def run_due(
     ``options`` are the pipeline's for the drafts (``default_options(settings)`` when omitted).
     """
     refreshes: list[RefreshReport] = []
+    # Each refresh runs its own fetch session (and event loop); the robots.txt rules they read are
+    # the tick's, so that the feeds of one host, and their articles, ask for its robots.txt once.
+    robots: dict[str, RobotsRules] = {}
     while claims := claim_due(database, now=now, lease=lease, limit=CLAIMS_PER_TICK):
         refreshes.extend(
-            refresh_claim(database, settings, claim, now=now, options=options) for claim in claims
+            refresh_claim(database, settings, claim, now=now, options=options, robots=robots)
+            for claim in claims
         )
     published = publish_due(database, settings, now=now, out_dir=site_dir)
     return TickReport(refreshes=refreshes, published=published)
