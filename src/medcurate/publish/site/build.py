@@ -37,10 +37,12 @@ from medcurate.config import SiteConfig
 from medcurate.errors import PublishError
 from medcurate.models import CuratedItem
 from medcurate.publish.site.context import BuildContext, Sizes
-from medcurate.publish.site.itempages import ItemPages, fingerprint
+from medcurate.publish.site.itempages import ItemPages
 from medcurate.publish.site.itemsource import ItemRevision, ItemSource, ListedItems
 from medcurate.publish.site.listings import ListingPages
+from medcurate.publish.site.makeitems import fingerprint
 from medcurate.publish.site.outputs import Outputs, bytes_digest
+from medcurate.publish.site.parallel import POOL_MIN_ITEMS, PagePool, WorkerSetup, worker_count
 from medcurate.publish.site.render import Renderer, SiteMeta
 from medcurate.publish.site.state import SiteState, state_path
 from medcurate.publish.site.views import NavLink, SiteItem, digest_of, url_path
@@ -68,6 +70,10 @@ class SiteOptions:
     template_dirs: tuple[Path, ...] = ()
     incremental: bool = True
     state_file: Path | None = None  # None: a hidden file beside out_dir (``state.state_path``)
+    # Processes that render a large full build (``parallel``); None: $MEDCURATE_SITE_WORKERS, else
+    # the CPUs available; 1: the build's own process alone.
+    workers: int | None = None
+    pool_min_items: int = POOL_MIN_ITEMS  # a full build of fewer items renders in this process
 
 
 DEFAULT_SITE_OPTIONS = SiteOptions()
@@ -277,6 +283,20 @@ def _writer(out_dir: Path) -> SiteWriter:
     return SiteWriter(out_dir)
 
 
+def _pool(ctx: BuildContext, item_pages: ItemPages, options: SiteOptions, items: int) -> PagePool | None:
+    """Worker processes for a full build of ``items`` items, or None where this process does better."""
+    workers = worker_count(options.workers)
+    if workers < 2 or items < options.pool_min_items:
+        return None
+    setup = WorkerSetup(
+        meta=ctx.renderer.meta,
+        template_dirs=tuple(options.template_dirs),
+        out_dir=ctx.writer.root,
+        inputs=item_pages.inputs,
+    )
+    return PagePool(setup, workers)
+
+
 def _build(
     ctx: BuildContext, options: SiteOptions, static: Mapping[str, bytes], static_digest: str
 ) -> BuildReport:
@@ -303,10 +323,17 @@ def _build(
             outputs.write_fixed(static)
     else:
         # 3-5. every item, every listing, every other output
+        ctx.pool = _pool(ctx, item_pages, options, token[1] if token else state.item_count())
         state.reset_items()
-        item_pages.publish_all(ctx.source.revisions())
-        listings.write_all()
-        outputs.write_all(static)
+        try:
+            item_pages.publish_all(ctx.source.revisions(), ctx.pool)
+            listings.write_all()
+            outputs.write_all(static)
+            ctx.settle()
+        finally:
+            if ctx.pool is not None:
+                ctx.pool.close(cancel=True)
+                ctx.pool = None
         # 6. what no stage made any more
         ctx.flush()
         ctx.drop(state.older_files())

@@ -16,6 +16,7 @@ from functools import partial
 from medcurate.publish.sanitize import clean_text
 from medcurate.publish.site.context import BuildContext
 from medcurate.publish.site.itempages import ItemPages, Reach
+from medcurate.publish.site.parallel import PageJob
 from medcurate.publish.site.plan import (
     ARCHIVE_URL,
     Listing,
@@ -113,14 +114,8 @@ class ListingPages:
         """Write one listing page from its items' rows (oldest first), if its digest changed."""
         newest_first = rows[::-1]
         digest = listing_page_digest(self.ctx.site_digest, listing, page, [r[1] for r in newest_first])
-        renderer = self.ctx.renderer
-        self.ctx.emit(
-            file_of(page.url),
-            digest,
-            f"list:{listing.url}",
-            lambda: renderer.listing_page(listing, page, [r[3] for r in newest_first]),
-            page.number,
-        )
+        job = PageJob(file_of(page.url), "listing_page", (listing, page, [r[3] for r in newest_first]))
+        self.ctx.emit_page(digest, f"list:{listing.url}", job, page.number)
 
     def _stream_pages(self, listing: Listing) -> None:
         """Every page of a listing, its items read once, oldest first."""
