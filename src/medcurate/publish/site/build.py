@@ -17,10 +17,14 @@ The stages, in order (``build_site``):
    after an incremental one the pages its owners dropped (done as each stage goes); then commit.
 
 Nothing holds every item: items pass in batches, and everything later reads the state in output
-order. Rendering is serial, in this process: a ``concurrent.futures.ProcessPoolExecutor`` may
-join only where it gains at least 25% at 100,000 items on two cores, and none was shown to (the
-two cores of the machine the figures in docs/benchmarks.md come from were busy with other work,
-at a load of 13 to 18, so a second process had no idle core to use).
+order. A full build of ``parallel.POOL_MIN_ITEMS`` items or more renders in worker processes
+(``parallel``: a ``concurrent.futures.ProcessPoolExecutor``, one process per CPU available unless
+``SiteOptions.workers``, ``--workers`` or ``$MEDCURATE_SITE_WORKERS`` say otherwise): this process
+reads the items and assigns their URLs in key order, the workers make and write the item pages,
+then the listing and alias pages this process hands them, and this process records everything in
+the order it sent it, so the output equals a serial build's. Incremental builds, and smaller full
+builds, render here: a pool's start-up costs more than they take. The gain that keeps the pool is
+stated in ``parallel``'s docstring.
 """
 
 from __future__ import annotations
