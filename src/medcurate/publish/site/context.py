@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from medcurate.config import SiteConfig
 from medcurate.publish.site.itemsource import ItemSource
-from medcurate.publish.site.parallel import PageJob, PagePool
+from medcurate.publish.site.parallel import FeedJob, PageJob, PagePool
 from medcurate.publish.site.render import Renderer
 from medcurate.publish.site.state import FileRecord, SiteState
 from medcurate.publish.site.write import SiteWriter
@@ -81,6 +81,11 @@ class BuildContext:
         if self.pool is not None and self.jobs:
             self.sent.append(self.pool.submit_pages(self.jobs))
             self.jobs = []
+
+    def send_feeds(self, job: FeedJob) -> None:
+        """Have a worker make and write a listing's feeds (there must be a pool)."""
+        assert self.pool is not None
+        self.sent.append(self.pool.submit_feeds(job))
 
     def settle(self) -> None:
         """Wait for the pages sent to workers (their errors are raised here), count them as written."""

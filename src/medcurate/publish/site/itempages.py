@@ -91,10 +91,14 @@ class ItemPages:
 
     def views(self, keys: Sequence[str], urls: Sequence[str]) -> list[ItemView]:
         """The views of stored items at their recorded URLs (for feeds and the home page)."""
+        return [self.view(*entry) for entry in self.shown(keys, urls)]
+
+    def shown(self, keys: Sequence[str], urls: Sequence[str]) -> list[tuple[SiteItem, str, str]]:
+        """Stored items as read, each with its recorded URL and its fingerprint (what a view needs)."""
         images = self.ctx.images
         loaded = self.ctx.source.load(keys)
         return [
-            self.view(site_item, url, fingerprint(revision, images))
+            (portable(site_item), url, fingerprint(revision, images))
             for (site_item, revision), url in zip(loaded, urls, strict=True)
         ]
 

@@ -16,7 +16,7 @@ from functools import partial
 from medcurate.publish.sanitize import clean_text
 from medcurate.publish.site.context import BuildContext
 from medcurate.publish.site.itempages import ItemPages, Reach
-from medcurate.publish.site.parallel import PageJob
+from medcurate.publish.site.parallel import FeedJob, PageJob
 from medcurate.publish.site.plan import (
     ARCHIVE_URL,
     Listing,
@@ -30,9 +30,10 @@ from medcurate.publish.site.plan import (
     pager,
     pages_reached,
 )
-from medcurate.publish.site.state import ListingRow
+from medcurate.publish.site.state import FileRecord, ListingRow
 from medcurate.publish.site.views import NavLink, url_path
 
+FEED_FILES = ("index.xml", "atom.xml")  # RSS, Atom
 HOME_TOPICS = 12  # topics the home page lists, the busiest first
 TERM_INDEXES = (
     ("section", "Communities", "/communities/"),
@@ -143,6 +144,16 @@ class ListingPages:
         ctx = self.ctx
         newest = ctx.state.newest(items_of or listing.url, ctx.sizes.feed_size)
         digest = joined_digest(ctx.site_digest, "feed", listing.head, *(d for _, _, d in newest))
+        owner = f"feed:{listing.url}"
+        if ctx.pool is not None:  # a worker reads nothing: it gets the items as read here
+            files = [(name, file_of(listing.url, name)) for name in FEED_FILES]
+            stale = [(n, path) for n, path in files if ctx.fresh or ctx.state.file_digest(path) != digest]
+            if stale:
+                shown = self.items.shown([k for k, _, _ in newest], [u for _, u, _ in newest])
+                ctx.send_feeds(FeedJob(listing, shown, stale))
+            for _, path in files:
+                ctx.record(FileRecord(path, digest, owner))
+            return
         made: dict[str, bytes] = {}
 
         def make(name: str) -> bytes:
@@ -151,8 +162,8 @@ class ListingPages:
                 made.update(ctx.renderer.feeds(listing, views))
             return made[name]
 
-        for name in ("index.xml", "atom.xml"):
-            ctx.emit(file_of(listing.url, name), digest, f"feed:{listing.url}", partial(make, name))
+        for name in FEED_FILES:
+            ctx.emit(file_of(listing.url, name), digest, owner, partial(make, name))
 
     def _site_feeds(self) -> None:
         """The whole site's feeds (``/index.xml``, ``/atom.xml``), of the archive's items."""

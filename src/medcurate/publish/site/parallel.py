@@ -13,7 +13,8 @@ renderer and writer (``_start``); what crosses between processes is plain data:
   aliases, the file records and the images to copy. The build's process records results in the
   order it sent the units, so the state, and the site, are those of a serial build;
 * a list of ``PageJob``: a listing or alias page to render and write, whose digest the build's
-  process compared and recorded (``BuildContext.emit_page``).
+  process compared and recorded (``BuildContext.emit_page``);
+* a ``FeedJob``: a listing's feeds, with the few items they show as the build's process read them.
 
 Incremental builds, and builds too small to repay the workers' start-up, render in the build's
 process. Measured on this project's 2-core machine (``bench/site.py``, docs/benchmarks.md):
@@ -32,6 +33,7 @@ from typing import Literal
 from medcurate.errors import PublishError
 from medcurate.models import CuratedItem
 from medcurate.publish.site.makeitems import ItemInputs, ItemMaker, MadeItems
+from medcurate.publish.site.plan import Listing
 from medcurate.publish.site.render import Renderer, SiteMeta
 from medcurate.publish.site.state import FileRecord
 from medcurate.publish.site.views import SiteItem
@@ -107,6 +109,15 @@ class PageJob:
         return make(*self.args)
 
 
+@dataclass(frozen=True)
+class FeedJob:
+    """A listing's feeds: the items they show (as read, with URL and fingerprint), the files to write."""
+
+    listing: Listing
+    shown: list[tuple[SiteItem, str, str]]
+    files: list[tuple[str, str]]  # (name in ``Renderer.feeds``, site path)
+
+
 def portable(site_item: SiteItem) -> SiteItem:
     """The item as read from its source, without what was computed from it since (sent as it is)."""
     item = site_item.item
@@ -157,6 +168,12 @@ class _Worker:
             self.writer.write(job.path, job.render(self.renderer))
         return len(jobs)
 
+    def feeds(self, job: FeedJob) -> int:
+        made = self.renderer.feeds(job.listing, [self.maker.view(*entry) for entry in job.shown])
+        for name, path in job.files:
+            self.writer.write(path, made[name])
+        return len(job.files)
+
 
 _worker: _Worker | None = None  # set in each worker process by ``_start``, its initializer
 
@@ -169,6 +186,11 @@ def _start(setup: WorkerSetup) -> None:
 def _make_unit(unit: ItemUnit) -> UnitResult:
     assert _worker is not None, "not a worker process"
     return _worker.make(unit)
+
+
+def _make_feeds(job: FeedJob) -> int:
+    assert _worker is not None, "not a worker process"
+    return _worker.feeds(job)
 
 
 def _render_pages(jobs: Sequence[PageJob]) -> int:
@@ -190,6 +212,10 @@ class PagePool:
     def submit_pages(self, jobs: Sequence[PageJob]) -> Future[int]:
         """Have a worker render and write pages; how many it wrote."""
         return self._executor.submit(_render_pages, list(jobs))
+
+    def submit_feeds(self, job: FeedJob) -> Future[int]:
+        """Have a worker make and write a listing's feeds; how many files it wrote."""
+        return self._executor.submit(_make_feeds, job)
 
     def close(self, *, cancel: bool = False) -> None:
         """Wait for the workers to end (dropping the work not started when ``cancel``)."""
