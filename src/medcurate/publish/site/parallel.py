@@ -1,4 +1,4 @@
-"""Pages rendered in worker processes: item pages by units of keys, listing and alias pages by jobs.
+"""Pages rendered in worker processes: item pages by units of items, listing, alias and feed pages by jobs.
 
 A full build of at least ``POOL_MIN_ITEMS`` items renders in a
 ``concurrent.futures.ProcessPoolExecutor`` of ``worker_count`` processes. Each worker makes its own
@@ -17,8 +17,12 @@ renderer and writer (``_start``); what crosses between processes is plain data:
 * a ``FeedJob``: a listing's feeds, with the few items they show as the build's process read them.
 
 Incremental builds, and builds too small to repay the workers' start-up, render in the build's
-process. Measured on this project's 2-core machine (``bench/site.py``, docs/benchmarks.md):
-MEASURED_GAIN.
+process. Measured on this project's 2-core machine, shared with other work (``bench/site.py
+--sizes 100000 --no-hugo --repeat 1``, docs/benchmarks.md, "Issue 16: worker processes"): a cold
+build of 100,000 items took 327.3 s in one process and 255.6 s with two workers (1.28x as fast,
+22% less time) at a load of 9 to 12, where a second process had no idle core to use; peak memory
+of all processes 353 MB and 516 MB. At 10,000 items (load 4-5) it lost: 21.3 s against 17.6 s, for
+40-55% more CPU. Whether it stays rests on the same A/B on a quiet machine.
 """
 
 from __future__ import annotations
