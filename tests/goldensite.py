@@ -14,6 +14,8 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from medcurate.frontmatter import read_document
 from medcurate.models import CuratedItem, ItemState, Variant
 from medcurate.publish.service import publish_site
 from medcurate.settings import Settings
-from medcurate.store.db import open_database
+from medcurate.store.db import Database, open_database
 from medcurate.store.repository import save_item
 from paths import FIXTURES
 
@@ -79,9 +81,9 @@ def golden_items() -> list[tuple[CuratedItem, str, str | None]]:
     return items
 
 
-def build_golden(out: Path) -> None:
-    """Build the golden store's site into ``out`` (emptied first)."""
-    shutil.rmtree(out, ignore_errors=True)
+@contextmanager
+def golden_store() -> Iterator[tuple[Settings, Database]]:
+    """A data directory holding the golden store (and its images), and the store, open."""
     with tempfile.TemporaryDirectory(prefix="medcurate-golden-") as work:
         home = Path(work)
         (home / "config.toml").write_text(f"[publishing]\npage_size = {PAGE_SIZE}\n", encoding="utf-8")
@@ -99,12 +101,23 @@ def build_golden(out: Path) -> None:
                         state=ItemState.PUBLISHED,
                         community=community,
                     )
-            publish_site(database, settings, out_dir=out)
+            yield settings, database
         finally:
             database.dispose()
-        (out.parent / f".{out.name}.medcurate-state.sqlite").unlink(missing_ok=True)
-        for suffix in ("-wal", "-shm"):
-            (out.parent / f".{out.name}.medcurate-state.sqlite{suffix}").unlink(missing_ok=True)
+
+
+def drop_state(out: Path) -> None:
+    """Remove the build state beside ``out``."""
+    for suffix in ("", "-wal", "-shm"):
+        (out.parent / f".{out.name}.medcurate-state.sqlite{suffix}").unlink(missing_ok=True)
+
+
+def build_golden(out: Path) -> None:
+    """Build the golden store's site into ``out`` (emptied first)."""
+    shutil.rmtree(out, ignore_errors=True)
+    with golden_store() as (settings, database):
+        publish_site(database, settings, out_dir=out)
+    drop_state(out)
 
 
 if __name__ == "__main__":

@@ -29,9 +29,17 @@ def build_command(
         bool, typer.Option("--full", help="Ignore the last build's state and build every page.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build's report as JSON.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes that render a large full build (default: $MEDCURATE_SITE_WORKERS, else CPUs).",
+        ),
+    ] = None,
 ) -> None:
     """Build the static site from the store's published items; only changed pages are written."""
-    report, target = _publish(ctx, out_dir, include_approved, base_url, full)
+    report, target = _publish(ctx, out_dir, include_approved, base_url, full, workers)
     if as_json:
         print_json({"out_dir": str(target), **asdict(report)})
     else:
@@ -49,6 +57,7 @@ def _publish(
     include_approved: bool,
     base_url: str | None,
     full: bool,
+    workers: int | None,
 ) -> "tuple[BuildReport, Path]":
     """Build the site as the options say; the report and the directory built."""
     from medcurate.publish.service import publish_site, site_dir
@@ -65,6 +74,7 @@ def _publish(
             base_url=base_url,
             full=full,
             config=config,
+            workers=workers,
         )
     except MedcurateError as exc:
         fail(str(exc))

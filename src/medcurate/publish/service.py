@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,6 +88,7 @@ def publish_site(
     base_url: str | None = None,
     full: bool = False,
     config: SiteConfig | None = None,
+    workers: int | None = None,
 ) -> BuildReport:
     """Build the static site from the store; only changed pages are written.
 
@@ -101,11 +102,12 @@ def publish_site(
         full: ignore the last build's state and build every page (unchanged files are not rewritten).
         config: the site configuration, when the caller has read it already; else it is read from
             ``settings``.
+        workers: processes that render a large full build (``SiteOptions.workers``).
 
     Returns:
         What the build wrote.
     """
-    options = _site_options(settings, base_url=base_url, full=full)
+    options = replace(_site_options(settings, base_url=base_url, full=full), workers=workers)
     states = _states(include_approved=include_approved)
     config = config or settings.load_site_config()
     target = out_dir or site_dir(settings, config)

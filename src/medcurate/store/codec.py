@@ -36,13 +36,13 @@ def tag_dates(value: Any, _depth: int = 1) -> Any:
 
 
 def untag_dates(value: Any) -> Any:
-    """The inverse of ``tag_dates``."""
+    """The inverse of ``tag_dates``; only objects and arrays are looked into (most values are text)."""
     if isinstance(value, dict):
         if len(value) == 1 and DATETIME_TAG in value:
             return datetime.fromisoformat(value[DATETIME_TAG])
         if len(value) == 1 and DATE_TAG in value:
             return date.fromisoformat(value[DATE_TAG])
-        return {k: untag_dates(v) for k, v in value.items()}
+        return {k: untag_dates(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
     if isinstance(value, list):
-        return [untag_dates(v) for v in value]
+        return [untag_dates(v) if isinstance(v, (dict, list)) else v for v in value]
     return value

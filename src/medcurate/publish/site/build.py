@@ -17,10 +17,14 @@ The stages, in order (``build_site``):
    after an incremental one the pages its owners dropped (done as each stage goes); then commit.
 
 Nothing holds every item: items pass in batches, and everything later reads the state in output
-order. Rendering is serial, in this process: a ``concurrent.futures.ProcessPoolExecutor`` may
-join only where it gains at least 25% at 100,000 items on two cores, and none was shown to (the
-two cores of the machine the figures in docs/benchmarks.md come from were busy with other work,
-at a load of 13 to 18, so a second process had no idle core to use).
+order. A full build of ``parallel.POOL_MIN_ITEMS`` items or more renders in worker processes
+(``parallel``: a ``concurrent.futures.ProcessPoolExecutor``, one process per CPU available unless
+``SiteOptions.workers``, ``--workers`` or ``$MEDCURATE_SITE_WORKERS`` say otherwise): this process
+reads the items and assigns their URLs in key order, the workers make and write the item pages,
+then the listing and alias pages this process hands them, and this process records everything in
+the order it sent it, so the output equals a serial build's. Incremental builds, and smaller full
+builds, render here: a pool's start-up costs more than they take. The gain that keeps the pool is
+stated in ``parallel``'s docstring.
 """
 
 from __future__ import annotations
@@ -37,10 +41,12 @@ from medcurate.config import SiteConfig
 from medcurate.errors import PublishError
 from medcurate.models import CuratedItem
 from medcurate.publish.site.context import BuildContext, Sizes
-from medcurate.publish.site.itempages import ItemPages, fingerprint
+from medcurate.publish.site.itempages import ItemPages
 from medcurate.publish.site.itemsource import ItemRevision, ItemSource, ListedItems
 from medcurate.publish.site.listings import ListingPages
+from medcurate.publish.site.makeitems import fingerprint
 from medcurate.publish.site.outputs import Outputs, bytes_digest
+from medcurate.publish.site.parallel import POOL_MIN_ITEMS, PagePool, WorkerSetup, worker_count
 from medcurate.publish.site.render import Renderer, SiteMeta
 from medcurate.publish.site.state import SiteState, state_path
 from medcurate.publish.site.views import NavLink, SiteItem, digest_of, url_path
@@ -68,6 +74,10 @@ class SiteOptions:
     template_dirs: tuple[Path, ...] = ()
     incremental: bool = True
     state_file: Path | None = None  # None: a hidden file beside out_dir (``state.state_path``)
+    # Processes that render a large full build (``parallel``); None: $MEDCURATE_SITE_WORKERS, else
+    # the CPUs available; 1: the build's own process alone.
+    workers: int | None = None
+    pool_min_items: int = POOL_MIN_ITEMS  # a full build of fewer items renders in this process
 
 
 DEFAULT_SITE_OPTIONS = SiteOptions()
@@ -277,6 +287,20 @@ def _writer(out_dir: Path) -> SiteWriter:
     return SiteWriter(out_dir)
 
 
+def _pool(ctx: BuildContext, item_pages: ItemPages, options: SiteOptions, items: int) -> PagePool | None:
+    """Worker processes for a full build of ``items`` items, or None where this process does better."""
+    workers = worker_count(options.workers)
+    if workers < 2 or items < options.pool_min_items:
+        return None
+    setup = WorkerSetup(
+        meta=ctx.renderer.meta,
+        template_dirs=tuple(options.template_dirs),
+        out_dir=ctx.writer.root,
+        inputs=item_pages.inputs,
+    )
+    return PagePool(setup, workers)
+
+
 def _build(
     ctx: BuildContext, options: SiteOptions, static: Mapping[str, bytes], static_digest: str
 ) -> BuildReport:
@@ -303,10 +327,17 @@ def _build(
             outputs.write_fixed(static)
     else:
         # 3-5. every item, every listing, every other output
+        ctx.pool = _pool(ctx, item_pages, options, token[1] if token else state.item_count())
         state.reset_items()
-        item_pages.publish_all(ctx.source.revisions())
-        listings.write_all()
-        outputs.write_all(static)
+        try:
+            item_pages.publish_all(ctx.source.revisions(), ctx.pool)
+            listings.write_all()
+            outputs.write_all(static)
+            ctx.settle()
+        finally:
+            if ctx.pool is not None:
+                ctx.pool.close(cancel=True)
+                ctx.pool = None
         # 6. what no stage made any more
         ctx.flush()
         ctx.drop(state.older_files())

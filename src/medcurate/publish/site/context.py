@@ -3,21 +3,27 @@
 ``BuildContext.emit`` is how a stage produces a file: it compares the file's input digest with the
 one the state recorded and only then renders it and hands it to the writer, recording the new
 digest (in batches) with the file's owner (an item, a listing, the search index...), so that a
-later build can find and remove what that owner no longer makes.
+later build can find and remove what that owner no longer makes. ``BuildContext.emit_page`` does
+the same for a listing or alias page described by a ``parallel.PageJob``: with a pool of workers
+(a large full build) the page is rendered and written by one of them, in batches of ``JOB_BATCH``;
+``settle`` waits for them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from medcurate.config import SiteConfig
 from medcurate.publish.site.itemsource import ItemSource
+from medcurate.publish.site.parallel import FeedJob, PageJob, PagePool
 from medcurate.publish.site.render import Renderer
 from medcurate.publish.site.state import FileRecord, SiteState
 from medcurate.publish.site.write import SiteWriter
 
 RECORD_BATCH = 2000  # file records written to the state at once
+JOB_BATCH = 250  # listing or alias pages sent to a worker at once
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,8 +48,11 @@ class BuildContext:
     sizes: Sizes
     site_digest: str
     fresh: bool  # the state knows no file: nothing to compare, everything is written
+    pool: PagePool | None = None  # the workers of a large full build
     pending: list[FileRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    jobs: list[PageJob] = field(default_factory=list)
+    sent: list[Future[int]] = field(default_factory=list)
 
     def emit(self, path: str, digest: str, owner: str, make: Callable[[], bytes], page: int = 0) -> bool:
         """Write ``path`` from ``make()`` unless the last build wrote it from the same inputs.
@@ -51,19 +60,48 @@ class BuildContext:
         Returns whether it was written.
         """
         if not self.fresh and self.state.file_digest(path) == digest:
-            self._record(FileRecord(path, digest, owner, page))
+            self.record(FileRecord(path, digest, owner, page))
             return False
         self.writer.write(path, make())
-        self._record(FileRecord(path, digest, owner, page))
+        self.record(FileRecord(path, digest, owner, page))
         return True
+
+    def emit_page(self, digest: str, owner: str, job: PageJob, page: int = 0) -> None:
+        """Write ``job``'s page unless the last build wrote it from the same inputs, by a worker if any."""
+        if self.fresh or self.state.file_digest(job.path) != digest:
+            if self.pool is None:
+                self.writer.write(job.path, job.render(self.renderer))
+            else:
+                self.jobs.append(job)
+                if len(self.jobs) >= JOB_BATCH:
+                    self._send()
+        self.record(FileRecord(job.path, digest, owner, page))
+
+    def _send(self) -> None:
+        if self.pool is not None and self.jobs:
+            self.sent.append(self.pool.submit_pages(self.jobs))
+            self.jobs = []
+
+    def send_feeds(self, job: FeedJob) -> None:
+        """Have a worker make and write a listing's feeds (there must be a pool)."""
+        assert self.pool is not None
+        self.sent.append(self.pool.submit_feeds(job))
+
+    def settle(self) -> None:
+        """Wait for the pages sent to workers (their errors are raised here), count them as written."""
+        self._send()
+        for future in self.sent:
+            self.writer.written += future.result()
+        self.sent.clear()
 
     def copy(self, path: str, digest: str, owner: str, source: str) -> None:
         """Copy ``source`` to ``path`` unless the last build copied it from the same file."""
         if self.fresh or self.state.file_digest(path) != digest:
             self.writer.copy(path, source)
-        self._record(FileRecord(path, digest, owner))
+        self.record(FileRecord(path, digest, owner))
 
-    def _record(self, record: FileRecord) -> None:
+    def record(self, record: FileRecord) -> None:
+        """Record a file written (or confirmed) in this build."""
         self.pending.append(record)
         if len(self.pending) >= RECORD_BATCH:
             self.flush()

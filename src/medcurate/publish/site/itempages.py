@@ -13,44 +13,21 @@ outcome never depends on what changed when.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from functools import partial
 
 from medcurate.publish.site.context import BuildContext
-from medcurate.publish.site.index import search_row
 from medcurate.publish.site.itemsource import ItemRevision, ItemsChanged
-from medcurate.publish.site.plan import ARCHIVE_TITLE, ARCHIVE_URL, bucket_of, file_of, listing_sort_key
+from medcurate.publish.site.makeitems import ItemInputs, ItemMaker, MadeItems, fingerprint
+from medcurate.publish.site.parallel import ItemUnit, PagePool, UnitResult, portable
+from medcurate.publish.site.plan import bucket_of, file_of
 from medcurate.publish.site.state import KeptItem, Member
-from medcurate.publish.site.views import (
-    ItemView,
-    Section,
-    SiteItem,
-    digest_of,
-    item_section_dir,
-    item_slug,
-    make_view,
-    resolve_section,
-    url_path,
-)
+from medcurate.publish.site.views import ItemView, SiteItem, digest_of
 
-BATCH = 500  # items read, made and recorded at a time
-FIXED_PAGES = frozenset({"/", "/communities/", "/topic/", "/source/", "/search/", "/archive/"})
-
-
-def fingerprint(revision: ItemRevision, images: Mapping[str, str]) -> str:
-    """Everything an item's pages are made from, but the site's shared inputs (its stored image too)."""
-    name = revision.featured_image
-    stored = images.get(name) if name is not None else None
-    stamp = ""
-    if stored is not None:
-        try:  # the file's size and time too: an image replaced under the same name is copied again
-            stat = os.stat(stored)
-            stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
-        except OSError:
-            stamp = "gone"
-    return f"{revision.revision}|{revision.community or ''}|{stamp}"
+BATCH = 500  # items read, made and recorded at a time (a worker's unit)
+IN_FLIGHT = 2  # units sent per worker before the first result is recorded
 
 
 def suffixed(claim: str, key: str) -> str:
@@ -78,25 +55,17 @@ class ItemPages:
 
     def __init__(self, ctx: BuildContext) -> None:
         self.ctx = ctx
-        config = ctx.config
-        self._known = FIXED_PAGES | {url_path(*c.base_path.split("/")) for c in config.communities}
-        self._sections: dict[tuple[object, ...], tuple[Section, tuple[str, ...], frozenset[str]]] = {}
-
-    def _section(self, site_item: SiteItem) -> tuple[Section, tuple[str, ...], frozenset[str]]:
-        """The item's section, its directory and the pages its breadcrumbs may link to (memoised)."""
-        item = site_item.item
-        directory = item_section_dir(item)
-        fields = item.fields
-        key = (site_item.community, fields.base_path, fields.identifier, fields.mast_head, directory)
-        found = self._sections.get(key)
-        if found is None:
-            section = resolve_section(site_item, self.ctx.config, directory)
-            found = self._sections[key] = (section, directory, self._known | {section.url})
-        return found
+        self.inputs = ItemInputs(
+            config=ctx.config,
+            images=ctx.images,
+            site_digest=ctx.site_digest,
+            search_text_chars=ctx.sizes.search_text_chars,
+        )
+        self.maker = ItemMaker(self.inputs, ctx.renderer, ctx)
 
     def claim(self, site_item: SiteItem) -> str:
         """The URL the item asks for."""
-        return url_path(*self._section(site_item)[1], item_slug(site_item))
+        return self.maker.claim(site_item)
 
     def _load(self, revisions: Sequence[ItemRevision]) -> list[tuple[SiteItem, str]]:
         """The items of ``revisions`` with their fingerprints; ``ItemsChanged`` if one changed since."""
@@ -109,65 +78,62 @@ class ItemPages:
 
     def _publish(self, entries: Sequence[tuple[SiteItem, str, str, str]]) -> list[Member]:
         """Make and write the pages of (item, fingerprint, claim, URL) entries; their places in listings."""
-        ctx = self.ctx
-        renderer, site_digest = ctx.renderer, ctx.site_digest
-        rows: list[KeptItem] = []
-        members: list[Member] = []
-        aliases: list[tuple[str, str]] = []
-        for site_item, print_, claim, url in entries:
-            view = self.view(site_item, url, print_)
-            owner = f"item:{view.key}"
-            ctx.emit(file_of(url), f"{site_digest}:{view.digest}", owner, partial(renderer.item_page, view))
-            image = view.image
-            if image is not None and image.source_file is not None:
-                with_stat = f"{print_}:{image.source_file}"
-                ctx.copy(image.src.lstrip("/"), digest_of(with_stat), owner, image.source_file)
-            sort = listing_sort_key(view.date_iso, view.key)
-            rows.append(
-                KeptItem(
-                    key=view.key,
-                    fingerprint=print_,
-                    claim=claim,
-                    url=url,
-                    title=view.title,
-                    digest=view.digest,
-                    sort=sort,
-                    lastmod=view.date_iso,
-                    bucket=bucket_of(view.key),
-                    card=renderer.card(view),
-                    search=search_row(view, text_chars=ctx.sizes.search_text_chars),
-                )
-            )
-            members += _members(view, sort)
-            aliases += [(alias, view.key) for alias in view.aliases]
-        ctx.state.put_items(rows, members, aliases)
-        return members
+        made = self.maker.make(entries)
+        self._keep(made)
+        return made.members
+
+    def _keep(self, made: MadeItems) -> None:
+        self.ctx.state.put_items(made.rows, made.members, made.aliases)
 
     def view(self, site_item: SiteItem, url: str, print_: str) -> ItemView:
         """The item's view at ``url``."""
-        section, _directory, known = self._section(site_item)
-        return make_view(
-            site_item,
-            url=url,
-            section=section,
-            config=self.ctx.config,
-            images=self.ctx.images,
-            known_pages=known,
-            source_digest=f"{site_item.key}|{print_}",
-        )
+        return self.maker.view(site_item, url, print_)
 
     def views(self, keys: Sequence[str], urls: Sequence[str]) -> list[ItemView]:
         """The views of stored items at their recorded URLs (for feeds and the home page)."""
+        return [self.view(*entry) for entry in self.shown(keys, urls)]
+
+    def shown(self, keys: Sequence[str], urls: Sequence[str]) -> list[tuple[SiteItem, str, str]]:
+        """Stored items as read, each with its recorded URL and its fingerprint (what a view needs)."""
         images = self.ctx.images
         loaded = self.ctx.source.load(keys)
         return [
-            self.view(site_item, url, fingerprint(revision, images))
+            (portable(site_item), url, fingerprint(revision, images))
             for (site_item, revision), url in zip(loaded, urls, strict=True)
         ]
 
-    def publish_all(self, revisions: Iterable[ItemRevision]) -> int:
-        """Write every item's pages (a full build), in key order; how many items there are."""
+    def publish_all(self, revisions: Iterable[ItemRevision], pool: PagePool | None = None) -> int:
+        """Write every item's pages (a full build), in key order; how many items there are.
+
+        With ``pool``, workers make the pages of each batch; its results are kept in key order.
+        """
         count = 0
+        in_flight: deque[tuple[Future[UnitResult], list[str]]] = deque()
+        sent: set[str] = set()  # the URLs of the units in flight, not yet in the state
+        for batch in self._batches(revisions):
+            loaded = self._load(batch)
+            claims = [self.claim(site_item) for site_item, _ in loaded]
+            taken = self.ctx.state.taken_urls(claims) | sent.intersection(claims)
+            entries = []
+            for (site_item, print_), claim, revision in zip(loaded, claims, batch, strict=True):
+                url = suffixed(claim, revision.key) if claim in taken else claim
+                taken.add(url)
+                entries.append((site_item, print_, claim, url))
+            count += len(entries)
+            if pool is None:
+                self._publish(entries)
+                continue
+            urls = [url for _, _, _, url in entries]
+            in_flight.append((pool.submit_unit(self._unit(entries)), urls))
+            sent.update(urls)
+            while len(in_flight) > pool.workers * IN_FLIGHT:
+                self._keep_unit(*in_flight.popleft(), sent)
+        while in_flight:
+            self._keep_unit(*in_flight.popleft(), sent)
+        return count
+
+    def _batches(self, revisions: Iterable[ItemRevision]) -> Iterator[list[ItemRevision]]:
+        """The revisions in batches of ``BATCH``, each key once."""
         batch: list[ItemRevision] = []
         previous: str | None = None
         for revision in revisions:
@@ -177,21 +143,39 @@ class ItemPages:
             previous = revision.key
             batch.append(revision)
             if len(batch) == BATCH:
-                count += self._publish_batch(batch)
+                yield batch
                 batch = []
-        return count + (self._publish_batch(batch) if batch else 0)
+        if batch:
+            yield batch
 
-    def _publish_batch(self, revisions: Sequence[ItemRevision]) -> int:
-        loaded = self._load(revisions)
-        claims = [self.claim(site_item) for site_item, _ in loaded]
-        taken = self.ctx.state.taken_urls(claims)
-        entries = []
-        for (site_item, print_), claim, revision in zip(loaded, claims, revisions, strict=True):
-            url = suffixed(claim, revision.key) if claim in taken else claim
-            taken.add(url)
-            entries.append((site_item, print_, claim, url))
-        self._publish(entries)
-        return len(entries)
+    def _unit(self, entries: Sequence[tuple[SiteItem, str, str, str]]) -> ItemUnit:
+        """A worker's unit of entries, with the last build's digests of their pages."""
+        urls = [url for _, _, _, url in entries]
+        previous: dict[str, str] = {}
+        if not self.ctx.fresh:
+            for url in urls:
+                digest = self.ctx.state.file_digest(file_of(url))
+                if digest is not None:
+                    previous[file_of(url)] = digest
+        return ItemUnit(
+            items=[portable(site_item) for site_item, _, _, _ in entries],
+            prints=[print_ for _, print_, _, _ in entries],
+            claims=[claim for _, _, claim, _ in entries],
+            urls=urls,
+            previous=previous,
+        )
+
+    def _keep_unit(self, future: Future[UnitResult], urls: list[str], sent: set[str]) -> None:
+        """Record a unit's result: its items in the state, its files, its images copied."""
+        result = future.result()
+        self._keep(result.made)
+        ctx = self.ctx
+        for record in result.files:
+            ctx.record(record)
+        for path, digest, owner, source in result.copies:
+            ctx.copy(path, digest, owner, source)
+        ctx.writer.written += result.written
+        sent.difference_update(urls)
 
     def publish_changed(self, changed: Sequence[ItemRevision], removed: Sequence[str]) -> Reach:
         """Write the pages of changed items, forget removed ones; what that reached."""
@@ -250,17 +234,3 @@ class ItemPages:
                     urls[key] = url
                     remade.append(key)
         return urls, remade
-
-
-def _members(view: ItemView, sort: str) -> list[Member]:
-    """The listings an item appears on: the archive, its community, each topic, its source."""
-    key = view.key
-    section = view.section
-    members = [
-        Member(ARCHIVE_URL, sort, key, "archive", ARCHIVE_TITLE),
-        Member(section.url, sort, key, "section", section.name, section.description),
-    ]
-    members += [Member(t.url or "", sort, key, "topic", t.label) for t in view.topics]
-    if view.brand and view.brand_url:
-        members.append(Member(view.brand_url, sort, key, "source", view.brand))
-    return members

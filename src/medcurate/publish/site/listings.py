@@ -16,6 +16,7 @@ from functools import partial
 from medcurate.publish.sanitize import clean_text
 from medcurate.publish.site.context import BuildContext
 from medcurate.publish.site.itempages import ItemPages, Reach
+from medcurate.publish.site.parallel import FeedJob, PageJob
 from medcurate.publish.site.plan import (
     ARCHIVE_URL,
     Listing,
@@ -29,9 +30,10 @@ from medcurate.publish.site.plan import (
     pager,
     pages_reached,
 )
-from medcurate.publish.site.state import ListingRow
+from medcurate.publish.site.state import FileRecord, ListingRow
 from medcurate.publish.site.views import NavLink, url_path
 
+FEED_FILES = ("index.xml", "atom.xml")  # RSS, Atom
 HOME_TOPICS = 12  # topics the home page lists, the busiest first
 TERM_INDEXES = (
     ("section", "Communities", "/communities/"),
@@ -113,14 +115,8 @@ class ListingPages:
         """Write one listing page from its items' rows (oldest first), if its digest changed."""
         newest_first = rows[::-1]
         digest = listing_page_digest(self.ctx.site_digest, listing, page, [r[1] for r in newest_first])
-        renderer = self.ctx.renderer
-        self.ctx.emit(
-            file_of(page.url),
-            digest,
-            f"list:{listing.url}",
-            lambda: renderer.listing_page(listing, page, [r[3] for r in newest_first]),
-            page.number,
-        )
+        job = PageJob(file_of(page.url), "listing_page", (listing, page, [r[3] for r in newest_first]))
+        self.ctx.emit_page(digest, f"list:{listing.url}", job, page.number)
 
     def _stream_pages(self, listing: Listing) -> None:
         """Every page of a listing, its items read once, oldest first."""
@@ -148,6 +144,16 @@ class ListingPages:
         ctx = self.ctx
         newest = ctx.state.newest(items_of or listing.url, ctx.sizes.feed_size)
         digest = joined_digest(ctx.site_digest, "feed", listing.head, *(d for _, _, d in newest))
+        owner = f"feed:{listing.url}"
+        if ctx.pool is not None:  # a worker reads nothing: it gets the items as read here
+            files = [(name, file_of(listing.url, name)) for name in FEED_FILES]
+            stale = [(n, path) for n, path in files if ctx.fresh or ctx.state.file_digest(path) != digest]
+            if stale:
+                shown = self.items.shown([k for k, _, _ in newest], [u for _, u, _ in newest])
+                ctx.send_feeds(FeedJob(listing, shown, stale))
+            for _, path in files:
+                ctx.record(FileRecord(path, digest, owner))
+            return
         made: dict[str, bytes] = {}
 
         def make(name: str) -> bytes:
@@ -156,8 +162,8 @@ class ListingPages:
                 made.update(ctx.renderer.feeds(listing, views))
             return made[name]
 
-        for name in ("index.xml", "atom.xml"):
-            ctx.emit(file_of(listing.url, name), digest, f"feed:{listing.url}", partial(make, name))
+        for name in FEED_FILES:
+            ctx.emit(file_of(listing.url, name), digest, owner, partial(make, name))
 
     def _site_feeds(self) -> None:
         """The whole site's feeds (``/index.xml``, ``/atom.xml``), of the archive's items."""

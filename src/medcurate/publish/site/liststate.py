@@ -13,7 +13,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 LISTING_SCHEMA = (
     "CREATE TABLE members (listing TEXT NOT NULL, sort TEXT NOT NULL, key TEXT NOT NULL,"
@@ -30,8 +30,7 @@ LISTING_TABLES = ("members", "tallies", "listings")
 FETCH_ROWS = 2000  # rows read per round trip while streaming
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
+class Member(NamedTuple):
     """An item's place in one listing."""
 
     listing: str

@@ -17,6 +17,7 @@ from medcurate.publish.site.context import BuildContext
 from medcurate.publish.site.index import ITEMS_PER_PART, SEARCH_DIR, part_path, search_manifest, search_part
 from medcurate.publish.site.itempages import Reach
 from medcurate.publish.site.listings import listing_front_urls
+from medcurate.publish.site.parallel import PageJob
 from medcurate.publish.site.plan import file_of, joined_digest, part_of, part_range, parts_for
 
 SITEMAP_URLS_PER_PART = 10_000  # the protocol allows 50,000: smaller parts keep a rewrite cheap
@@ -112,12 +113,8 @@ class Outputs:
                 continue
             made.add(path)
             digest = joined_digest(ctx.site_digest, "alias", target, title.replace("\n", " "))
-            ctx.emit(
-                file_of(path),
-                digest,
-                f"alias:{path}",
-                partial(ctx.renderer.alias_page, target, title, path),
-            )
+            job = PageJob(file_of(path), "alias_page", (target, title, path))
+            ctx.emit_page(digest, f"alias:{path}", job)
         for path in wanted or ():
             if path not in made:
                 ctx.drop_owned(f"alias:{path}")

@@ -26,8 +26,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from medcurate.publish.site.liststate import (
     LISTING_SCHEMA,
@@ -67,8 +67,7 @@ def state_path(out_dir: Path) -> Path:
     return resolved.parent / f".{resolved.name}{STATE_SUFFIX}"
 
 
-@dataclass(frozen=True, slots=True)
-class KeptItem:
+class KeptItem(NamedTuple):
     """An item as the state keeps it (``items``)."""
 
     key: str
@@ -84,8 +83,7 @@ class KeptItem:
     search: str
 
 
-@dataclass(frozen=True, slots=True)
-class FileRecord:
+class FileRecord(NamedTuple):
     """A written file: its path, the digest of its inputs, its owner and its page in that owner."""
 
     path: str

@@ -1,0 +1,226 @@
+"""Pages rendered in worker processes: item pages by units of items, listing, alias and feed pages by jobs.
+
+A full build of at least ``POOL_MIN_ITEMS`` items renders in a
+``concurrent.futures.ProcessPoolExecutor`` of ``worker_count`` processes. Each worker makes its own
+renderer and writer (``_start``); what crosses between processes is plain data:
+
+* an ``ItemUnit``: up to ``itempages.BATCH`` items in key order as the build's process read them
+  (their front matter and body), with the fingerprint, claimed URL and URL it gave each (URLs are
+  assigned there, in key order, as in a serial build: a claim needs the item's content, so the
+  items are read once, there, and passed on) and the digests the last build recorded for their
+  pages. The worker makes their views and pages (``makeitems.ItemMaker``), writes the pages
+  atomically through its ``SiteWriter`` and returns a ``UnitResult``: the rows, listing places and
+  aliases, the file records and the images to copy. The build's process records results in the
+  order it sent the units, so the state, and the site, are those of a serial build;
+* a list of ``PageJob``: a listing or alias page to render and write, whose digest the build's
+  process compared and recorded (``BuildContext.emit_page``);
+* a ``FeedJob``: a listing's feeds, with the few items they show as the build's process read them.
+
+Incremental builds, and builds too small to repay the workers' start-up, render in the build's
+process. Measured on this project's 2-core machine, shared with other work (``bench/site.py
+--sizes 100000 --no-hugo --repeat 1``, docs/benchmarks.md, "Issue 16: worker processes"): a cold
+build of 100,000 items took 327.3 s in one process and 255.6 s with two workers (1.28x as fast,
+22% less time) at a load of 9 to 12, where a second process had no idle core to use; peak memory
+of all processes 353 MB and 516 MB. At 10,000 items (load 4-5) it lost: 21.3 s against 17.6 s, for
+40-55% more CPU. Whether it stays rests on the same A/B on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from medcurate.errors import PublishError
+from medcurate.models import CuratedItem
+from medcurate.publish.site.makeitems import ItemInputs, ItemMaker, MadeItems
+from medcurate.publish.site.plan import Listing
+from medcurate.publish.site.render import Renderer, SiteMeta
+from medcurate.publish.site.state import FileRecord
+from medcurate.publish.site.views import SiteItem
+from medcurate.publish.site.write import SiteWriter
+
+WORKERS_ENV = "MEDCURATE_SITE_WORKERS"  # how many processes render a full build (1: none)
+POOL_MIN_ITEMS = 5000  # below this many items a full build renders in its own process
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def worker_count(setting: int | None) -> int:
+    """How many processes render: ``setting``, else ``$MEDCURATE_SITE_WORKERS``, else the CPUs available."""
+    if setting is not None:
+        return max(1, setting)
+    configured = os.environ.get(WORKERS_ENV, "").strip()
+    if configured:
+        try:
+            return max(1, int(configured))
+        except ValueError:
+            raise PublishError(f"{WORKERS_ENV} must be a whole number, not {configured!r}") from None
+    return available_cpus()
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker makes its renderer and writer from."""
+
+    meta: SiteMeta
+    template_dirs: tuple[Path, ...]
+    out_dir: Path
+    inputs: ItemInputs
+
+
+@dataclass(frozen=True)
+class ItemUnit:
+    """Items whose pages one worker makes, in key order, each with its fingerprint, claim and URL."""
+
+    items: list[SiteItem]
+    prints: list[str]
+    claims: list[str]
+    urls: list[str]
+    previous: dict[str, str]  # the last build's digest of each page path it recorded
+
+
+@dataclass
+class UnitResult:
+    """What a unit leaves for the state, the files it recorded, the images to copy, files written."""
+
+    made: MadeItems
+    files: list[FileRecord] = field(default_factory=list)
+    copies: list[tuple[str, str, str, str]] = field(default_factory=list)  # path, digest, owner, source
+    written: int = 0
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """A listing or alias page: the renderer's method and its arguments, written at ``path``."""
+
+    path: str
+    method: Literal["listing_page", "alias_page"]
+    args: tuple[object, ...]
+
+    def render(self, renderer: Renderer) -> bytes:
+        """The page's bytes."""
+        make: Callable[..., bytes] = getattr(renderer, self.method)
+        return make(*self.args)
+
+
+@dataclass(frozen=True)
+class FeedJob:
+    """A listing's feeds: the items they show (as read, with URL and fingerprint), the files to write."""
+
+    listing: Listing
+    shown: list[tuple[SiteItem, str, str]]
+    files: list[tuple[str, str]]  # (name in ``Renderer.feeds``, site path)
+
+
+def portable(site_item: SiteItem) -> SiteItem:
+    """The item as read from its source, without what was computed from it since (sent as it is)."""
+    item = site_item.item
+    copy = CuratedItem(item.front_matter, item.body, item.variant, item.source_path)
+    return SiteItem(item=copy, key=site_item.key, community=site_item.community)
+
+
+class UnitEmitter:
+    """A worker's ``makeitems.Emitter``: compares with the unit's digests, writes, keeps the records."""
+
+    def __init__(self, writer: SiteWriter, previous: Mapping[str, str]) -> None:
+        self.writer = writer
+        self.previous = previous
+        self.result = UnitResult(MadeItems())
+
+    def emit(self, path: str, digest: str, owner: str, make: Callable[[], bytes], page: int = 0) -> bool:
+        """Write ``path`` unless the last build wrote it from the same inputs."""
+        self.result.files.append(FileRecord(path, digest, owner, page))
+        if self.previous.get(path) == digest:
+            return False
+        self.writer.write(path, make())
+        self.result.written += 1
+        return True
+
+    def copy(self, path: str, digest: str, owner: str, source: str) -> None:
+        """Left to the build's process, which compares and records it."""
+        self.result.copies.append((path, digest, owner, source))
+
+
+class _Worker:
+    """One worker process's renderer, writer and item maker."""
+
+    def __init__(self, setup: WorkerSetup) -> None:
+        self.renderer = Renderer(setup.meta, setup.template_dirs)
+        self.writer = SiteWriter(setup.out_dir)
+        self.maker = ItemMaker(setup.inputs, self.renderer, UnitEmitter(self.writer, {}))
+
+    def make(self, unit: ItemUnit) -> UnitResult:
+        places = zip(unit.prints, unit.claims, unit.urls, strict=True)
+        entries = [(item, *place) for item, place in zip(unit.items, places, strict=True)]
+        emitter = UnitEmitter(self.writer, unit.previous)
+        self.maker.emitter = emitter
+        emitter.result.made = self.maker.make(entries)
+        return emitter.result
+
+    def pages(self, jobs: Sequence[PageJob]) -> int:
+        for job in jobs:
+            self.writer.write(job.path, job.render(self.renderer))
+        return len(jobs)
+
+    def feeds(self, job: FeedJob) -> int:
+        made = self.renderer.feeds(job.listing, [self.maker.view(*entry) for entry in job.shown])
+        for name, path in job.files:
+            self.writer.write(path, made[name])
+        return len(job.files)
+
+
+_worker: _Worker | None = None  # set in each worker process by ``_start``, its initializer
+
+
+def _start(setup: WorkerSetup) -> None:
+    global _worker  # a worker process's own renderer and store, made once
+    _worker = _Worker(setup)
+
+
+def _make_unit(unit: ItemUnit) -> UnitResult:
+    assert _worker is not None, "not a worker process"
+    return _worker.make(unit)
+
+
+def _make_feeds(job: FeedJob) -> int:
+    assert _worker is not None, "not a worker process"
+    return _worker.feeds(job)
+
+
+def _render_pages(jobs: Sequence[PageJob]) -> int:
+    assert _worker is not None, "not a worker process"
+    return _worker.pages(jobs)
+
+
+class PagePool:
+    """The worker processes of one full build."""
+
+    def __init__(self, setup: WorkerSetup, workers: int) -> None:
+        self.workers = workers
+        self._executor = ProcessPoolExecutor(workers, initializer=_start, initargs=(setup,))
+
+    def submit_unit(self, unit: ItemUnit) -> Future[UnitResult]:
+        """Have a worker make a unit's pages."""
+        return self._executor.submit(_make_unit, unit)
+
+    def submit_pages(self, jobs: Sequence[PageJob]) -> Future[int]:
+        """Have a worker render and write pages; how many it wrote."""
+        return self._executor.submit(_render_pages, list(jobs))
+
+    def submit_feeds(self, job: FeedJob) -> Future[int]:
+        """Have a worker make and write a listing's feeds; how many files it wrote."""
+        return self._executor.submit(_make_feeds, job)
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Wait for the workers to end (dropping the work not started when ``cancel``)."""
+        self._executor.shutdown(wait=True, cancel_futures=cancel)
