@@ -17,12 +17,14 @@ renderer and writer (``_start``); what crosses between processes is plain data:
 * a ``FeedJob``: a listing's feeds, with the few items they show as the build's process read them.
 
 Incremental builds, and builds too small to repay the workers' start-up, render in the build's
-process. Measured on this project's 2-core machine, shared with other work (``bench/site.py
---sizes 100000 --no-hugo --repeat 1``, docs/benchmarks.md, "Issue 16: worker processes"): a cold
-build of 100,000 items took 327.3 s in one process and 255.6 s with two workers (1.28x as fast,
-22% less time) at a load of 9 to 12, where a second process had no idle core to use; peak memory
-of all processes 353 MB and 516 MB. At 10,000 items (load 4-5) it lost: 21.3 s against 17.6 s, for
-40-55% more CPU. Whether it stays rests on the same A/B on a quiet machine.
+process. What keeps the pool, measured on this project's 2-core machine with the cores idle
+(``bench/site.py --sizes 100000 --repeat 1``, then the same with ``MEDCURATE_SITE_WORKERS=1``,
+load 1-2, docs/benchmarks.md, "Issue 16: worker processes"): a cold build of 100,000 items took
+124.6 s in one process (121 s of CPU, peak 229 MB) and 65.3 s with two workers (117 s of CPU, peak
+534 MB of all processes): 1.91x as fast, 48% less time, for the same CPU. With the cores busy (load
+9-12) the gain shrinks to 1.28x. At 10,000 items the pool does not show a gain: quiet, one process
+took 7.3-10.5 s and two workers 7.9-12.2 s (three rounds each, the file system's time growing round
+after round for both), and at load 4-5 the pool lost (21.3 s against 17.6 s).
 """
 
 from __future__ import annotations
