@@ -11,6 +11,7 @@ the same for a listing or alias page described by a ``parallel.PageJob``: with a
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ from medcurate.publish.site.write import SiteWriter
 
 RECORD_BATCH = 2000  # file records written to the state at once
 JOB_BATCH = 250  # listing or alias pages sent to a worker at once
+# Batches of pages waiting for a worker, per worker. Each holds its pages' inputs in the build's
+# process until a worker is done with it: unbounded, they grew with the site (1.45 GB over all
+# processes at 1,000,000 items).
+BATCHES_IN_FLIGHT = 4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,7 +57,7 @@ class BuildContext:
     pending: list[FileRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     jobs: list[PageJob] = field(default_factory=list)
-    sent: list[Future[int]] = field(default_factory=list)
+    sent: deque[Future[int]] = field(default_factory=deque)
 
     def emit(self, path: str, digest: str, owner: str, make: Callable[[], bytes], page: int = 0) -> bool:
         """Write ``path`` from ``make()`` unless the last build wrote it from the same inputs.
@@ -79,13 +84,20 @@ class BuildContext:
 
     def _send(self) -> None:
         if self.pool is not None and self.jobs:
-            self.sent.append(self.pool.submit_pages(self.jobs))
+            self._keep(self.pool.submit_pages(self.jobs))
             self.jobs = []
 
     def send_feeds(self, job: FeedJob) -> None:
         """Have a worker make and write a listing's feeds (there must be a pool)."""
         assert self.pool is not None
-        self.sent.append(self.pool.submit_feeds(job))
+        self._keep(self.pool.submit_feeds(job))
+
+    def _keep(self, future: Future[int]) -> None:
+        """Keep ``future``, first waiting for the oldest ones past ``BATCHES_IN_FLIGHT`` per worker."""
+        assert self.pool is not None
+        while len(self.sent) >= self.pool.workers * BATCHES_IN_FLIGHT:
+            self.writer.written += self.sent.popleft().result()
+        self.sent.append(future)
 
     def settle(self) -> None:
         """Wait for the pages sent to workers (their errors are raised here), count them as written."""
