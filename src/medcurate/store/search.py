@@ -12,8 +12,14 @@ body (the brief) and the extracted article text, weighted in that order of impor
   matched with ``@@``, ranked with ``ts_rank``.
 
 What a person types is never passed through as query syntax. It is cut into words (letters and
-digits), every word is required, and the last one also matches as a prefix so the search box works
-while typing ("ransom" finds "ransomware"). On SQLite each word becomes a double-quoted FTS5 string,
+digits) and every word is required, matched whole (stemmed: "hospital" finds "hospitals"), as a
+submitted search is. A last word ending in ``*`` is matched as a prefix ("ransom*" finds
+"ransomware"), for a search box that asks while typing or an editor who wants every word that
+starts so. Whole by default because a prefix costs: the index merges the lists of every word
+starting so, and for a common word ("health*", 97% of the items) that took 25-45 ms of a search's
+CPU at 100,000 items, against 2 ms for "health" (docs/benchmarks.md, "Newsroom scale"); an FTS5
+prefix index would serve prefixes cheaply but made the index five times larger (59 -> 319 MB) and
+every indexed write slower. On SQLite each word becomes a double-quoted FTS5 string,
 so ``"``, ``*``, ``NEAR(``, ``-``, ``:``, ``OR`` are plain text; on PostgreSQL the words go to
 ``websearch_to_tsquery`` (which never raises) quoted one by one, so a word like "or" is a word on
 both dialects rather than an operator on one. One difference remains: PostgreSQL drops English stop
@@ -84,17 +90,21 @@ def parse_terms(
     """The words of ``text``, or None when it holds none (then there is nothing to filter on).
 
     Args:
-        text: what the person typed; any characters.
+        text: what the person typed; any characters. A ``*`` right after the last word makes that
+            word a prefix ("ransom*"); every other word, and the last one otherwise, matches whole.
         max_terms: words past this many are ignored, which bounds the cost of one query.
-        min_prefix_length: a shorter last word matches whole, so "a" does not match half the index.
+        min_prefix_length: a shorter last word matches whole, so "a*" does not match half the index.
 
     Returns:
         The words, lower-cased, and whether the last one is a prefix.
     """
-    words = tuple(word.casefold() for word in _WORD.findall(text or ""))[:max_terms]
+    found = list(_WORD.finditer(text or ""))
+    words = tuple(match.group().casefold() for match in found)[:max_terms]
     if not words:
         return None
-    return SearchTerms(words=words, prefix=len(words[-1]) >= min_prefix_length)
+    last = found[len(words) - 1]
+    starred = (text or "")[last.end() : last.end() + 1] == "*"
+    return SearchTerms(words=words, prefix=starred and len(words[-1]) >= min_prefix_length)
 
 
 def _tsquery(terms: SearchTerms) -> ColumnElement[Any]:

@@ -111,7 +111,10 @@ def api_list_items(
         str | None,
         Query(max_length=300, description="A DOI, PMID, NCT, FDA, FR or CFR identifier it carries"),
     ] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Words in the title or text")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Words in the title or text, whole; `word*` for a prefix"),
+    ] = None,
     assigned: Annotated[
         str | None, Query(max_length=120, description="Items assigned to this username; `me`: to you")
     ] = None,
