@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -251,11 +252,35 @@ def _keyset_page(session: Session, query: ItemQuery, *, after: str | None, befor
     )
 
 
+def _few_matches(session: Session, query: ItemQuery, candidates: int) -> bool:
+    """PostgreSQL: whether the planner expects few enough matches to gather them all from the index.
+
+    Gathering reads each match once; walking the newest first reads ``candidates`` out of every
+    ``matches / rows`` rows it passes, each one's ``tsvector`` checked. They cost about the same
+    when the matches number ``sqrt(2 * candidates * rows)`` (10,000 of 100,000 items).
+    """
+    if _dialect(session) != "postgresql":
+        return False
+    matches = _planner_estimate(session, _match_ids(query))
+    rows = _planner_estimate(session, select(ItemRecord.id))
+    return matches < math.sqrt(2 * candidates * rows)
+
+
+def _match_ids(query: ItemQuery) -> Select[Any]:
+    """The ids of the items matching ``query``'s filters and words (no order, no page)."""
+    statement, _, item_id = _keyed(replace(query, limit=0, offset=0, sort=None), "postgresql")
+    return statement.with_only_columns(item_id)
+
+
 def _ranked_page(session: Session, query: ItemQuery, *, cursor: str | None, candidates: int) -> ItemPage:
     start = (_cursor_offset(cursor) if cursor else 0) + query.offset
     conditions = tuple(item_conditions(replace(query, text=None)))
     ranked = ranked_candidates(
-        query.text, dialect=_dialect(session), conditions=conditions, candidates=candidates
+        query.text,
+        dialect=_dialect(session),
+        conditions=conditions,
+        candidates=candidates,
+        few=_few_matches(session, query, candidates),
     )
     assert ranked is not None  # the caller checked that the text holds a word
     statement: Select[Any] = (
@@ -325,13 +350,19 @@ class TtlMemo(Generic[K, V]):
 
 
 _COUNTS: TtlMemo[tuple[str, ItemQuery], int] = TtlMemo(COUNT_TTL_SECONDS)
+# PostgreSQL's planner estimates, by statement: they change when ANALYZE runs, not with each write.
+_ESTIMATES: TtlMemo[tuple[str, str], int] = TtlMemo(COUNT_TTL_SECONDS)
 
 
 def _planner_estimate(session: Session, statement: Select[Any]) -> int:
-    compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
-    plan = session.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}")).scalar_one()
-    document = plan if isinstance(plan, list) else json.loads(plan)
-    return int(document[0]["Plan"]["Plan Rows"])
+    compiled = str(statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+
+    def planned() -> int:
+        plan = session.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}")).scalar_one()
+        document = plan if isinstance(plan, list) else json.loads(plan)
+        return int(document[0]["Plan"]["Plan Rows"])
+
+    return _ESTIMATES.get((_url(session), compiled), planned)
 
 
 def item_total(session: Session, *, query: ItemQuery, exact_up_to: int = DEFAULT_EXACT_COUNT) -> Total:
