@@ -10,9 +10,9 @@
    and the page's topic labels in one more query.
 4. Totals. Counted exactly up to ``DEFAULT_EXACT_COUNT``; beyond, an estimate (``Total.exact`` is
    False, shown as "about 12,400"): PostgreSQL's planner estimate, or on SQLite an exact count kept
-   ``COUNT_TTL_SECONDS`` per filter in the process (SQLite has no estimate to ask for). A search
-   on PostgreSQL whose estimate is far past the bound is not counted at all; on SQLite, words alone
-   are counted in the FTS5 index.
+   ``COUNT_TTL_SECONDS`` per filter in the process (SQLite has no estimate to ask for). A filter
+   whose estimate (or SQLite's kept count) is far past the bound is not counted at all; on SQLite,
+   words alone are counted in the FTS5 index.
 5. Search. Ranked by relevance over a first cut of candidates (``search.ranked_candidates``), paged by
    offset within that cut; ``sort="newest"`` pages all matches by keyset like any list.
 
@@ -56,7 +56,7 @@ DEFAULT_EXACT_COUNT = 1_000
 # A search newest first sorts its matches when they are fewer; with more, it walks the date index.
 MANY_MATCHES = 2_000
 COUNT_TTL_SECONDS = 60.0
-# PostgreSQL: a search whose planner estimate is this many times the exact bound is not counted.
+# A filter whose estimate (PostgreSQL) or recent count (SQLite) is this many times the bound is not counted.
 TRUST_ESTIMATE_FACTOR = 10
 
 _LIST_COLUMNS: tuple[Any, ...] = (
@@ -261,14 +261,12 @@ def _few_matches(session: Session, query: ItemQuery, candidates: int) -> bool:
     """
     if _dialect(session) != "postgresql":
         return False
-    matches = _planner_estimate(session, _match_ids(query))
-    rows = _planner_estimate(session, select(ItemRecord.id))
-    return matches < math.sqrt(2 * candidates * rows)
+    return _estimate(session, query) < math.sqrt(2 * candidates * _estimate(session, ItemQuery()))
 
 
-def _match_ids(query: ItemQuery) -> Select[Any]:
+def _match_ids(query: ItemQuery, dialect: str) -> Select[Any]:
     """The ids of the items matching ``query``'s filters and words (no order, no page)."""
-    statement, _, item_id = _keyed(replace(query, limit=0, offset=0, sort=None), "postgresql")
+    statement, _, item_id = _keyed(query, dialect)
     return statement.with_only_columns(item_id)
 
 
@@ -348,29 +346,37 @@ class TtlMemo(Generic[K, V]):
             self._values[key] = (now, value)
         return value
 
+    def peek(self, key: K) -> V | None:
+        """The value kept for ``key`` if it is fresh, else None; nothing is made."""
+        with self._lock:
+            found = self._values.get(key)
+        return found[1] if found is not None and time.monotonic() - found[0] < self._ttl else None
+
 
 _COUNTS: TtlMemo[tuple[str, ItemQuery], int] = TtlMemo(COUNT_TTL_SECONDS)
-# PostgreSQL's planner estimates, by statement: they change when ANALYZE runs, not with each write.
-_ESTIMATES: TtlMemo[tuple[str, str], int] = TtlMemo(COUNT_TTL_SECONDS)
+# PostgreSQL's planner estimates, by filter: they change when ANALYZE runs, not with each write.
+_ESTIMATES: TtlMemo[tuple[str, ItemQuery], int] = TtlMemo(COUNT_TTL_SECONDS)
 
 
-def _planner_estimate(session: Session, statement: Select[Any]) -> int:
-    compiled = str(statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+def _estimate(session: Session, query: ItemQuery) -> int:
+    """PostgreSQL: the planner's estimate of how many items match ``query`` (kept a minute)."""
+    bare = replace(query, limit=0, offset=0, sort=None)
 
     def planned() -> int:
+        statement = _match_ids(bare, "postgresql")
+        compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
         plan = session.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}")).scalar_one()
         document = plan if isinstance(plan, list) else json.loads(plan)
         return int(document[0]["Plan"]["Plan Rows"])
 
-    return _ESTIMATES.get((_url(session), compiled), planned)
+    return _ESTIMATES.get((_url(session), bare), planned)
 
 
 def item_total(session: Session, *, query: ItemQuery, exact_up_to: int = DEFAULT_EXACT_COUNT) -> Total:
     """How many items match ``query``: exact up to ``exact_up_to``, else an estimate."""
     bare = replace(query, limit=0, offset=0, sort=None)
     dialect = _dialect(session)
-    statement, _, item_id = _keyed(bare, dialect)
-    ids = statement.with_only_columns(item_id)
+    ids = _match_ids(bare, dialect)
 
     def counted(at_most: int | None) -> Select[Any]:
         if dialect == "sqlite" and bare == replace(ItemQuery(text=bare.text), limit=0):
@@ -381,20 +387,19 @@ def item_total(session: Session, *, query: ItemQuery, exact_up_to: int = DEFAULT
                 return fts_only
         return select(func.count()).select_from(ids.limit(at_most).subquery())
 
-    estimate = None
-    if dialect == "postgresql" and bare.text:
-        # A search's matches are checked one by one (each row's tsvector read back): counting a
-        # common word's first 1,001 costs more than the page. The planner's figure comes from the
-        # words' statistics; far above the bound, it says "about" well enough without a count.
-        estimate = _planner_estimate(session, ids)
-        if estimate > TRUST_ESTIMATE_FACTOR * exact_up_to:
-            return Total(estimate, exact=False)
+    # Far above the bound, "about" needs no count on any page: on PostgreSQL the planner's figure
+    # (from the columns' and words' statistics, kept a minute); on SQLite the last full count of
+    # this filter, kept a minute. Counting the first 1,001 of a filter that matches most of the
+    # store cost more than its page (a search's matches are checked one by one on PostgreSQL).
+    known = _COUNTS.peek((_url(session), bare)) if dialect == "sqlite" else None
+    estimate = _estimate(session, bare) if dialect == "postgresql" else known
+    if estimate is not None and estimate > TRUST_ESTIMATE_FACTOR * exact_up_to:
+        return Total(estimate, exact=False)
     bounded = int(session.scalar(counted(exact_up_to + 1)) or 0)
     if bounded <= exact_up_to:
         return Total(bounded, exact=True)
     if dialect == "postgresql":
-        planned = _planner_estimate(session, ids) if estimate is None else estimate
-        return Total(max(exact_up_to + 1, planned), exact=False)
+        return Total(max(exact_up_to + 1, estimate or 0), exact=False)
     value = _COUNTS.get((_url(session), bare), lambda: int(session.scalar(counted(None)) or 0))
     return Total(value, exact=False)
 
