@@ -266,6 +266,15 @@ def _few_matches(session: Session, query: ItemQuery, candidates: int) -> bool:
 
 def _match_ids(query: ItemQuery, dialect: str) -> Select[Any]:
     """The ids of the items matching ``query``'s filters and words (no order, no page)."""
+    if query.topic and replace(query, topic=None, since=None, until=None, limit=0) == ItemQuery(limit=0):
+        # A topic (and dates) alone: its own index holds the answer, no row of items is needed.
+        topic = ItemTopic.__table__
+        statement = select(topic.c.item_id).where(topic.c.label_key == normalize_label(query.topic))
+        if query.since:
+            statement = statement.where(topic.c.sort_at >= query.since)
+        if query.until:
+            statement = statement.where(topic.c.sort_at < query.until)
+        return statement
     statement, _, item_id = _keyed(query, dialect)
     return statement.with_only_columns(item_id)
 

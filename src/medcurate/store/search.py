@@ -226,6 +226,7 @@ def ranked_candidates(
         return None
     if dialect == "postgresql":
         vector, query = _vector(), _tsquery(terms)
+        matched: ColumnElement[Any]
         if few:
             # "id + 0" is no index's order: the matches come from the GIN index, the newest kept.
             matched, order = vector.op("@@")(query), (ItemRecord.id + 0).desc()
