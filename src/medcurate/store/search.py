@@ -239,7 +239,9 @@ def ranked_candidates(
             select(ItemRecord.id.label("item_id"), vector.label("vector"))
             .where(matched, *conditions)
             .order_by(order)
-            .limit(candidates)
+            # A number in the text, not a parameter: a generic plan guesses a parameter's LIMIT is
+            # a tenth of the rows, and scans the whole table for them rather than walk the key.
+            .limit(literal_column(str(int(candidates)), Integer))
             .subquery("first_cut")
         )
         score = func.ts_rank(first_cut.c.vector, query, type_=Float)
