@@ -75,33 +75,74 @@ def _send(client: httpx.Client, calls: list[Any]) -> tuple[list[float], int]:
     return latencies, errors
 
 
+def _alternated(
+    clients: list[httpx.Client], pids: list[int], database: list[int], calls: list[Any]
+) -> list[tuple[float, float, list[float], int]]:
+    """Each call to each server in turn: per server, its CPU, the database's during its requests,
+    its latencies and its errors."""
+    figures: list[tuple[float, float, list[float], int]] = [(0.0, 0.0, [], 0) for _ in clients]
+    for call in calls:
+        for n, (client, pid) in enumerate(zip(clients, pids, strict=True)):
+            app_before, db_before = cpu_seconds([pid]), cpu_seconds(database)
+            latencies, errors = _send(client, [call])
+            app, db, seen, failed = figures[n]
+            figures[n] = (
+                app + cpu_seconds([pid]) - app_before,
+                db + cpu_seconds(database) - db_before,
+                seen + latencies,
+                failed + errors,
+            )
+    return figures
+
+
 def cpu_per_kind(
-    url: str, home: Path, store: BuiltStore, kinds: list[str], *, per_kind: int = 40, seed: int = 11
+    url: str,
+    home: Path,
+    store: BuiltStore,
+    kinds: list[str],
+    *,
+    per_kind: int = 40,
+    seed: int = 11,
+    against: str | None = None,
 ) -> dict[str, Any]:
-    """Per kind: server and database CPU-ms per request, the sequential wall-clock median, errors."""
+    """Per kind: server and database CPU-ms per request, the sequential wall-clock median, errors.
+
+    With ``against`` (another checkout's ``src``), a second server imports medcurate from there and
+    gets each request right after the first one: its figures (``against_...``) come from the same
+    minutes of the same machine, which a comparison of two runs on a shared machine does not.
+    """
     from scale import plan_call, start_servers, stop  # the load generator's own requests and servers
 
     rng = random.Random(seed)
     bases, processes = start_servers(home, url, 1, None)
-    server = [processes[0].pid]
+    if against:
+        other_bases, others = start_servers(home, url, 1, None, source=against, first=1)
+        bases, processes = bases + other_bases, processes + others
     result: dict[str, Any] = {}
     try:
         headers = {"Authorization": f"Bearer {store.token}"}
-        with httpx.Client(base_url=bases[0], headers=headers, timeout=120) as client:
-            for kind in kinds:  # warm-up: imports, the pool, the statements' compiled forms
+        clients = [httpx.Client(base_url=base, headers=headers, timeout=120) for base in bases]
+        for kind in kinds:  # warm-up: imports, the pool, the statements' compiled forms
+            for client in clients:
                 _send(client, [plan_call(kind, rng, store) for _ in range(5)])
-            database = backend_pids(url)
-            for kind in kinds:
-                calls = [plan_call(kind, rng, store) for _ in range(per_kind)]
-                app_before, db_before = cpu_seconds(server), cpu_seconds(database)
-                latencies, errors = _send(client, calls)
-                app_cpu, db_cpu = cpu_seconds(server) - app_before, cpu_seconds(database) - db_before
-                result[kind] = {
-                    "server_cpu_ms": round(1000 * app_cpu / per_kind, 1),
-                    "db_cpu_ms": round(1000 * db_cpu / per_kind, 1),
-                    "wall_p50_ms": round(1000 * statistics.median(latencies), 1),
-                    "errors": errors,
+        database = backend_pids(url)
+        for kind in kinds:
+            calls = [plan_call(kind, rng, store) for _ in range(per_kind)]
+            figures = _alternated(clients, [p.pid for p in processes], database, calls)
+            app_cpu, db_cpu, latencies, errors = figures[0]
+            result[kind] = {
+                "server_cpu_ms": round(1000 * app_cpu / per_kind, 2),
+                "db_cpu_ms": round(1000 * db_cpu / per_kind, 2),
+                "wall_p50_ms": round(1000 * statistics.median(latencies), 1),
+                "errors": errors + sum(f[3] for f in figures[1:]),
+            }
+            if against:
+                result[kind] |= {
+                    "against_server_cpu_ms": round(1000 * figures[1][0] / per_kind, 2),
+                    "against_db_cpu_ms": round(1000 * figures[1][1] / per_kind, 2),
                 }
+        for client in clients:
+            client.close()
     finally:
         stop(processes, home)
     return result

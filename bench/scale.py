@@ -203,13 +203,15 @@ async def closed_loop(bases: list[str], token: str, make: Callable[[], Call], se
 
 
 def start_servers(
-    home: Path, url: str, servers: int, command: str | None
+    home: Path, url: str, servers: int, command: str | None, *, source: str | None = None, first: int = 0
 ) -> tuple[list[str], list[subprocess.Popen[bytes]]]:
-    """The web app's processes and their base URLs."""
+    """The web app's processes and their base URLs; ``source``: import medcurate from that ``src``."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MEDCURATE_DATABASE_URL": url}
+    if source:
+        env["PYTHONPATH"] = source
     medcurate = [sys.executable, "-c", "from medcurate.cli import main; main()", "--home", str(home)]
     bases, processes = [], []
-    for n in range(1 if command else servers):
+    for n in range(first, first + (1 if command else servers)):
         port = free_port()
         if command:
             argv = [part.format(home=home, port=port) for part in shlex.split(command)]
@@ -385,7 +387,7 @@ def run_cpu(args: argparse.Namespace) -> int:
     if args.profile:
         print(profile_kind(backend.url, home, store, args.profile))
         return 0
-    kinds = cpu_per_kind(backend.url, home, store, list(MIX), per_kind=args.requests)
+    kinds = cpu_per_kind(backend.url, home, store, list(MIX), per_kind=args.requests, against=args.against)
     result = {
         "backend": args.backend,
         "items": args.items,
@@ -396,6 +398,14 @@ def run_cpu(args: argparse.Namespace) -> int:
         print(json.dumps(result))
         return 0
     print(f"{args.backend}, {args.items:,} items, {args.requests} requests per kind, load {result['load']}\n")
+    if args.against:
+        print(f"against: a second server importing {args.against}, the same requests alternated\n")
+        print("| kind | server CPU-ms | database CPU-ms | against: server | against: database | errors |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for kind, k in kinds.items():
+            print(f"| {kind} | {k['server_cpu_ms']} | {k['db_cpu_ms']} | {k['against_server_cpu_ms']} "
+                  f"| {k['against_db_cpu_ms']} | {k['errors']} |")  # fmt: skip
+        return 1 if any(k["errors"] for k in kinds.values()) else 0
     print("| kind | server CPU-ms | database CPU-ms | sequential p50 (ms) | errors |")
     print("|---|---:|---:|---:|---:|")
     for kind, k in kinds.items():
@@ -445,6 +455,12 @@ def main(argv: list[str] | None = None) -> int:
     cpu.add_argument("--store", required=True, help="the folder of a kept store (built there when absent)")
     cpu.add_argument("--requests", type=int, default=40, help="requests of each kind")
     cpu.add_argument("--profile", choices=list(MIX), help="print a profile of this kind instead")
+    cpu.add_argument(
+        "--against",
+        metavar="SRC",
+        help="also a server importing medcurate from SRC (another checkout's src), the same requests "
+        "alternated: before and after in the same minutes",
+    )
     cpu.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     return run_cpu(args) if args.command == "cpu" else run_api(args)

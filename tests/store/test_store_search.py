@@ -127,7 +127,9 @@ def _ids(session: Session, **filters: object) -> list[int]:
         ("TELEHEALTH medicare", {"telehealth"}),  # case-insensitive; every word required
         ("telehealth bitcoin", set()),
         ("zebra", set()),
-        ("ransom", {"ransom-title", "ransom-body"}),  # the last word is a prefix: type-ahead
+        ("ransom", set()),  # a submitted word matches whole
+        ("ransom*", {"ransom-title", "ransom-body"}),  # a starred last word is a prefix: type-ahead
+        ("ransom* attack", set()),  # only the last word can be a prefix
         ("hospitals", {"ransom-title", "imaging"}),  # stemming: hospital / hospitals
         ("radiologist", {"imaging"}),
         ("x-rays", {"imaging"}),
@@ -267,11 +269,15 @@ def _search_objects_exist(database: Database) -> bool:
 @pytest.mark.parametrize(
     ("text", "fts5", "prefix"),
     [
-        ("ransom", '"ransom"*', True),
-        ("Heart attack", '"heart" "attack"*', True),
-        ('a"b', '"a" "b"', False),  # a one-letter last word matches whole
+        ("ransom", '"ransom"', False),
+        ("ransom*", '"ransom"*', True),
+        ("Heart attack", '"heart" "attack"', False),
+        ("Heart attack* ", '"heart" "attack"*', True),
+        ("Heart* attack", '"heart" "attack"', False),  # only the last word can be a prefix
+        ('a"b*', '"a" "b"', False),  # a one-letter last word matches whole
         ("NEAR(x, y)", '"near" "x" "y"', False),
-        ("foo_bar:baz", '"foo" "bar" "baz"*', True),
+        ("foo_bar:baz*", '"foo" "bar" "baz"*', True),
+        ("baz *", '"baz"', False),  # the star must touch the word
     ],
 )
 def test_parse_terms_quotes_every_word(text: str, fts5: str, prefix: bool) -> None:

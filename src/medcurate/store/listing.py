@@ -10,9 +10,9 @@
    and the page's topic labels in one more query.
 4. Totals. Counted exactly up to ``DEFAULT_EXACT_COUNT``; beyond, an estimate (``Total.exact`` is
    False, shown as "about 12,400"): PostgreSQL's planner estimate, or on SQLite an exact count kept
-   ``COUNT_TTL_SECONDS`` per filter in the process (SQLite has no estimate to ask for). A search
-   on PostgreSQL whose estimate is far past the bound is not counted at all; on SQLite, words alone
-   are counted in the FTS5 index.
+   ``COUNT_TTL_SECONDS`` per filter in the process (SQLite has no estimate to ask for). A filter
+   whose estimate (or SQLite's kept count) is far past the bound is not counted at all; on SQLite,
+   words alone are counted in the FTS5 index.
 5. Search. Ranked by relevance over a first cut of candidates (``search.ranked_candidates``), paged by
    offset within that cut; ``sort="newest"`` pages all matches by keyset like any list.
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -55,7 +56,7 @@ DEFAULT_EXACT_COUNT = 1_000
 # A search newest first sorts its matches when they are fewer; with more, it walks the date index.
 MANY_MATCHES = 2_000
 COUNT_TTL_SECONDS = 60.0
-# PostgreSQL: a search whose planner estimate is this many times the exact bound is not counted.
+# A filter whose estimate (PostgreSQL) or recent count (SQLite) is this many times the bound is not counted.
 TRUST_ESTIMATE_FACTOR = 10
 
 _LIST_COLUMNS: tuple[Any, ...] = (
@@ -251,11 +252,42 @@ def _keyset_page(session: Session, query: ItemQuery, *, after: str | None, befor
     )
 
 
+def _few_matches(session: Session, query: ItemQuery, candidates: int) -> bool:
+    """PostgreSQL: whether the planner expects few enough matches to gather them all from the index.
+
+    Gathering reads each match once; walking the newest first reads ``candidates`` out of every
+    ``matches / rows`` rows it passes, each one's ``tsvector`` checked. They cost about the same
+    when the matches number ``sqrt(2 * candidates * rows)`` (10,000 of 100,000 items).
+    """
+    if _dialect(session) != "postgresql":
+        return False
+    return _estimate(session, query) < math.sqrt(2 * candidates * _estimate(session, ItemQuery()))
+
+
+def _match_ids(query: ItemQuery, dialect: str) -> Select[Any]:
+    """The ids of the items matching ``query``'s filters and words (no order, no page)."""
+    if query.topic and replace(query, topic=None, since=None, until=None, limit=0) == ItemQuery(limit=0):
+        # A topic (and dates) alone: its own index holds the answer, no row of items is needed.
+        topic = ItemTopic.__table__
+        statement = select(topic.c.item_id).where(topic.c.label_key == normalize_label(query.topic))
+        if query.since:
+            statement = statement.where(topic.c.sort_at >= query.since)
+        if query.until:
+            statement = statement.where(topic.c.sort_at < query.until)
+        return statement
+    statement, _, item_id = _keyed(query, dialect)
+    return statement.with_only_columns(item_id)
+
+
 def _ranked_page(session: Session, query: ItemQuery, *, cursor: str | None, candidates: int) -> ItemPage:
     start = (_cursor_offset(cursor) if cursor else 0) + query.offset
     conditions = tuple(item_conditions(replace(query, text=None)))
     ranked = ranked_candidates(
-        query.text, dialect=_dialect(session), conditions=conditions, candidates=candidates
+        query.text,
+        dialect=_dialect(session),
+        conditions=conditions,
+        candidates=candidates,
+        few=_few_matches(session, query, candidates),
     )
     assert ranked is not None  # the caller checked that the text holds a word
     statement: Select[Any] = (
@@ -323,23 +355,37 @@ class TtlMemo(Generic[K, V]):
             self._values[key] = (now, value)
         return value
 
+    def peek(self, key: K) -> V | None:
+        """The value kept for ``key`` if it is fresh, else None; nothing is made."""
+        with self._lock:
+            found = self._values.get(key)
+        return found[1] if found is not None and time.monotonic() - found[0] < self._ttl else None
+
 
 _COUNTS: TtlMemo[tuple[str, ItemQuery], int] = TtlMemo(COUNT_TTL_SECONDS)
+# PostgreSQL's planner estimates, by filter: they change when ANALYZE runs, not with each write.
+_ESTIMATES: TtlMemo[tuple[str, ItemQuery], int] = TtlMemo(COUNT_TTL_SECONDS)
 
 
-def _planner_estimate(session: Session, statement: Select[Any]) -> int:
-    compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
-    plan = session.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}")).scalar_one()
-    document = plan if isinstance(plan, list) else json.loads(plan)
-    return int(document[0]["Plan"]["Plan Rows"])
+def _estimate(session: Session, query: ItemQuery) -> int:
+    """PostgreSQL: the planner's estimate of how many items match ``query`` (kept a minute)."""
+    bare = replace(query, limit=0, offset=0, sort=None)
+
+    def planned() -> int:
+        statement = _match_ids(bare, "postgresql")
+        compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = session.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}")).scalar_one()
+        document = plan if isinstance(plan, list) else json.loads(plan)
+        return int(document[0]["Plan"]["Plan Rows"])
+
+    return _ESTIMATES.get((_url(session), bare), planned)
 
 
 def item_total(session: Session, *, query: ItemQuery, exact_up_to: int = DEFAULT_EXACT_COUNT) -> Total:
     """How many items match ``query``: exact up to ``exact_up_to``, else an estimate."""
     bare = replace(query, limit=0, offset=0, sort=None)
     dialect = _dialect(session)
-    statement, _, item_id = _keyed(bare, dialect)
-    ids = statement.with_only_columns(item_id)
+    ids = _match_ids(bare, dialect)
 
     def counted(at_most: int | None) -> Select[Any]:
         if dialect == "sqlite" and bare == replace(ItemQuery(text=bare.text), limit=0):
@@ -350,20 +396,19 @@ def item_total(session: Session, *, query: ItemQuery, exact_up_to: int = DEFAULT
                 return fts_only
         return select(func.count()).select_from(ids.limit(at_most).subquery())
 
-    estimate = None
-    if dialect == "postgresql" and bare.text:
-        # A search's matches are checked one by one (each row's tsvector read back): counting a
-        # common word's first 1,001 costs more than the page. The planner's figure comes from the
-        # words' statistics; far above the bound, it says "about" well enough without a count.
-        estimate = _planner_estimate(session, ids)
-        if estimate > TRUST_ESTIMATE_FACTOR * exact_up_to:
-            return Total(estimate, exact=False)
+    # Far above the bound, "about" needs no count on any page: on PostgreSQL the planner's figure
+    # (from the columns' and words' statistics, kept a minute); on SQLite the last full count of
+    # this filter, kept a minute. Counting the first 1,001 of a filter that matches most of the
+    # store cost more than its page (a search's matches are checked one by one on PostgreSQL).
+    known = _COUNTS.peek((_url(session), bare)) if dialect == "sqlite" else None
+    estimate = _estimate(session, bare) if dialect == "postgresql" else known
+    if estimate is not None and estimate > TRUST_ESTIMATE_FACTOR * exact_up_to:
+        return Total(estimate, exact=False)
     bounded = int(session.scalar(counted(exact_up_to + 1)) or 0)
     if bounded <= exact_up_to:
         return Total(bounded, exact=True)
     if dialect == "postgresql":
-        planned = _planner_estimate(session, ids) if estimate is None else estimate
-        return Total(max(exact_up_to + 1, planned), exact=False)
+        return Total(max(exact_up_to + 1, estimate or 0), exact=False)
     value = _COUNTS.get((_url(session), bare), lambda: int(session.scalar(counted(None)) or 0))
     return Total(value, exact=False)
 

@@ -222,8 +222,8 @@ class ItemQuery:
     """Filters for listing items; every field optional.
 
     ``text`` is a full-text search (``medcurate.store.search``): every word must occur in the title,
-    description, body or article text, the last word may be the start of one. ``sort`` None means
-    best matches first when searching and newest first otherwise. ``since`` and ``until`` bound the
+    description, body or article text, a last word ending in ``*`` may be the start of one. ``sort``
+    None means best matches first when searching and newest first otherwise. ``since`` and ``until`` bound the
     item's date (published, else stored: ``sort_at``), which is also what "newest" means.
     """
 

@@ -12,8 +12,14 @@ body (the brief) and the extracted article text, weighted in that order of impor
   matched with ``@@``, ranked with ``ts_rank``.
 
 What a person types is never passed through as query syntax. It is cut into words (letters and
-digits), every word is required, and the last one also matches as a prefix so the search box works
-while typing ("ransom" finds "ransomware"). On SQLite each word becomes a double-quoted FTS5 string,
+digits) and every word is required, matched whole (stemmed: "hospital" finds "hospitals"), as a
+submitted search is. A last word ending in ``*`` is matched as a prefix ("ransom*" finds
+"ransomware"), for a search box that asks while typing or an editor who wants every word that
+starts so. Whole by default because a prefix costs: the index merges the lists of every word
+starting so, and for a common word ("health*", 97% of the items) that took 25-45 ms of a search's
+CPU at 100,000 items, against 2 ms for "health" (docs/benchmarks.md, "Newsroom scale"); an FTS5
+prefix index would serve prefixes cheaply but made the index five times larger (59 -> 319 MB) and
+every indexed write slower. On SQLite each word becomes a double-quoted FTS5 string,
 so ``"``, ``*``, ``NEAR(``, ``-``, ``:``, ``OR`` are plain text; on PostgreSQL the words go to
 ``websearch_to_tsquery`` (which never raises) quoted one by one, so a word like "or" is a word on
 both dialects rather than an operator on one. One difference remains: PostgreSQL drops English stop
@@ -31,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Float,
     Integer,
@@ -84,17 +91,21 @@ def parse_terms(
     """The words of ``text``, or None when it holds none (then there is nothing to filter on).
 
     Args:
-        text: what the person typed; any characters.
+        text: what the person typed; any characters. A ``*`` right after the last word makes that
+            word a prefix ("ransom*"); every other word, and the last one otherwise, matches whole.
         max_terms: words past this many are ignored, which bounds the cost of one query.
-        min_prefix_length: a shorter last word matches whole, so "a" does not match half the index.
+        min_prefix_length: a shorter last word matches whole, so "a*" does not match half the index.
 
     Returns:
         The words, lower-cased, and whether the last one is a prefix.
     """
-    words = tuple(word.casefold() for word in _WORD.findall(text or ""))[:max_terms]
+    found = list(_WORD.finditer(text or ""))
+    words = tuple(match.group().casefold() for match in found)[:max_terms]
     if not words:
         return None
-    return SearchTerms(words=words, prefix=len(words[-1]) >= min_prefix_length)
+    last = found[len(words) - 1]
+    starred = (text or "")[last.end() : last.end() + 1] == "*"
+    return SearchTerms(words=words, prefix=starred and len(words[-1]) >= min_prefix_length)
 
 
 def _tsquery(terms: SearchTerms) -> ColumnElement[Any]:
@@ -192,6 +203,7 @@ def ranked_candidates(
     dialect: str,
     conditions: tuple[ColumnElement[bool], ...] = (),
     candidates: int = DEFAULT_SEARCH_CANDIDATES,
+    few: bool = False,
 ) -> Subquery | None:
     """The newest ``candidates`` items matching ``text`` and ``conditions``, each with its relevance.
 
@@ -199,6 +211,12 @@ def ranked_candidates(
     ranks a first cut only, chosen the same way on both databases (highest ids first, which the
     primary key or the FTS5 rowid order serves), so both order the same candidates by relevance:
     ``bm25`` on SQLite, ``ts_rank`` on PostgreSQL. ``score`` is higher for better matches on both.
+
+    On PostgreSQL, ``few`` says the matches are few (the caller asks the planner, ``listing``): they
+    are then gathered from the GIN index and the newest kept (a sort of the matches alone), where
+    walking the primary key newest first would read and check the ``tsvector`` of every row it
+    passes (a word in 3% of 100,000 items: 18,000 rows, 80 ms, against 7 ms). PostgreSQL's planner
+    picks the walk by itself for such a word: it does not count the reading of each ``tsvector``.
 
     Returns:
         A subquery of ``item_id`` and ``score``, or None when ``text`` holds no word.
@@ -208,11 +226,22 @@ def ranked_candidates(
         return None
     if dialect == "postgresql":
         vector, query = _vector(), _tsquery(terms)
+        matched: ColumnElement[Any]
+        if few:
+            # "id + 0" is no index's order: the matches come from the GIN index, the newest kept.
+            matched, order = vector.op("@@")(query), (ItemRecord.id + 0).desc()
+        else:
+            # The function behind @@, which no index serves: the plan walks the primary key, even
+            # a generic plan (psycopg prepares a statement run five times), which cannot see the
+            # words and, guessing 0.5% of the rows match, would gather them all from the index.
+            matched, order = func.ts_match_vq(vector, query, type_=Boolean), ItemRecord.id.desc()
         first_cut = (
             select(ItemRecord.id.label("item_id"), vector.label("vector"))
-            .where(vector.op("@@")(query), *conditions)
-            .order_by(ItemRecord.id.desc())
-            .limit(candidates)
+            .where(matched, *conditions)
+            .order_by(order)
+            # A number in the text, not a parameter: a generic plan guesses a parameter's LIMIT is
+            # a tenth of the rows, and scans the whole table for them rather than walk the key.
+            .limit(literal_column(str(int(candidates)), Integer))
             .subquery("first_cut")
         )
         score = func.ts_rank(first_cut.c.vector, query, type_=Float)

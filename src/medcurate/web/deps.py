@@ -120,13 +120,18 @@ async def get_form(request: Request) -> dict[str, str]:
 FormDep = Annotated[dict[str, str], Depends(get_form)]
 
 
+def check_role(user: User, role: Role) -> User:
+    """``user`` if their role includes ``role``, else ``PermissionDenied``."""
+    if not user.role.allows(role):
+        raise PermissionDenied(f"this needs the {role.value} role; {user.username} is {user.role.value}")
+    return user
+
+
 def require(role: Role) -> Callable[[User], Awaitable[User]]:
     """A dependency that lets through users whose role includes ``role``."""
 
     async def check(user: CurrentUser) -> User:
-        if not user.role.allows(role):
-            raise PermissionDenied(f"this needs the {role.value} role; {user.username} is {user.role.value}")
-        return user
+        return check_role(user, role)
 
     return check
 
@@ -135,6 +140,29 @@ ViewerUser = Annotated[User, Depends(require(Role.VIEWER))]
 CuratorUser = Annotated[User, Depends(require(Role.CURATOR))]
 EditorUser = Annotated[User, Depends(require(Role.EDITOR))]
 AdminUser = Annotated[User, Depends(require(Role.ADMIN))]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A signed-in reader's request: who asks, and the request's session."""
+
+    user: User
+    session: Session
+
+
+async def viewer_reading(principal: MaybePrincipal, session: SessionDep) -> Reading:
+    """The signed-in user (every role reads) and the session, in one dependency.
+
+    For the hot reads (the item list and an item): ``ViewerUser`` and ``SessionDep`` solve five
+    dependencies a request, this one (the principal and the session are solved once for the CSRF
+    check anyway). The same errors: ``AuthError`` when anonymous, ``PermissionDenied`` without a role.
+    """
+    if principal is None:
+        raise AuthError("sign in first")
+    return Reading(user=check_role(principal.user, Role.VIEWER), session=session)
+
+
+ViewerReading = Annotated[Reading, Depends(viewer_reading)]
 
 
 async def csrf_protect(request: Request, principal: MaybePrincipal) -> None:
