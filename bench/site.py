@@ -406,7 +406,8 @@ def _rebuilds(home: Path, out: Path, env: dict[str, str], items: int, repeat: in
     ones = []
     key = f"bench-{items // 2:07d}"
     for round_ in range(repeat):
-        retitle(home, key, f"Retitled in round {round_}")
+        # A title no earlier run gave it: a kept store (--store-dir) carries the last run's retitle.
+        retitle(home, key, f"Retitled in round {round_} at {time.time_ns()}")
         ones.append(measured(command, env))
         _progress("one item changed", ones[-1])
     written = max(json.loads(r.stdout)["written"] for r in ones)
