@@ -24,13 +24,13 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from _suggest_cli import CORPUS, CORPUS_ABSENT, add_encoders_option, chosen_encoders
 from medcurate.settings import Settings
-from medcurate.suggest.encoders import ENCODER_NAMES, embedding_cache
+from medcurate.suggest.encoders import embedding_cache
 from medcurate.suggest.evaluate import corpus_sha256, evaluate, examples_from_dir, split_by_date
 from medcurate.suggest.replay import replay
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "curated-posts-dev"
 BASELINE = REPO_ROOT / "bench" / "eval_baseline.json"
 
 
@@ -95,15 +95,11 @@ def main() -> int:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument(
-        "--encoders", default="static,minilm", help="comma-separated, of: " + ", ".join(ENCODER_NAMES)
-    )
+    add_encoders_option(parser, default="static,minilm")
     args = parser.parse_args()
-    names = [n.strip() for n in args.encoders.split(",") if n.strip()]
-    if unknown := set(names) - set(ENCODER_NAMES):
-        parser.error(f"unknown encoders: {', '.join(sorted(unknown))}")
+    names = chosen_encoders(parser, args.encoders)
     if not CORPUS.exists():
-        print(f"{CORPUS} is absent: the shared corpora sit beside the repo only on the team's machines")
+        print(CORPUS_ABSENT)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         history, stream = split_by_date(CORPUS, Path(tmp) / "split")

@@ -28,11 +28,12 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from _suggest_cli import CORPUS, CORPUS_ABSENT, add_encoders_option, chosen_encoders
 from medcurate.models import normalize_label
 from medcurate.rules import with_topics
 from medcurate.settings import Settings
 from medcurate.suggest.embedding import Embed, item_text, item_vectors
-from medcurate.suggest.encoders import ENCODER_NAMES, embedding_cache
+from medcurate.suggest.encoders import embedding_cache
 from medcurate.suggest.engine import Example, LabelModel, fit
 from medcurate.suggest.evaluate import examples_from_dir, split_by_date
 from medcurate.suggest.mesh import default_index
@@ -41,9 +42,6 @@ from medcurate.suggest.replay import stream_in_date_order
 from medcurate.suggest.service import topic_labels
 from medcurate.suggest.suggester import EmbeddingSuggester
 from medcurate.suggest.terms import domain_centre
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "curated-posts-dev"
 
 
 def walk(model: LabelModel, stream: Path, *, embed: Embed, learn: bool, start: float) -> list[dict[str, Any]]:
@@ -106,17 +104,13 @@ def main() -> int:
     """Walk the stream with each encoder and print the figures."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument(
-        "--encoders", default="static,minilm", help="comma-separated, of: " + ", ".join(ENCODER_NAMES)
-    )
+    add_encoders_option(parser, default="static,minilm")
     parser.add_argument("--home", type=Path, help="keep the embedding caches here between runs")
     parser.add_argument("--detail", type=Path, help="write each post's gold labels and top 3 here")
     args = parser.parse_args()
-    names = [n.strip() for n in args.encoders.split(",") if n.strip()]
-    if unknown := set(names) - set(ENCODER_NAMES):
-        parser.error(f"unknown encoders: {', '.join(sorted(unknown))}")
+    names = chosen_encoders(parser, args.encoders)
     if not CORPUS.exists():
-        print(f"{CORPUS} is absent: the shared corpora sit beside the repo only on the team's machines")
+        print(CORPUS_ABSENT)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         history, stream = split_by_date(CORPUS, Path(tmp) / "split")

@@ -23,6 +23,7 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from _suggest_cli import CORPUS, CORPUS_ABSENT, add_encoders_option, chosen_encoders
 from medcurate.frontmatter import read_document
 from medcurate.suggest.embedding import (
     EmbeddingCache,
@@ -38,7 +39,6 @@ from medcurate.suggest.evaluate import evaluate_dirs, examples_from_dir, split_b
 from medcurate.suggest.static import StaticEncoder, model_bytes, read_stamp
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "curated-posts-dev"
 BASELINE = REPO_ROOT / "bench" / "eval_baseline.json"
 LATENCY_RUNS = 50
 THROUGHPUT_ROUNDS = 3
@@ -129,15 +129,11 @@ def main() -> int:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument(
-        "--encoders", default=",".join(ENCODER_NAMES), help="comma-separated, of: " + ", ".join(ENCODER_NAMES)
-    )
+    add_encoders_option(parser, default=",".join(ENCODER_NAMES))
     args = parser.parse_args()
-    names = [n.strip() for n in args.encoders.split(",") if n.strip()]
-    if unknown := set(names) - set(ENCODER_NAMES):
-        parser.error(f"unknown encoders: {', '.join(sorted(unknown))}")
+    names = chosen_encoders(parser, args.encoders)
     if not CORPUS.exists():
-        print(f"{CORPUS} is absent: the shared corpora sit beside the repo only on the team's machines")
+        print(CORPUS_ABSENT)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         train_dir, test_dir = split_by_date(CORPUS, Path(tmp))
