@@ -189,19 +189,21 @@ def _start(setup: WorkerSetup) -> None:
     _worker = _Worker(setup)
 
 
-def _make_unit(unit: ItemUnit) -> UnitResult:
+def _this_worker() -> _Worker:
     assert _worker is not None, "not a worker process"
-    return _worker.make(unit)
+    return _worker
+
+
+def _make_unit(unit: ItemUnit) -> UnitResult:
+    return _this_worker().make(unit)
 
 
 def _make_feeds(job: FeedJob) -> int:
-    assert _worker is not None, "not a worker process"
-    return _worker.feeds(job)
+    return _this_worker().feeds(job)
 
 
 def _render_pages(jobs: Sequence[PageJob]) -> int:
-    assert _worker is not None, "not a worker process"
-    return _worker.pages(jobs)
+    return _this_worker().pages(jobs)
 
 
 class PagePool:
