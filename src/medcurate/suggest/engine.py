@@ -1,7 +1,7 @@
 """The learner: which labels (topics, communities) fit an item, from its text and the editors' history.
 
 Pure: texts and labels in, a ``LabelModel`` (numpy arrays and plain data) out; no database, no files.
-Six signals are computed for every (item, label) pair:
+Seven signals are computed for every (item, label) pair:
 
 1. ``knn``: similarity-weighted votes of the nearest labelled items (an editor's reject votes -1, so
    a rejected label is pushed down for items like that one);
@@ -12,9 +12,12 @@ Six signals are computed for every (item, label) pair:
    so that a broad label ("patient", "data") close to every health article does not win every item;
 4. ``prior``: the log share of labelled items carrying the label;
 5. ``term`` and 6. ``title_term``: the label's name or a synonym occurs, as a phrase, in the text or
-   in the title.
+   in the title;
+7. ``lexical``: the item's title against the label's profile of title words, its name moved towards
+   the titles of the items that carry it (Rocchio feedback, ``lexical``): what kind of news an item
+   is ("raises $6M") is in its title more than in its meaning, and each decision moves the profile.
 
-A logistic regression over these six features ("stacking") is fitted on held-out folds of the
+A logistic regression over these seven features ("stacking") is fitted on held-out folds of the
 history, so its output is a calibrated probability and the threshold (chosen on the same folds to
 maximise micro-F1) means something. Until there is enough history to fit it, fixed default weights
 are used (``DEFAULT_BLEND``), which rank by prototype similarity and term matches. An item's vector
@@ -44,8 +47,9 @@ from medcurate.suggest.labels import (
     label_prototypes,
     term_hits,
 )
+from medcurate.suggest.lexical import LabelProfiles, label_profiles
 
-FEATURES = ("knn", "classifier", "prototype", "prior", "term", "title_term")
+FEATURES = ("knn", "classifier", "prototype", "prior", "term", "title_term", "lexical")
 DEFAULT_NEIGHBOURS = 10
 DEFAULT_VOTE_POWER = 3.0
 DEFAULT_FOLDS = 5
@@ -64,8 +68,9 @@ REASON_TITLE_CHARS = 60
 SELF_SIMILARITY = 0.995
 # Cold-start weights, in FEATURES order, and intercept: a centred prototype similarity of 0.3 (a
 # clear match) gives 0.5; a term match adds about as much as 0.1 of similarity, in the text and again
-# in the title (larger term weights let a word that merely occurs outrank the article's subject).
-DEFAULT_BLEND = (5.0, 4.0, 8.0, 0.0, 0.8, 0.8)
+# in the title (larger term weights let a word that merely occurs outrank the article's subject); the
+# lexical profile is a learned signal, left to the calibrated blend.
+DEFAULT_BLEND = (5.0, 4.0, 8.0, 0.0, 0.8, 0.8, 0.0)
 DEFAULT_BLEND_INTERCEPT = -2.4
 _THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
 
@@ -155,6 +160,11 @@ class LabelModel:
         positives = weights @ (self.votes > 0) * (len(self.keys) / max(float(weights.sum()), 1e-12))
         return np.asarray(np.log((positives + 0.5) / (len(self.keys) + 1.0)), dtype=np.float64)
 
+    @cached_property
+    def profiles(self) -> LabelProfiles:
+        """Each label's profile of title words (``lexical``), from the stored titles and votes."""
+        return label_profiles(self.labels, self.titles, self.votes, self.weights, self.vocabulary)
+
 
 def recency_weights(times: Sequence[float] | Matrix, *, half_life: float) -> Matrix:
     """Weights halving every ``half_life`` items newer than each one (``times``: larger is newer).
@@ -223,6 +233,7 @@ def _signals(
     vocabulary = model.vocabulary if (model.calibrated if rarity is None else rarity) else None
     features[:, 4], matched = term_hits(model.labels, f"{title}\n{text}", vocabulary=vocabulary)
     features[:, 5], _ = term_hits(model.labels, title, vocabulary=vocabulary)
+    features[:, 6] = model.profiles.match(title)
     return _Signals(features=features, neighbours=neighbours, matched=matched)
 
 

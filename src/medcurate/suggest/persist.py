@@ -16,8 +16,9 @@ from medcurate.errors import SuggestError
 from medcurate.suggest.engine import EngineOptions, LabelModel
 from medcurate.suggest.labels import LabelInfo, Vocabulary
 
-# 2: the "recent" feature, the items' times and the vocabulary (a model of format 1 is retrained).
-FORMAT_VERSION = 2
+# 2: the "recent" feature, the items' times and the vocabulary; 3: the "lexical" feature (seven blend
+# weights). A model of an older format is retrained.
+FORMAT_VERSION = 3
 _ARRAYS = (
     "label_vectors",
     "item_vectors",
