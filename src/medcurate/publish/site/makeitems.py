@@ -104,8 +104,8 @@ class ItemMaker:
         return found
 
     def claim(self, site_item: SiteItem) -> str:
-        """The URL the item asks for."""
-        return url_path(*self._section(site_item)[1], item_slug(site_item))
+        """The URL the item asks for (from the few fields that make it: ``views.url_fields``)."""
+        return url_path(*item_section_dir(site_item.item), item_slug(site_item))
 
     def view(self, site_item: SiteItem, url: str, print_: str) -> ItemView:
         """The item's view at ``url``."""

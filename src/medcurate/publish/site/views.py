@@ -168,13 +168,36 @@ def item_key(site_item: SiteItem) -> str:
     return site_item.key or item.md_name or item.fields.slug or slugify(item.title) or digest_of(item.title)
 
 
+# The front matter fields an item's URL is made of: (alias, field name) as ``ItemFields`` reads them.
+_URL_FIELDS = (("basePath", "base_path"), ("slug", "slug"), ("mdName", "md_name"))
+
+
+def url_fields(item: CuratedItem) -> tuple[str | None, str | None, str | None]:
+    """The item's basePath, slug and mdName (``.md`` left on), as its validated fields have them.
+
+    Read from the front matter as it is when they are text or absent (what validation returns
+    then), so that the URL of an item whose page a worker process makes (``parallel``) is known
+    without validating all of its front matter here; anything else is validated.
+    """
+    matter = item.front_matter
+    found: list[str | None] = []
+    for alias, name in _URL_FIELDS:
+        value = matter.get(alias) if alias in matter else matter.get(name)
+        if value is not None and not isinstance(value, str):
+            fields = item.fields
+            return fields.base_path, fields.slug, fields.md_name
+        found.append(value)
+    return found[0], found[1], found[2]
+
+
 def item_section_dir(item: CuratedItem) -> tuple[str, ...]:
     """The item's section directory below the site root (its basePath)."""
-    if not (item.md_name or item.fields.slug):
+    base_path, slug, md_name = url_fields(item)
+    if not ((md_name or "").removesuffix(".md") or slug):
         from medcurate.publish.seed import relative_path  # here: it imports YAML, which builds never need
 
         relative_path(item)  # raises the export's error for an item it cannot name
-    return _section_dir(item.fields.base_path or "")
+    return _section_dir(base_path or "")
 
 
 @lru_cache(maxsize=MEMO_SIZE)
@@ -186,8 +209,8 @@ def _section_dir(base_path: str) -> tuple[str, ...]:
 
 def item_slug(site_item: SiteItem) -> str:
     """The last segment of the item's URL: its slug, else its mdName or key."""
-    item = site_item.item
-    return _segment(slugify(item.fields.slug or "") or item.md_name or item_key(site_item))
+    _, slug, md_name = url_fields(site_item.item)
+    return _segment(slugify(slug or "") or (md_name or "").removesuffix(".md") or item_key(site_item))
 
 
 def resolve_section(
