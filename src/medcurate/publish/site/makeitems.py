@@ -24,11 +24,13 @@ from medcurate.publish.site.views import (
     ItemView,
     Section,
     SiteItem,
+    claimed_url,
     digest_of,
+    item_key,
     item_section_dir,
-    item_slug,
     make_view,
     resolve_section,
+    url_fields,
     url_path,
 )
 
@@ -105,7 +107,8 @@ class ItemMaker:
 
     def claim(self, site_item: SiteItem) -> str:
         """The URL the item asks for (from the few fields that make it: ``views.url_fields``)."""
-        return url_path(*item_section_dir(site_item.item), item_slug(site_item))
+        item_section_dir(site_item.item)  # refuses an item it cannot name
+        return claimed_url(url_fields(site_item.item), item_key(site_item))
 
     def view(self, site_item: SiteItem, url: str, print_: str) -> ItemView:
         """The item's view at ``url``."""

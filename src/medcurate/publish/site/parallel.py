@@ -38,7 +38,8 @@ from typing import Literal
 
 from medcurate.errors import PublishError
 from medcurate.models import CuratedItem
-from medcurate.publish.site.makeitems import ItemInputs, ItemMaker, MadeItems
+from medcurate.publish.site.itemsource import ItemsChanged, ItemSource
+from medcurate.publish.site.makeitems import ItemInputs, ItemMaker, MadeItems, fingerprint
 from medcurate.publish.site.plan import Listing
 from medcurate.publish.site.render import Renderer, SiteMeta
 from medcurate.publish.site.state import FileRecord
@@ -72,19 +73,25 @@ def worker_count(setting: int | None) -> int:
 
 @dataclass(frozen=True)
 class WorkerSetup:
-    """What a worker makes its renderer and writer from."""
+    """What a worker makes its renderer and writer from, and the source it reads items from, if any."""
 
     meta: SiteMeta
     template_dirs: tuple[Path, ...]
     out_dir: Path
     inputs: ItemInputs
+    source: ItemSource | None = None  # ``ItemSource.for_workers``: None, the units carry the items
 
 
 @dataclass(frozen=True)
 class ItemUnit:
-    """Items whose pages one worker makes, in key order, each with its fingerprint, claim and URL."""
+    """Items whose pages one worker makes, in key order, each with its fingerprint, claim and URL.
 
-    items: list[SiteItem]
+    ``items`` holds them as the build's process read them, or is None: the worker reads ``keys``
+    from its own source and checks that their fingerprints are still ``prints``.
+    """
+
+    keys: list[str]
+    items: list[SiteItem] | None
     prints: list[str]
     claims: list[str]
     urls: list[str]
@@ -160,10 +167,22 @@ class _Worker:
         self.renderer = Renderer(setup.meta, setup.template_dirs)
         self.writer = SiteWriter(setup.out_dir)
         self.maker = ItemMaker(setup.inputs, self.renderer, UnitEmitter(self.writer, {}))
+        self.source = setup.source
+
+    def _read(self, keys: Sequence[str], prints: Sequence[str]) -> list[SiteItem]:
+        """The items of ``keys`` from this worker's source; ``ItemsChanged`` if one changed since."""
+        assert self.source is not None, "a unit without items needs a source"
+        images = self.maker.inputs.images
+        loaded = self.source.load(keys)
+        for key, print_, (_, found) in zip(keys, prints, loaded, strict=True):
+            if fingerprint(found, images) != print_:
+                raise ItemsChanged(f"item {key} changed while the site was being built")
+        return [site_item for site_item, _ in loaded]
 
     def make(self, unit: ItemUnit) -> UnitResult:
+        items = unit.items if unit.items is not None else self._read(unit.keys, unit.prints)
         places = zip(unit.prints, unit.claims, unit.urls, strict=True)
-        entries = [(item, *place) for item, place in zip(unit.items, places, strict=True)]
+        entries = [(item, *place) for item, place in zip(items, places, strict=True)]
         emitter = UnitEmitter(self.writer, unit.previous)
         self.maker.emitter = emitter
         emitter.result.made = self.maker.make(entries)
@@ -211,6 +230,7 @@ class PagePool:
 
     def __init__(self, setup: WorkerSetup, workers: int) -> None:
         self.workers = workers
+        self.reads_items = setup.source is not None  # the workers read items: units carry keys
         self._executor = ProcessPoolExecutor(workers, initializer=_start, initargs=(setup,))
 
     def submit_unit(self, unit: ItemUnit) -> Future[UnitResult]:

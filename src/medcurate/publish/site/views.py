@@ -190,6 +190,14 @@ def url_fields(item: CuratedItem) -> tuple[str | None, str | None, str | None]:
     return found[0], found[1], found[2]
 
 
+def claimed_url(fields: tuple[str | None, str | None, str | None], key: str) -> str:
+    """The URL an item asks for, from its ``url_fields`` and its key (``item_key``)."""
+    base_path, slug, md_name = fields
+    return url_path(
+        *_section_dir(base_path or ""), slugify(slug or "") or (md_name or "").removesuffix(".md") or key
+    )
+
+
 def item_section_dir(item: CuratedItem) -> tuple[str, ...]:
     """The item's section directory below the site root (its basePath)."""
     base_path, slug, md_name = url_fields(item)
@@ -205,12 +213,6 @@ def _section_dir(base_path: str) -> tuple[str, ...]:
     """The safe directory segments of a basePath, as ``seed.relative_path`` lays files out."""
     parts = [p for p in base_path.strip("/").split("/") if p and p not in {".", ".."}] or [DEFAULT_SECTION]
     return tuple(_segment(p) for p in parts)
-
-
-def item_slug(site_item: SiteItem) -> str:
-    """The last segment of the item's URL: its slug, else its mdName or key."""
-    _, slug, md_name = url_fields(site_item.item)
-    return _segment(slugify(slug or "") or (md_name or "").removesuffix(".md") or item_key(site_item))
 
 
 def resolve_section(
