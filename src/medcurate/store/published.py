@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, func, literal, select
 
 from medcurate.models import CuratedItem, ItemState, Variant, content_revision, featured_image_href
 from medcurate.store.db import SQLITE_MMAP_BYTES, Database
@@ -127,7 +127,8 @@ def item_url_fields(
     selected = []
     for name in (name for pair in URL_FIELDS for name in pair):
         if postgresql:
-            selected += [func.json_typeof(column.op("->")(name)), column.op("->>")(name)]
+            key = literal(name, String())  # not the column's JSON type: a key is text
+            selected += [func.json_typeof(column.op("->")(key)), column.op("->>", return_type=String())(key)]
         else:
             path = f'$."{name}"'
             selected += [func.json_type(column, path), func.json_extract(column, path)]

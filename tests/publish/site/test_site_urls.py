@@ -10,6 +10,9 @@ from goldensite import golden_store
 from medcurate.models import CuratedItem, ItemState, Variant
 from medcurate.publish.service import StoredItems
 from medcurate.publish.site.views import url_fields
+from medcurate.store.db import Database
+from medcurate.store.published import item_url_fields
+from medcurate.store.repository import save_item
 
 
 @pytest.mark.parametrize(
@@ -39,3 +42,23 @@ def test_the_store_reads_the_url_fields_that_validation_gives() -> None:
             assert site_item.key is not None
             assert read[site_item.key] == url_fields(site_item.item), site_item.key
         assert source.for_workers() is not None
+
+
+def test_the_store_reads_url_fields_on_either_backend(database: Database) -> None:
+    matters = [
+        {"basePath": "/news/", "slug": "a-story", "mdName": "one.md"},
+        {"base_path": "/snake/", "md_name": "two.md"},
+        {"basePath": None},
+        {"title": "only a title"},
+    ]
+    with database.session() as session:
+        for number, matter in enumerate(matters):
+            item = CuratedItem(
+                front_matter={"title": f"T{number}", **matter}, body="Body.", variant=Variant.NEWS_2022
+            )
+            save_item(session, item=item, md_name=f"k{number}", url_key=None, state=ItemState.PUBLISHED)
+    read = item_url_fields(database, keys=[f"k{n}" for n in range(len(matters))])
+    assert read["k0"] == ("/news/", "a-story", "one.md")
+    assert read["k1"] == ("/snake/", None, "two.md")
+    assert read["k2"] == (None, None, None)
+    assert read["k3"] == (None, None, None)
