@@ -14,7 +14,8 @@ a SQLite store with N synthetic items (news-variant front matter, a 2-4 paragrap
   save), ``--repeat`` times each: the process's wall clock and the build's own time
   (``BuildReport.seconds``: the build without Python's start-up and imports).
 
-Writing each tool's input is not timed. The store, the build state and the output live on
+Writing each tool's input is not timed, nor is removing the output: each round builds into new
+directories, removed together after the last measurement. The store, the build state and the output live on
 ``--work-dir``, by default ``/var/tmp`` (a disk): on a RAM file system (``/dev/shm``) every page of
 the SQLite files a process reads or maps is shared memory and counts in its resident memory, so
 the peak would measure the files' size rather than the build.
@@ -328,10 +329,6 @@ def _median_run(runs: list[Run]) -> Run:
     return next(r for r in runs if r.seconds == middle)
 
 
-def _state_files(out: Path) -> list[Path]:
-    return list(out.parent.glob(f".{out.name}.medcurate-state.sqlite*"))
-
-
 def _write_hugo_input(items: int, hugo_site: Path) -> None:
     """Hugo's input for the same items (not timed); one already complete there is used again."""
     done = hugo_site / ".complete"
@@ -352,7 +349,7 @@ def bench_size(items: int, work: Path, repeat: int, with_hugo: bool, stores: Pat
     beside it (``hugo-N``); ones already there are used again instead of being written anew (the
     million's fill takes the better part of an hour, Hugo's 100,000 files several minutes).
     """
-    home, out = (stores / f"store-{items}" if stores else work / "home"), work / "medcurate"
+    home = stores / f"store-{items}" if stores else work / "home"
     started = time.perf_counter()
     if (home / "medcurate.db").exists():
         print(f"  store of {items:,} items in {home}: used again", file=sys.stderr)
@@ -366,22 +363,24 @@ def bench_size(items: int, work: Path, repeat: int, with_hugo: bool, stores: Pat
         _write_hugo_input(items, hugo_site)
     cold: dict[str, list[Run]] = {"medcurate": [], "hugo": []}
     files: dict[str, int] = {}
-    for _ in range(repeat):
-        shutil.rmtree(out, ignore_errors=True)
-        for path in _state_files(out):
-            path.unlink()
+    # Each round builds into new directories; all are removed with the work directory once the
+    # timing is done. On a file system that hesitates to reuse inodes freed moments ago (ext4
+    # without a journal, as on this project's VM: ``recently_deleted`` in its inode allocator), a
+    # build that starts right after tens of thousands of files were removed allocates each of its
+    # own inodes past them, and the tool that ran first after a removal paid for it (measured:
+    # docs/benchmarks.md, "Issue 16: 10,000 items").
+    for round_ in range(repeat):
+        out = work / f"medcurate-{round_}"
         cold["medcurate"].append(measured(site_build_command(home, out), env))
         files["medcurate"] = count_files(out)
         _progress("medcurate cold", cold["medcurate"][-1], files["medcurate"])
         if hugo:
-            public = work / "public"
-            shutil.rmtree(public, ignore_errors=True)
+            public = work / f"public-{round_}"
             cold["hugo"].append(
                 measured([hugo, "--source", str(hugo_site), "--destination", str(public), *HUGO_FLAGS])
             )
             files["hugo"] = count_files(public)
             _progress("hugo cold", cold["hugo"][-1], files["hugo"])
-            shutil.rmtree(public)
     lines = []
     ours = _median_run(cold["medcurate"])
     theirs = _median_run(cold["hugo"]) if cold["hugo"] else None
@@ -393,7 +392,7 @@ def bench_size(items: int, work: Path, repeat: int, with_hugo: bool, stores: Pat
             f"| {items:,} | {name} | {run.seconds:.1f} | {run.cpu:.1f} | {run.peak_mb:,.0f} "
             f"| {run.anon_mb:,.0f} | {files[name]:,} | {speed} |"
         )
-    lines += _rebuilds(home, out, env, items, repeat)
+    lines += _rebuilds(home, work / f"medcurate-{repeat - 1}", env, items, repeat)
     return lines
 
 

@@ -19,7 +19,13 @@ from medcurate.models import ItemState, featured_image_href
 from medcurate.publish.site import BuildReport, SiteItem, SiteOptions, build_site
 from medcurate.publish.site.itemsource import ItemRevision, ItemsChanged
 from medcurate.settings import Settings
-from medcurate.store.published import changed_since, item_contents, item_revisions, published_summary
+from medcurate.store.published import (
+    changed_since,
+    item_contents,
+    item_revisions,
+    item_url_fields,
+    published_summary,
+)
 
 if TYPE_CHECKING:
     from medcurate.config import SiteConfig
@@ -67,6 +73,63 @@ class StoredItems:
             )
             loaded.append((SiteItem(item=item, key=key, community=found.community), revision))
         return loaded
+
+    def url_fields(self, keys: Sequence[str]) -> dict[str, tuple[str | None, str | None, str | None] | None]:
+        """The fields that make these items' URLs, read without their content (``ItemSource``)."""
+        return item_url_fields(self.database, keys=keys)
+
+    def for_workers(self) -> ReopenedStore | None:
+        """The store as a worker process opens it again, by its URL; None for one in memory."""
+        url = self.database.engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            return None
+        return ReopenedStore(url.render_as_string(hide_password=False), tuple(self.states))
+
+
+class ReopenedStore:
+    """``StoredItems`` for a worker process: pickled as the store's URL, opened there on first use."""
+
+    def __init__(self, url: str, states: tuple[ItemState, ...]) -> None:
+        self.url = url
+        self.states = states
+        self._items: StoredItems | None = None
+
+    def __getstate__(self) -> tuple[str, tuple[ItemState, ...]]:
+        return self.url, self.states
+
+    def __setstate__(self, state: tuple[str, tuple[ItemState, ...]]) -> None:
+        self.__init__(*state)  # type: ignore[misc]
+
+    def _opened(self) -> StoredItems:
+        if self._items is None:
+            from medcurate.store.db import open_database
+
+            self._items = StoredItems(open_database(self.url, run_migrations=False), self.states)
+        return self._items
+
+    def revisions(self) -> Iterator[ItemRevision]:
+        """Every item's revision, by key."""
+        return self._opened().revisions()
+
+    def load(self, keys: Sequence[str]) -> list[tuple[SiteItem, ItemRevision]]:
+        """The items with these keys."""
+        return self._opened().load(keys)
+
+    def summary(self) -> tuple[str, int]:
+        """The store's token and item count."""
+        return self._opened().summary()
+
+    def changes_since(self, summary: str) -> tuple[list[ItemRevision], list[str]] | None:
+        """The items saved since ``summary``."""
+        return self._opened().changes_since(summary)
+
+    def url_fields(self, keys: Sequence[str]) -> dict[str, tuple[str | None, str | None, str | None] | None]:
+        """The fields that make these items' URLs."""
+        return self._opened().url_fields(keys)
+
+    def for_workers(self) -> ReopenedStore:
+        """Itself: it is opened again wherever it is unpickled."""
+        return self
 
 
 def site_dir(settings: Settings, config: SiteConfig | None = None) -> Path:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, func, literal, select
 
 from medcurate.models import CuratedItem, ItemState, Variant, content_revision, featured_image_href
 from medcurate.store.db import SQLITE_MMAP_BYTES, Database
@@ -106,6 +106,47 @@ def item_contents(database: Database, *, keys: Sequence[str]) -> dict[str, Store
             )
             revision = revision or content_revision(variant, matter, body or "")
             found[md_name] = StoredContent(item=item, community=community, revision=revision)
+    return found
+
+
+# The front matter fields an item's site URL is made of: each as (its key, the key validation also
+# accepts when that one is absent), as ``medcurate.models.ItemFields`` reads them.
+URL_FIELDS = (("basePath", "base_path"), ("slug", "slug"), ("mdName", "md_name"))
+
+
+def item_url_fields(
+    database: Database, *, keys: Sequence[str]
+) -> dict[str, tuple[str | None, str | None, str | None] | None]:
+    """The ``URL_FIELDS`` of the items with these keys, read in the database without their content.
+
+    An item's entry is None when one of them is neither text nor absent: validating its front
+    matter tells what it becomes. Keys not in the store are left out.
+    """
+    postgresql = database.engine.dialect.name == "postgresql"
+    column = ItemRecord.front_matter
+    selected = []
+    for name in (name for pair in URL_FIELDS for name in pair):
+        if postgresql:
+            key = literal(name, String())  # not the column's JSON type: a key is text
+            selected += [func.json_typeof(column.op("->")(key)), column.op("->>", return_type=String())(key)]
+        else:
+            path = f'$."{name}"'
+            selected += [func.json_type(column, path), func.json_extract(column, path)]
+    statement = select(ItemRecord.md_name, *selected).where(ItemRecord.md_name.in_(list(keys)))
+    found: dict[str, tuple[str | None, str | None, str | None] | None] = {}
+    with _unmapped(database) as connection:
+        for md_name, *typed in connection.execute(statement):
+            values: list[str | None] = []
+            for position in range(len(URL_FIELDS)):
+                # The key itself when present (null included), else the other name.
+                kind, value = typed[4 * position : 4 * position + 2]
+                if kind is None:
+                    kind, value = typed[4 * position + 2 : 4 * position + 4]
+                if kind not in (None, "null", "text", "string"):
+                    values = []
+                    break
+                values.append(value if kind in ("text", "string") else None)
+            found[md_name] = (values[0], values[1], values[2]) if values else None
     return found
 
 

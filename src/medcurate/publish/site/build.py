@@ -297,6 +297,7 @@ def _pool(ctx: BuildContext, item_pages: ItemPages, options: SiteOptions, items:
         template_dirs=tuple(options.template_dirs),
         out_dir=ctx.writer.root,
         inputs=item_pages.inputs,
+        source=ctx.source.for_workers(),
     )
     return PagePool(setup, workers)
 

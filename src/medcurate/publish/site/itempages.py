@@ -19,12 +19,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from medcurate.publish.site.context import BuildContext
-from medcurate.publish.site.itemsource import ItemRevision, ItemsChanged
+from medcurate.publish.site.itemsource import ItemRevision, ItemsChanged, UrlFields
 from medcurate.publish.site.makeitems import ItemInputs, ItemMaker, MadeItems, fingerprint
 from medcurate.publish.site.parallel import ItemUnit, PagePool, UnitResult, portable
 from medcurate.publish.site.plan import bucket_of, file_of
 from medcurate.publish.site.state import KeptItem, Member
-from medcurate.publish.site.views import ItemView, SiteItem, digest_of
+from medcurate.publish.site.views import ItemView, SiteItem, claimed_url, digest_of
 
 BATCH = 500  # items read, made and recorded at a time (a worker's unit)
 IN_FLIGHT = 2  # units sent per worker before the first result is recorded
@@ -48,6 +48,11 @@ class Reach:
         """Note the listing places of changed items, before or after the change."""
         for member in members:
             self.listings.setdefault(member.listing, set()).add(member.sort)
+
+
+def _names_item(fields: UrlFields | None) -> bool:
+    """Whether an item's URL fields name it (an mdName or a slug): else it is read whole."""
+    return fields is not None and bool((fields[2] or "").removesuffix(".md") or fields[1])
 
 
 class ItemPages:
@@ -111,20 +116,26 @@ class ItemPages:
         in_flight: deque[tuple[Future[UnitResult], list[str]]] = deque()
         sent: set[str] = set()  # the URLs of the units in flight, not yet in the state
         for batch in self._batches(revisions):
-            loaded = self._load(batch)
-            claims = [self.claim(site_item) for site_item, _ in loaded]
+            items: list[SiteItem] | None = None  # None: the workers read the items themselves
+            if pool is not None and pool.reads_items:
+                prints, claims = self._claims(batch)
+            else:
+                loaded = self._load(batch)
+                items, prints = [site_item for site_item, _ in loaded], [print_ for _, print_ in loaded]
+                claims = [self.claim(site_item) for site_item in items]
             taken = self.ctx.state.taken_urls(claims) | sent.intersection(claims)
-            entries = []
-            for (site_item, print_), claim, revision in zip(loaded, claims, batch, strict=True):
+            urls = []
+            for claim, revision in zip(claims, batch, strict=True):
                 url = suffixed(claim, revision.key) if claim in taken else claim
                 taken.add(url)
-                entries.append((site_item, print_, claim, url))
-            count += len(entries)
+                urls.append(url)
+            count += len(urls)
             if pool is None:
-                self._publish(entries)
+                assert items is not None
+                self._publish(list(zip(items, prints, claims, urls, strict=True)))
                 continue
-            urls = [url for _, _, _, url in entries]
-            in_flight.append((pool.submit_unit(self._unit(entries)), urls))
+            unit = self._unit([r.key for r in batch], items, prints, claims, urls)
+            in_flight.append((pool.submit_unit(unit), urls))
             sent.update(urls)
             while len(in_flight) > pool.workers * IN_FLIGHT:
                 self._keep_unit(*in_flight.popleft(), sent)
@@ -148,22 +159,40 @@ class ItemPages:
         if batch:
             yield batch
 
-    def _unit(self, entries: Sequence[tuple[SiteItem, str, str, str]]) -> ItemUnit:
-        """A worker's unit of entries, with the last build's digests of their pages."""
-        urls = [url for _, _, _, url in entries]
+    def _claims(self, batch: Sequence[ItemRevision]) -> tuple[list[str], list[str]]:
+        """The fingerprints and claimed URLs of a batch, from the source's URL fields: only the
+        items whose fields do not tell are read whole."""
+        fields = self.ctx.source.url_fields([r.key for r in batch]) or {}
+        whole = [r for r in batch if not _names_item(fields.get(r.key))]
+        loaded = {r.key: pair for r, pair in zip(whole, self._load(whole), strict=True)}
+        prints, claims = [], []
+        for revision in batch:
+            if revision.key in loaded:
+                site_item, print_ = loaded[revision.key]
+                prints.append(print_)
+                claims.append(self.claim(site_item))
+            else:
+                prints.append(fingerprint(revision, self.ctx.images))
+                claims.append(claimed_url(fields[revision.key] or (None, None, None), revision.key))
+        return prints, claims
+
+    def _unit(
+        self,
+        keys: list[str],
+        items: Sequence[SiteItem] | None,
+        prints: list[str],
+        claims: list[str],
+        urls: list[str],
+    ) -> ItemUnit:
+        """A worker's unit, with the last build's digests of its pages (the items only if given)."""
         previous: dict[str, str] = {}
         if not self.ctx.fresh:
             for url in urls:
                 digest = self.ctx.state.file_digest(file_of(url))
                 if digest is not None:
                     previous[file_of(url)] = digest
-        return ItemUnit(
-            items=[portable(site_item) for site_item, _, _, _ in entries],
-            prints=[print_ for _, print_, _, _ in entries],
-            claims=[claim for _, _, claim, _ in entries],
-            urls=urls,
-            previous=previous,
-        )
+        sent = None if items is None else [portable(site_item) for site_item in items]
+        return ItemUnit(keys=keys, items=sent, prints=prints, claims=claims, urls=urls, previous=previous)
 
     def _keep_unit(self, future: Future[UnitResult], urls: list[str], sent: set[str]) -> None:
         """Record a unit's result: its items in the state, its files, its images copied."""

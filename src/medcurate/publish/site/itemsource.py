@@ -12,13 +12,15 @@ them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from medcurate.errors import PublishError
 from medcurate.models import featured_image_href
 from medcurate.publish.site.views import SiteItem, item_key
+
+UrlFields = tuple[str | None, str | None, str | None]  # basePath, slug, mdName
 
 
 class ItemsChanged(PublishError):
@@ -64,6 +66,17 @@ class ItemSource(Protocol):
         published (by key) and the keys of those that are not; None when the source cannot tell."""
         ...
 
+    def url_fields(self, keys: Sequence[str]) -> Mapping[str, UrlFields | None] | None:
+        """The basePath, slug and mdName of these items as their validated front matter has them
+        (``views.url_fields``), read without their content; an item's None when only validating it
+        tells; None when the source reads whole items only."""
+        ...
+
+    def for_workers(self) -> ItemSource | None:
+        """A copy of this source that worker processes read items from (it is pickled to them);
+        None when they must be sent the items."""
+        ...
+
 
 def revision_of(site_item: SiteItem) -> ItemRevision:
     """The revision of an item in memory."""
@@ -103,4 +116,12 @@ class ListedItems:
 
     def changes_since(self, summary: str) -> None:
         """Nothing to tell: a list is compared item by item."""
+        return None
+
+    def url_fields(self, keys: Sequence[str]) -> None:
+        """Nothing to tell: the items are at hand."""
+        return None
+
+    def for_workers(self) -> None:
+        """Workers are sent the items."""
         return None

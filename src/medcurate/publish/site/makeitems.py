@@ -24,11 +24,13 @@ from medcurate.publish.site.views import (
     ItemView,
     Section,
     SiteItem,
+    claimed_url,
     digest_of,
+    item_key,
     item_section_dir,
-    item_slug,
     make_view,
     resolve_section,
+    url_fields,
     url_path,
 )
 
@@ -104,8 +106,9 @@ class ItemMaker:
         return found
 
     def claim(self, site_item: SiteItem) -> str:
-        """The URL the item asks for."""
-        return url_path(*self._section(site_item)[1], item_slug(site_item))
+        """The URL the item asks for (from the few fields that make it: ``views.url_fields``)."""
+        item_section_dir(site_item.item)  # refuses an item it cannot name
+        return claimed_url(url_fields(site_item.item), item_key(site_item))
 
     def view(self, site_item: SiteItem, url: str, print_: str) -> ItemView:
         """The item's view at ``url``."""

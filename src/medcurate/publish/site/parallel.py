@@ -4,11 +4,14 @@ A full build of at least ``POOL_MIN_ITEMS`` items renders in a
 ``concurrent.futures.ProcessPoolExecutor`` of ``worker_count`` processes. Each worker makes its own
 renderer and writer (``_start``); what crosses between processes is plain data:
 
-* an ``ItemUnit``: up to ``itempages.BATCH`` items in key order as the build's process read them
-  (their front matter and body), with the fingerprint, claimed URL and URL it gave each (URLs are
-  assigned there, in key order, as in a serial build: a claim needs the item's content, so the
-  items are read once, there, and passed on) and the digests the last build recorded for their
-  pages. The worker makes their views and pages (``makeitems.ItemMaker``), writes the pages
+* an ``ItemUnit``: up to ``itempages.BATCH`` items' keys in key order, with the fingerprint,
+  claimed URL and URL the build's process gave each (URLs are assigned there, in key order, as in a
+  serial build, from the few front matter fields that make them, which the store reads without the
+  items: ``ItemSource.url_fields``) and the digests the last build recorded for their pages. The
+  worker reads the items from its own copy of the source (``ItemSource.for_workers``: the store
+  opened again by its URL) and checks their fingerprints; a source that cannot be opened again (a
+  list in memory) has the unit carry the items as read. The worker makes their views and pages
+  (``makeitems.ItemMaker``), writes the pages
   atomically through its ``SiteWriter`` and returns a ``UnitResult``: the rows, listing places and
   aliases, the file records and the images to copy. The build's process records results in the
   order it sent the units, so the state, and the site, are those of a serial build;
@@ -22,9 +25,12 @@ process. What keeps the pool, measured on this project's 2-core machine with the
 load 1-2, docs/benchmarks.md, "Issue 16: worker processes"): a cold build of 100,000 items took
 124.6 s in one process (121 s of CPU, peak 229 MB) and 65.3 s with two workers (117 s of CPU, peak
 534 MB of all processes): 1.91x as fast, 48% less time, for the same CPU. With the cores busy (load
-9-12) the gain shrinks to 1.28x. At 10,000 items the pool does not show a gain: quiet, one process
-took 7.3-10.5 s and two workers 7.9-12.2 s (three rounds each, the file system's time growing round
-after round for both), and at load 4-5 the pool lost (21.3 s against 17.6 s).
+9-12) the gain shrinks to 1.28x. At 10,000 items, with the workers reading their own items and no
+removal of old output just before (docs/benchmarks.md, "Issue 16: 10,000 items"): 1.49x, one
+process 12.0 / 14.3 / 15.1 s against two workers 10.7 / 9.4 / 9.6 s, taking turns (``publish_site``
+in one process each, output on disk, load 0.1-1.5). Earlier 10,000-item figures showed no gain: each
+round then began right after the last round's 23,000 files were removed, which on this VM's file
+system slows the next build's every new file (the docs' section says how).
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ from typing import Literal
 
 from medcurate.errors import PublishError
 from medcurate.models import CuratedItem
-from medcurate.publish.site.makeitems import ItemInputs, ItemMaker, MadeItems
+from medcurate.publish.site.itemsource import ItemsChanged, ItemSource
+from medcurate.publish.site.makeitems import ItemInputs, ItemMaker, MadeItems, fingerprint
 from medcurate.publish.site.plan import Listing
 from medcurate.publish.site.render import Renderer, SiteMeta
 from medcurate.publish.site.state import FileRecord
@@ -72,19 +79,25 @@ def worker_count(setting: int | None) -> int:
 
 @dataclass(frozen=True)
 class WorkerSetup:
-    """What a worker makes its renderer and writer from."""
+    """What a worker makes its renderer and writer from, and the source it reads items from, if any."""
 
     meta: SiteMeta
     template_dirs: tuple[Path, ...]
     out_dir: Path
     inputs: ItemInputs
+    source: ItemSource | None = None  # ``ItemSource.for_workers``: None, the units carry the items
 
 
 @dataclass(frozen=True)
 class ItemUnit:
-    """Items whose pages one worker makes, in key order, each with its fingerprint, claim and URL."""
+    """Items whose pages one worker makes, in key order, each with its fingerprint, claim and URL.
 
-    items: list[SiteItem]
+    ``items`` holds them as the build's process read them, or is None: the worker reads ``keys``
+    from its own source and checks that their fingerprints are still ``prints``.
+    """
+
+    keys: list[str]
+    items: list[SiteItem] | None
     prints: list[str]
     claims: list[str]
     urls: list[str]
@@ -160,10 +173,22 @@ class _Worker:
         self.renderer = Renderer(setup.meta, setup.template_dirs)
         self.writer = SiteWriter(setup.out_dir)
         self.maker = ItemMaker(setup.inputs, self.renderer, UnitEmitter(self.writer, {}))
+        self.source = setup.source
+
+    def _read(self, keys: Sequence[str], prints: Sequence[str]) -> list[SiteItem]:
+        """The items of ``keys`` from this worker's source; ``ItemsChanged`` if one changed since."""
+        assert self.source is not None, "a unit without items needs a source"
+        images = self.maker.inputs.images
+        loaded = self.source.load(keys)
+        for key, print_, (_, found) in zip(keys, prints, loaded, strict=True):
+            if fingerprint(found, images) != print_:
+                raise ItemsChanged(f"item {key} changed while the site was being built")
+        return [site_item for site_item, _ in loaded]
 
     def make(self, unit: ItemUnit) -> UnitResult:
+        items = unit.items if unit.items is not None else self._read(unit.keys, unit.prints)
         places = zip(unit.prints, unit.claims, unit.urls, strict=True)
-        entries = [(item, *place) for item, place in zip(unit.items, places, strict=True)]
+        entries = [(item, *place) for item, place in zip(items, places, strict=True)]
         emitter = UnitEmitter(self.writer, unit.previous)
         self.maker.emitter = emitter
         emitter.result.made = self.maker.make(entries)
@@ -211,6 +236,7 @@ class PagePool:
 
     def __init__(self, setup: WorkerSetup, workers: int) -> None:
         self.workers = workers
+        self.reads_items = setup.source is not None  # the workers read items: units carry keys
         self._executor = ProcessPoolExecutor(workers, initializer=_start, initargs=(setup,))
 
     def submit_unit(self, unit: ItemUnit) -> Future[UnitResult]:

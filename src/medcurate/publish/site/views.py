@@ -168,13 +168,44 @@ def item_key(site_item: SiteItem) -> str:
     return site_item.key or item.md_name or item.fields.slug or slugify(item.title) or digest_of(item.title)
 
 
+# The front matter fields an item's URL is made of: (alias, field name) as ``ItemFields`` reads them.
+_URL_FIELDS = (("basePath", "base_path"), ("slug", "slug"), ("mdName", "md_name"))
+
+
+def url_fields(item: CuratedItem) -> tuple[str | None, str | None, str | None]:
+    """The item's basePath, slug and mdName (``.md`` left on), as its validated fields have them.
+
+    Read from the front matter as it is when they are text or absent (what validation returns
+    then), so that the URL of an item whose page a worker process makes (``parallel``) is known
+    without validating all of its front matter here; anything else is validated.
+    """
+    matter = item.front_matter
+    found: list[str | None] = []
+    for alias, name in _URL_FIELDS:
+        value = matter.get(alias) if alias in matter else matter.get(name)
+        if value is not None and not isinstance(value, str):
+            fields = item.fields
+            return fields.base_path, fields.slug, fields.md_name
+        found.append(value)
+    return found[0], found[1], found[2]
+
+
+def claimed_url(fields: tuple[str | None, str | None, str | None], key: str) -> str:
+    """The URL an item asks for, from its ``url_fields`` and its key (``item_key``)."""
+    base_path, slug, md_name = fields
+    return url_path(
+        *_section_dir(base_path or ""), slugify(slug or "") or (md_name or "").removesuffix(".md") or key
+    )
+
+
 def item_section_dir(item: CuratedItem) -> tuple[str, ...]:
     """The item's section directory below the site root (its basePath)."""
-    if not (item.md_name or item.fields.slug):
+    base_path, slug, md_name = url_fields(item)
+    if not ((md_name or "").removesuffix(".md") or slug):
         from medcurate.publish.seed import relative_path  # here: it imports YAML, which builds never need
 
         relative_path(item)  # raises the export's error for an item it cannot name
-    return _section_dir(item.fields.base_path or "")
+    return _section_dir(base_path or "")
 
 
 @lru_cache(maxsize=MEMO_SIZE)
@@ -182,12 +213,6 @@ def _section_dir(base_path: str) -> tuple[str, ...]:
     """The safe directory segments of a basePath, as ``seed.relative_path`` lays files out."""
     parts = [p for p in base_path.strip("/").split("/") if p and p not in {".", ".."}] or [DEFAULT_SECTION]
     return tuple(_segment(p) for p in parts)
-
-
-def item_slug(site_item: SiteItem) -> str:
-    """The last segment of the item's URL: its slug, else its mdName or key."""
-    item = site_item.item
-    return _segment(slugify(item.fields.slug or "") or item.md_name or item_key(site_item))
 
 
 def resolve_section(
