@@ -34,6 +34,7 @@ import argparse
 import importlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -211,7 +212,8 @@ class Run:
 
     ``peak_mb`` is the largest sum of resident memory over the process and its descendants seen by
     sampling ``/proc`` (or ``wait4``'s ``ru_maxrss`` of the process when that is larger: a peak
-    shorter than the sampling interval); ``anon_mb`` is the anonymous part of that sum at its peak
+    shorter than the sampling interval, unless it is the benchmark's own peak passed on to the
+    child, ``measured``); ``anon_mb`` is the anonymous part of that sum at its peak
     (the heap, not files the process maps).
     """
 
@@ -274,6 +276,10 @@ class TreeSampler(threading.Thread):
 
 def measured(command: list[str], env: dict[str, str] | None = None) -> Run:
     """Run ``command``: its wall clock, CPU time (its children's too) and peak RSS of its process tree."""
+    # A child started from this process reports this process's own peak as its ``ru_maxrss`` when
+    # that is larger than its own (Linux keeps the peak of the memory an exec replaces), and this
+    # process grows to hundreds of MB when it fills a store: such a figure is not the build's.
+    inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
@@ -292,7 +298,7 @@ def measured(command: list[str], env: dict[str, str] | None = None) -> Run:
         if process.returncode != 0:
             raise SystemExit(f"{command[0]} failed:\n{stdout[-2000:]}\n{err.read().decode()[-2000:]}")
     resident, anonymous = sampler.peak
-    peak = max(resident, usage.ru_maxrss)
+    peak = max(resident, usage.ru_maxrss if usage.ru_maxrss > inherited else 0)
     return Run(seconds, usage.ru_utime + usage.ru_stime, peak / 1024, anonymous / 1024, stdout)
 
 
