@@ -137,6 +137,11 @@ class BookmarkSource(_Open):
     apiendpoint: str | None = None
 
 
+# The front matter fields an item's site URL is made of: each as (its key, the key validation also
+# accepts when that one is absent), as ``ItemFields`` reads them.
+URL_FIELDS = (("basePath", "base_path"), ("slug", "slug"), ("mdName", "md_name"))
+
+
 class ItemFields(_Open):
     """Typed view of every field the seeds and the bookmark corpus carry; unknown keys are kept."""
 

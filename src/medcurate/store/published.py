@@ -23,7 +23,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection, String, func, literal, select
 
-from medcurate.models import CuratedItem, ItemState, Variant, content_revision, featured_image_href
+from medcurate.models import (
+    URL_FIELDS,
+    CuratedItem,
+    ItemState,
+    Variant,
+    content_revision,
+    featured_image_href,
+)
 from medcurate.store.db import SQLITE_MMAP_BYTES, Database
 from medcurate.store.models import ItemRecord
 
@@ -107,11 +114,6 @@ def item_contents(database: Database, *, keys: Sequence[str]) -> dict[str, Store
             revision = revision or content_revision(variant, matter, body or "")
             found[md_name] = StoredContent(item=item, community=community, revision=revision)
     return found
-
-
-# The front matter fields an item's site URL is made of: each as (its key, the key validation also
-# accepts when that one is absent), as ``medcurate.models.ItemFields`` reads them.
-URL_FIELDS = (("basePath", "base_path"), ("slug", "slug"), ("mdName", "md_name"))
 
 
 def item_url_fields(

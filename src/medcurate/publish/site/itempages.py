@@ -19,12 +19,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from medcurate.publish.site.context import BuildContext
-from medcurate.publish.site.itemsource import ItemRevision, ItemsChanged, UrlFields
+from medcurate.publish.site.itemsource import ItemRevision, ItemsChanged
 from medcurate.publish.site.makeitems import ItemInputs, ItemMaker, MadeItems, fingerprint
 from medcurate.publish.site.parallel import ItemUnit, PagePool, UnitResult, portable
 from medcurate.publish.site.plan import bucket_of, file_of
 from medcurate.publish.site.state import KeptItem, Member
-from medcurate.publish.site.views import ItemView, SiteItem, claimed_url, digest_of
+from medcurate.publish.site.views import ItemView, SiteItem, claimed_url, digest_of, names_item
 
 BATCH = 500  # items read, made and recorded at a time (a worker's unit)
 IN_FLIGHT = 2  # units sent per worker before the first result is recorded
@@ -48,11 +48,6 @@ class Reach:
         """Note the listing places of changed items, before or after the change."""
         for member in members:
             self.listings.setdefault(member.listing, set()).add(member.sort)
-
-
-def _names_item(fields: UrlFields | None) -> bool:
-    """Whether an item's URL fields name it (an mdName or a slug): else it is read whole."""
-    return fields is not None and bool((fields[2] or "").removesuffix(".md") or fields[1])
 
 
 class ItemPages:
@@ -163,7 +158,7 @@ class ItemPages:
         """The fingerprints and claimed URLs of a batch, from the source's URL fields: only the
         items whose fields do not tell are read whole."""
         fields = self.ctx.source.url_fields([r.key for r in batch]) or {}
-        whole = [r for r in batch if not _names_item(fields.get(r.key))]
+        whole = [r for r in batch if not names_item(fields.get(r.key))]
         loaded = {r.key: pair for r, pair in zip(whole, self._load(whole), strict=True)}
         prints, claims = [], []
         for revision in batch:

@@ -24,7 +24,7 @@ from functools import lru_cache
 from markupsafe import Markup
 
 from medcurate.config import SiteConfig
-from medcurate.models import CuratedItem, FeaturedImage, Offering
+from medcurate.models import URL_FIELDS, CuratedItem, FeaturedImage, Offering
 from medcurate.publish.jsonld import NO_FACTS, ItemFacts, item_facts
 from medcurate.publish.sanitize import brief_html, brief_text, clean_text, excerpt, safe_http_url
 from medcurate.rules import DEFAULT_SECTION, slugify
@@ -168,10 +168,6 @@ def item_key(site_item: SiteItem) -> str:
     return site_item.key or item.md_name or item.fields.slug or slugify(item.title) or digest_of(item.title)
 
 
-# The front matter fields an item's URL is made of: (alias, field name) as ``ItemFields`` reads them.
-_URL_FIELDS = (("basePath", "base_path"), ("slug", "slug"), ("mdName", "md_name"))
-
-
 def url_fields(item: CuratedItem) -> tuple[str | None, str | None, str | None]:
     """The item's basePath, slug and mdName (``.md`` left on), as its validated fields have them.
 
@@ -181,7 +177,7 @@ def url_fields(item: CuratedItem) -> tuple[str | None, str | None, str | None]:
     """
     matter = item.front_matter
     found: list[str | None] = []
-    for alias, name in _URL_FIELDS:
+    for alias, name in URL_FIELDS:
         value = matter.get(alias) if alias in matter else matter.get(name)
         if value is not None and not isinstance(value, str):
             fields = item.fields
@@ -198,14 +194,19 @@ def claimed_url(fields: tuple[str | None, str | None, str | None], key: str) -> 
     )
 
 
+def names_item(fields: tuple[str | None, str | None, str | None] | None) -> bool:
+    """Whether an item's ``url_fields`` name it (an mdName or a slug); else its title must."""
+    return fields is not None and bool((fields[2] or "").removesuffix(".md") or fields[1])
+
+
 def item_section_dir(item: CuratedItem) -> tuple[str, ...]:
     """The item's section directory below the site root (its basePath)."""
-    base_path, slug, md_name = url_fields(item)
-    if not ((md_name or "").removesuffix(".md") or slug):
+    fields = url_fields(item)
+    if not names_item(fields):
         from medcurate.publish.seed import relative_path  # here: it imports YAML, which builds never need
 
         relative_path(item)  # raises the export's error for an item it cannot name
-    return _section_dir(base_path or "")
+    return _section_dir(fields[0] or "")
 
 
 @lru_cache(maxsize=MEMO_SIZE)
