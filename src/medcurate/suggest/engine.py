@@ -294,6 +294,20 @@ def predict(
     ]
 
 
+def contributions(
+    model: LabelModel, *, vector: Vector, title: str, text: str, key: str = ""
+) -> dict[str, tuple[float, ...]]:
+    """Each label's FEATURES, each times its blend weight: their sum plus the intercept is its logit.
+
+    For explaining a ranking (``bench/replay_walk.py --explain``), not for ranking.
+    """
+    signals = _signals(model, vector, title, text, key=key)
+    weighted = signals.features * np.asarray(model.blend)
+    return {
+        label: tuple(float(x) for x in row) for label, row in zip(model.label_keys, weighted, strict=True)
+    }
+
+
 # --- fitting ---------------------------------------------------------------------------------------
 
 

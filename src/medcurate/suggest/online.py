@@ -9,9 +9,9 @@ Pure: a fitted ``LabelModel`` and the decided items in, an updated model or a re
 2. Per-label updates: the classifiers of the labels those decisions touched are refitted on the
    whole store (the other labels keep theirs until ``topics train``), so a new label gets a
    classifier from its first example and a rejected one learns its negative.
-3. Recency (``engine``): the kNN votes and the prior weigh recent items more, and the "recent"
-   signal (a label's share among the latest labelled items, calibrated on the history as it came
-   in) follows drift: a label the editors stop using sinks, one they have just added rises.
+3. Recency (``engine``): the kNN votes and the prior weigh recent items more (halving every
+   ``half_life`` labelled items), so drift is followed: a label the editors stop using sinks, one
+   they have just added rises.
 4. Site-first ranking (``site_first``): once the site has a history, a label it has never used (a
    MeSH heading, a configured topic nobody chose) must score at least ``novel_min_score`` to be
    suggested and ranks ``novel_margin`` below its score; a rejected label that stays among the
