@@ -2,8 +2,10 @@
 
 Run ``python bench/replay_walk.py`` from the repository root (``--encoders static`` for one encoder,
 ``--json`` for machine output, ``--detail FILE`` to write each post's gold labels and top 3 with and
-without learning). Needs ``../shared/corpora/curated-posts-dev``, split by date as ``bench/replay.py``
-splits it (older 70% history, newer 30% stream).
+without learning, ``--explain`` to print, for each post whose top suggestion learning changed, how
+much each feature of the two labels moved: what made it flip). Needs
+``../shared/corpora/curated-posts-dev``, split by date as ``bench/replay.py`` splits it (older 70%
+history, newer 30% stream).
 
 No database and no import: the history is fitted with ``engine.fit`` (the site's default topics as
 candidates, prototypes from the domain centre, as ``service.train`` does), each stream post is ranked
@@ -34,7 +36,7 @@ from medcurate.rules import with_topics
 from medcurate.settings import Settings
 from medcurate.suggest.embedding import Embed, item_text, item_vectors
 from medcurate.suggest.encoders import embedding_cache
-from medcurate.suggest.engine import Example, LabelModel, fit
+from medcurate.suggest.engine import FEATURES, Example, LabelModel, contributions, fit
 from medcurate.suggest.evaluate import examples_from_dir, split_by_date
 from medcurate.suggest.mesh import default_index
 from medcurate.suggest.online import apply_decisions
@@ -44,8 +46,47 @@ from medcurate.suggest.suggester import EmbeddingSuggester
 from medcurate.suggest.terms import domain_centre
 
 
-def walk(model: LabelModel, stream: Path, *, embed: Embed, learn: bool, start: float) -> list[dict[str, Any]]:
-    """Each stream post's gold labels and top 3, oldest first; with ``learn``, decisions applied."""
+def explain_flip(
+    trained: LabelModel,
+    learned: LabelModel,
+    labels: tuple[str, str],
+    *,
+    vector: Any,
+    title: str,
+    text: str,
+    key: str,
+) -> list[str]:
+    """For the top label without and with learning: its logit in each model and the features that moved it.
+
+    Shown per feature as the change of its blend-weighted value (weights of the trained model's
+    blend, which learning does not change), when at least 0.05.
+    """
+    before = contributions(trained, vector=vector, title=title, text=text, key=key)
+    after = contributions(learned, vector=vector, title=title, text=text, key=key)
+    lines = []
+    for label in labels:
+        if label not in before:
+            lines.append(f"    {label}: a label learned from the decisions (not a candidate before)")
+            continue
+        old, new = before[label], after[label]
+        moved = " ".join(
+            f"{f}={b - a:+.2f}" for f, a, b in zip(FEATURES, old, new, strict=True) if abs(b - a) >= 0.05
+        )
+        logits = f"{sum(old) + trained.blend_intercept:.2f} -> {sum(new) + learned.blend_intercept:.2f}"
+        lines.append(f"    {label}: logit {logits}; moved by {moved or 'nothing'}")
+    return lines
+
+
+def walk(
+    model: LabelModel, stream: Path, *, embed: Embed, learn: bool, start: float, explain: bool = False
+) -> list[dict[str, Any]]:
+    """Each stream post's gold labels and top 3, oldest first; with ``learn``, decisions applied.
+
+    ``explain``: print why learning changed a post's top suggestion (``explain_flip``).
+    """
+    trained = EmbeddingSuggester(
+        topics=model, communities=model, offerings=[], embed=embed, mesh=default_index()
+    )
     suggester = EmbeddingSuggester(
         topics=model, communities=model, offerings=[], embed=embed, mesh=default_index()
     )
@@ -57,6 +98,23 @@ def walk(model: LabelModel, stream: Path, *, embed: Embed, learn: bool, start: f
         key = f"stream:{path.name}"
         ranking = suggester.rank_topics(bare, vector=vector, text=body, key=key)
         gold = sorted({normalize_label(label) for label in item.topics})
+        if learn and explain and ranking:
+            first = normalize_label(trained.rank_topics(bare, vector=vector, text=body, key=key)[0].label)
+            if first != (now := normalize_label(ranking[0].label)):
+                print(f"#{number} gold {gold}: {first} -> {now} ({bare.title[:60]})")
+                print(
+                    "\n".join(
+                        explain_flip(
+                            model,
+                            suggester.topics,
+                            (first, now),
+                            vector=vector,
+                            title=bare.title,
+                            text=body,
+                            key=key,
+                        )
+                    )
+                )
         rows.append(
             {"post": path.name, "gold": gold, "top3": [normalize_label(s.label) for s in ranking[:3]]}
         )
@@ -77,7 +135,7 @@ def scores(rows: list[dict[str, Any]]) -> dict[str, float]:
     return {"p_at_1": round(top1 / n, 3), "hit_at_3": round(hit3 / n, 3), "n": len(labelled)}
 
 
-def measure(name: str, history: Path, stream: Path, home: Path) -> dict[str, Any]:
+def measure(name: str, history: Path, stream: Path, home: Path, *, explain: bool = False) -> dict[str, Any]:
     """Both walks of one encoder."""
     cache = embedding_cache(Settings(home=home / name, embedding=name))  # type: ignore[arg-type]
     examples = examples_from_dir(history)
@@ -88,8 +146,11 @@ def measure(name: str, history: Path, stream: Path, home: Path) -> dict[str, Any
         centre=domain_centre(cache.embed),
     )
     start = max(e.at for e in examples)
+    if explain:
+        print(f"== {name}: posts whose top suggestion learning changed")
     runs = {
-        learn: walk(model, stream, embed=cache.embed, learn=learn, start=start) for learn in (False, True)
+        learn: walk(model, stream, embed=cache.embed, learn=learn, start=start, explain=explain)
+        for learn in (False, True)
     }
     cache.save()
     return {
@@ -107,6 +168,9 @@ def main() -> int:
     add_encoders_option(parser, default="static,minilm")
     parser.add_argument("--home", type=Path, help="keep the embedding caches here between runs")
     parser.add_argument("--detail", type=Path, help="write each post's gold labels and top 3 here")
+    parser.add_argument(
+        "--explain", action="store_true", help="print what made learning flip a top suggestion"
+    )
     args = parser.parse_args()
     names = chosen_encoders(parser, args.encoders)
     if not CORPUS.exists():
@@ -114,7 +178,9 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         history, stream = split_by_date(CORPUS, Path(tmp) / "split")
-        results = [measure(name, history, stream, args.home or Path(tmp)) for name in names]
+        results = [
+            measure(name, history, stream, args.home or Path(tmp), explain=args.explain) for name in names
+        ]
     if args.detail:
         args.detail.write_text(json.dumps({r["encoder"]: r["detail"] for r in results}, indent=1))
     figures = [{k: v for k, v in r.items() if k != "detail"} for r in results]

@@ -16,8 +16,10 @@ from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
 from medcurate.store.repository import all_items
 from medcurate.suggest import Suggestion
+from medcurate.suggest.embedding import item_vectors
 from medcurate.suggest.engine import Example, ScoredLabel, fit, recency_weights
-from medcurate.suggest.online import OnlineOptions, site_first
+from medcurate.suggest.labels import typical_neighbour_similarity
+from medcurate.suggest.online import OnlineOptions, apply_decisions, site_first
 from medcurate.suggest.service import record_decision, suggest_for_item
 from suggestsupport import PARKING, write_post
 
@@ -160,3 +162,25 @@ def test_the_site_s_own_labels_come_first_once_it_has_a_history(
         assert labels == ["Site: Own"]
     if history and "MeSH: Something" in labels:
         assert "not used yet" in ranked[labels.index("MeSH: Something")].reason
+
+
+def test_the_typical_neighbour_similarity_is_the_median_nearest_item_sharing_a_label() -> None:
+    vectors = np.array([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]])
+    votes = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    # Items 0 and 1 share A (0.8), items 2 and 3 share B (0.8); 1 and 2 are closer (0.96) but share none.
+    assert typical_neighbour_similarity(vectors, votes, chunk=3) == pytest.approx(0.8)
+    assert typical_neighbour_similarity(vectors, np.eye(4)) == -1.0  # no two items share a label
+
+
+def test_an_item_decided_since_training_is_a_neighbour_only_of_items_like_it() -> None:
+    model = fit(_history(40), labels=(), embed=_fake_embed)
+    assert 0.0 < model.neighbour_gate < 0.5  # random vectors: the nearest of 20 is not close
+    decided = Example(key="item:new", title="new", text="story", positives=("Site: New",), at=100.0)
+    updated = apply_decisions(model, [decided], embed=_fake_embed)
+    assert updated.trained_rows == 40
+    near, far = item_vectors(_fake_embed, ["new", "other"], ["story", "thing"])
+    assert updated.admitted(updated.item_vectors @ near).all()
+    admitted = updated.admitted(updated.item_vectors @ far)
+    assert admitted[:40].all() and not admitted[40]
+    redecided = Example(key="item:3", title="t3", text="x3", positives=("Site: New",), at=101.0)
+    assert apply_decisions(updated, [redecided], embed=_fake_embed).trained_rows == 39

@@ -4,7 +4,8 @@ Pure: texts and labels in, a ``LabelModel`` (numpy arrays and plain data) out; n
 Seven signals are computed for every (item, label) pair:
 
 1. ``knn``: similarity-weighted votes of the nearest labelled items (an editor's reject votes -1, so
-   a rejected label is pushed down for items like that one);
+   a rejected label is pushed down for items like that one; an item decided since training is a
+   neighbour only when as close as same-label items of the history typically are, ``admitted``);
 2. ``classifier``: a per-label logistic regression on the item embeddings;
 3. ``prototype``: cosine similarity of the item to the label's own text (the mean of its name's
    vector and of the vectors of its name, description and each synonym), the cold-start signal,
@@ -46,6 +47,7 @@ from medcurate.suggest.labels import (
     Vocabulary,
     label_prototypes,
     term_hits,
+    typical_neighbour_similarity,
 )
 from medcurate.suggest.lexical import LabelProfiles, label_profiles
 
@@ -136,6 +138,9 @@ class LabelModel:
     # When each stored item was last labelled (``Example.at``), and the words of the stored items.
     times: Matrix = field(default_factory=lambda: np.zeros(0))
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    # Rows from ``trained_rows`` on (None: none) were decided since training (``admitted``).
+    trained_rows: int | None = None
+    neighbour_gate: float = -1.0
 
     @property
     def label_keys(self) -> tuple[str, ...]:
@@ -146,6 +151,17 @@ class LabelModel:
     def row_times(self) -> Matrix:
         """Each stored item's time (all equal when the model has none)."""
         return self.times if len(self.times) == len(self.keys) else np.zeros(len(self.keys))
+
+    def admitted(self, similarities: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+        """The stored items that may be neighbours of an item (``similarities``: to each stored item).
+
+        Every item of the history; one decided since training only when as similar as history items
+        typically are to their nearest item sharing a label (``neighbour_gate``): a decision counts
+        at once for items like it but, newer and so weighing more, does not push aside the history
+        neighbours of items it says little about.
+        """
+        trained = len(self.keys) if self.trained_rows is None else self.trained_rows
+        return np.asarray((np.arange(len(self.keys)) < trained) | (similarities >= self.neighbour_gate))
 
     @cached_property
     def weights(self) -> Matrix:
@@ -215,7 +231,7 @@ def _signals(
     neighbours = np.zeros(0, dtype=np.int64)
     if len(model.keys):
         similarities = model.item_vectors @ vector
-        others = _others(model, similarities, key=key, title=title)
+        others = _others(model, similarities, key=key, title=title) & model.admitted(similarities)
         count = min(model.options.neighbours, int(others.sum()))
         ranked = np.argsort(-np.where(others, similarities, -np.inf), kind="stable")
         neighbours = ranked[:count]
@@ -292,6 +308,20 @@ def predict(
         for column in order
         if keys[column] not in skip
     ]
+
+
+def contributions(
+    model: LabelModel, *, vector: Vector, title: str, text: str, key: str = ""
+) -> dict[str, tuple[float, ...]]:
+    """Each label's FEATURES, each times its blend weight: their sum plus the intercept is its logit.
+
+    For explaining a ranking (``bench/replay_walk.py --explain``), not for ranking.
+    """
+    signals = _signals(model, vector, title, text, key=key)
+    weighted = signals.features * np.asarray(model.blend)
+    return {
+        label: tuple(float(x) for x in row) for label, row in zip(model.label_keys, weighted, strict=True)
+    }
 
 
 # --- fitting ---------------------------------------------------------------------------------------
@@ -461,7 +491,9 @@ def fit(
     )
     positives = int((model.votes > 0).sum())
     model = replace(
-        model, metrics={"items": len(labelled), "labels": len(candidates), "positives": positives}
+        model,
+        metrics={"items": len(labelled), "labels": len(candidates), "positives": positives},
+        neighbour_gate=typical_neighbour_similarity(model.item_vectors, model.votes),
     )
     if len(labelled) >= options.min_stack_items and positives >= options.min_stack_positives:
         model = _stack(model, labelled, options)

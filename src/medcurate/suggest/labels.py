@@ -10,6 +10,8 @@ Pure: labels and texts in, arrays out.
    most items contain ("data", "patient") says little about the item; ``term_hits`` weighs each
    match by the phrase's rarity, so a label named after a common word (often one an editor has
    just added) does not win every item that mentions the word.
+4. ``typical_neighbour_similarity``: how similar an item typically is to its nearest item sharing
+   a label (``engine`` admits an item decided since training as a neighbour only that close).
 """
 
 from __future__ import annotations
@@ -142,3 +144,23 @@ def term_hits(
                 hits[column] = max(hits[column], weight)
                 matched[column].append(" ".join(phrase))
     return hits, matched
+
+
+def typical_neighbour_similarity(vectors: Vector, votes: Matrix, *, chunk: int = 1024) -> float:
+    """The median, over items carrying a label, of their similarity to the nearest other item sharing one.
+
+    ``vectors``: normalised item vectors; ``votes``: items x labels (> 0: carries it). -1 (every
+    similarity passes) when no two items share a label. Computed in row chunks, so memory grows with
+    the items, not with their square.
+    """
+    carried = (votes > 0).astype(np.float32)
+    rows = np.flatnonzero(carried.any(axis=1))
+    nearest: list[float] = []
+    for start in range(0, len(rows), chunk):
+        block = rows[start : start + chunk]
+        similarities = vectors[block] @ vectors[rows].T
+        shares = (carried[block] @ carried[rows].T) > 0
+        shares[np.arange(len(block)), np.arange(start, start + len(block))] = False  # not itself
+        best = np.where(shares, similarities, -np.inf).max(axis=1)
+        nearest.extend(float(b) for b in best if np.isfinite(b))
+    return float(np.median(nearest)) if nearest else -1.0

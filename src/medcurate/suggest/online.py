@@ -4,14 +4,15 @@ Pure: a fitted ``LabelModel`` and the decided items in, an updated model or a re
 
 1. Decision memory (``extend``): the items decided on since the model was trained join (or replace
    their rows in) the kNN store, with their time, so an accept, an add or a reject counts for the
-   very next item; a label an editor adds becomes a candidate at once, and its words join the
-   vocabulary that weighs term matches by rarity.
+   very next similar item (``LabelModel.admitted``: as similar as same-label items typically are);
+   a label an editor adds becomes a candidate at once, and its words join the vocabulary that
+   weighs term matches by rarity.
 2. Per-label updates: the classifiers of the labels those decisions touched are refitted on the
    whole store (the other labels keep theirs until ``topics train``), so a new label gets a
    classifier from its first example and a rejected one learns its negative.
-3. Recency (``engine``): the kNN votes and the prior weigh recent items more, and the "recent"
-   signal (a label's share among the latest labelled items, calibrated on the history as it came
-   in) follows drift: a label the editors stop using sinks, one they have just added rises.
+3. Recency (``engine``): the kNN votes and the prior weigh recent items more (halving every
+   ``half_life`` labelled items), so drift is followed: a label the editors stop using sinks, one
+   they have just added rises.
 4. Site-first ranking (``site_first``): once the site has a history, a label it has never used (a
    MeSH heading, a configured topic nobody chose) must score at least ``novel_min_score`` to be
    suggested and ranks ``novel_margin`` below its score; a rejected label that stays among the
@@ -76,6 +77,8 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
     votes = np.hstack([model.votes, np.zeros((len(model.keys), pad))])
     replaced = {e.key for e in examples}
     keep = [i for i, key in enumerate(model.keys) if key not in replaced]
+    # The history rows kept come first; a re-decided history item moves to the decided rows.
+    trained = len(model.keys) if model.trained_rows is None else model.trained_rows
     fresh = [e for e in examples if e.positives or e.negatives]
     fresh_vectors = item_vectors(embed, [e.title for e in fresh], [e.text for e in fresh])
     # Words of items the store did not hold yet (a decided item already counted is not counted twice).
@@ -90,6 +93,7 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
         item_vectors=np.vstack([model.item_vectors[keep], fresh_vectors]).astype(np.float32),
         votes=np.vstack([votes[keep], vote_matrix(fresh, keys)]),
         times=np.concatenate([model.row_times[keep], [e.at for e in fresh]]),
+        trained_rows=sum(1 for i in keep if i < trained),
         vocabulary=model.vocabulary.adding(unseen),
         classifier_coef=np.vstack([model.classifier_coef, np.zeros((pad, model.classifier_coef.shape[1]))]),
         classifier_intercept=np.concatenate([model.classifier_intercept, np.zeros(pad)]),

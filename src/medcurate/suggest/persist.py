@@ -17,8 +17,8 @@ from medcurate.suggest.engine import EngineOptions, LabelModel
 from medcurate.suggest.labels import LabelInfo, Vocabulary
 
 # 2: the "recent" feature, the items' times and the vocabulary; 3: the "lexical" feature (seven blend
-# weights). A model of an older format is retrained.
-FORMAT_VERSION = 3
+# weights); 4: the neighbour gate of decided items. A model of an older format is retrained.
+FORMAT_VERSION = 4
 _ARRAYS = (
     "label_vectors",
     "item_vectors",
@@ -54,6 +54,7 @@ def save_model(model: LabelModel, directory: Path, *, name: str) -> None:
         "created_at": model.created_at,
         "metrics": dict(model.metrics),
         "documents": model.vocabulary.documents,
+        "neighbour_gate": model.neighbour_gate,
     }
     (directory / f"{name}.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
 
@@ -107,4 +108,5 @@ def load_model(directory: Path, *, name: str) -> LabelModel:
         metrics=dict(meta["metrics"]),
         times=arrays["times"].astype(np.float64),
         vocabulary=Vocabulary(counts=words, documents=int(meta["documents"])),
+        neighbour_gate=float(meta["neighbour_gate"]),
     )
