@@ -19,6 +19,21 @@ from medcurate.errors import PublishError
 TEMPORARY_SUFFIX = ".medcurate-tmp"
 
 
+def _make_directory(directory: str) -> None:
+    """Make ``directory`` (and its parents) unless it exists.
+
+    Most of a site's pages are the only file in a directory of their own (``<url>/index.html``), so
+    a build first asks for the directory to be made: one system call where it is new, as it is for
+    nearly every page of a first build, and one that fails at once where it exists.
+    """
+    try:
+        os.mkdir(directory)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(directory, exist_ok=True)
+
+
 class SiteWriter:
     """Writes, copies and removes files below ``root``; counts what it did."""
 
@@ -40,12 +55,8 @@ class SiteWriter:
         path = self.target(rel)
         temporary = path + TEMPORARY_SUFFIX
         try:
-            try:
-                file = open(temporary, "wb")  # noqa: SIM115 (closed below)
-            except FileNotFoundError:  # a new directory: made on the first miss, not checked per file
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                file = open(temporary, "wb")  # noqa: SIM115
-            with file:
+            _make_directory(os.path.dirname(path))
+            with open(temporary, "wb") as file:
                 file.write(data)
             os.replace(temporary, path)
         except OSError as exc:
@@ -57,7 +68,7 @@ class SiteWriter:
         path = self.target(rel)
         temporary = path + TEMPORARY_SUFFIX
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            _make_directory(os.path.dirname(path))
             shutil.copyfile(source, temporary)
             os.replace(temporary, path)
         except OSError as exc:
