@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -471,6 +473,17 @@ def test_writes_never_leave_the_site(tmp_path: Path) -> None:
     writer.write("a/b/index.html", "Café".encode())
     assert (tmp_path / "site/a/b/index.html").read_text(encoding="utf-8") == "Café"
     assert not list((tmp_path / "site/a/b").glob("*.medcurate-tmp"))
+    writer.write("a/b/index.html", b"shorter")  # replaced whole, in a directory that exists
+    assert (tmp_path / "site/a/b/index.html").read_bytes() == b"shorter"
+
+
+def test_pages_are_readable_as_the_umask_allows(tmp_path: Path) -> None:
+    old_mask = os.umask(0o027)
+    try:
+        SiteWriter(tmp_path / "site").write("p/index.html", b"x")
+    finally:
+        os.umask(old_mask)
+    assert stat.S_IMODE((tmp_path / "site/p/index.html").stat().st_mode) == 0o640
 
 
 def test_compiled_templates_are_cached_and_follow_template_edits(

@@ -332,6 +332,9 @@ def _build(
         state.reset_items()
         try:
             item_pages.publish_all(ctx.source.revisions(), ctx.pool)
+            # Alias pages first: quick to list here, slow to write, they keep the workers busy
+            # while this process reads every listing.
+            outputs.write_aliases(None)
             listings.write_all()
             outputs.write_all(static)
             ctx.settle()

@@ -25,10 +25,12 @@ from medcurate.publish.site.write import SiteWriter
 
 RECORD_BATCH = 2000  # file records written to the state at once
 JOB_BATCH = 250  # listing or alias pages sent to a worker at once
-# Batches of pages waiting for a worker, per worker. Each holds its pages' inputs in the build's
-# process until a worker is done with it: unbounded, they grew with the site (1.45 GB over all
-# processes at 1,000,000 items).
-BATCHES_IN_FLIGHT = 4
+# What may wait for the workers, in characters of the pages' inputs. Each batch holds them in the
+# build's process until a worker is done with it: unbounded, they grew with the site (1.45 GB over
+# all processes at 1,000,000 items). Bounded by size, not by count: a batch of alias pages is 4% of
+# a batch of listing pages, so the alias pages queued first keep the workers busy while this
+# process reads the listings (``build._build``).
+IN_FLIGHT_CHARS = 16_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,7 +59,8 @@ class BuildContext:
     pending: list[FileRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     jobs: list[PageJob] = field(default_factory=list)
-    sent: deque[Future[int]] = field(default_factory=deque)
+    sent: deque[tuple[Future[int], int]] = field(default_factory=deque)  # with its size in characters
+    in_flight: int = 0  # the characters of what was sent and is not done
 
     def emit(self, path: str, digest: str, owner: str, make: Callable[[], bytes], page: int = 0) -> bool:
         """Write ``path`` from ``make()`` unless the last build wrote it from the same inputs.
@@ -84,27 +87,31 @@ class BuildContext:
 
     def _send(self) -> None:
         if self.pool is not None and self.jobs:
-            self._keep(self.pool.submit_pages(self.jobs))
+            size = sum(job.size for job in self.jobs)
+            self._keep(self.pool.submit_pages(self.jobs), size)
             self.jobs = []
 
     def send_feeds(self, job: FeedJob) -> None:
         """Have a worker make and write a listing's feeds (there must be a pool)."""
         assert self.pool is not None
-        self._keep(self.pool.submit_feeds(job))
+        self._keep(self.pool.submit_feeds(job), job.size)
 
-    def _keep(self, future: Future[int]) -> None:
-        """Keep ``future``, first waiting for the oldest ones past ``BATCHES_IN_FLIGHT`` per worker."""
-        assert self.pool is not None
-        while len(self.sent) >= self.pool.workers * BATCHES_IN_FLIGHT:
-            self.writer.written += self.sent.popleft().result()
-        self.sent.append(future)
+    def _keep(self, future: Future[int], size: int) -> None:
+        """Keep ``future``, first waiting for the oldest ones while more than ``IN_FLIGHT_CHARS`` wait."""
+        while self.sent and self.in_flight + size > IN_FLIGHT_CHARS:
+            done, done_size = self.sent.popleft()
+            self.writer.written += done.result()
+            self.in_flight -= done_size
+        self.sent.append((future, size))
+        self.in_flight += size
 
     def settle(self) -> None:
         """Wait for the pages sent to workers (their errors are raised here), count them as written."""
         self._send()
-        for future in self.sent:
+        for future, _ in self.sent:
             self.writer.written += future.result()
         self.sent.clear()
+        self.in_flight = 0
 
     def copy(self, path: str, digest: str, owner: str, source: str) -> None:
         """Copy ``source`` to ``path`` unless the last build copied it from the same file."""

@@ -153,6 +153,12 @@ class ListingState:
         self, listing: str, offset: int = 0, limit: int = -1
     ) -> Iterator[tuple[str, str, str, str]]:
         """The key, digest, last change and card of a listing's items, oldest first, from ``offset``."""
+        if offset == 0 and limit < 0:  # the whole listing: its index's order, no sort (a third faster)
+            return self._stream(
+                "SELECT i.key, i.digest, i.lastmod, i.card FROM members m JOIN items i ON i.key = m.key"
+                " WHERE m.listing = ? ORDER BY m.sort",
+                (listing,),
+            )
         return self._stream(
             # The page's keys first, from the index alone: joined in one query, the rows skipped by
             # the offset would each be looked up in ``items`` too.

@@ -39,10 +39,9 @@ class Outputs:
         self.ctx = ctx
 
     def write_all(self, static: Mapping[str, bytes]) -> None:
-        """Every output of this module (a full build)."""
+        """Every output of this module but the alias pages (a full build: ``write_aliases(None)``)."""
         self.write_search(None)
         self.write_sitemaps(None)
-        self.write_aliases(None)
         self.write_fixed(static)
 
     def write_reached(self, reach: Reach, static: Mapping[str, bytes]) -> None:

@@ -54,6 +54,8 @@ from medcurate.publish.site.write import SiteWriter
 
 WORKERS_ENV = "MEDCURATE_SITE_WORKERS"  # how many processes render a full build (1: none)
 POOL_MIN_ITEMS = 5000  # below this many items a full build renders in its own process
+OBJECT_CHARS = 200  # a job's listing or pager, counted as this many characters of text
+FRONT_MATTER_CHARS = 2000  # an item's front matter in a feed job, counted as this many characters
 
 
 def available_cpus() -> int:
@@ -127,6 +129,11 @@ class PageJob:
         make: Callable[..., bytes] = getattr(renderer, self.method)
         return make(*self.args)
 
+    @property
+    def size(self) -> int:
+        """About how many characters the job holds until a worker is done with it (its text)."""
+        return sum(_text_size(arg) for arg in self.args)
+
 
 @dataclass(frozen=True)
 class FeedJob:
@@ -135,6 +142,20 @@ class FeedJob:
     listing: Listing
     shown: list[tuple[SiteItem, str, str]]
     files: list[tuple[str, str]]  # (name in ``Renderer.feeds``, site path)
+
+    @property
+    def size(self) -> int:
+        """About how many characters the job holds: its items' bodies and front matter."""
+        return sum(len(site_item.item.body) + FRONT_MATTER_CHARS for site_item, _, _ in self.shown)
+
+
+def _text_size(value: object) -> int:
+    """The characters of a job's argument: its text, or of the texts it lists; a small object's guess."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, (list, tuple)):
+        return sum(_text_size(part) for part in value)
+    return OBJECT_CHARS
 
 
 def portable(site_item: SiteItem) -> SiteItem:

@@ -206,13 +206,15 @@ class SiteState(ListingState):
     ) -> None:
         """Add or replace items with their listing places and aliases (replacing earlier ones)."""
         rows = list(rows)
-        keys = [(row.key,) for row in rows]
         new = {row.key for row in rows}
-        self._counted("items", len(new) - len(self._present("items", "key", new)))
-        if not self._bulk:
+        if self._bulk:  # a full build after ``reset_items``: each item comes once, none is stored
+            self._counted("items", len(new))
+        else:
+            keys = [(row.key,) for row in rows]
+            self._counted("items", len(new) - len(self._present("items", "key", new)))
             self.tally(self.memberships([row.key for row in rows]), -1)
-        self._db.executemany("DELETE FROM members WHERE key = ?", keys)
-        self._db.executemany("DELETE FROM aliases WHERE key = ?", keys)
+            self._db.executemany("DELETE FROM members WHERE key = ?", keys)
+            self._db.executemany("DELETE FROM aliases WHERE key = ?", keys)
         self._db.executemany(
             "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
