@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemBytecodeCache, Template
+from jinja2 import Environment, FileSystemBytecodeCache
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
@@ -127,19 +127,10 @@ class Renderer:
         env.bytecode_cache = _bytecode_cache()
         self.env: Environment = env
         self.meta = meta
-        # Each template as loaded once: asking the environment costs a locked cache lookup per page.
-        self._templates: dict[str, Template] = {}
-
-    def template(self, name: str) -> Template:
-        """The site's template ``name``, loaded once per renderer."""
-        found = self._templates.get(name)
-        if found is None:
-            found = self._templates[name] = self.env.get_template(name)
-        return found
 
     def page(self, template: str, **context: object) -> bytes:
         """Any page of the site, from its template and context."""
-        return self.template(template).render(context).encode("utf-8")
+        return self.env.get_template(template).render(context).encode("utf-8")
 
     def template_sources(self) -> list[str]:
         """The name and source of every site template, for the site's digest."""
@@ -157,7 +148,7 @@ class Renderer:
 
     def card(self, view: ItemView, heading: str = "h2") -> str:
         """An item's entry in a listing."""
-        return self.template("site/_card.html").render(item=view, heading=heading)
+        return self.env.get_template("site/_card.html").render(item=view, heading=heading)
 
     def cards(self, views: Sequence[ItemView], heading: str = "h2") -> Markup:
         """``cards(views, heading)``: the views' listing entries, in order."""
@@ -170,8 +161,7 @@ class Renderer:
         )
 
     def _entries(self, template: str, views: Sequence[ItemView], updated: datetime | None) -> Markup:
-        entry = self.template(template)
-        return Markup("".join(entry.render(item=v, updated=updated) for v in views))
+        return Markup("".join(self.env.get_template(template).render(item=v, updated=updated) for v in views))
 
     def rss_items(self, views: Sequence[ItemView]) -> Markup:
         """``rss_items(views)``: a feed's RSS items."""
