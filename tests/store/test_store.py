@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +19,14 @@ from medcurate.errors import NotFound
 from medcurate.frontmatter import parse_document, read_document, render_document
 from medcurate.importer import import_paths
 from medcurate.models import ItemState
-from medcurate.store.db import Database, alembic_config, schema_revision
+from medcurate.store.db import (
+    Database,
+    alembic_config,
+    declared_revision,
+    migrations_head,
+    open_database,
+    schema_revision,
+)
 from medcurate.store.models import Base
 from medcurate.store.repository import (
     ItemQuery,
@@ -176,6 +185,31 @@ def test_sqlite_runs_in_wal_mode(sqlite_database: Database) -> None:
 def test_a_database_is_migrated_to_the_newest_revision(database: Database) -> None:
     script = ScriptDirectory.from_config(alembic_config(database.engine))
     assert script.get_current_head() == schema_revision(database.engine)
+
+
+def test_the_head_read_from_the_scripts_is_alembics() -> None:
+    assert migrations_head() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_scripts_revisions_are_read_as_written() -> None:
+    typed = 'revision: str = "0002"\ndown_revision: str | None = "0001"\n'
+    assert declared_revision(typed) == ("0002", ("0001",))
+    assert declared_revision('revision = "m"\ndown_revision = ("a", "b")\n') == ("m", ("a", "b"))
+    assert declared_revision('revision = "0001"\ndown_revision = None\n') == ("0001", ())
+    assert declared_revision("def upgrade() -> None:\n    revision = 'x'\n") == (None, ())
+
+
+def test_a_current_database_is_opened_without_loading_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'site.db'}"
+    open_database(url).dispose()  # migrated here, with Alembic
+    probe = (
+        "import sys\n"
+        "from medcurate.store.db import open_database\n"
+        f"open_database({url!r}).dispose()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'alembic', 'mako'}))\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert ran.stdout.strip() == "[]"
 
 
 def test_revision_follows_the_content_and_nothing_else(database: Database) -> None:

@@ -6,6 +6,7 @@ newest Alembic revision and hands back a session factory.
 
 from __future__ import annotations
 
+import ast
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -125,9 +126,51 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def declared_revision(source: str) -> tuple[str | None, tuple[str, ...]]:
+    """A migration script's ``revision`` and the revisions it revises (``down_revision``), as written."""
+    declared: dict[str, object] = {}
+    for statement in ast.parse(source).body:
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            target, value = statement.target.id, statement.value
+        elif isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = getattr(statement.targets[0], "id", ""), statement.value
+        else:
+            continue
+        if target in {"revision", "down_revision"} and value is not None:
+            declared[target] = ast.literal_eval(value)
+    revision, down = declared.get("revision"), declared.get("down_revision")
+    revises = (down,) if isinstance(down, str) else tuple(down) if isinstance(down, (tuple, list)) else ()
+    return (revision if isinstance(revision, str) else None), tuple(str(r) for r in revises)
+
+
 @functools.cache
 def migrations_head() -> str:
-    """The newest revision of the migrations shipped in the package (read from them, never kept by hand)."""
+    """The newest revision of the migrations shipped in the package (read from them, never kept by hand).
+
+    Read from the scripts' own ``revision`` and ``down_revision`` assignments, without running them:
+    every command opens the database and asks this, and Alembic's ``ScriptDirectory`` would import
+    its DDL layer for every dialect, Mako and Pygments to answer it (0.15 s of each process's start,
+    measured in docs/benchmarks.md, "Issue 16: start-up"). Alembic itself is loaded only when there
+    is a migration to run. Anything but one head (a branch, a script the reading cannot follow) is
+    left to Alembic, which says what is wrong.
+    """
+    versions = resources.files("medcurate").joinpath("migrations", "versions")
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in versions.iterdir():
+        if not script.name.endswith(".py") or script.name.startswith("__"):
+            continue
+        revision, revises = declared_revision(script.read_text(encoding="utf-8"))
+        if revision is None:
+            return _alembic_head()
+        revisions.add(revision)
+        revised.update(revises)
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 and revised <= revisions else _alembic_head()
+
+
+def _alembic_head() -> str:
+    """The head as Alembic reads it (it raises, saying why, when the scripts have no single head)."""
     from alembic.script import ScriptDirectory
 
     return str(ScriptDirectory.from_config(alembic_config()).get_current_head())

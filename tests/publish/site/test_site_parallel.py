@@ -11,7 +11,9 @@ from medcurate.errors import PublishError
 from medcurate.models import ItemState
 from medcurate.publish.service import StoredItems
 from medcurate.publish.site import SiteOptions, build_site, context
+from medcurate.publish.site.liststate import CardReader
 from medcurate.publish.site.parallel import OBJECT_CHARS, WORKERS_ENV, PageJob, worker_count
+from medcurate.publish.site.state import KeptItem, Member, SiteState
 from sitesupport import site_files
 
 
@@ -60,3 +62,59 @@ def test_a_page_job_counts_the_text_it_holds() -> None:
     alias_job = PageJob("old/index.html", "alias_page", ("/news/x/", "A title", "/old/"))
     assert listing_job.size == 2 * OBJECT_CHARS + len(cards[0]) + len(cards[1])
     assert alias_job.size == len("/news/x/") + len("A title") + len("/old/")
+
+
+def _kept(key: str, sort: str) -> KeptItem:
+    return KeptItem(
+        key,
+        "print",
+        f"/news/{key}/",
+        f"/news/{key}/",
+        key,
+        f"digest-{key}",
+        sort,
+        "",
+        0,
+        f"<li>{key}</li>",
+        "{}",
+    )
+
+
+def test_a_worker_reads_a_pages_cards_from_what_the_build_committed(tmp_path: Path) -> None:
+    state = SiteState(tmp_path / "state.sqlite")
+    state.reset_items()
+    rows = [_kept(key, f"2020-01-0{day}\t{key}") for day, key in enumerate("abcd", start=1)]
+    state.put_items(rows, [Member("/topic/t/", r.sort, r.key, "topic", "T") for r in rows], [])
+    state.commit_items()
+    late = _kept("e", "2020-01-05\te")  # put after the commit: not the workers' to see yet
+    state.put_items([late], [Member("/topic/t/", late.sort, "e", "topic", "T")], [])
+    reader = CardReader(tmp_path / "state.sqlite")
+    try:
+        assert reader.cards("/topic/t/", rows[1].sort, late.sort) == [
+            "<li>b</li>",
+            "<li>c</li>",
+            "<li>d</li>",
+        ]
+        assert reader.cards("/topic/other/", rows[0].sort, late.sort) == []
+    finally:
+        reader.close()
+        state.close()
+    assert [sort for sort, _ in SiteState(tmp_path / "state.sqlite").listing_digests("/topic/t/")] == [
+        *(r.sort for r in rows),
+        late.sort,
+    ]
+
+
+def test_a_build_stopped_after_committing_its_items_leaves_the_next_one_full(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    state = SiteState(path)
+    state.set_meta("site", "digest of the last whole build")
+    state.close()
+    state = SiteState(path)
+    state.reset_items()
+    state.put_items([_kept("a", "2020-01-01\ta")], [], [])
+    state.commit_items()
+    state.close(commit=False)  # what a build killed in its listings leaves
+    again = SiteState(path)
+    assert again.meta("site") == "" and again.item_count() == 1
+    again.close()

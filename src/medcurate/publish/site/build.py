@@ -298,6 +298,7 @@ def _pool(ctx: BuildContext, item_pages: ItemPages, options: SiteOptions, items:
         out_dir=ctx.writer.root,
         inputs=item_pages.inputs,
         source=ctx.source.for_workers(),
+        state_file=ctx.state.path,
     )
     return PagePool(setup, workers)
 
@@ -333,8 +334,10 @@ def _build(
         try:
             item_pages.publish_all(ctx.source.revisions(), ctx.pool)
             # Alias pages first: quick to list here, slow to write, they keep the workers busy
-            # while this process reads every listing.
+            # while this process commits the items and reads every listing's digests.
             outputs.write_aliases(None)
+            if ctx.pool is not None:
+                state.commit_items()  # the workers read the listing pages' cards from the state
             listings.write_all()
             outputs.write_all(static)
             ctx.settle()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from medcurate.config import SiteConfig
 from medcurate.publish.site.itemsource import ItemSource
-from medcurate.publish.site.parallel import FeedJob, PageJob, PagePool
+from medcurate.publish.site.parallel import FeedJob, ListingJob, PageJob, PagePool
 from medcurate.publish.site.render import Renderer
 from medcurate.publish.site.state import FileRecord, SiteState
 from medcurate.publish.site.write import SiteWriter
@@ -58,7 +58,7 @@ class BuildContext:
     pool: PagePool | None = None  # the workers of a large full build
     pending: list[FileRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    jobs: list[PageJob] = field(default_factory=list)
+    jobs: list[PageJob | ListingJob] = field(default_factory=list)
     sent: deque[tuple[Future[int], int]] = field(default_factory=deque)  # with its size in characters
     in_flight: int = 0  # the characters of what was sent and is not done
 
@@ -80,10 +80,19 @@ class BuildContext:
             if self.pool is None:
                 self.writer.write(job.path, job.render(self.renderer))
             else:
-                self.jobs.append(job)
-                if len(self.jobs) >= JOB_BATCH:
-                    self._send()
+                self._queue(job)
         self.record(FileRecord(job.path, digest, owner, page))
+
+    def emit_listing_page(self, digest: str, owner: str, job: ListingJob, page: int) -> None:
+        """``emit_page`` for a listing page whose cards a worker reads from the state (with a pool)."""
+        if self.fresh or self.state.file_digest(job.path) != digest:
+            self._queue(job)
+        self.record(FileRecord(job.path, digest, owner, page))
+
+    def _queue(self, job: PageJob | ListingJob) -> None:
+        self.jobs.append(job)
+        if len(self.jobs) >= JOB_BATCH:
+            self._send()
 
     def _send(self) -> None:
         if self.pool is not None and self.jobs:

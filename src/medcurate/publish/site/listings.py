@@ -16,7 +16,7 @@ from functools import partial
 from medcurate.publish.sanitize import clean_text
 from medcurate.publish.site.context import BuildContext
 from medcurate.publish.site.itempages import ItemPages, Reach
-from medcurate.publish.site.parallel import FeedJob, PageJob
+from medcurate.publish.site.parallel import FeedJob, ListingJob, PageJob
 from medcurate.publish.site.plan import (
     ARCHIVE_URL,
     Listing,
@@ -122,6 +122,9 @@ class ListingPages:
         """Every page of a listing, its items read once, oldest first."""
         size, url = self.size, listing.url
         numbered = numbered_pages(listing.count, size)
+        if self.ctx.pool is not None and self.ctx.pool.reads_state:
+            self._stream_jobs(listing, numbered)
+            return
         chunk: list[tuple[str, str, str, str]] = []
         number = 1
         for row in self.ctx.state.listing_cards(url):
@@ -131,6 +134,30 @@ class ListingPages:
                 chunk, number = [], number + 1
         self._emit_page(listing, pager(url, 0, numbered), chunk)
         self.ctx.drop_owned(f"list:{url}", numbered + 1)
+
+    def _stream_jobs(self, listing: Listing, numbered: int) -> None:
+        """``_stream_pages`` with workers that read the cards from the state: digests alone read here."""
+        ctx, size, url = self.ctx, self.size, listing.url
+        owner = f"list:{url}"
+        chunk: list[tuple[str, str]] = []
+        number = 1
+
+        def emit(page: Pager) -> None:
+            newest_first = [digest for _, digest in reversed(chunk)]
+            digest = listing_page_digest(ctx.site_digest, listing, page, newest_first)
+            if not chunk:  # a listing whose items all fit its numbered pages: an empty front page
+                self._emit_page(listing, page, [])
+                return
+            job = ListingJob(file_of(page.url), listing, page, chunk[0][0], chunk[-1][0])
+            ctx.emit_listing_page(digest, owner, job, page.number)
+
+        for row in ctx.state.listing_digests(url):
+            chunk.append(row)
+            if len(chunk) == size and number <= numbered:
+                emit(pager(url, number, numbered))
+                chunk, number = [], number + 1
+        emit(pager(url, 0, numbered))
+        ctx.drop_owned(owner, numbered + 1)
 
     def _one_page(self, listing: Listing, number: int, numbered: int) -> None:
         """One page of a listing, its items read from their offset."""

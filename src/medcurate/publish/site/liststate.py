@@ -13,6 +13,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 LISTING_SCHEMA = (
@@ -28,6 +29,7 @@ LISTING_SCHEMA = (
 )
 LISTING_TABLES = ("members", "tallies", "listings")
 FETCH_ROWS = 2000  # rows read per round trip while streaming
+READER_CACHE_KIB = 16384  # a worker's page cache on the state: a listing's index and its cards
 
 
 class Member(NamedTuple):
@@ -168,6 +170,14 @@ class ListingState:
             (listing, limit, offset),
         )
 
+    def listing_digests(self, listing: str) -> Iterator[tuple[str, str]]:
+        """The sort key and digest of a listing's items, oldest first: what its pages' digests need."""
+        return self._stream(
+            "SELECT m.sort, i.digest FROM members m JOIN items i ON i.key = m.key"
+            " WHERE m.listing = ? ORDER BY m.sort",
+            (listing,),
+        )
+
     def newest(self, listing: str, count: int) -> list[tuple[str, str, str]]:
         """The key, URL and digest of a listing's ``count`` newest items, newest first."""
         return self._db.execute(
@@ -181,3 +191,30 @@ def batches(keys: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
     """``keys`` in slices of ``size``: SQLite's limit on a statement's parameters stays far away."""
     for start in range(0, len(keys), size):
         yield keys[start : start + size]
+
+
+class CardReader:
+    """A worker's read-only view of a build's state: the stored cards of a page of a listing.
+
+    A worker reads them from the state file once the build's process has committed its items
+    (``SiteState.commit_items``), so that the listing pages' cards do not travel through the pool.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        self._db.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
+
+    def cards(self, listing: str, first: str, last: str) -> list[str]:
+        """The cards of ``listing``'s items with sort keys from ``first`` to ``last``, oldest first."""
+        return [
+            card
+            for (card,) in self._db.execute(
+                "SELECT i.card FROM members m JOIN items i ON i.key = m.key"
+                " WHERE m.listing = ? AND m.sort >= ? AND m.sort <= ? ORDER BY m.sort",
+                (listing, first, last),
+            )
+        ]
+
+    def close(self) -> None:
+        """Close the file."""
+        self._db.close()

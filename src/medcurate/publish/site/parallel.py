@@ -45,8 +45,9 @@ from typing import Literal
 from medcurate.errors import PublishError
 from medcurate.models import CuratedItem
 from medcurate.publish.site.itemsource import ItemsChanged, ItemSource
+from medcurate.publish.site.liststate import CardReader
 from medcurate.publish.site.makeitems import ItemInputs, ItemMaker, MadeItems, fingerprint
-from medcurate.publish.site.plan import Listing
+from medcurate.publish.site.plan import Listing, Pager
 from medcurate.publish.site.render import Renderer, SiteMeta
 from medcurate.publish.site.state import FileRecord
 from medcurate.publish.site.views import SiteItem
@@ -88,6 +89,7 @@ class WorkerSetup:
     out_dir: Path
     inputs: ItemInputs
     source: ItemSource | None = None  # ``ItemSource.for_workers``: None, the units carry the items
+    state_file: Path | None = None  # the build's state: listing pages' cards are read from it
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,27 @@ class FeedJob:
         return sum(len(site_item.item.body) + FRONT_MATTER_CHARS for site_item, _, _ in self.shown)
 
 
+@dataclass(frozen=True)
+class ListingJob:
+    """A listing page whose cards the worker reads from the build's committed state.
+
+    The page holds the items of ``listing`` whose sort keys are from ``first`` to ``last``: the
+    build's process reads only their digests, and the cards do not cross between processes.
+    """
+
+    path: str
+    listing: Listing
+    pager: Pager
+    first: str
+    last: str
+    size: int = OBJECT_CHARS
+
+    def render(self, renderer: Renderer, cards: CardReader) -> bytes:
+        """The page's bytes, its cards newest first."""
+        oldest_first = cards.cards(self.listing.url, self.first, self.last)
+        return renderer.listing_page(self.listing, self.pager, oldest_first[::-1])
+
+
 def _text_size(value: object) -> int:
     """The characters of a job's argument: its text, or of the texts it lists; a small object's guess."""
     if isinstance(value, str):
@@ -195,6 +218,15 @@ class _Worker:
         self.writer = SiteWriter(setup.out_dir)
         self.maker = ItemMaker(setup.inputs, self.renderer, UnitEmitter(self.writer, {}))
         self.source = setup.source
+        self.state_file = setup.state_file
+        self._cards: CardReader | None = None
+
+    def cards(self) -> CardReader:
+        """This worker's reader of the build's state, opened at its first listing page."""
+        if self._cards is None:
+            assert self.state_file is not None, "a listing job needs the build's state"
+            self._cards = CardReader(self.state_file)
+        return self._cards
 
     def _read(self, keys: Sequence[str], prints: Sequence[str]) -> list[SiteItem]:
         """The items of ``keys`` from this worker's source; ``ItemsChanged`` if one changed since."""
@@ -215,9 +247,12 @@ class _Worker:
         emitter.result.made = self.maker.make(entries)
         return emitter.result
 
-    def pages(self, jobs: Sequence[PageJob]) -> int:
+    def pages(self, jobs: Sequence[PageJob | ListingJob]) -> int:
         for job in jobs:
-            self.writer.write(job.path, job.render(self.renderer))
+            if isinstance(job, ListingJob):
+                self.writer.write(job.path, job.render(self.renderer, self.cards()))
+            else:
+                self.writer.write(job.path, job.render(self.renderer))
         return len(jobs)
 
     def feeds(self, job: FeedJob) -> int:
@@ -248,7 +283,7 @@ def _make_feeds(job: FeedJob) -> int:
     return _this_worker().feeds(job)
 
 
-def _render_pages(jobs: Sequence[PageJob]) -> int:
+def _render_pages(jobs: Sequence[PageJob | ListingJob]) -> int:
     return _this_worker().pages(jobs)
 
 
@@ -258,13 +293,14 @@ class PagePool:
     def __init__(self, setup: WorkerSetup, workers: int) -> None:
         self.workers = workers
         self.reads_items = setup.source is not None  # the workers read items: units carry keys
+        self.reads_state = setup.state_file is not None  # and listing pages' cards, once committed
         self._executor = ProcessPoolExecutor(workers, initializer=_start, initargs=(setup,))
 
     def submit_unit(self, unit: ItemUnit) -> Future[UnitResult]:
         """Have a worker make a unit's pages."""
         return self._executor.submit(_make_unit, unit)
 
-    def submit_pages(self, jobs: Sequence[PageJob]) -> Future[int]:
+    def submit_pages(self, jobs: Sequence[PageJob | ListingJob]) -> Future[int]:
         """Have a worker render and write pages; how many it wrote."""
         return self._executor.submit(_render_pages, list(jobs))
 

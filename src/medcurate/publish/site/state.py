@@ -134,10 +134,24 @@ class SiteState(ListingState):
         """Commit (or roll back) what the build recorded and close the file."""
         with suppress(sqlite3.Error):
             if commit:
-                for table, count in self._counts.items():
-                    self.set_meta(f"count:{table}", str(count))
+                self._keep_counts()
             self._db.execute("COMMIT" if commit else "ROLLBACK")
         self._db.close()
+
+    def commit_items(self) -> None:
+        """Commit what the build recorded so far, the site marked unfinished, and go on writing.
+
+        Workers then read the items' cards from the file (``CardReader``). A build that stops before
+        its end leaves the mark, and the next build is a full one.
+        """
+        self.set_meta("site", "")
+        self._keep_counts()
+        self._db.execute("COMMIT")
+        self._db.execute("BEGIN")
+
+    def _keep_counts(self) -> None:
+        for table, count in self._counts.items():
+            self.set_meta(f"count:{table}", str(count))
 
     def _count(self, table: str) -> int:
         """The rows of ``items`` or ``files``: as kept in ``meta``, counted once if it is not."""
