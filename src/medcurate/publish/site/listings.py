@@ -2,9 +2,11 @@
 
 A listing page is its items' stored cards (``state``), so no listing reads an item. A full build
 streams each listing oldest first and cuts it into pages as it goes (``plan`` numbers them from the
-oldest end); an incremental build renders only the pages a change may reach (``plan.pages_reached``)
-and of those only the ones whose digest changed. Feeds and the home page show items' briefs, so the
-few items they show are read again from the source, and only when their digest changed.
+oldest end); with workers, it reads only the items' digests and each worker reads a page's cards
+from the state itself (``parallel.ListingJob``); an incremental build renders only the pages a
+change may reach (``plan.pages_reached``) and of those only the ones whose digest changed. Feeds
+and the home page show items' briefs, so the few items they show are read again from the source,
+and only when their digest changed.
 """
 
 from __future__ import annotations

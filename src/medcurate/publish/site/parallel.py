@@ -16,7 +16,11 @@ renderer and writer (``_start``); what crosses between processes is plain data:
   aliases, the file records and the images to copy. The build's process records results in the
   order it sent the units, so the state, and the site, are those of a serial build;
 * a list of ``PageJob``: a listing or alias page to render and write, whose digest the build's
-  process compared and recorded (``BuildContext.emit_page``);
+  process compared and recorded (``BuildContext.emit_page``), and of ``ListingJob``: a listing
+  page named by its first and last items' sort keys, whose cards the worker reads from the build's
+  state once the build's process has committed the items (``SiteState.commit_items``,
+  ``liststate.CardReader``), so that the build's process reads only the pages' digests and the
+  cards, a third of a listing's bytes, do not cross between processes (``BuildContext.emit_listing_page``);
 * a ``FeedJob``: a listing's feeds, with the few items they show as the build's process read them.
 
 Incremental builds, and builds too small to repay the workers' start-up, render in the build's
