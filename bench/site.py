@@ -375,18 +375,21 @@ def bench_size(items: int, work: Path, repeat: int, with_hugo: bool, stores: Pat
     # build that starts right after tens of thousands of files were removed allocates each of its
     # own inodes past them, and the tool that ran first after a removal paid for it (measured:
     # docs/benchmarks.md, "Issue 16: 10,000 items").
+    # The tools take turns, and which goes first alternates round by round (A B, B A, A B...): a
+    # slowdown that fades during the run (the file system's, above) falls on both alike.
     for round_ in range(repeat):
         out = work / f"medcurate-{round_}"
-        cold["medcurate"].append(measured(site_build_command(home, out), env))
-        files["medcurate"] = count_files(out)
-        _progress("medcurate cold", cold["medcurate"][-1], files["medcurate"])
+        public = work / f"public-{round_}"
+        runs: list[tuple[str, list[str], Path, dict[str, str] | None]] = [
+            ("medcurate", site_build_command(home, out), out, env)
+        ]
         if hugo:
-            public = work / f"public-{round_}"
-            cold["hugo"].append(
-                measured([hugo, "--source", str(hugo_site), "--destination", str(public), *HUGO_FLAGS])
-            )
-            files["hugo"] = count_files(public)
-            _progress("hugo cold", cold["hugo"][-1], files["hugo"])
+            hugo_run = [hugo, "--source", str(hugo_site), "--destination", str(public), *HUGO_FLAGS]
+            runs.append(("hugo", hugo_run, public, None))
+        for tool, command, output, environment in runs if round_ % 2 == 0 else runs[::-1]:
+            cold[tool].append(measured(command, environment))
+            files[tool] = count_files(output)
+            _progress(f"{tool} cold", cold[tool][-1], files[tool])
     lines = []
     ours = _median_run(cold["medcurate"])
     theirs = _median_run(cold["hugo"]) if cold["hugo"] else None
