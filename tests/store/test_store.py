@@ -197,6 +197,7 @@ def test_a_scripts_revisions_are_read_as_written() -> None:
     assert declared_revision('revision = "m"\ndown_revision = ("a", "b")\n') == ("m", ("a", "b"))
     assert declared_revision('revision = "0001"\ndown_revision = None\n') == ("0001", ())
     assert declared_revision("def upgrade() -> None:\n    revision = 'x'\n") == (None, ())
+    assert declared_revision("revision = make_revision()\n") == (None, ())
 
 
 def test_a_current_database_is_opened_without_loading_alembic(tmp_path: Path) -> None:

@@ -137,7 +137,10 @@ def declared_revision(source: str) -> tuple[str | None, tuple[str, ...]]:
         else:
             continue
         if target in {"revision", "down_revision"} and value is not None:
-            declared[target] = ast.literal_eval(value)
+            try:
+                declared[target] = ast.literal_eval(value)
+            except ValueError:  # not written as a literal: the caller asks Alembic
+                return None, ()
     revision, down = declared.get("revision"), declared.get("down_revision")
     revises = (down,) if isinstance(down, str) else tuple(down) if isinstance(down, (tuple, list)) else ()
     return (revision if isinstance(revision, str) else None), tuple(str(r) for r in revises)

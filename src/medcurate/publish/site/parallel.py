@@ -20,7 +20,7 @@ renderer and writer (``_start``); what crosses between processes is plain data:
   page named by its first and last items' sort keys, whose cards the worker reads from the build's
   state once the build's process has committed the items (``SiteState.commit_items``,
   ``liststate.CardReader``), so that the build's process reads only the pages' digests and the
-  cards, a third of a listing's bytes, do not cross between processes (``BuildContext.emit_listing_page``);
+  cards do not cross between processes (``BuildContext.emit_listing_page``);
 * a ``FeedJob``: a listing's feeds, with the few items they show as the build's process read them.
 
 Incremental builds, and builds too small to repay the workers' start-up, render in the build's
@@ -168,7 +168,11 @@ class ListingJob:
     pager: Pager
     first: str
     last: str
-    size: int = OBJECT_CHARS
+
+    @property
+    def size(self) -> int:
+        """About how many characters the job holds: a listing, a pager and two keys."""
+        return 2 * OBJECT_CHARS + len(self.first) + len(self.last)
 
     def render(self, renderer: Renderer, cards: CardReader) -> bytes:
         """The page's bytes, its cards newest first."""
