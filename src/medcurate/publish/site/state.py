@@ -19,6 +19,10 @@ so it is neither served nor deployed. Listings, feeds, the search index and the 
 back from it in output order, so no build holds every item at once. The file only saves work:
 one that cannot be read is replaced and the site is built in full. Plain SQL through the standard
 library's ``sqlite3``: it is the build's own cache, not the store.
+
+A build writes it in one transaction, committed at its end (WAL: the web app and backups read it
+meanwhile). A full build with workers commits once more, after the item pages, with the site marked
+unfinished (``commit_items``): the workers then read the listing pages' cards from the file.
 """
 
 from __future__ import annotations
