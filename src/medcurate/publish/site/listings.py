@@ -11,9 +11,10 @@ and only when their digest changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
+from typing import TypeVar
 
 from medcurate.publish.sanitize import clean_text
 from medcurate.publish.site.context import BuildContext
@@ -34,6 +35,8 @@ from medcurate.publish.site.plan import (
 )
 from medcurate.publish.site.state import FileRecord, ListingRow
 from medcurate.publish.site.views import NavLink, url_path
+
+Row = TypeVar("Row")
 
 FEED_FILES = ("index.xml", "atom.xml")  # RSS, Atom
 HOME_TOPICS = 12  # topics the home page lists, the busiest first
@@ -125,41 +128,21 @@ class ListingPages:
         size, url = self.size, listing.url
         numbered = numbered_pages(listing.count, size)
         if self.ctx.pool is not None and self.ctx.pool.reads_state:
-            self._stream_jobs(listing, numbered)
-            return
-        chunk: list[tuple[str, str, str, str]] = []
-        number = 1
-        for row in self.ctx.state.listing_cards(url):
-            chunk.append(row)
-            if len(chunk) == size and number <= numbered:
-                self._emit_page(listing, pager(url, number, numbered), chunk)
-                chunk, number = [], number + 1
-        self._emit_page(listing, pager(url, 0, numbered), chunk)
+            for page, digests in paged(self.ctx.state.listing_digests(url), url, numbered, size):
+                self._emit_job(listing, page, digests)
+        else:
+            for page, rows in paged(self.ctx.state.listing_cards(url), url, numbered, size):
+                self._emit_page(listing, page, rows)
         self.ctx.drop_owned(f"list:{url}", numbered + 1)
 
-    def _stream_jobs(self, listing: Listing, numbered: int) -> None:
-        """``_stream_pages`` with workers that read the cards from the state: digests alone read here."""
-        ctx, size, url = self.ctx, self.size, listing.url
-        owner = f"list:{url}"
-        chunk: list[tuple[str, str]] = []
-        number = 1
-
-        def emit(page: Pager) -> None:
-            newest_first = [digest for _, digest in reversed(chunk)]
-            digest = listing_page_digest(ctx.site_digest, listing, page, newest_first)
-            if not chunk:  # a listing whose items all fit its numbered pages: an empty front page
-                self._emit_page(listing, page, [])
-                return
-            job = ListingJob(file_of(page.url), listing, page, chunk[0][0], chunk[-1][0])
-            ctx.emit_listing_page(digest, owner, job, page.number)
-
-        for row in ctx.state.listing_digests(url):
-            chunk.append(row)
-            if len(chunk) == size and number <= numbered:
-                emit(pager(url, number, numbered))
-                chunk, number = [], number + 1
-        emit(pager(url, 0, numbered))
-        ctx.drop_owned(owner, numbered + 1)
+    def _emit_job(self, listing: Listing, page: Pager, rows: Sequence[tuple[str, str]]) -> None:
+        """``_emit_page`` from the items' sort keys and digests: a worker reads the cards from the state."""
+        if not rows:  # a listing whose items all fit its numbered pages: an empty front page
+            self._emit_page(listing, page, [])
+            return
+        digest = listing_page_digest(self.ctx.site_digest, listing, page, [d for _, d in reversed(rows)])
+        job = ListingJob(file_of(page.url), listing, page, rows[0][0], rows[-1][0])
+        self.ctx.emit_listing_page(digest, f"list:{listing.url}", job, page.number)
 
     def _one_page(self, listing: Listing, number: int, numbered: int) -> None:
         """One page of a listing, its items read from their offset."""
@@ -232,6 +215,18 @@ class ListingPages:
                     ctx.renderer.page, "site/terms.html", kind=kind, title=title, entries=entries, url=url
                 ),
             )
+
+
+def paged(rows: Iterable[Row], url: str, numbered: int, size: int) -> Iterator[tuple[Pager, list[Row]]]:
+    """A listing's rows (oldest first) cut into its pages: ``numbered`` pages of ``size``, then the front."""
+    chunk: list[Row] = []
+    number = 1
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size and number <= numbered:
+            yield pager(url, number, numbered), chunk
+            chunk, number = [], number + 1
+    yield pager(url, 0, numbered), chunk
 
 
 def _entries_text(entries: Iterable[tuple[NavLink, int]]) -> str:
