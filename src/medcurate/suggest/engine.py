@@ -40,6 +40,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
 from medcurate.models import normalize_label
+from medcurate.suggest.classifiers import fit_classifiers
 from medcurate.suggest.embedding import Embed, Vector, item_vectors
 from medcurate.suggest.labels import (
     LabelInfo,
@@ -354,26 +355,6 @@ def vote_matrix(examples: Sequence[Example], keys: Sequence[str]) -> Matrix:
     return votes
 
 
-def fit_classifiers(
-    vectors: Vector, votes: Matrix, options: EngineOptions
-) -> tuple[Matrix, Matrix, npt.NDArray[np.bool_]]:
-    """One balanced logistic regression per label column (none for a label no item or every item has)."""
-    n_labels = votes.shape[1]
-    coef = np.zeros((n_labels, vectors.shape[1]))
-    intercept = np.zeros(n_labels)
-    active = np.zeros(n_labels, dtype=bool)
-    for column in range(n_labels):
-        target = votes[:, column] > 0
-        if target.all() or not target.any():
-            continue
-        classifier = LogisticRegression(C=options.classifier_c, class_weight="balanced", max_iter=1000)
-        classifier.fit(vectors, target)
-        coef[column] = classifier.coef_[0]
-        intercept[column] = classifier.intercept_[0]
-        active[column] = True
-    return coef, intercept, active
-
-
 def _assemble(
     *,
     labels: Sequence[LabelInfo],
@@ -385,7 +366,7 @@ def _assemble(
 ) -> LabelModel:
     keys = [normalize_label(info.label) for info in labels]
     votes = vote_matrix(examples, keys)
-    coef, intercept, active = fit_classifiers(vectors, votes, options)
+    classifiers = fit_classifiers(vectors, votes, c=options.classifier_c)
     return LabelModel(
         labels=tuple(labels),
         label_vectors=label_vectors,
@@ -393,9 +374,9 @@ def _assemble(
         titles=tuple(e.title for e in examples),
         item_vectors=vectors,
         votes=votes,
-        classifier_coef=coef,
-        classifier_intercept=intercept,
-        classifier_active=active,
+        classifier_coef=classifiers.coef,
+        classifier_intercept=classifiers.intercept,
+        classifier_active=classifiers.active,
         options=options,
         centre=np.zeros(0, dtype=np.float32) if centre is None else centre,
         times=np.array([e.at for e in examples], dtype=np.float64),

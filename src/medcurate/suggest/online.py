@@ -27,13 +27,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from medcurate.models import normalize_label
+from medcurate.suggest.classifiers import fit_classifiers
 from medcurate.suggest.embedding import Embed, Vector, item_vectors
 from medcurate.suggest.engine import (
     Example,
     LabelModel,
     ScoredLabel,
     candidate_labels,
-    fit_classifiers,
     vote_matrix,
 )
 from medcurate.suggest.labels import label_prototypes
@@ -107,11 +107,13 @@ def refit_labels(model: LabelModel, labels: Sequence[str]) -> LabelModel:
     columns = sorted({column[key] for label in labels if (key := normalize_label(label)) in column})
     if not columns or not len(model.keys):
         return model
-    coef, intercept, active = fit_classifiers(model.item_vectors, model.votes[:, columns], model.options)
+    fitted = fit_classifiers(model.item_vectors, model.votes[:, columns], c=model.options.classifier_c)
     new_coef = model.classifier_coef.copy()
     new_intercept = model.classifier_intercept.copy()
     new_active = model.classifier_active.copy()
-    new_coef[columns], new_intercept[columns], new_active[columns] = coef, intercept, active
+    new_coef[columns] = fitted.coef
+    new_intercept[columns] = fitted.intercept
+    new_active[columns] = fitted.active
     return replace(
         model, classifier_coef=new_coef, classifier_intercept=new_intercept, classifier_active=new_active
     )
