@@ -1,11 +1,11 @@
 """The replay walked in process: a fast way to try a change to the learner before ``bench/replay.py``.
 
 Run ``python bench/replay_walk.py`` from the repository root (``--encoders static`` for one encoder,
-``--json`` for machine output, ``--detail FILE`` to write each post's gold labels and top 3 with and
-without learning, ``--explain`` to print, for each post whose top suggestion learning changed, how
-much each feature of the two labels moved: what made it flip). Needs
-``../shared/corpora/curated-posts-dev``, split by date as ``bench/replay.py`` splits it (older 70%
-history, newer 30% stream).
+``--json`` for machine output, ``--shares 0.4,0.5,0.6,0.7`` to walk several date splits,
+``--detail FILE`` to write each post's gold labels and top 3 with and without learning,
+``--explain`` to print, for each post whose top suggestion learning changed, how much each feature
+of the two labels moved: what made it flip). Needs ``../shared/corpora/curated-posts-dev``, split
+by date as ``bench/replay.py`` splits it (older 70% history, newer 30% stream, by default).
 
 No database and no import: the history is fitted with ``engine.fit`` (the site's default topics as
 candidates, prototypes from the domain centre, as ``service.train`` does), each stream post is ranked
@@ -161,6 +161,13 @@ def measure(name: str, history: Path, stream: Path, home: Path, *, explain: bool
     }
 
 
+def _shares(value: str) -> tuple[float, ...]:
+    shares = tuple(float(part) for part in value.split(",") if part.strip())
+    if not shares or not all(0.0 < share < 1.0 for share in shares):
+        raise argparse.ArgumentTypeError(f"each share must be between 0 and 1, got {value!r}")
+    return shares
+
+
 def main() -> int:
     """Walk the stream with each encoder and print the figures."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -171,29 +178,42 @@ def main() -> int:
     parser.add_argument(
         "--explain", action="store_true", help="print what made learning flip a top suggestion"
     )
+    parser.add_argument(
+        "--shares",
+        type=_shares,
+        default=(0.7,),
+        help="the history's share of each split, comma-separated (default 0.7: the issue's split); "
+        "several splits tell a mechanism's effect from the churn of one split's few stream posts",
+    )
     args = parser.parse_args()
     names = chosen_encoders(parser, args.encoders)
     if not CORPUS.exists():
         print(CORPUS_ABSENT)
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        history, stream = split_by_date(CORPUS, Path(tmp) / "split")
-        results = [
-            measure(name, history, stream, args.home or Path(tmp), explain=args.explain) for name in names
-        ]
+    results = []
+    for share in args.shares:
+        with tempfile.TemporaryDirectory() as tmp:
+            history, stream = split_by_date(CORPUS, Path(tmp) / "split", train_share=share)
+            for name in names:
+                result = measure(name, history, stream, args.home or Path(tmp), explain=args.explain)
+                results.append({"history_share": share, **result})
     if args.detail:
-        args.detail.write_text(json.dumps({r["encoder"]: r["detail"] for r in results}, indent=1))
+        details = {f"{r['encoder']}@{r['history_share']}": r["detail"] for r in results}
+        args.detail.write_text(json.dumps(details, indent=1))
     figures = [{k: v for k, v in r.items() if k != "detail"} for r in results]
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    print("| encoder | walk | P@1 | hit@3 | n |")
-    print("|---|---|---|---|---|")
+    print("| history share | encoder | walk | P@1 | hit@3 | n |")
+    print("|---|---|---|---|---|---|")
     for row in figures:
         for run in ("no_learning", "learning"):
             s = row[run]
             walked = run.replace("_", " ")
-            print(f"| {row['encoder']} | {walked} | {s['p_at_1']:.3f} | {s['hit_at_3']:.3f} | {s['n']} |")
+            print(
+                f"| {row['history_share']} | {row['encoder']} | {walked} | {s['p_at_1']:.3f} "
+                f"| {s['hit_at_3']:.3f} | {s['n']} |"
+            )
     return 0
 
 

@@ -134,6 +134,7 @@ def test_enough_history_gives_a_calibrated_model_with_its_own_threshold(
     assert [score for _, score in reloaded] == pytest.approx([score for _, score in ranking])
     assert again.blend == model.blend
     assert np.array_equal(again.votes, model.votes)
+    assert np.array_equal(again.classifier_ranks, model.classifier_ranks)
 
 
 def test_options_change_the_neighbourhood(embed: EmbeddingCache) -> None:

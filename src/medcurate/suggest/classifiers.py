@@ -1,4 +1,24 @@
-"""The per-label classifiers of the learner: one balanced logistic regression per label column."""
+"""The per-label classifiers of the learner, and their output on a common scale across labels.
+
+``fit_classifiers``: one balanced logistic regression per label on the item embeddings.
+
+``rank_among_negatives``: how an item ranks among the label's negatives. A classifier fitted on a
+broad label with dozens of examples gives an item like them a probability near 0.5; one fitted on a
+label an editor has just added, with one or two examples, gives an item just as like them a
+probability near 0.2, because the regularisation outweighs so few positives. Compared across labels,
+the raw probabilities so rank every new or rare label below the broad ones, whatever the item. Where
+the item stands among the items that do not carry the label (the share of them it outscores) is on
+the same scale for every label: an item closer to the label's examples than nearly all of its
+negatives ranks near 1, however few the examples. The ``classifier`` feature is the mean of the two
+(``engine``): the probability keeps what the classifier knows of broad labels, the rank what it
+knows of rare ones.
+
+Each label keeps ``RANK_POINTS`` quantiles of its negatives' logits (computed when its classifier is
+fitted), so an item is ranked in O(labels x points), independent of the number of stored items.
+Written here because scikit-learn's ``QuantileTransformer`` fits every column on the same rows, and
+each label's rows are its own (its negatives): one transformer per label for what ``np.quantile``
+does in a line.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +31,20 @@ from sklearn.linear_model import LogisticRegression
 from medcurate.suggest.embedding import Vector
 from medcurate.suggest.labels import Matrix
 
+RANK_POINTS = 65
+# Columns scored at once: a slice of items x columns logits, bounded whatever the store's size.
+_COLUMNS_AT_ONCE = 32
+
 
 @dataclass(frozen=True)
 class FittedClassifiers:
-    """One classifier per label column: weights, intercepts, and which are fitted."""
+    """One classifier per label column: weights, intercepts, which are fitted, and their ranks."""
 
     coef: Matrix
     intercept: Matrix
     active: npt.NDArray[np.bool_]
+    # Labels x RANK_POINTS: quantiles of each classifier's logits over the label's negatives.
+    ranks: Matrix
 
 
 def fit_classifiers(vectors: Vector, votes: Matrix, *, c: float) -> FittedClassifiers:
@@ -40,4 +66,36 @@ def fit_classifiers(vectors: Vector, votes: Matrix, *, c: float) -> FittedClassi
         coef[column] = classifier.coef_[0]
         intercept[column] = classifier.intercept_[0]
         active[column] = True
-    return FittedClassifiers(coef=coef, intercept=intercept, active=active)
+    return FittedClassifiers(
+        coef=coef,
+        intercept=intercept,
+        active=active,
+        ranks=negative_quantiles(vectors, votes, coef, intercept),
+    )
+
+
+def negative_quantiles(vectors: Vector, votes: Matrix, coef: Matrix, intercept: Matrix) -> Matrix:
+    """Labels x ``RANK_POINTS``: the quantiles of each label's logit over the stored items without it.
+
+    ``vectors``: the stored items; ``votes``: items x labels (positive where an item carries the
+    label); ``coef`` and ``intercept``: the labels' classifiers. A label every item carries has no
+    negatives: its row is all ``+inf``, so every item ranks 0 for it.
+    """
+    n_labels = votes.shape[1]
+    quantiles = np.full((n_labels, RANK_POINTS), np.inf)
+    points = np.linspace(0.0, 1.0, RANK_POINTS)
+    for first in range(0, n_labels, _COLUMNS_AT_ONCE):
+        columns = slice(first, min(first + _COLUMNS_AT_ONCE, n_labels))
+        logits = np.asarray(vectors @ coef[columns].T + intercept[columns])
+        negative = votes[:, columns] <= 0
+        for offset in range(logits.shape[1]):
+            values = logits[negative[:, offset], offset]
+            if len(values):
+                quantiles[first + offset] = np.quantile(values, points)
+    return quantiles
+
+
+def rank_among_negatives(logits: Matrix, quantiles: Matrix) -> npt.NDArray[np.float64]:
+    """Each label's share of its negatives that ``logits`` (one per label) exceeds, from its quantiles."""
+    below = (quantiles < logits[:, None]).sum(axis=1)
+    return np.asarray(below / RANK_POINTS, dtype=np.float64)

@@ -6,7 +6,10 @@ Seven signals are computed for every (item, label) pair:
 1. ``knn``: similarity-weighted votes of the nearest labelled items (an editor's reject votes -1, so
    a rejected label is pushed down for items like that one; an item decided since training is a
    neighbour only when as close as same-label items of the history typically are, ``admitted``);
-2. ``classifier``: a per-label logistic regression on the item embeddings;
+2. ``classifier``: a per-label logistic regression on the item embeddings, its probability
+   averaged with the item's rank among the label's negatives (``classifiers``), so that a label
+   with few examples (one an editor has just added) is not outscored by the broad labels for items
+   like its examples;
 3. ``prototype``: cosine similarity of the item to the label's own text (the mean of its name's
    vector and of the vectors of its name, description and each synonym), the cold-start signal,
    measured from the domain's centre (``centre``: the mean vector of the bundled health-IT concepts)
@@ -40,7 +43,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
 from medcurate.models import normalize_label
-from medcurate.suggest.classifiers import fit_classifiers
+from medcurate.suggest.classifiers import RANK_POINTS, fit_classifiers, rank_among_negatives
 from medcurate.suggest.embedding import Embed, Vector, item_vectors
 from medcurate.suggest.labels import (
     LabelInfo,
@@ -128,6 +131,8 @@ class LabelModel:
     classifier_coef: Matrix
     classifier_intercept: Matrix
     classifier_active: npt.NDArray[np.bool_]
+    # Labels x RANK_POINTS: quantiles of each classifier's logits over the label's negatives.
+    classifier_ranks: Matrix = field(default_factory=lambda: np.zeros((0, RANK_POINTS)))
     blend: tuple[float, ...] = DEFAULT_BLEND
     blend_intercept: float = DEFAULT_BLEND_INTERCEPT
     threshold: float = DEFAULT_THRESHOLD
@@ -242,7 +247,10 @@ def _signals(
             features[:, 0] = weights @ model.votes[neighbours] / weights.sum()
     if model.classifier_active.any():
         logits = model.classifier_coef @ vector + model.classifier_intercept
-        features[:, 1] = _sigmoid(logits) * model.classifier_active
+        classifier = _sigmoid(logits)
+        if model.classifier_ranks.shape == (n_labels, RANK_POINTS):
+            classifier = (classifier + rank_among_negatives(logits, model.classifier_ranks)) / 2
+        features[:, 1] = classifier * model.classifier_active
     if n_labels:
         centred = vector - model.centre if len(model.centre) == len(vector) else vector
         features[:, 2] = model.label_vectors @ centred
@@ -377,6 +385,7 @@ def _assemble(
         classifier_coef=classifiers.coef,
         classifier_intercept=classifiers.intercept,
         classifier_active=classifiers.active,
+        classifier_ranks=classifiers.ranks,
         options=options,
         centre=np.zeros(0, dtype=np.float32) if centre is None else centre,
         times=np.array([e.at for e in examples], dtype=np.float64),

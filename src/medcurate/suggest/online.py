@@ -9,7 +9,8 @@ Pure: a fitted ``LabelModel`` and the decided items in, an updated model or a re
    weighs term matches by rarity.
 2. Per-label updates: the classifiers of the labels those decisions touched are refitted on the
    whole store (the other labels keep theirs until ``topics train``), so a new label gets a
-   classifier from its first example and a rejected one learns its negative.
+   classifier from its first example and a rejected one learns its negative; their ranks among
+   their negatives (``classifiers``) are computed again with them.
 3. Recency (``engine``): the kNN votes and the prior weigh recent items more (halving every
    ``half_life`` labelled items), so drift is followed: a label the editors stop using sinks, one
    they have just added rises.
@@ -27,7 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from medcurate.models import normalize_label
-from medcurate.suggest.classifiers import fit_classifiers
+from medcurate.suggest.classifiers import RANK_POINTS, fit_classifiers
 from medcurate.suggest.embedding import Embed, Vector, item_vectors
 from medcurate.suggest.engine import (
     Example,
@@ -98,6 +99,7 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
         classifier_coef=np.vstack([model.classifier_coef, np.zeros((pad, model.classifier_coef.shape[1]))]),
         classifier_intercept=np.concatenate([model.classifier_intercept, np.zeros(pad)]),
         classifier_active=np.concatenate([model.classifier_active, np.zeros(pad, dtype=bool)]),
+        classifier_ranks=np.vstack([model.classifier_ranks, np.full((pad, RANK_POINTS), np.inf)]),
     )
 
 
@@ -111,11 +113,17 @@ def refit_labels(model: LabelModel, labels: Sequence[str]) -> LabelModel:
     new_coef = model.classifier_coef.copy()
     new_intercept = model.classifier_intercept.copy()
     new_active = model.classifier_active.copy()
+    new_ranks = model.classifier_ranks.copy()
     new_coef[columns] = fitted.coef
     new_intercept[columns] = fitted.intercept
     new_active[columns] = fitted.active
+    new_ranks[columns] = fitted.ranks
     return replace(
-        model, classifier_coef=new_coef, classifier_intercept=new_intercept, classifier_active=new_active
+        model,
+        classifier_coef=new_coef,
+        classifier_intercept=new_intercept,
+        classifier_active=new_active,
+        classifier_ranks=new_ranks,
     )
 
 

@@ -17,8 +17,9 @@ from medcurate.suggest.engine import EngineOptions, LabelModel
 from medcurate.suggest.labels import LabelInfo, Vocabulary
 
 # 2: the "recent" feature, the items' times and the vocabulary; 3: the "lexical" feature (seven blend
-# weights); 4: the neighbour gate of decided items. A model of an older format is retrained.
-FORMAT_VERSION = 4
+# weights); 4: the neighbour gate of decided items; 5: each classifier's quantiles over its label's
+# negatives (``classifiers``). A model of an older format is retrained.
+FORMAT_VERSION = 5
 _ARRAYS = (
     "label_vectors",
     "item_vectors",
@@ -26,6 +27,7 @@ _ARRAYS = (
     "classifier_coef",
     "classifier_intercept",
     "classifier_active",
+    "classifier_ranks",
     "times",
 )
 
@@ -98,6 +100,7 @@ def load_model(directory: Path, *, name: str) -> LabelModel:
         classifier_coef=arrays["classifier_coef"].astype(np.float64),
         classifier_intercept=arrays["classifier_intercept"].astype(np.float64),
         classifier_active=arrays["classifier_active"].astype(bool),
+        classifier_ranks=arrays["classifier_ranks"].astype(np.float64),
         blend=tuple(float(w) for w in meta["blend"]),
         blend_intercept=float(meta["blend_intercept"]),
         threshold=float(meta["threshold"]),

@@ -1,0 +1,98 @@
+"""Each label's classifier output on one scale: an item's rank among the label's negatives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from medcurate.suggest.classifiers import RANK_POINTS, negative_quantiles, rank_among_negatives
+from medcurate.suggest.embedding import EmbeddingCache, default_encoder, item_vectors
+from medcurate.suggest.engine import Example, fit
+from medcurate.suggest.labels import Matrix
+from medcurate.suggest.online import apply_decisions
+
+
+def _store(
+    seed: int, items: int = 40, labels: int = 3, dims: int = 8
+) -> tuple[Matrix, Matrix, Matrix, Matrix]:
+    generator = np.random.default_rng(seed)
+    vectors = generator.normal(size=(items, dims))
+    votes = (generator.random((items, labels)) < 0.3).astype(float)
+    coef = generator.normal(size=(labels, dims))
+    intercept = generator.normal(size=labels)
+    return vectors, votes, coef, intercept
+
+
+def test_the_quantiles_are_those_of_the_label_s_negatives_only() -> None:
+    vectors, votes, coef, intercept = _store(seed=3)
+    quantiles = negative_quantiles(vectors, votes, coef, intercept)
+    assert quantiles.shape == (3, RANK_POINTS)
+    for column in range(3):
+        logits = vectors @ coef[column] + intercept[column]
+        negatives = logits[votes[:, column] <= 0]
+        assert quantiles[column] == pytest.approx(np.quantile(negatives, np.linspace(0, 1, RANK_POINTS)))
+        # A positive outscoring every negative ranks 1 whatever its raw logit.
+        assert rank_among_negatives(np.full(3, negatives.max() + 1e-9), quantiles)[column] == 1.0
+        assert rank_among_negatives(np.full(3, negatives.min() - 1e-9), quantiles)[column] == 0.0
+
+
+def test_a_label_every_item_carries_ranks_every_item_zero() -> None:
+    vectors, votes, coef, intercept = _store(seed=5)
+    votes[:, 1] = 1.0
+    quantiles = negative_quantiles(vectors, votes, coef, intercept)
+    assert np.isinf(quantiles[1]).all()
+    assert rank_among_negatives(np.full(3, 1e9), quantiles)[1] == 0.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 10_000), shift=st.floats(-5, 5))
+def test_the_rank_is_monotone_and_between_zero_and_one(seed: int, shift: float) -> None:
+    vectors, votes, coef, intercept = _store(seed=seed, items=70)
+    quantiles = negative_quantiles(vectors, votes, coef, intercept)
+    low = rank_among_negatives(np.full(3, shift), quantiles)
+    high = rank_among_negatives(np.full(3, shift + 0.5), quantiles)
+    assert ((low >= 0.0) & (low <= high) & (high <= 1.0)).all()
+
+
+@pytest.fixture(scope="module")
+def embed() -> EmbeddingCache:
+    """The bundled MiniLM encoder."""
+    return EmbeddingCache.open(default_encoder())
+
+
+def test_a_label_just_added_ranks_an_item_like_its_example_above_the_other_items(
+    embed: EmbeddingCache,
+) -> None:
+    """One example gives a new label a weak classifier; its rank still says the item is like it."""
+    texts = {
+        "Security": ["Ransomware encrypted hospital servers", "Phishing breach exposed patient records"],
+        "AI": ["Deep learning reads chest x-rays", "Machine learning predicts sepsis"],
+        "Telehealth": ["Video visits for follow-up care", "Virtual consultations over video"],
+    }
+    history = [
+        Example(key=f"{label}-{i}", title=f"{pair[i % 2]} {i}", text=f"{pair[i % 2]} {i}", positives=(label,))
+        for label, pair in texts.items()
+        for i in range(12)
+    ]
+    model = fit(history, labels=(), embed=embed.embed)
+    funded = Example(
+        key="new",
+        title="Remote monitoring startup raises $12M in Series A funding",
+        text="The company will use the funding round to hire engineers.",
+        positives=("Digital Health Funding",),
+    )
+    learned = apply_decisions(model, [funded], embed=embed.embed)
+    column = learned.label_keys.index("digital health funding")
+    assert np.isfinite(learned.classifier_ranks[column]).all()
+    like_it = item_vectors(
+        embed.embed,
+        ["Sleep apnea startup raises $8M Series A"],
+        ["Investors led the funding round for the device maker."],
+    )[0]
+    logits = learned.classifier_coef @ like_it + learned.classifier_intercept
+    rank = rank_among_negatives(logits, learned.classifier_ranks)[column]
+    probability = 1.0 / (1.0 + np.exp(-logits[column]))
+    assert rank == 1.0
+    assert rank > probability
