@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from medcurate.suggest.classifiers import RANK_POINTS, negative_quantiles, rank_among_negatives
 from medcurate.suggest.embedding import EmbeddingCache, default_encoder, item_vectors
-from medcurate.suggest.engine import Example, fit
+from medcurate.suggest.engine import FEATURES, Example, contributions, fit
 from medcurate.suggest.labels import Matrix
 from medcurate.suggest.online import apply_decisions
 
@@ -86,13 +86,16 @@ def test_a_label_just_added_ranks_an_item_like_its_example_above_the_other_items
     learned = apply_decisions(model, [funded], embed=embed.embed)
     column = learned.label_keys.index("digital health funding")
     assert np.isfinite(learned.classifier_ranks[column]).all()
-    like_it = item_vectors(
-        embed.embed,
-        ["Sleep apnea startup raises $8M Series A"],
-        ["Investors led the funding round for the device maker."],
-    )[0]
+    title = "Sleep apnea startup raises $8M Series A"
+    text = "Investors led the funding round for the device maker."
+    like_it = item_vectors(embed.embed, [title], [text])[0]
     logits = learned.classifier_coef @ like_it + learned.classifier_intercept
     rank = rank_among_negatives(logits, learned.classifier_ranks)[column]
     probability = 1.0 / (1.0 + np.exp(-logits[column]))
     assert rank == 1.0
     assert rank > probability
+    # The learner's classifier feature is the mean of the two (times its blend weight).
+    weighted = contributions(learned, vector=like_it, title=title, text=text)["digital health funding"]
+    assert weighted[FEATURES.index("classifier")] == pytest.approx(
+        learned.blend[FEATURES.index("classifier")] * (probability + rank) / 2
+    )
