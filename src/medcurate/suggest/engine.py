@@ -43,7 +43,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
 from medcurate.models import normalize_label
-from medcurate.suggest.classifiers import RANK_POINTS, fit_classifiers, rank_among_negatives
+from medcurate.suggest.classifiers import fit_classifiers, rank_among_negatives
 from medcurate.suggest.embedding import Embed, Vector, item_vectors
 from medcurate.suggest.labels import (
     LabelInfo,
@@ -131,8 +131,8 @@ class LabelModel:
     classifier_coef: Matrix
     classifier_intercept: Matrix
     classifier_active: npt.NDArray[np.bool_]
-    # Labels x RANK_POINTS: quantiles of each classifier's logits over the label's negatives.
-    classifier_ranks: Matrix = field(default_factory=lambda: np.zeros((0, RANK_POINTS)))
+    # Labels x ``classifiers.RANK_POINTS``: quantiles of each classifier's logits over its negatives.
+    classifier_ranks: Matrix
     blend: tuple[float, ...] = DEFAULT_BLEND
     blend_intercept: float = DEFAULT_BLEND_INTERCEPT
     threshold: float = DEFAULT_THRESHOLD
@@ -247,9 +247,7 @@ def _signals(
             features[:, 0] = weights @ model.votes[neighbours] / weights.sum()
     if model.classifier_active.any():
         logits = model.classifier_coef @ vector + model.classifier_intercept
-        classifier = _sigmoid(logits)
-        if model.classifier_ranks.shape == (n_labels, RANK_POINTS):
-            classifier = (classifier + rank_among_negatives(logits, model.classifier_ranks)) / 2
+        classifier = (_sigmoid(logits) + rank_among_negatives(logits, model.classifier_ranks)) / 2
         features[:, 1] = classifier * model.classifier_active
     if n_labels:
         centred = vector - model.centre if len(model.centre) == len(vector) else vector
