@@ -3,7 +3,7 @@
 Pure: texts and labels in, a ``LabelModel`` (numpy arrays and plain data) out; no database, no files.
 Seven signals are computed for every (item, label) pair:
 
-1. ``knn``: similarity-weighted votes of the nearest labelled items (an editor's reject votes -1, so
+1. ``knn``: similarity-weighted votes of the nearest labelled items (``neighbours``; a reject votes -1, so
    a rejected label is pushed down for items like that one; an item decided since training is a
    neighbour only when as close as same-label items of the history typically are, ``admitted``);
 2. ``classifier``: a per-label logistic regression on the item embeddings, its probability
@@ -54,6 +54,7 @@ from medcurate.suggest.labels import (
     typical_neighbour_similarity,
 )
 from medcurate.suggest.lexical import LabelProfiles, label_profiles
+from medcurate.suggest.neighbours import neighbour_votes
 
 FEATURES = ("knn", "classifier", "prototype", "prior", "term", "title_term", "lexical")
 DEFAULT_NEIGHBOURS = 10
@@ -237,14 +238,15 @@ def _signals(
     neighbours = np.zeros(0, dtype=np.int64)
     if len(model.keys):
         similarities = model.item_vectors @ vector
-        others = _others(model, similarities, key=key, title=title) & model.admitted(similarities)
-        count = min(model.options.neighbours, int(others.sum()))
-        ranked = np.argsort(-np.where(others, similarities, -np.inf), kind="stable")
-        neighbours = ranked[:count]
-        weights = np.maximum(similarities[neighbours], 0.0) ** model.options.vote_power
-        weights = weights * model.weights[neighbours]
-        if weights.sum() > 0:
-            features[:, 0] = weights @ model.votes[neighbours] / weights.sum()
+        voted = neighbour_votes(
+            similarities=similarities,
+            candidates=_others(model, similarities, key=key, title=title) & model.admitted(similarities),
+            votes=model.votes,
+            recency=model.weights,
+            count=model.options.neighbours,
+            vote_power=model.options.vote_power,
+        )
+        features[:, 0], neighbours = voted.votes, voted.neighbours
     if model.classifier_active.any():
         logits = model.classifier_coef @ vector + model.classifier_intercept
         classifier = (_sigmoid(logits) + rank_among_negatives(logits, model.classifier_ranks)) / 2
