@@ -4,7 +4,9 @@ Run ``python bench/replay_walk.py`` from the repository root (``--encoders stati
 ``--json`` for machine output, ``--shares 0.4,0.5,0.6,0.7`` to walk several date splits,
 ``--detail FILE`` to write each post's gold labels and top 3 with and without learning,
 ``--explain`` to print, for each post whose top suggestion learning changed, how much each feature
-of the two labels moved: what made it flip). Needs ``../shared/corpora/curated-posts-dev``, split
+of the two labels moved: what made it flip, ``--withhold odd|even`` to take seven labels out of the
+history, so that the editors start using them in the stream: how fast learning picks up a label new
+to the site). Needs ``../shared/corpora/curated-posts-dev``, split
 by date as ``bench/replay.py`` splits it (older 70% history, newer 30% stream, by default).
 
 No database and no import: the history is fitted with ``engine.fit`` (the site's default topics as
@@ -25,6 +27,8 @@ import json
 import os
 import sys
 import tempfile
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,9 @@ from medcurate.suggest.replay import stream_in_date_order
 from medcurate.suggest.service import topic_labels
 from medcurate.suggest.suggester import EmbeddingSuggester
 from medcurate.suggest.terms import domain_centre
+
+# How many labels ``--withhold`` takes out of the history.
+WITHHELD_LABELS = 7
 
 
 def explain_flip(
@@ -126,19 +133,61 @@ def walk(
     return rows
 
 
-def scores(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """P@1 and hit@3 over the posts with labels."""
+def scores(rows: list[dict[str, Any]], withheld: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """P@1 and hit@3 over the posts with labels; with ``withheld`` labels, also over their posts.
+
+    A withheld label's posts count from its second in the stream (after its first decision): the
+    share whose top suggestion is one of them, and the share with one of them in the top 3.
+    """
     labelled = [row for row in rows if row["gold"]]
     top1 = sum(bool(row["top3"][:1] and row["top3"][0] in row["gold"]) for row in labelled)
     hit3 = sum(bool(set(row["top3"]) & set(row["gold"])) for row in labelled)
     n = max(len(labelled), 1)
-    return {"p_at_1": round(top1 / n, 3), "hit_at_3": round(hit3 / n, 3), "n": len(labelled)}
+    figures: dict[str, Any] = {
+        "p_at_1": round(top1 / n, 3),
+        "hit_at_3": round(hit3 / n, 3),
+        "n": len(labelled),
+    }
+    if withheld:
+        figures["withheld"] = _withheld_scores(labelled, withheld)
+    return figures
 
 
-def measure(name: str, history: Path, stream: Path, home: Path, *, explain: bool = False) -> dict[str, Any]:
-    """Both walks of one encoder."""
+def _withheld_scores(labelled: list[dict[str, Any]], withheld: frozenset[str]) -> dict[str, Any]:
+    seen: set[str] = set()
+    top1 = hit3 = n = 0
+    for row in labelled:
+        carried = set(row["gold"]) & withheld
+        if known := carried & seen:
+            n += 1
+            top1 += bool(row["top3"][:1] and row["top3"][0] in known)
+            hit3 += bool(set(row["top3"]) & known)
+        seen |= carried
+    return {"p_at_1": round(top1 / max(n, 1), 3), "hit_at_3": round(hit3 / max(n, 1), 3), "n": n}
+
+
+def withheld_labels(examples: list[Example], parity: str, *, count: int = WITHHELD_LABELS) -> frozenset[str]:
+    """``count`` labels of the history, every other one by frequency from the third (odd) or fourth (even).
+
+    Not the two most frequent (a site's broadest labels are rarely new to it), and not chosen by
+    hand: the two parities together cover the labels between.
+    """
+    frequency = Counter(normalize_label(label) for e in examples for label in e.positives)
+    ranked = [label for label, _ in sorted(frequency.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return frozenset(ranked[2 if parity == "odd" else 3 :: 2][:count])
+
+
+def measure(
+    name: str, history: Path, stream: Path, home: Path, *, explain: bool = False, withhold: str = ""
+) -> dict[str, Any]:
+    """Both walks of one encoder; ``withhold`` (odd, even): ``withheld_labels`` out of the history."""
     cache = embedding_cache(Settings(home=home / name, embedding=name))  # type: ignore[arg-type]
     examples = examples_from_dir(history)
+    withheld = withheld_labels(examples, withhold) if withhold else frozenset()
+    examples = [
+        replace(e, positives=tuple(x for x in e.positives if normalize_label(x) not in withheld))
+        for e in examples
+    ]
     model = fit(
         examples,
         labels=topic_labels(Settings(home=home / name).load_site_config()),
@@ -155,8 +204,9 @@ def measure(name: str, history: Path, stream: Path, home: Path, *, explain: bool
     cache.save()
     return {
         "encoder": name,
-        "no_learning": scores(runs[False]),
-        "learning": scores(runs[True]),
+        **({"withheld_labels": sorted(withheld)} if withheld else {}),
+        "no_learning": scores(runs[False], withheld),
+        "learning": scores(runs[True], withheld),
         "detail": {"no_learning": runs[False], "learning": runs[True]},
     }
 
@@ -185,6 +235,13 @@ def main() -> int:
         help="the history's share of each split, comma-separated (default 0.7: the issue's split); "
         "several splits tell a mechanism's effect from the churn of one split's few stream posts",
     )
+    parser.add_argument(
+        "--withhold",
+        choices=("odd", "even"),
+        default="",
+        help=f"take {WITHHELD_LABELS} labels out of the history (every other one by frequency from "
+        "the third or the fourth): how fast learning picks up labels the editors start using",
+    )
     args = parser.parse_args()
     names = chosen_encoders(parser, args.encoders)
     if not CORPUS.exists():
@@ -195,7 +252,14 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             history, stream = split_by_date(CORPUS, Path(tmp) / "split", train_share=share)
             for name in names:
-                result = measure(name, history, stream, args.home or Path(tmp), explain=args.explain)
+                result = measure(
+                    name,
+                    history,
+                    stream,
+                    args.home or Path(tmp),
+                    explain=args.explain,
+                    withhold=args.withhold,
+                )
                 results.append({"history_share": share, **result})
     if args.detail:
         details = {f"{r['encoder']}@{r['history_share']}": r["detail"] for r in results}
@@ -204,16 +268,22 @@ def main() -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    print("| history share | encoder | walk | P@1 | hit@3 | n |")
-    print("|---|---|---|---|---|---|")
+    withheld = " withheld labels' posts: P@1 | hit@3 | n |" if args.withhold else ""
+    print(f"| history share | encoder | walk | P@1 | hit@3 | n |{withheld}")
+    print("|---|---|---|---|---|---|" + ("---|---|---|" if args.withhold else ""))
     for row in figures:
         for run in ("no_learning", "learning"):
             s = row[run]
             walked = run.replace("_", " ")
+            held = s.get("withheld")
             print(
                 f"| {row['history_share']} | {row['encoder']} | {walked} | {s['p_at_1']:.3f} "
                 f"| {s['hit_at_3']:.3f} | {s['n']} |"
+                + (f" {held['p_at_1']:.3f} | {held['hit_at_3']:.3f} | {held['n']} |" if held else "")
             )
+        if "withheld_labels" in row:
+            labels = ", ".join(row["withheld_labels"])
+            print(f"<!-- {row['history_share']} {row['encoder']} withheld: {labels} -->")
     return 0
 
 

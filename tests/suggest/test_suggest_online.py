@@ -17,8 +17,9 @@ from medcurate.store.db import Database, open_database
 from medcurate.store.repository import all_items
 from medcurate.suggest import Suggestion
 from medcurate.suggest.embedding import item_vectors
-from medcurate.suggest.engine import Example, ScoredLabel, fit, recency_weights
+from medcurate.suggest.engine import Example, ScoredLabel, fit
 from medcurate.suggest.labels import typical_neighbour_similarity
+from medcurate.suggest.neighbours import recency_weights
 from medcurate.suggest.online import OnlineOptions, apply_decisions, site_first
 from medcurate.suggest.service import record_decision, suggest_for_item
 from suggestsupport import PARKING, write_post

@@ -5,7 +5,8 @@ Seven signals are computed for every (item, label) pair:
 
 1. ``knn``: similarity-weighted votes of the nearest labelled items (``neighbours``; a reject votes -1, so
    a rejected label is pushed down for items like that one; an item decided since training is a
-   neighbour only when as close as same-label items of the history typically are, ``admitted``);
+   neighbour only when as close as same-label items of the history typically are, ``admitted``, and
+   among the nearest but farther it votes only for the labels the history knows little about);
 2. ``classifier``: a per-label logistic regression on the item embeddings, its probability
    averaged with the item's rank among the label's negatives (``classifiers``), so that a label
    with few examples (one an editor has just added) is not outscored by the broad labels for items
@@ -54,7 +55,7 @@ from medcurate.suggest.labels import (
     typical_neighbour_similarity,
 )
 from medcurate.suggest.lexical import LabelProfiles, label_profiles
-from medcurate.suggest.neighbours import neighbour_votes
+from medcurate.suggest.neighbours import neighbour_votes, recency_weights
 
 FEATURES = ("knn", "classifier", "prototype", "prior", "term", "title_term", "lexical")
 DEFAULT_NEIGHBOURS = 10
@@ -171,6 +172,13 @@ class LabelModel:
         return np.asarray((np.arange(len(self.keys)) < trained) | (similarities >= self.neighbour_gate))
 
     @cached_property
+    def history_positives(self) -> Matrix | None:
+        """Per label, how many items of the history carry it (None: nothing decided since training)."""
+        if self.trained_rows is None:
+            return None
+        return np.asarray((self.votes[: self.trained_rows] > 0).sum(axis=0), dtype=np.float64)
+
+    @cached_property
     def weights(self) -> Matrix:
         """Each stored item's weight in the kNN votes and the prior (halving every ``half_life`` items)."""
         return recency_weights(self.row_times, half_life=self.options.half_life)
@@ -189,19 +197,6 @@ class LabelModel:
         return label_profiles(self.labels, self.titles, self.votes, self.weights, self.vocabulary)
 
 
-def recency_weights(times: Sequence[float] | Matrix, *, half_life: float) -> Matrix:
-    """Weights halving every ``half_life`` items newer than each one (``times``: larger is newer).
-
-    Items of the same time weigh the same; ``half_life`` 0 or less weighs every item 1.
-    """
-    values = np.asarray(times, dtype=np.float64)
-    if half_life <= 0 or not len(values):
-        return np.ones(len(values))
-    ordered = np.sort(values)
-    newer = len(values) - np.searchsorted(ordered, values, side="right")
-    return np.asarray(0.5 ** (newer / half_life), dtype=np.float64)
-
-
 def _sigmoid(values: npt.NDArray[Any]) -> Matrix:
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(values, -30, 30))), dtype=np.float64)
 
@@ -214,6 +209,7 @@ class _Signals:
     features: Matrix  # labels x FEATURES
     neighbours: npt.NDArray[np.int64]
     matched: list[list[str]]
+    farther: npt.NDArray[np.int64]  # decided items that voted only for little-known labels
 
 
 def _others(
@@ -235,18 +231,20 @@ def _signals(
     """
     n_labels = len(model.labels)
     features = np.zeros((n_labels, len(FEATURES)))
-    neighbours = np.zeros(0, dtype=np.int64)
+    neighbours = farther = np.zeros(0, dtype=np.int64)
     if len(model.keys):
         similarities = model.item_vectors @ vector
         voted = neighbour_votes(
             similarities=similarities,
-            candidates=_others(model, similarities, key=key, title=title) & model.admitted(similarities),
+            candidates=_others(model, similarities, key=key, title=title),
+            admitted=model.admitted(similarities),
             votes=model.votes,
             recency=model.weights,
             count=model.options.neighbours,
             vote_power=model.options.vote_power,
+            history_positives=model.history_positives,
         )
-        features[:, 0], neighbours = voted.votes, voted.neighbours
+        features[:, 0], neighbours, farther = voted.votes, voted.neighbours, voted.farther
     if model.classifier_active.any():
         logits = model.classifier_coef @ vector + model.classifier_intercept
         classifier = (_sigmoid(logits) + rank_among_negatives(logits, model.classifier_ranks)) / 2
@@ -259,7 +257,7 @@ def _signals(
     features[:, 4], matched = term_hits(model.labels, f"{title}\n{text}", vocabulary=vocabulary)
     features[:, 5], _ = term_hits(model.labels, title, vocabulary=vocabulary)
     features[:, 6] = model.profiles.match(title)
-    return _Signals(features=features, neighbours=neighbours, matched=matched)
+    return _Signals(features=features, neighbours=neighbours, matched=matched, farther=farther)
 
 
 def _probabilities(model: LabelModel, features: Matrix) -> Matrix:
@@ -272,7 +270,10 @@ def _short(title: str) -> str:
 
 def _reason(model: LabelModel, column: int, signals: _Signals) -> str:
     parts: list[str] = []
-    like = [model.titles[i] for i in signals.neighbours if model.votes[i, column] > 0 and model.titles[i]]
+    # A decided item that is not a neighbour voted in full only for a label new since training.
+    new = model.history_positives is not None and model.history_positives[column] == 0
+    voters = [*signals.neighbours, *(signals.farther if new else ())]
+    like = [model.titles[i] for i in voters if model.votes[i, column] > 0 and model.titles[i]]
     if like:
         shown = "; ".join(f"“{_short(title)}”" for title in like[:DEFAULT_REASON_TITLES])
         items = "an item" if len(like) == 1 else f"{len(like)} items"

@@ -4,11 +4,20 @@ Pure numpy over one item's similarities to the model's stored items; ``engine`` 
 item it scores. Each neighbour votes its row of the vote matrix (1 carries the label, -1 an editor
 rejected it) with weight similarity ** ``vote_power`` times its recency weight; the feature is the
 weighted mean of those votes.
+
+Items decided since training vote in full only when ``admitted`` (as close as same-label items of
+the history typically are): newer, so weighing more, they would otherwise push aside the history
+neighbours of items they say little about, and swap broad labels both ways. A decided item among
+the nearest that is not admitted still votes, beside the neighbours, for the labels the history
+knows little about: its vote for a label weighs 1 / (n + 1), n the history items carrying the label.
+A label the editors started using after training (n = 0) is then learned from all its decided
+items, the first examples it has; a broad label (n in the tens) is left to the history.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -21,33 +30,63 @@ class NeighbourVotes:
     """Each label's vote among an item's nearest stored items, and which items voted."""
 
     votes: Matrix  # per label, in [-1, 1]
-    neighbours: npt.NDArray[np.int64]  # the voting stored items, nearest first
+    neighbours: npt.NDArray[np.int64]  # the admitted stored items that voted, nearest first
+    # Decided items among the nearest that were not admitted: they voted for little-known labels.
+    farther: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def neighbour_votes(
     *,
     similarities: npt.NDArray[np.floating],
     candidates: npt.NDArray[np.bool_],
+    admitted: npt.NDArray[np.bool_],
     votes: Matrix,
     recency: Matrix,
     count: int,
     vote_power: float,
+    history_positives: Matrix | None = None,
 ) -> NeighbourVotes:
-    """The ``count`` nearest ``candidates`` (stored items that may be neighbours) and their votes.
+    """The ``count`` nearest admitted ``candidates`` and their votes, and the farther decided items'.
 
     Args:
         similarities: the item's similarity to each stored item.
-        candidates: the stored items that may be its neighbours.
+        candidates: the stored items that may be its neighbours (not the item itself).
+        admitted: the stored items that vote in full (the history, and decided items close enough).
         votes: stored items x labels (1, -1 or 0).
         recency: each stored item's weight for how recently it was labelled.
         count: how many neighbours vote.
         vote_power: how sharply a nearer neighbour outweighs a farther one.
+        history_positives: per label, how many history items carry it; None: no farther votes.
     """
     feature = np.zeros(votes.shape[1])
-    count = min(count, int(candidates.sum()))
     ranked = np.argsort(-np.where(candidates, similarities, -np.inf), kind="stable")
-    neighbours = ranked[:count]
-    weights = np.maximum(similarities[neighbours], 0.0) ** vote_power * recency[neighbours]
-    if weights.sum() > 0:
-        feature = weights @ votes[neighbours] / weights.sum()
-    return NeighbourVotes(votes=feature, neighbours=neighbours)
+    ranked = ranked[: int(candidates.sum())]
+    neighbours = ranked[admitted[ranked]][:count]
+    nearest = ranked[:count]
+    farther = nearest[~admitted[nearest]] if history_positives is not None else nearest[:0]
+
+    def weighed(rows: npt.NDArray[np.int64]) -> Matrix:
+        return np.asarray(np.maximum(similarities[rows], 0.0) ** vote_power * recency[rows])
+
+    weights = weighed(neighbours)
+    total = float(weights.sum())
+    if total <= 0:
+        return NeighbourVotes(votes=feature, neighbours=neighbours)
+    feature = weights @ votes[neighbours] / total
+    if len(farther) and history_positives is not None:
+        shrunk = votes[farther] / (history_positives + 1.0)
+        feature = np.clip(feature + weighed(farther) @ shrunk / total, -1.0, 1.0)
+    return NeighbourVotes(votes=feature, neighbours=neighbours, farther=farther)
+
+
+def recency_weights(times: Sequence[float] | Matrix, *, half_life: float) -> Matrix:
+    """Weights halving every ``half_life`` items newer than each one (``times``: larger is newer).
+
+    Items of the same time weigh the same; ``half_life`` 0 or less weighs every item 1.
+    """
+    values = np.asarray(times, dtype=np.float64)
+    if half_life <= 0 or not len(values):
+        return np.ones(len(values))
+    ordered = np.sort(values)
+    newer = len(values) - np.searchsorted(ordered, values, side="right")
+    return np.asarray(0.5 ** (newer / half_life), dtype=np.float64)
