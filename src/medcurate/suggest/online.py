@@ -4,7 +4,8 @@ Pure: a fitted ``LabelModel`` and the decided items in, an updated model or a re
 
 1. Decision memory (``extend``): the items decided on since the model was trained join (or replace
    their rows in) the kNN store, with their time, so an accept, an add or a reject counts for the
-   very next similar item (``LabelModel.admitted``: as similar as same-label items typically are);
+   very next similar item (``LabelModel.admitted``: as similar as same-label items typically are;
+   less similar but among the nearest, it votes for the labels the history lacks, ``neighbours``);
    a label an editor adds becomes a candidate at once, and its words join the vocabulary that
    weighs term matches by rarity.
 2. Per-label updates: the classifiers of the labels those decisions touched are refitted on the
