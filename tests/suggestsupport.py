@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from medcurate.suggest.evaluate import corpus_sha256
@@ -15,6 +17,14 @@ PARKING = (
     "Hospital opens a smartphone app that guides visitors to free parking spaces",
     "The app shows visitors which parking garage near the hospital has free spaces and guides them there.",
 )
+
+
+def fake_embed(texts: list[str] | tuple[str, ...]) -> np.ndarray:
+    """Deterministic unit vectors per text (no model: for tests about ranking, not meaning)."""
+    seeds = [int(hashlib.blake2b(t.encode(), digest_size=4).hexdigest(), 16) for t in texts]
+    rows = [np.random.default_rng(seed).normal(size=384) for seed in seeds]
+    matrix = np.asarray(rows, dtype=np.float32).reshape(len(texts), 384)
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
 def write_post(

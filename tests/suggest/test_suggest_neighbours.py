@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,6 +11,7 @@ from medcurate.suggest.embedding import item_vectors
 from medcurate.suggest.engine import FEATURES, Example, contributions, fit, predict
 from medcurate.suggest.neighbours import neighbour_votes
 from medcurate.suggest.online import apply_decisions
+from suggestsupport import fake_embed
 
 # Four stored items, two labels: rows 0-2 the history, row 3 decided since training.
 VOTES = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
@@ -83,24 +82,16 @@ def test_the_votes_stay_within_minus_one_and_one(seed: int, count: int) -> None:
     assert np.all(np.abs(feature) <= 1.0 + 1e-12)
 
 
-def _embed(texts: list[str] | tuple[str, ...]) -> np.ndarray:
-    """Deterministic unit vectors per text (no model: the test is about the votes, not meaning)."""
-    seeds = [int(hashlib.blake2b(t.encode(), digest_size=4).hexdigest(), 16) for t in texts]
-    rows = [np.random.default_rng(seed).normal(size=384) for seed in seeds]
-    matrix = np.asarray(rows, dtype=np.float32).reshape(len(texts), 384)
-    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-
-
 def test_a_label_added_since_training_reaches_an_item_too_far_for_the_gate() -> None:
     labels = ("Site: Own", "Site: Other")
     history = [
         Example(key=f"item:{i}", title=f"t{i}", text=f"x{i}", positives=(labels[i % 2],)) for i in range(40)
     ]
-    model = fit(history, labels=(), embed=_embed)
+    model = fit(history, labels=(), embed=fake_embed)
     decided = Example(key="item:new", title="new", text="story", positives=("Site: New",), at=100.0)
-    updated = apply_decisions(model, [decided], embed=_embed)
-    (example,) = item_vectors(_embed, ["new"], ["story"])
-    (noise,) = item_vectors(_embed, ["other"], ["thing"])
+    updated = apply_decisions(model, [decided], embed=fake_embed)
+    (example,) = item_vectors(fake_embed, ["new"], ["story"])
+    (noise,) = item_vectors(fake_embed, ["other"], ["thing"])
     # An item like the decided one, but less than the gate: the decided item is not its neighbour.
     similarity = updated.neighbour_gate * 0.9
     vector = similarity * example + np.sqrt(1 - similarity**2) * noise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from medcurate.suggest.labels import typical_neighbour_similarity
 from medcurate.suggest.neighbours import recency_weights
 from medcurate.suggest.online import OnlineOptions, apply_decisions, site_first
 from medcurate.suggest.service import record_decision, suggest_for_item
-from suggestsupport import PARKING, write_post
+from suggestsupport import PARKING, fake_embed, write_post
 
 FIXTURES = paths.FIXTURES / "suggest"
 
@@ -124,14 +123,6 @@ def test_recency_weights_halve_every_half_life_from_the_newest() -> None:
     assert recency_weights([5.0, 5.0, 4.0], half_life=1.0).tolist() == [1.0, 1.0, 0.25]  # ties weigh the same
 
 
-def _fake_embed(texts: list[str] | tuple[str, ...]) -> np.ndarray:
-    """Deterministic unit vectors per text (no model: these tests are about ranking, not meaning)."""
-    seeds = [int(hashlib.blake2b(t.encode(), digest_size=4).hexdigest(), 16) for t in texts]
-    rows = [np.random.default_rng(seed).normal(size=384) for seed in seeds]
-    matrix = np.asarray(rows, dtype=np.float32).reshape(len(texts), 384)
-    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-
-
 def _history(n: int) -> list[Example]:
     labels = ("Site: Own", "Site: Other")
     return [
@@ -151,7 +142,7 @@ def _history(n: int) -> list[Example]:
 def test_the_site_s_own_labels_come_first_once_it_has_a_history(
     history: int, novel_score: float, novel_first: bool
 ) -> None:
-    model = fit(_history(history), labels=(), embed=_fake_embed)
+    model = fit(_history(history), labels=(), embed=fake_embed)
     ranking = [
         ScoredLabel(label="MeSH: Something", score=novel_score, reason="mentions it"),
         ScoredLabel(label="Site: Own", score=0.4, reason="like others"),
@@ -174,14 +165,14 @@ def test_the_typical_neighbour_similarity_is_the_median_nearest_item_sharing_a_l
 
 
 def test_an_item_decided_since_training_is_a_neighbour_only_of_items_like_it() -> None:
-    model = fit(_history(40), labels=(), embed=_fake_embed)
+    model = fit(_history(40), labels=(), embed=fake_embed)
     assert 0.0 < model.neighbour_gate < 0.5  # random vectors: the nearest of 20 is not close
     decided = Example(key="item:new", title="new", text="story", positives=("Site: New",), at=100.0)
-    updated = apply_decisions(model, [decided], embed=_fake_embed)
+    updated = apply_decisions(model, [decided], embed=fake_embed)
     assert updated.trained_rows == 40
-    near, far = item_vectors(_fake_embed, ["new", "other"], ["story", "thing"])
+    near, far = item_vectors(fake_embed, ["new", "other"], ["story", "thing"])
     assert updated.admitted(updated.item_vectors @ near).all()
     admitted = updated.admitted(updated.item_vectors @ far)
     assert admitted[:40].all() and not admitted[40]
     redecided = Example(key="item:3", title="t3", text="x3", positives=("Site: New",), at=101.0)
-    assert apply_decisions(updated, [redecided], embed=_fake_embed).trained_rows == 39
+    assert apply_decisions(updated, [redecided], embed=fake_embed).trained_rows == 39
