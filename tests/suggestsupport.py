@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from medcurate.suggest.engine import Example
 from medcurate.suggest.evaluate import corpus_sha256
 from paths import BENCH
 
@@ -25,6 +26,14 @@ def fake_embed(texts: list[str] | tuple[str, ...]) -> np.ndarray:
     rows = [np.random.default_rng(seed).normal(size=384) for seed in seeds]
     matrix = np.asarray(rows, dtype=np.float32).reshape(len(texts), 384)
     return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+
+
+def two_label_history(n: int) -> list[Example]:
+    """``n`` items with fake texts, alternately labelled "Site: Own" and "Site: Other"."""
+    labels = ("Site: Own", "Site: Other")
+    return [
+        Example(key=f"item:{i}", title=f"t{i}", text=f"x{i}", positives=(labels[i % 2],)) for i in range(n)
+    ]
 
 
 def write_post(

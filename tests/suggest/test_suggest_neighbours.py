@@ -11,7 +11,7 @@ from medcurate.suggest.embedding import item_vectors
 from medcurate.suggest.engine import FEATURES, Example, contributions, fit, predict
 from medcurate.suggest.neighbours import neighbour_votes
 from medcurate.suggest.online import apply_decisions
-from suggestsupport import fake_embed
+from suggestsupport import fake_embed, two_label_history
 
 # Four stored items, two labels: rows 0-2 the history, row 3 decided since training.
 VOTES = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
@@ -83,11 +83,7 @@ def test_the_votes_stay_within_minus_one_and_one(seed: int, count: int) -> None:
 
 
 def test_a_label_added_since_training_reaches_an_item_too_far_for_the_gate() -> None:
-    labels = ("Site: Own", "Site: Other")
-    history = [
-        Example(key=f"item:{i}", title=f"t{i}", text=f"x{i}", positives=(labels[i % 2],)) for i in range(40)
-    ]
-    model = fit(history, labels=(), embed=fake_embed)
+    model = fit(two_label_history(40), labels=(), embed=fake_embed)
     decided = Example(key="item:new", title="new", text="story", positives=("Site: New",), at=100.0)
     updated = apply_decisions(model, [decided], embed=fake_embed)
     (example,) = item_vectors(fake_embed, ["new"], ["story"])

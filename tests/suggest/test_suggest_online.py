@@ -21,7 +21,7 @@ from medcurate.suggest.labels import typical_neighbour_similarity
 from medcurate.suggest.neighbours import recency_weights
 from medcurate.suggest.online import OnlineOptions, apply_decisions, site_first
 from medcurate.suggest.service import record_decision, suggest_for_item
-from suggestsupport import PARKING, fake_embed, write_post
+from suggestsupport import PARKING, fake_embed, two_label_history, write_post
 
 FIXTURES = paths.FIXTURES / "suggest"
 
@@ -123,13 +123,6 @@ def test_recency_weights_halve_every_half_life_from_the_newest() -> None:
     assert recency_weights([5.0, 5.0, 4.0], half_life=1.0).tolist() == [1.0, 1.0, 0.25]  # ties weigh the same
 
 
-def _history(n: int) -> list[Example]:
-    labels = ("Site: Own", "Site: Other")
-    return [
-        Example(key=f"item:{i}", title=f"t{i}", text=f"x{i}", positives=(labels[i % 2],)) for i in range(n)
-    ]
-
-
 @pytest.mark.parametrize(
     ("history", "novel_score", "novel_first"),
     [
@@ -142,7 +135,7 @@ def _history(n: int) -> list[Example]:
 def test_the_site_s_own_labels_come_first_once_it_has_a_history(
     history: int, novel_score: float, novel_first: bool
 ) -> None:
-    model = fit(_history(history), labels=(), embed=fake_embed)
+    model = fit(two_label_history(history), labels=(), embed=fake_embed)
     ranking = [
         ScoredLabel(label="MeSH: Something", score=novel_score, reason="mentions it"),
         ScoredLabel(label="Site: Own", score=0.4, reason="like others"),
@@ -165,7 +158,7 @@ def test_the_typical_neighbour_similarity_is_the_median_nearest_item_sharing_a_l
 
 
 def test_an_item_decided_since_training_is_a_neighbour_only_of_items_like_it() -> None:
-    model = fit(_history(40), labels=(), embed=fake_embed)
+    model = fit(two_label_history(40), labels=(), embed=fake_embed)
     assert 0.0 < model.neighbour_gate < 0.5  # random vectors: the nearest of 20 is not close
     decided = Example(key="item:new", title="new", text="story", positives=("Site: New",), at=100.0)
     updated = apply_decisions(model, [decided], embed=fake_embed)

@@ -63,7 +63,6 @@ def neighbour_votes(
     ranked = ranked[: int(candidates.sum())]
     neighbours = ranked[admitted[ranked]][:count]
     nearest = ranked[:count]
-    farther = nearest[~admitted[nearest]] if history_positives is not None else nearest[:0]
 
     def weighed(rows: npt.NDArray[np.int64]) -> Matrix:
         return np.asarray(np.maximum(similarities[rows], 0.0) ** vote_power * recency[rows])
@@ -73,9 +72,11 @@ def neighbour_votes(
     if total <= 0:
         return NeighbourVotes(votes=feature, neighbours=neighbours)
     feature = weights @ votes[neighbours] / total
-    if len(farther) and history_positives is not None:
-        shrunk = votes[farther] / (history_positives + 1.0)
-        feature = np.clip(feature + weighed(farther) @ shrunk / total, -1.0, 1.0)
+    if history_positives is None:
+        return NeighbourVotes(votes=feature, neighbours=neighbours)
+    farther = nearest[~admitted[nearest]]
+    shrunk = votes[farther] / (history_positives + 1.0)
+    feature = np.clip(feature + weighed(farther) @ shrunk / total, -1.0, 1.0)
     return NeighbourVotes(votes=feature, neighbours=neighbours, farther=farther)
 
 
