@@ -211,7 +211,8 @@ def measure(
     }
 
 
-def _shares(value: str) -> tuple[float, ...]:
+def history_shares(value: str) -> tuple[float, ...]:
+    """The ``--shares`` option: comma-separated history shares, each between 0 and 1."""
     shares = tuple(float(part) for part in value.split(",") if part.strip())
     if not shares or not all(0.0 < share < 1.0 for share in shares):
         raise argparse.ArgumentTypeError(f"each share must be between 0 and 1, got {value!r}")
@@ -230,7 +231,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--shares",
-        type=_shares,
+        type=history_shares,
         default=(0.7,),
         help="the history's share of each split, comma-separated (default 0.7: the issue's split); "
         "several splits tell a mechanism's effect from the churn of one split's few stream posts",
