@@ -12,7 +12,8 @@ history and the same other posts:
 
 - ``decisions``: the trained model with the other posts applied as decided items
   (``online.apply_decisions``, as the live path applies editors' decisions);
-- ``refit``: ``engine.fit`` on the history and the other posts (as ``topics train`` would).
+- ``refit``: ``engine.fit`` on the history and the other posts, decided items (as ``topics train``
+  fits them: behind the kNN gate, ``LabelModel.admitted``).
 
 A gain that neither reaches is not in the stream for this learner: it is no target for learning from
 decisions. The model trained on the history alone (no learning) is measured in the same run, by the
@@ -72,6 +73,7 @@ def stream_posts(stream: Path, *, start: float) -> list[StreamPost]:
             text=item_text(bare),
             positives=tuple(item.topics),
             at=start + number,
+            decided=True,
         )
         posts.append(StreamPost(bare=bare, decided=decided))
     return posts

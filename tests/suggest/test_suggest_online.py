@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ from medcurate.suggest.engine import Example, ScoredLabel, fit
 from medcurate.suggest.labels import typical_neighbour_similarity
 from medcurate.suggest.neighbours import recency_weights
 from medcurate.suggest.online import OnlineOptions, apply_decisions, site_first
-from medcurate.suggest.service import record_decision, suggest_for_item
+from medcurate.suggest.persist import load_model, save_model
+from medcurate.suggest.service import record_decision, suggest_for_item, train
 from suggestsupport import PARKING, fake_embed, two_label_history, write_post
 
 FIXTURES = paths.FIXTURES / "suggest"
@@ -169,3 +171,39 @@ def test_an_item_decided_since_training_is_a_neighbour_only_of_items_like_it() -
     assert admitted[:40].all() and not admitted[40]
     redecided = Example(key="item:3", title="t3", text="x3", positives=("Site: New",), at=101.0)
     assert apply_decisions(updated, [redecided], embed=fake_embed).trained_rows == 39
+
+
+def test_a_training_keeps_decided_items_behind_the_gate(tmp_path: Path) -> None:
+    history = two_label_history(40)
+    decided = Example(
+        key="item:new", title="new", text="story", positives=("Site: New",), at=100.0, decided=True
+    )
+    model = fit([decided, *history], labels=(), embed=fake_embed)
+    assert model.trained_rows == 40 and model.keys[-1] == "item:new"
+    # The gate is the history's: the decided item does not move it.
+    assert model.neighbour_gate == fit(history, labels=(), embed=fake_embed).neighbour_gate
+    far = item_vectors(fake_embed, ["other"], ["thing"])[0]
+    admitted = model.admitted(model.item_vectors @ far)
+    assert admitted[:40].all() and not admitted[40]
+    save_model(model, tmp_path, name="topics")
+    assert load_model(tmp_path, name="topics").trained_rows == 40
+    assert fit(history, labels=(), embed=fake_embed).trained_rows is None
+    # A site whose every item was decided has no history to set a gate: every item is a neighbour.
+    alone = fit([replace(e, decided=True) for e in history], labels=(), embed=fake_embed)
+    assert alone.trained_rows == 0 and alone.admitted(alone.item_vectors @ far).all()
+
+
+def test_topics_train_keeps_the_items_editors_decided_on_after_the_history(
+    site: tuple[Database, Settings],
+) -> None:
+    database, settings = site
+    ids = _import(database, FIXTURES / "history")
+    decided_id = min(ids.values())
+    suggest_for_item(database, item_id=decided_id, settings=settings)
+    record_decision(
+        database, item_id=decided_id, kind="topic", label="Visitor Wayfinding", action="add", actor="ana"
+    )
+    info = train(database, settings=settings)
+    model = load_model(info.path, name="topics")
+    assert model.keys[-1] == f"item:{decided_id}"
+    assert model.trained_rows == len(model.keys) - 1 == len(ids) - 1

@@ -4,7 +4,7 @@ Pure: texts and labels in, a ``LabelModel`` (numpy arrays and plain data) out; n
 Seven signals are computed for every (item, label) pair:
 
 1. ``knn``: similarity-weighted votes of the nearest labelled items (``neighbours``; a reject votes -1, so
-   a rejected label is pushed down for items like that one; an item decided since training is a
+   a rejected label is pushed down for items like that one; an item an editor decided on is a
    neighbour only when as close as same-label items of the history typically are, ``admitted``, and
    among the nearest but farther it votes only for the labels the history knows little about);
 2. ``classifier``: a per-label logistic regression on the item embeddings, its probability
@@ -94,6 +94,8 @@ class Example:
     negatives: tuple[str, ...] = ()
     # When it was last labelled (any increasing number): recent decisions weigh more.
     at: float = 0.0
+    # An editor decided on it (accepted, added or rejected a label), as opposed to labels imported.
+    decided: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,7 +148,8 @@ class LabelModel:
     # When each stored item was last labelled (``Example.at``), and the words of the stored items.
     times: Matrix = field(default_factory=lambda: np.zeros(0))
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
-    # Rows from ``trained_rows`` on (None: none) were decided since training (``admitted``).
+    # Rows from ``trained_rows`` on (None: none) are items editors decided on, since training or
+    # before it (``Example.decided``): neighbours only when ``admitted``.
     trained_rows: int | None = None
     neighbour_gate: float = -1.0
 
@@ -163,7 +166,7 @@ class LabelModel:
     def admitted(self, similarities: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
         """The stored items that may be neighbours of an item (``similarities``: to each stored item).
 
-        Every item of the history; one decided since training only when as similar as history items
+        Every item of the history; one editors decided on only when as similar as history items
         typically are to their nearest item sharing a label (``neighbour_gate``): a decision counts
         at once for items like it but, newer and so weighing more, does not push aside the history
         neighbours of items it says little about.
@@ -173,7 +176,7 @@ class LabelModel:
 
     @cached_property
     def history_positives(self) -> Matrix | None:
-        """Per label, how many items of the history carry it (None: nothing decided since training)."""
+        """Per label, how many items of the history carry it (None: no decided items)."""
         if self.trained_rows is None:
             return None
         return np.asarray((self.votes[: self.trained_rows] > 0).sum(axis=0), dtype=np.float64)
@@ -457,7 +460,8 @@ def fit(
     """Learn from ``examples`` over ``labels`` plus every label the examples carry.
 
     Args:
-        examples: the history: items with their editors' labels and rejects.
+        examples: the history: items with their editors' labels and rejects. Those ``decided`` come
+            after the others and stay behind the gate (``admitted``), as between two trainings.
         labels: configured labels (they are candidates even with no history: the cold start).
         embed: texts -> normalised vectors (the MiniLM encoder, through its cache).
         options: neighbours, folds, regularisation.
@@ -469,7 +473,9 @@ def fit(
     """
     options = options or EngineOptions()
     candidates = candidate_labels(labels, examples)
-    labelled = [e for e in examples if e.positives or e.negatives]
+    history = [e for e in examples if (e.positives or e.negatives) and not e.decided]
+    decided = [e for e in examples if (e.positives or e.negatives) and e.decided]
+    labelled = [*history, *decided]
     label_vectors = label_prototypes(embed, candidates)
     vectors = item_vectors(embed, [e.title for e in labelled], [e.text for e in labelled])
     model = _assemble(
@@ -484,7 +490,10 @@ def fit(
     model = replace(
         model,
         metrics={"items": len(labelled), "labels": len(candidates), "positives": positives},
-        neighbour_gate=typical_neighbour_similarity(model.item_vectors, model.votes),
+        neighbour_gate=typical_neighbour_similarity(
+            model.item_vectors[: len(history)], model.votes[: len(history)]
+        ),
+        trained_rows=len(history) if decided else None,
     )
     if len(labelled) >= options.min_stack_items and positives >= options.min_stack_positives:
         model = _stack(model, labelled, options)

@@ -11,7 +11,7 @@ Pure: labels and texts in, arrays out.
    match by the phrase's rarity, so a label named after a common word (often one an editor has
    just added) does not win every item that mentions the word.
 4. ``typical_neighbour_similarity``: how similar an item typically is to its nearest item sharing
-   a label (``engine`` admits an item decided since training as a neighbour only that close).
+   a label (``engine`` admits an item editors decided on as a neighbour only that close).
 """
 
 from __future__ import annotations

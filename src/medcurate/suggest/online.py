@@ -7,7 +7,7 @@ Pure: a fitted ``LabelModel`` and the decided items in, an updated model or a re
    very next similar item (``LabelModel.admitted``: as similar as same-label items typically are;
    less similar but among the nearest, it votes for the labels the history lacks, ``neighbours``);
    a label an editor adds becomes a candidate at once, and its words join the vocabulary that
-   weighs term matches by rarity.
+   weighs term matches by rarity. ``topics train`` keeps the decided items behind the same gate.
 2. Per-label updates: the classifiers of the labels those decisions touched are refitted on the
    whole store (the other labels keep theirs until ``topics train``), so a new label gets a
    classifier from its first example and a rejected one learns its negative; their ranks among

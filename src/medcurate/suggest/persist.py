@@ -57,6 +57,7 @@ def save_model(model: LabelModel, directory: Path, *, name: str) -> None:
         "metrics": dict(model.metrics),
         "documents": model.vocabulary.documents,
         "neighbour_gate": model.neighbour_gate,
+        "trained_rows": model.trained_rows,
     }
     (directory / f"{name}.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
 
@@ -112,4 +113,6 @@ def load_model(directory: Path, *, name: str) -> LabelModel:
         times=arrays["times"].astype(np.float64),
         vocabulary=Vocabulary(counts=words, documents=int(meta["documents"])),
         neighbour_gate=float(meta["neighbour_gate"]),
+        # Written before decided items stayed behind the gate at training: every row is history.
+        trained_rows=meta.get("trained_rows"),
     )

@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -97,12 +98,16 @@ def _examples(
         }
         carried = {normalize_label(label) for label in item.topics}
         negatives = tuple(sorted(label for label in topic_rejects if normalize_label(label) not in carried))
-        key, at = f"item:{record.id}", times.get(record.id, 0.0)
-        topic_examples.append(
-            Example(
-                key=key, title=item.title, text=text, positives=tuple(item.topics), negatives=negatives, at=at
-            )
+        # An item with a decision on it stays behind the kNN gate after a training (``engine.fit``).
+        example = partial(
+            Example,
+            key=f"item:{record.id}",
+            title=item.title,
+            text=text,
+            at=times.get(record.id, 0.0),
+            decided=bool(on_item),
         )
+        topic_examples.append(example(positives=tuple(item.topics), negatives=negatives))
         community_rejects = tuple(
             d.label
             for d in on_item
@@ -111,13 +116,9 @@ def _examples(
             and d.label != record.community
         )
         community_examples.append(
-            Example(
-                key=key,
-                title=item.title,
-                text=text,
+            example(
                 positives=(record.community,) if record.community else (),
                 negatives=community_rejects,
-                at=at,
             )
         )
     return topic_examples, community_examples
