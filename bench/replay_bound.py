@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,14 +41,14 @@ from medcurate.settings import Settings
 from medcurate.suggest.embedding import Embed, item_text, item_vectors
 from medcurate.suggest.encoders import embedding_cache
 from medcurate.suggest.engine import Example, LabelModel, fit
-from medcurate.suggest.evaluate import examples_from_dir, split_by_date
+from medcurate.suggest.evaluate import examples_from_dir
 from medcurate.suggest.mesh import default_index
 from medcurate.suggest.online import apply_decisions
 from medcurate.suggest.replay import stream_in_date_order
 from medcurate.suggest.service import topic_labels
 from medcurate.suggest.suggester import EmbeddingSuggester
 from medcurate.suggest.terms import domain_centre
-from replay_walk import history_shares, scores
+from replay_walk import each_split, history_shares, scores
 
 DEFAULT_FOLDS = 13
 
@@ -165,13 +164,12 @@ def main() -> int:
     if not CORPUS.exists():
         print(CORPUS_ABSENT)
         return 0
-    results = []
-    for share in args.shares:
-        with tempfile.TemporaryDirectory() as tmp:
-            history, stream = split_by_date(CORPUS, Path(tmp) / "split", train_share=share)
-            for name in names:
-                result = measure(name, history, stream, args.home or Path(tmp), folds=args.folds)
-                results.append({"history_share": share, **result})
+    results = each_split(
+        args.shares,
+        names,
+        args.home,
+        lambda name, history, stream, home: measure(name, history, stream, home, folds=args.folds),
+    )
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

@@ -28,6 +28,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,26 @@ def measure(
     }
 
 
+def each_split(
+    shares: Sequence[float],
+    names: Sequence[str],
+    home: Path | None,
+    measure_one: Callable[[str, Path, Path, Path], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """``measure_one(encoder, history, stream, home)`` on each date split, with each encoder, in order.
+
+    ``home``: where the embedding caches are kept between runs (none: a temporary directory per split).
+    """
+    results = []
+    for share in shares:
+        with tempfile.TemporaryDirectory() as tmp:
+            history, stream = split_by_date(CORPUS, Path(tmp) / "split", train_share=share)
+            for name in names:
+                result = measure_one(name, history, stream, home or Path(tmp))
+                results.append({"history_share": share, **result})
+    return results
+
+
 def history_shares(value: str) -> tuple[float, ...]:
     """The ``--shares`` option: comma-separated history shares, each between 0 and 1."""
     shares = tuple(float(part) for part in value.split(",") if part.strip())
@@ -248,20 +269,14 @@ def main() -> int:
     if not CORPUS.exists():
         print(CORPUS_ABSENT)
         return 0
-    results = []
-    for share in args.shares:
-        with tempfile.TemporaryDirectory() as tmp:
-            history, stream = split_by_date(CORPUS, Path(tmp) / "split", train_share=share)
-            for name in names:
-                result = measure(
-                    name,
-                    history,
-                    stream,
-                    args.home or Path(tmp),
-                    explain=args.explain,
-                    withhold=args.withhold,
-                )
-                results.append({"history_share": share, **result})
+    results = each_split(
+        args.shares,
+        names,
+        args.home,
+        lambda name, history, stream, home: measure(
+            name, history, stream, home, explain=args.explain, withhold=args.withhold
+        ),
+    )
     if args.detail:
         details = {f"{r['encoder']}@{r['history_share']}": r["detail"] for r in results}
         args.detail.write_text(json.dumps(details, indent=1))
