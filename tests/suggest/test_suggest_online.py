@@ -17,7 +17,7 @@ from medcurate.store.db import Database, open_database
 from medcurate.store.repository import all_items
 from medcurate.suggest import Suggestion
 from medcurate.suggest.embedding import item_vectors
-from medcurate.suggest.engine import Example, ScoredLabel, fit
+from medcurate.suggest.engine import EngineOptions, Example, ScoredLabel, fit
 from medcurate.suggest.labels import typical_neighbour_similarity
 from medcurate.suggest.neighbours import recency_weights
 from medcurate.suggest.online import OnlineOptions, apply_decisions, site_first
@@ -188,9 +188,11 @@ def test_a_training_keeps_decided_items_behind_the_gate(tmp_path: Path) -> None:
     save_model(model, tmp_path, name="topics")
     assert load_model(tmp_path, name="topics").trained_rows == 40
     assert fit(history, labels=(), embed=fake_embed).trained_rows is None
-    # A site whose every item was decided has no history to set a gate: every item is a neighbour.
+    # A history too small to measure the gate (a site whose items were all decided): no gate.
+    small = fit([decided, *history], labels=(), embed=fake_embed, options=EngineOptions(min_gate_items=41))
+    assert small.trained_rows is None and small.admitted(small.item_vectors @ far).all()
     alone = fit([replace(e, decided=True) for e in history], labels=(), embed=fake_embed)
-    assert alone.trained_rows == 0 and alone.admitted(alone.item_vectors @ far).all()
+    assert alone.trained_rows is None and alone.admitted(alone.item_vectors @ far).all()
 
 
 def test_topics_train_keeps_the_items_editors_decided_on_after_the_history(
@@ -203,7 +205,8 @@ def test_topics_train_keeps_the_items_editors_decided_on_after_the_history(
     record_decision(
         database, item_id=decided_id, kind="topic", label="Visitor Wayfinding", action="add", actor="ana"
     )
-    info = train(database, settings=settings)
+    # The fixtures' history is small: the gate is measured on it all the same.
+    info = train(database, settings=settings, options=EngineOptions(min_gate_items=len(ids) - 1))
     model = load_model(info.path, name="topics")
     assert model.keys[-1] == f"item:{decided_id}"
     assert model.trained_rows == len(model.keys) - 1 == len(ids) - 1

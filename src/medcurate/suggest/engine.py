@@ -109,6 +109,7 @@ class EngineOptions:
     stack_c: float = DEFAULT_STACK_C
     min_stack_items: int = DEFAULT_MIN_STACK_ITEMS
     min_stack_positives: int = DEFAULT_MIN_STACK_POSITIVES
+    min_gate_items: int = DEFAULT_MIN_STACK_ITEMS  # history items that measure the gate (``fit``)
     seed: int = DEFAULT_SEED
     half_life: float = DEFAULT_HALF_LIFE
 
@@ -461,7 +462,7 @@ def fit(
 
     Args:
         examples: the history: items with their editors' labels and rejects. Those ``decided`` come
-            after the others and stay behind the gate (``admitted``), as between two trainings.
+            after the others, behind the gate (``admitted``) if the others are ``min_gate_items``.
         labels: configured labels (they are candidates even with no history: the cold start).
         embed: texts -> normalised vectors (the MiniLM encoder, through its cache).
         options: neighbours, folds, regularisation.
@@ -476,6 +477,7 @@ def fit(
     history = [e for e in examples if (e.positives or e.negatives) and not e.decided]
     decided = [e for e in examples if (e.positives or e.negatives) and e.decided]
     labelled = [*history, *decided]
+    gated = len(history) if len(history) >= options.min_gate_items else len(labelled)
     label_vectors = label_prototypes(embed, candidates)
     vectors = item_vectors(embed, [e.title for e in labelled], [e.text for e in labelled])
     model = _assemble(
@@ -490,10 +492,8 @@ def fit(
     model = replace(
         model,
         metrics={"items": len(labelled), "labels": len(candidates), "positives": positives},
-        neighbour_gate=typical_neighbour_similarity(
-            model.item_vectors[: len(history)], model.votes[: len(history)]
-        ),
-        trained_rows=len(history) if decided else None,
+        neighbour_gate=typical_neighbour_similarity(model.item_vectors[:gated], model.votes[:gated]),
+        trained_rows=gated if gated < len(labelled) else None,
     )
     if len(labelled) >= options.min_stack_items and positives >= options.min_stack_positives:
         model = _stack(model, labelled, options)

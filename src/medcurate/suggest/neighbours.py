@@ -10,11 +10,11 @@ same-label items of the history typically are): newer, so weighing more, they wo
 aside the history neighbours of items they say little about, and swap broad labels both ways; a
 training keeps them behind that gate (``bench/replay_bound.py``: without it, MiniLM fitted on the
 history and the decided items ranked a dev split's stream worse than the history alone on two of
-four splits). A decided item among
-the nearest that is not admitted still votes, beside the neighbours, for the labels the history
-knows little about: its vote for a label weighs 1 / (n + 1), n the history items carrying the label.
-A label the editors started using after training (n = 0) is then learned from all its decided
-items, the first examples it has; a broad label (n in the tens) is left to the history.
+four splits). A decided item among the nearest that is not admitted still votes, beside the
+neighbours, for the labels the history knows little about: its vote for a label weighs 1 / (n + 1),
+n the history items carrying the label. A label the editors started using after training (n = 0) is
+then learned from all its decided items, the first examples it has; a broad label (n in the tens) is
+left to the history.
 """
 
 from __future__ import annotations
