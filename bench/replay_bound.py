@@ -28,54 +28,26 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from _suggest_cli import CORPUS, CORPUS_ABSENT, add_encoders_option, chosen_encoders
-from medcurate.models import CuratedItem, normalize_label
-from medcurate.rules import with_topics
+from medcurate.models import normalize_label
 from medcurate.settings import Settings
-from medcurate.suggest.embedding import Embed, item_text, item_vectors
+from medcurate.suggest.embedding import Embed, item_vectors
 from medcurate.suggest.encoders import embedding_cache
 from medcurate.suggest.engine import Example, LabelModel, fit
 from medcurate.suggest.evaluate import examples_from_dir
 from medcurate.suggest.mesh import default_index
 from medcurate.suggest.online import apply_decisions
-from medcurate.suggest.replay import stream_in_date_order
 from medcurate.suggest.service import topic_labels
 from medcurate.suggest.suggester import EmbeddingSuggester
 from medcurate.suggest.terms import domain_centre
-from replay_walk import each_split, history_shares, scores
+from replay_walk import StreamPost, each_split, history_shares, scores, stream_posts
 
 DEFAULT_FOLDS = 13
-
-
-@dataclass(frozen=True)
-class StreamPost:
-    """A stream post without its labels, and as the decided item its labels make it."""
-
-    bare: CuratedItem
-    decided: Example
-
-
-def stream_posts(stream: Path, *, start: float) -> list[StreamPost]:
-    """The stream's posts, oldest first (keys and times as ``bench/replay_walk.py`` gives them)."""
-    posts = []
-    for number, (path, item) in enumerate(stream_in_date_order(stream), start=1):
-        bare = with_topics(item, [])
-        decided = Example(
-            key=f"stream:{path.name}",
-            title=bare.title,
-            text=item_text(bare),
-            positives=tuple(item.topics),
-            at=start + number,
-            decided=True,
-        )
-        posts.append(StreamPost(bare=bare, decided=decided))
-    return posts
 
 
 def ranked_rows(model: LabelModel, posts: Sequence[StreamPost], *, embed: Embed) -> list[dict[str, Any]]:

@@ -29,14 +29,14 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from _suggest_cli import CORPUS, CORPUS_ABSENT, add_encoders_option, chosen_encoders
-from medcurate.models import normalize_label
+from medcurate.models import CuratedItem, normalize_label
 from medcurate.rules import with_topics
 from medcurate.settings import Settings
 from medcurate.suggest.embedding import Embed, item_text, item_vectors
@@ -85,6 +85,32 @@ def explain_flip(
     return lines
 
 
+@dataclass(frozen=True)
+class StreamPost:
+    """A stream post without its labels, and as the decided item its labels make it."""
+
+    name: str
+    bare: CuratedItem
+    decided: Example
+
+
+def stream_posts(stream: Path, *, start: float) -> list[StreamPost]:
+    """The stream's posts, oldest first, each decided at ``start`` plus its place in the stream."""
+    posts = []
+    for number, (path, item) in enumerate(stream_in_date_order(stream), start=1):
+        bare = with_topics(item, [])
+        decided = Example(
+            key=f"stream:{path.name}",
+            title=bare.title,
+            text=item_text(bare),
+            positives=tuple(item.topics),
+            at=start + number,
+            decided=True,
+        )
+        posts.append(StreamPost(name=path.name, bare=bare, decided=decided))
+    return posts
+
+
 def walk(
     model: LabelModel, stream: Path, *, embed: Embed, learn: bool, start: float, explain: bool = False
 ) -> list[dict[str, Any]]:
@@ -99,13 +125,12 @@ def walk(
         topics=model, communities=model, offerings=[], embed=embed, mesh=default_index()
     )
     rows: list[dict[str, Any]] = []
-    for number, (path, item) in enumerate(stream_in_date_order(stream), start=1):
-        bare = with_topics(item, [])
-        body = item_text(bare)
+    for number, post in enumerate(stream_posts(stream, start=start), start=1):
+        bare, decided = post.bare, post.decided
+        body, key = decided.text, decided.key
         vector = item_vectors(embed, [bare.title], [body])[0]
-        key = f"stream:{path.name}"
         ranking = suggester.rank_topics(bare, vector=vector, text=body, key=key)
-        gold = sorted({normalize_label(label) for label in item.topics})
+        gold = sorted({normalize_label(label) for label in decided.positives})
         if learn and explain and ranking:
             first = normalize_label(trained.rank_topics(bare, vector=vector, text=body, key=key)[0].label)
             if first != (now := normalize_label(ranking[0].label)):
@@ -124,12 +149,9 @@ def walk(
                     )
                 )
         rows.append(
-            {"post": path.name, "gold": gold, "top3": [normalize_label(s.label) for s in ranking[:3]]}
+            {"post": post.name, "gold": gold, "top3": [normalize_label(s.label) for s in ranking[:3]]}
         )
-        if learn and item.topics:
-            decided = Example(
-                key=key, title=bare.title, text=body, positives=tuple(item.topics), at=start + number
-            )
+        if learn and decided.positives:
             suggester.topics = apply_decisions(suggester.topics, [decided], embed=embed)
     return rows
 
