@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medcurate.suggest.classifiers import RANK_POINTS, negative_quantiles, rank_among_negatives
+from medcurate.suggest.classifiers import (
+    RANK_POINTS,
+    fit_classifiers,
+    negative_quantiles,
+    rank_among_negatives,
+    training_rows,
+)
 from medcurate.suggest.embedding import EmbeddingCache, default_encoder, item_vectors
 from medcurate.suggest.engine import FEATURES, Example, contributions, fit
 from medcurate.suggest.labels import Matrix
@@ -54,6 +60,43 @@ def test_the_rank_is_monotone_and_between_zero_and_one(seed: int, shift: float) 
     low = rank_among_negatives(np.full(3, shift), quantiles)
     high = rank_among_negatives(np.full(3, shift + 0.5), quantiles)
     assert ((low >= 0.0) & (low <= high) & (high <= 1.0)).all()
+
+
+def test_a_label_within_the_cap_is_fitted_on_every_item() -> None:
+    target = np.arange(50) % 7 == 0
+    rows = training_rows(target, max_class_rows=50, rng=np.random.default_rng(0))
+    assert rows == slice(None)
+
+
+@settings(max_examples=40, deadline=None)
+@given(items=st.integers(2, 300), share=st.floats(0.01, 0.99), cap=st.integers(1, 120))
+def test_a_large_class_is_sampled_down_to_the_cap_and_a_small_one_kept_whole(
+    items: int, share: float, cap: int
+) -> None:
+    generator = np.random.default_rng(items)
+    target = generator.random(items) < share
+    rows = training_rows(target, max_class_rows=cap, rng=np.random.default_rng(0))
+    chosen = np.arange(items)[rows]
+    assert np.array_equal(chosen, np.unique(chosen))
+    for members in (np.flatnonzero(target), np.flatnonzero(~target)):
+        kept = np.intersect1d(chosen, members)
+        assert len(kept) == min(len(members), cap)
+
+
+def test_a_capped_fit_still_separates_and_ranks_among_every_negative() -> None:
+    """Fitted on 60 of 3,000 negatives, a label's classifier still tells its items apart."""
+    generator = np.random.default_rng(4)
+    centre = generator.normal(size=16)
+    positives = centre + 0.6 * generator.normal(size=(40, 16))
+    negatives = generator.normal(size=(3000, 16))
+    vectors = np.vstack([positives, negatives])
+    votes = np.concatenate([np.ones(40), np.zeros(3000)])[:, None]
+    capped = fit_classifiers(vectors, votes, c=1.0, max_class_rows=60)
+    logits = vectors @ capped.coef[0] + capped.intercept[0]
+    assert np.median(logits[:40]) > np.quantile(logits[40:], 0.95)
+    # The ranks are measured on all 3,000 negatives, not on the sample the classifier saw.
+    every = negative_quantiles(vectors, votes, capped.coef, capped.intercept)
+    assert capped.ranks == pytest.approx(every)
 
 
 @pytest.fixture(scope="module")

@@ -143,3 +143,25 @@ def test_options_change_the_neighbourhood(embed: EmbeddingCache) -> None:
     )
     assert model.options.neighbours == 1
     assert model.metrics["items"] == 36
+
+
+def test_a_history_larger_than_the_caps_is_sampled_and_still_learned(embed: EmbeddingCache) -> None:
+    """The caps bound what a training costs on a large site; within them nothing changes."""
+    history = _synthetic_history()
+    labels = (LabelInfo(label="Ops"),)
+    default = fit(history, labels=labels, embed=embed.embed)
+    roomy = fit(
+        history,
+        labels=labels,
+        embed=embed.embed,
+        options=EngineOptions(max_class_rows=36, max_stack_items=36),
+    )
+    assert roomy.blend == default.blend
+    assert np.array_equal(roomy.classifier_coef, default.classifier_coef)
+    tight = fit(
+        history, labels=labels, embed=embed.embed, options=EngineOptions(max_class_rows=8, max_stack_items=15)
+    )
+    assert tight.calibrated and tight.blend != default.blend
+    assert tight.metrics["stack_pairs"] == 15 * 3  # 15 held-out items x the three labels the site uses
+    title = "hackers encrypted servers with ransomware"
+    assert _ranking(tight, embed, title, title)[0][0] == "Security"

@@ -1,6 +1,11 @@
 """The per-label classifiers of the learner, and their output on a common scale across labels.
 
-``fit_classifiers``: one balanced logistic regression per label on the item embeddings.
+``fit_classifiers``: one balanced logistic regression per label on the item embeddings. A class
+(the label's items, or the others) larger than ``max_class_rows`` is fitted on a seeded sample of
+that many: a linear model over the embedding's 384 dimensions learns as much from a thousand items
+of a class as from tens of thousands, and with balanced class weights a sample moves neither class's
+weight. So a label's fit, and each editor's decision that refits it (``online``), costs the same at
+a hundred thousand items as at two thousand.
 
 ``rank_among_negatives``: how an item ranks among the label's negatives. A classifier fitted on a
 broad label with dozens of examples gives an item like them a probability near 0.5; one fitted on a
@@ -32,6 +37,7 @@ from medcurate.suggest.embedding import Vector
 from medcurate.suggest.labels import Matrix
 
 RANK_POINTS = 65
+DEFAULT_MAX_CLASS_ROWS = 1000
 # Columns scored at once: a slice of items x columns logits, bounded whatever the store's size.
 _COLUMNS_AT_ONCE = 32
 
@@ -47,12 +53,16 @@ class FittedClassifiers:
     ranks: Matrix
 
 
-def fit_classifiers(vectors: Vector, votes: Matrix, *, c: float) -> FittedClassifiers:
+def fit_classifiers(
+    vectors: Vector, votes: Matrix, *, c: float, max_class_rows: int = DEFAULT_MAX_CLASS_ROWS, seed: int = 0
+) -> FittedClassifiers:
     """One balanced logistic regression per label column (none for a label no item or every item has).
 
     ``votes``: items x labels, positive where an item carries the label; ``c``: the inverse of the
-    regularisation strength.
+    regularisation strength; ``max_class_rows``: the most items of each class a fit sees (a larger
+    class is sampled, with ``seed``). The ranks are measured on every stored item.
     """
+    rng = np.random.default_rng(seed)
     n_labels = votes.shape[1]
     coef = np.zeros((n_labels, vectors.shape[1]))
     intercept = np.zeros(n_labels)
@@ -61,8 +71,9 @@ def fit_classifiers(vectors: Vector, votes: Matrix, *, c: float) -> FittedClassi
         target = votes[:, column] > 0
         if target.all() or not target.any():
             continue
+        rows = training_rows(target, max_class_rows=max_class_rows, rng=rng)
         classifier = LogisticRegression(C=c, class_weight="balanced", max_iter=1000)
-        classifier.fit(vectors, target)
+        classifier.fit(vectors[rows], target[rows])
         coef[column] = classifier.coef_[0]
         intercept[column] = classifier.intercept_[0]
         active[column] = True
@@ -72,6 +83,20 @@ def fit_classifiers(vectors: Vector, votes: Matrix, *, c: float) -> FittedClassi
         active=active,
         ranks=negative_quantiles(vectors, votes, coef, intercept),
     )
+
+
+def training_rows(
+    target: npt.NDArray[np.bool_], *, max_class_rows: int, rng: np.random.Generator
+) -> npt.NDArray[np.intp] | slice:
+    """The rows one label's classifier is fitted on: all, or at most ``max_class_rows`` of each class."""
+    members = (np.flatnonzero(target), np.flatnonzero(~target))
+    if all(len(rows) <= max_class_rows for rows in members):
+        return slice(None)
+    sampled = [
+        rng.choice(rows, size=max_class_rows, replace=False) if len(rows) > max_class_rows else rows
+        for rows in members
+    ]
+    return np.sort(np.concatenate(sampled))
 
 
 def negative_quantiles(vectors: Vector, votes: Matrix, coef: Matrix, intercept: Matrix) -> Matrix:
@@ -86,7 +111,8 @@ def negative_quantiles(vectors: Vector, votes: Matrix, coef: Matrix, intercept: 
     points = np.linspace(0.0, 1.0, RANK_POINTS)
     for first in range(0, n_labels, _COLUMNS_AT_ONCE):
         columns = slice(first, min(first + _COLUMNS_AT_ONCE, n_labels))
-        logits = np.asarray(vectors @ coef[columns].T + intercept[columns])
+        # In the vectors' precision: a float64 product would first copy the whole store to float64.
+        logits = np.asarray(vectors @ coef[columns].T.astype(vectors.dtype) + intercept[columns])
         negative = votes[:, columns] <= 0
         for offset in range(logits.shape[1]):
             values = logits[negative[:, offset], offset]

@@ -41,10 +41,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
 
 from medcurate.models import normalize_label
-from medcurate.suggest.classifiers import fit_classifiers, rank_among_negatives
+from medcurate.suggest.classifiers import DEFAULT_MAX_CLASS_ROWS, fit_classifiers, rank_among_negatives
 from medcurate.suggest.embedding import Embed, Vector, item_vectors
 from medcurate.suggest.labels import (
     LabelInfo,
@@ -56,6 +55,12 @@ from medcurate.suggest.labels import (
 )
 from medcurate.suggest.lexical import LabelProfiles, label_profiles
 from medcurate.suggest.neighbours import neighbour_votes, recency_weights
+from medcurate.suggest.stacking import (
+    DEFAULT_MAX_STACK_ITEMS,
+    DEFAULT_THRESHOLD,
+    micro_f1_threshold,
+    stacking_folds,
+)
 
 FEATURES = ("knn", "classifier", "prototype", "prior", "term", "title_term", "lexical")
 DEFAULT_NEIGHBOURS = 10
@@ -65,7 +70,6 @@ DEFAULT_CLASSIFIER_C = 1.0
 DEFAULT_STACK_C = 1.0
 DEFAULT_MIN_STACK_ITEMS = 30
 DEFAULT_MIN_STACK_POSITIVES = 20
-DEFAULT_THRESHOLD = 0.5
 DEFAULT_SEED = 13
 # Recency, in labelled items (not days, so that a quiet month does not erase the history): the kNN
 # votes and the prior halve every HALF_LIFE items from the newest.
@@ -80,7 +84,6 @@ SELF_SIMILARITY = 0.995
 # lexical profile is a learned signal, left to the calibrated blend.
 DEFAULT_BLEND = (5.0, 4.0, 8.0, 0.0, 0.8, 0.8, 0.0)
 DEFAULT_BLEND_INTERCEPT = -2.4
-_THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +115,8 @@ class EngineOptions:
     min_gate_items: int = DEFAULT_MIN_STACK_ITEMS  # history items that measure the gate (``fit``)
     seed: int = DEFAULT_SEED
     half_life: float = DEFAULT_HALF_LIFE
+    max_stack_items: int = DEFAULT_MAX_STACK_ITEMS  # held-out items that fit the blend (``stacking``)
+    max_class_rows: int = DEFAULT_MAX_CLASS_ROWS  # items of each class a label's classifier sees
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -379,7 +384,9 @@ def _assemble(
 ) -> LabelModel:
     keys = [normalize_label(info.label) for info in labels]
     votes = vote_matrix(examples, keys)
-    classifiers = fit_classifiers(vectors, votes, c=options.classifier_c)
+    classifiers = fit_classifiers(
+        vectors, votes, c=options.classifier_c, max_class_rows=options.max_class_rows, seed=options.seed
+    )
     return LabelModel(
         labels=tuple(labels),
         label_vectors=label_vectors,
@@ -398,18 +405,6 @@ def _assemble(
     )
 
 
-def _best_threshold(probabilities: Matrix, targets: Matrix) -> float:
-    best, best_f1 = DEFAULT_THRESHOLD, -1.0
-    for threshold in _THRESHOLD_GRID:
-        predicted = probabilities >= threshold
-        true_positives = float((predicted & (targets > 0)).sum())
-        denominator = float(predicted.sum() + (targets > 0).sum())
-        f1 = 2 * true_positives / denominator if denominator else 0.0
-        if f1 > best_f1:
-            best, best_f1 = threshold, f1
-    return best
-
-
 def _stack(model: LabelModel, examples: Sequence[Example], options: EngineOptions) -> LabelModel:
     """Fit the blend on held-out folds so that its output is a calibrated probability."""
     n_items = len(examples)
@@ -418,8 +413,9 @@ def _stack(model: LabelModel, examples: Sequence[Example], options: EngineOption
     used = (model.votes > 0).any(axis=0)
     rows: list[Matrix] = []
     targets: list[Matrix] = []
-    folds = KFold(n_splits=min(options.folds, n_items), shuffle=True, random_state=options.seed)
-    for train_rows, held_out in folds.split(np.arange(n_items)):
+    for train_rows, held_out in stacking_folds(
+        n_items, folds=options.folds, max_items=options.max_stack_items, seed=options.seed
+    ):
         sub = _assemble(
             labels=model.labels,
             label_vectors=model.label_vectors,
@@ -438,7 +434,7 @@ def _stack(model: LabelModel, examples: Sequence[Example], options: EngineOption
     stacker = LogisticRegression(C=options.stack_c, max_iter=2000)
     stacker.fit(features, target)
     probabilities = stacker.predict_proba(features)[:, 1].reshape(len(rows), -1)
-    threshold = _best_threshold(probabilities, np.vstack(targets))
+    threshold = micro_f1_threshold(probabilities, np.vstack(targets))
     blend = tuple(float(w) for w in stacker.coef_[0])
     return replace(
         model,

@@ -76,9 +76,11 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
     if new_labels:
         label_vectors = np.vstack([label_vectors, label_prototypes(embed, new_labels)])
     keys = [normalize_label(info.label) for info in candidates]
-    votes = np.hstack([model.votes, np.zeros((len(model.keys), pad))])
+    votes = np.hstack([model.votes, np.zeros((len(model.keys), pad))]) if pad else model.votes
     replaced = {e.key for e in examples}
     keep = [i for i, key in enumerate(model.keys) if key not in replaced]
+    # Every row kept (no decided item re-decided): the arrays as they are, not a copy of each.
+    rows: list[int] | slice = keep if len(keep) < len(model.keys) else slice(None)
     # The history rows kept come first; a re-decided history item moves to the decided rows.
     trained = len(model.keys) if model.trained_rows is None else model.trained_rows
     fresh = [e for e in examples if e.positives or e.negatives]
@@ -92,9 +94,9 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
         label_vectors=np.asarray(label_vectors, dtype=np.float32),
         keys=tuple([model.keys[i] for i in keep] + [e.key for e in fresh]),
         titles=tuple([model.titles[i] for i in keep] + [e.title for e in fresh]),
-        item_vectors=np.vstack([model.item_vectors[keep], fresh_vectors]).astype(np.float32),
-        votes=np.vstack([votes[keep], vote_matrix(fresh, keys)]),
-        times=np.concatenate([model.row_times[keep], [e.at for e in fresh]]),
+        item_vectors=np.vstack([model.item_vectors[rows], fresh_vectors], dtype=np.float32),
+        votes=np.vstack([votes[rows], vote_matrix(fresh, keys)]),
+        times=np.concatenate([model.row_times[rows], [e.at for e in fresh]]),
         trained_rows=sum(1 for i in keep if i < trained),
         vocabulary=model.vocabulary.adding(unseen),
         classifier_coef=np.vstack([model.classifier_coef, np.zeros((pad, model.classifier_coef.shape[1]))]),
@@ -110,7 +112,14 @@ def refit_labels(model: LabelModel, labels: Sequence[str]) -> LabelModel:
     columns = sorted({column[key] for label in labels if (key := normalize_label(label)) in column})
     if not columns or not len(model.keys):
         return model
-    fitted = fit_classifiers(model.item_vectors, model.votes[:, columns], c=model.options.classifier_c)
+    options = model.options
+    fitted = fit_classifiers(
+        model.item_vectors,
+        model.votes[:, columns],
+        c=options.classifier_c,
+        max_class_rows=options.max_class_rows,
+        seed=options.seed,
+    )
     new_coef = model.classifier_coef.copy()
     new_intercept = model.classifier_intercept.copy()
     new_active = model.classifier_active.copy()

@@ -1,0 +1,172 @@
+"""The topic learner at newsroom scale: ``topics train`` and an editor's decision at 100,000 items.
+
+Run ``python bench/suggest_scale.py`` from the repository root (``--items 2000,10000,100000``,
+``--peer-up-to 10000``, ``--json``). For each size it fits the learner (``engine.fit``, as
+``topics train`` does once the texts are embedded) and applies one editor's decision to it
+(``online.apply_decisions``, what the next suggestion costs after an accept or an add), with the
+default options and, as the peer in the same run, with no cap on the rows a label's classifier sees
+or on the held-out items that fit the blend (the learner before the caps). The peer's training is
+run up to ``--peer-up-to`` items only: it grows with the square of the store. Quality is measured on
+the same synthetic site: P@1 on 300 newer items, for both fits where both run.
+
+The site is synthetic and seeded: 200 labels of Zipf-like frequency, one to three per item, each item
+written from its labels' words and common words. The encoder is a fixed random vector per word
+(sum, normalised), so that the figures measure the learner and not MiniLM (embedding is cached
+across trainings, ``embedding``; its throughput is in "Suggestions" of ``docs/benchmarks.md``).
+Prints the load average before and after: the machine's two cores are shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from medcurate.models import normalize_label
+from medcurate.suggest.embedding import item_vectors
+from medcurate.suggest.engine import EngineOptions, Example, LabelModel, fit, predict
+from medcurate.suggest.labels import LabelInfo
+from medcurate.suggest.online import OnlineOptions, apply_decisions
+
+DIMENSIONS = 384
+VOCABULARY = 20_000
+LABELS = 200
+TEST_ITEMS = 300
+# Labels draw their words from a shared pool, so that they overlap as a site's topics do.
+DOMAIN_WORDS = 1500
+UNCAPPED = EngineOptions(max_class_rows=10**9, max_stack_items=10**9)
+
+
+class WordVectors:
+    """A fixed random unit vector per word; a text is the normalised sum of its words' vectors."""
+
+    def __init__(self, seed: int = 7) -> None:
+        table = np.random.default_rng(seed).normal(size=(VOCABULARY, DIMENSIONS)).astype(np.float32)
+        self.table = table / np.linalg.norm(table, axis=1, keepdims=True)
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = [zlib.crc32(word.encode()) % VOCABULARY for word in text.split()]
+            if words:
+                out[row] = self.table[words].sum(axis=0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms > 0, norms, 1.0)
+
+
+def synthetic_site(n_items: int, *, seed: int = 11) -> tuple[list[Example], list[str]]:
+    """``n_items`` labelled items, oldest first, and the site's label names."""
+    rng = np.random.default_rng(seed)
+    labels = [f"topic {number}" for number in range(LABELS)]
+    frequency = 1.0 / np.arange(1, LABELS + 1) ** 0.8
+    frequency /= frequency.sum()
+    label_words = {label: rng.integers(0, DOMAIN_WORDS, size=30) for label in labels}
+    examples = []
+    for number in range(n_items):
+        carried = rng.choice(labels, size=int(rng.integers(1, 4)), replace=False, p=frequency)
+        words = [int(w) for label in carried for w in rng.choice(label_words[label], size=5)]
+        words += [int(w) for w in rng.integers(0, VOCABULARY, size=40)]
+        text = " ".join(f"w{w}" for w in words)
+        examples.append(
+            Example(
+                key=f"item:{number}",
+                title=" ".join(f"w{w}" for w in words[:8]),
+                text=text,
+                positives=tuple(carried),
+                at=float(number),
+            )
+        )
+    return examples, labels
+
+
+def precision_at_1(model: LabelModel, tests: Sequence[Example], embed: WordVectors) -> float:
+    """The share of ``tests`` whose top-ranked label is one of theirs."""
+    vectors = item_vectors(embed, [e.title for e in tests], [e.text for e in tests])
+    hits = 0
+    for example, vector in zip(tests, vectors, strict=True):
+        ranking = predict(model, vector=vector, title=example.title, text=example.text, key=example.key)
+        gold = {normalize_label(label) for label in example.positives}
+        hits += bool(ranking and normalize_label(ranking[0].label) in gold)
+    return round(hits / len(tests), 3)
+
+
+def measure(n_items: int, options: EngineOptions, embed: WordVectors, *, train: bool) -> dict[str, Any]:
+    """Seconds to fit (when ``train``) and to apply one decision, and P@1 on the newer items."""
+    examples, labels = synthetic_site(n_items + TEST_ITEMS + 1)
+    history, tests, decided = examples[:n_items], examples[n_items:-1], examples[-1]
+    infos = [LabelInfo(label=label) for label in labels]
+    figures: dict[str, Any] = {}
+    small = history[: min(n_items, 2000)]
+    if train:
+        started = time.perf_counter()
+        model = fit(history, labels=infos, embed=embed, options=options)
+        figures["fit_s"] = round(time.perf_counter() - started, 2)
+        figures["p_at_1"] = precision_at_1(model, tests, embed)
+    else:
+        # The decision's cost does not depend on the blend: a quick fit on a part, the store filled.
+        model = fit(small, labels=infos, embed=embed, options=options)
+        model = apply_decisions(
+            model, history[len(small) :], embed=embed, options=OnlineOptions(refit_touched=False)
+        )
+    started = time.perf_counter()
+    apply_decisions(model, [replace(decided, decided=True)], embed=embed)
+    figures["decision_s"] = round(time.perf_counter() - started, 2)
+    return figures
+
+
+def main() -> int:
+    """Fit and decide at each size, capped and uncapped, and print the table."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--items", default="2000,10000,100000", help="comma-separated store sizes")
+    parser.add_argument("--peer-up-to", type=int, default=10_000, help="largest size the peer trains at")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    sizes = [int(part) for part in args.items.split(",") if part.strip()]
+    embed = WordVectors()
+    load_before = os.getloadavg()[0]
+    rows: list[dict[str, Any]] = []
+    for n_items in sizes:
+        rows.append(
+            {
+                "items": n_items,
+                "capped": measure(n_items, EngineOptions(), embed, train=True),
+                "uncapped": measure(n_items, UNCAPPED, embed, train=n_items <= args.peer_up_to),
+            }
+        )
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    result = {
+        "load": load,
+        "peak_rss_mb": peak_mb,
+        "rows": rows,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"load {load[0]} -> {load[1]}, peak RSS {peak_mb} MB")
+    print(
+        "| items | fit s (capped / uncapped) | one decision s (capped / uncapped) | P@1 (capped / uncapped) |"
+    )
+    print("|---|---|---|---|")
+    for row in rows:
+        capped, uncapped = row["capped"], row["uncapped"]
+        print(
+            f"| {row['items']:,} | {capped['fit_s']} / {uncapped.get('fit_s', 'not run')} "
+            f"| {capped['decision_s']} / {uncapped['decision_s']} "
+            f"| {capped['p_at_1']} / {uncapped.get('p_at_1', 'not run')} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
