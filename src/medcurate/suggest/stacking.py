@@ -1,11 +1,11 @@
 """The held-out folds that fit the stacking blend, and the blend's threshold.
 
-``stacking_folds``: the blend has seven weights and an intercept, so a few thousand held-out items
-fit it as well as a hundred thousand would, while each held-out item costs a pass over the whole
-store (its neighbours, ``engine``). A history of at most ``max_items`` items is held out in full
-(``KFold``, shuffled, as before there was a cap); a larger one holds out a seeded sample of
-``max_items``, in the same folds, and each fold's model learns from every other item. So training
-time grows with the store, not with its square.
+``stacking_folds``: the blend has seven weights and an intercept, which a few thousand held-out
+items (times the site's labels: rows of the blend's regression) pin down, while each held-out item
+costs a pass over the whole store (its neighbours, ``engine``). A history of at most ``max_items``
+items is held out in full (``KFold``, shuffled, as before there was a cap); a larger one holds out a
+seeded sample of ``max_items``, in the same folds, and each fold's model learns from every other
+item. So training time grows with the store, not with its square.
 
 ``micro_f1_threshold``: the probability above which a label is suggested, chosen on the held-out rows
 to maximise micro-F1.
