@@ -6,7 +6,7 @@ that many: a linear model over the embedding's 384 dimensions learns nearly as m
 items of a class as from all of them (P@1 0.01 lower on ``bench/suggest_scale.py``'s synthetic site),
 and with balanced class weights a sample moves neither class's weight. So a label's fit, and each
 editor's decision that refits it (``online``), costs the same at a hundred thousand items as at two
-thousand, where it cost ten times more with every doubling past a thousand rows on our machines.
+thousand (on our machines a fit on two thousand rows took ten times one on a thousand).
 
 ``rank_among_negatives``: how an item ranks among the label's negatives. A classifier fitted on a
 broad label with dozens of examples gives an item like them a probability near 0.5; one fitted on a
