@@ -1,7 +1,7 @@
 """The topic learner at newsroom scale: ``topics train`` and an editor's decision at 100,000 items.
 
-Run ``python bench/suggest_scale.py`` from the repository root (``--items 2000,10000,100000``,
-``--peer-up-to 10000``, ``--json``). For each size it fits the learner (``engine.fit``, as
+Run ``python bench/suggest_scale.py`` from the repository root (``--items 2000,5000,100000``,
+``--peer-up-to 5000``, ``--json``). For each size it fits the learner (``engine.fit``, as
 ``topics train`` does once the texts are embedded) and applies one editor's decision to it
 (``online.apply_decisions``, what the next suggestion costs after an accept or an add), with the
 default options and, as the peer in the same run, with no cap on the rows a label's classifier sees
@@ -126,8 +126,8 @@ def measure(n_items: int, options: EngineOptions, embed: WordVectors, *, train: 
 def main() -> int:
     """Fit and decide at each size, capped and uncapped, and print the table."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--items", default="2000,10000,100000", help="comma-separated store sizes")
-    parser.add_argument("--peer-up-to", type=int, default=10_000, help="largest size the peer trains at")
+    parser.add_argument("--items", default="2000,5000,100000", help="comma-separated store sizes")
+    parser.add_argument("--peer-up-to", type=int, default=5_000, help="largest size the peer trains at")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     sizes = [int(part) for part in args.items.split(",") if part.strip()]
