@@ -105,7 +105,6 @@ def measure(n_items: int, options: EngineOptions, embed: WordVectors, *, train: 
     history, tests, decided = examples[:n_items], examples[n_items:-1], examples[-1]
     infos = [LabelInfo(label=label) for label in labels]
     figures: dict[str, Any] = {}
-    small = history[: min(n_items, 2000)]
     if train:
         started = time.perf_counter()
         model = fit(history, labels=infos, embed=embed, options=options)
@@ -113,6 +112,7 @@ def measure(n_items: int, options: EngineOptions, embed: WordVectors, *, train: 
         figures["p_at_1"] = precision_at_1(model, tests, embed)
     else:
         # The decision's cost does not depend on the blend: a quick fit on a part, the store filled.
+        small = history[: min(n_items, 2000)]
         model = fit(small, labels=infos, embed=embed, options=options)
         model = apply_decisions(
             model, history[len(small) :], embed=embed, options=OnlineOptions(refit_touched=False)

@@ -28,17 +28,15 @@ Rows = npt.NDArray[np.intp]
 
 def stacking_folds(n_items: int, *, folds: int, max_items: int, seed: int) -> list[tuple[Rows, Rows]]:
     """(training rows, held-out rows) per fold: every item held out once, or a sample of ``max_items``."""
-    if n_items <= max_items:
-        splitter = KFold(n_splits=min(folds, n_items), shuffle=True, random_state=seed)
-        return list(splitter.split(np.arange(n_items)))
-    sample = np.sort(np.random.default_rng(seed).choice(n_items, size=max_items, replace=False))
-    splitter = KFold(n_splits=min(folds, max_items), shuffle=True, random_state=seed)
     everything = np.arange(n_items)
-    plan = []
-    for _, held in splitter.split(sample):
-        held_out = sample[held]
-        plan.append((np.setdiff1d(everything, held_out, assume_unique=True), held_out))
-    return plan
+    held_out = everything
+    if n_items > max_items:
+        held_out = np.sort(np.random.default_rng(seed).choice(n_items, size=max_items, replace=False))
+    splitter = KFold(n_splits=min(folds, len(held_out)), shuffle=True, random_state=seed)
+    return [
+        (np.setdiff1d(everything, held_out[fold], assume_unique=True), held_out[fold])
+        for _, fold in splitter.split(held_out)
+    ]
 
 
 def micro_f1_threshold(probabilities: Matrix, targets: Matrix) -> float:
