@@ -38,8 +38,9 @@ from medcurate.models import normalize_label
 from medcurate.settings import Settings
 from medcurate.suggest.embedding import Embed, item_vectors
 from medcurate.suggest.encoders import embedding_cache
-from medcurate.suggest.engine import Example, LabelModel, fit
+from medcurate.suggest.engine import fit
 from medcurate.suggest.evaluate import examples_from_dir
+from medcurate.suggest.labelmodel import Example, LabelModel
 from medcurate.suggest.mesh import default_index
 from medcurate.suggest.online import apply_decisions
 from medcurate.suggest.service import topic_labels

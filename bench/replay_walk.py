@@ -41,8 +41,9 @@ from medcurate.rules import with_topics
 from medcurate.settings import Settings
 from medcurate.suggest.embedding import Embed, item_text, item_vectors
 from medcurate.suggest.encoders import embedding_cache
-from medcurate.suggest.engine import FEATURES, Example, LabelModel, contributions, fit
+from medcurate.suggest.engine import contributions, fit
 from medcurate.suggest.evaluate import examples_from_dir, split_by_date
+from medcurate.suggest.labelmodel import FEATURES, Example, LabelModel
 from medcurate.suggest.mesh import default_index
 from medcurate.suggest.online import apply_decisions
 from medcurate.suggest.replay import stream_in_date_order

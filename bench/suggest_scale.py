@@ -2,8 +2,9 @@
 
 Run ``python bench/suggest_scale.py`` from the repository root (``--items 2000,5000,100000``,
 ``--peer-up-to 5000``, ``--json``). For each size it fits the learner (``engine.fit``, as
-``topics train`` does once the texts are embedded) and applies one editor's decision to it
-(``online.apply_decisions``, what the next suggestion costs after an accept or an add), with the
+``topics train`` does once the texts are embedded), applies one editor's decision to it
+(``online.apply_decisions``) and times the next suggestion on the updated model (``engine.predict``,
+its first on that model: what is derived from the store is computed then), with the
 default options and, as the peer in the same run, with no cap on the rows a label's classifier sees
 or on the held-out items that fit the blend (the learner before the caps). The peer's training is
 run up to ``--peer-up-to`` items only: it grows with the square of the store. Quality is measured on
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import sys
 import time
 import zlib
@@ -33,7 +35,8 @@ import numpy as np
 
 from medcurate.models import normalize_label
 from medcurate.suggest.embedding import item_vectors
-from medcurate.suggest.engine import EngineOptions, Example, LabelModel, fit, predict
+from medcurate.suggest.engine import fit, predict
+from medcurate.suggest.labelmodel import EngineOptions, Example, LabelModel
 from medcurate.suggest.labels import LabelInfo
 from medcurate.suggest.online import OnlineOptions, apply_decisions
 
@@ -99,10 +102,45 @@ def precision_at_1(model: LabelModel, tests: Sequence[Example], embed: WordVecto
     return round(hits / len(tests), 3)
 
 
-def measure(n_items: int, options: EngineOptions, embed: WordVectors, *, train: bool) -> dict[str, Any]:
-    """Seconds to fit (when ``train``) and to apply one decision, and P@1 on the newer items."""
-    examples, labels = synthetic_site(n_items + TEST_ITEMS + 1)
-    history, tests, decided = examples[:n_items], examples[n_items:-1], examples[-1]
+def _quick_store(history: Sequence[Example], infos: Sequence[LabelInfo], embed: WordVectors) -> LabelModel:
+    """A model holding all of ``history``: fitted on a part, the rest added as decided items.
+
+    What a decision costs does not depend on the blend, so the blend need not be fitted on all.
+    """
+    small = history[: min(len(history), 2000)]
+    model = fit(small, labels=infos, embed=embed)
+    return apply_decisions(
+        model, history[len(small) :], embed=embed, options=OnlineOptions(refit_touched=False)
+    )
+
+
+def editor_rounds(
+    model: LabelModel, decided: Sequence[Example], probe: Example, embed: WordVectors
+) -> dict[str, Any]:
+    """Median seconds of an editor's decision (each on the model the last one left) and of the next
+    suggestion, the first on the updated model."""
+    vector = item_vectors(embed, [probe.title], [probe.text])[0]
+    predict(model, vector=vector, title=probe.title, text=probe.text, key=probe.key)
+    decisions, suggestions = [], []
+    for example in decided:
+        started = time.perf_counter()
+        model = apply_decisions(model, [replace(example, decided=True)], embed=embed)
+        decisions.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        predict(model, vector=vector, title=probe.title, text=probe.text, key=probe.key)
+        suggestions.append(time.perf_counter() - started)
+    return {
+        "decision_s": round(statistics.median(decisions), 2),
+        "next_suggestion_s": round(statistics.median(suggestions), 2),
+    }
+
+
+def measure(
+    n_items: int, options: EngineOptions, embed: WordVectors, *, train: bool, rounds: int
+) -> dict[str, Any]:
+    """Seconds to fit (when ``train``), to apply a decision and for the next suggestion, and P@1."""
+    examples, labels = synthetic_site(n_items + TEST_ITEMS + rounds)
+    history, tests = examples[:n_items], examples[n_items : n_items + TEST_ITEMS]
     infos = [LabelInfo(label=label) for label in labels]
     figures: dict[str, Any] = {}
     if train:
@@ -111,15 +149,8 @@ def measure(n_items: int, options: EngineOptions, embed: WordVectors, *, train: 
         figures["fit_s"] = round(time.perf_counter() - started, 2)
         figures["p_at_1"] = precision_at_1(model, tests, embed)
     else:
-        # The decision's cost does not depend on the blend: a quick fit on a part, the store filled.
-        small = history[: min(n_items, 2000)]
-        model = fit(small, labels=infos, embed=embed, options=options)
-        model = apply_decisions(
-            model, history[len(small) :], embed=embed, options=OnlineOptions(refit_touched=False)
-        )
-    started = time.perf_counter()
-    apply_decisions(model, [replace(decided, decided=True)], embed=embed)
-    figures["decision_s"] = round(time.perf_counter() - started, 2)
+        model = replace(_quick_store(history, infos, embed), options=options)
+    figures.update(editor_rounds(model, examples[n_items + TEST_ITEMS :], tests[0], embed))
     return figures
 
 
@@ -128,6 +159,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--items", default="2000,5000,100000", help="comma-separated store sizes")
     parser.add_argument("--peer-up-to", type=int, default=5_000, help="largest size the peer trains at")
+    parser.add_argument("--rounds", type=int, default=5, help="decisions in a row, each timed (median)")
+    parser.add_argument(
+        "--decisions-only", action="store_true", help="no training and no peer: the editor's rounds alone"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     sizes = [int(part) for part in args.items.split(",") if part.strip()]
@@ -138,8 +173,12 @@ def main() -> int:
         rows.append(
             {
                 "items": n_items,
-                "capped": measure(n_items, EngineOptions(), embed, train=True),
-                "uncapped": measure(n_items, UNCAPPED, embed, train=n_items <= args.peer_up_to),
+                "capped": measure(
+                    n_items, EngineOptions(), embed, train=not args.decisions_only, rounds=args.rounds
+                ),
+                "uncapped": {}
+                if args.decisions_only
+                else measure(n_items, UNCAPPED, embed, train=n_items <= args.peer_up_to, rounds=args.rounds),
             }
         )
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
@@ -154,17 +193,14 @@ def main() -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(f"load {load[0]} -> {load[1]}, peak RSS {peak_mb} MB")
-    print(
-        "| items | fit s (capped / uncapped) | one decision s (capped / uncapped) | P@1 (capped / uncapped) |"
-    )
-    print("|---|---|---|---|")
+    print("| items | fit s | one decision s | the next suggestion s | P@1 |  (each: capped / uncapped)")
+    print("|---|---|---|---|---|")
     for row in rows:
-        capped, uncapped = row["capped"], row["uncapped"]
-        print(
-            f"| {row['items']:,} | {capped['fit_s']} / {uncapped.get('fit_s', 'not run')} "
-            f"| {capped['decision_s']} / {uncapped['decision_s']} "
-            f"| {capped['p_at_1']} / {uncapped.get('p_at_1', 'not run')} |"
-        )
+        cells = [
+            " / ".join(str(row[kind].get(figure, "not run")) for kind in ("capped", "uncapped"))
+            for figure in ("fit_s", "decision_s", "next_suggestion_s", "p_at_1")
+        ]
+        print(f"| {row['items']:,} | " + " | ".join(cells) + " |")
     return 0
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from medcurate.suggest.engine import Example
 from medcurate.suggest.evaluate import corpus_sha256
+from medcurate.suggest.labelmodel import Example
 from paths import BENCH
 
 PARKING = (

@@ -15,7 +15,8 @@ from medcurate.suggest.classifiers import (
     training_rows,
 )
 from medcurate.suggest.embedding import EmbeddingCache, default_encoder, item_vectors
-from medcurate.suggest.engine import FEATURES, Example, contributions, fit
+from medcurate.suggest.engine import contributions, fit
+from medcurate.suggest.labelmodel import FEATURES, Example
 from medcurate.suggest.labels import Matrix
 from medcurate.suggest.online import apply_decisions
 

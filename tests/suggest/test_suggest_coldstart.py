@@ -22,7 +22,8 @@ from medcurate.store.repository import all_items
 from medcurate.suggest import strength
 from medcurate.suggest.coldstart import enrich_labels, generality_weight, is_generic, read_taxonomy
 from medcurate.suggest.embedding import EMBEDDING_DIM, Vector, item_vectors
-from medcurate.suggest.engine import Example, fit, predict
+from medcurate.suggest.engine import fit, predict
+from medcurate.suggest.labelmodel import Example
 from medcurate.suggest.labels import LabelInfo
 from medcurate.suggest.mesh import default_index, load_descriptors, mesh_label
 from medcurate.suggest.service import record_decision, suggest_for_document, suggest_for_item

@@ -10,8 +10,9 @@ import pytest
 import paths
 from medcurate.config import load_config
 from medcurate.suggest.embedding import EmbeddingCache, default_encoder, item_vectors
-from medcurate.suggest.engine import EngineOptions, Example, fit, predict
+from medcurate.suggest.engine import fit, predict
 from medcurate.suggest.evaluate import examples_from_dir
+from medcurate.suggest.labelmodel import EngineOptions, Example
 from medcurate.suggest.labels import LabelInfo
 from medcurate.suggest.online import extend
 from medcurate.suggest.persist import load_model, save_model

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medcurate.suggest.embedding import item_vectors
-from medcurate.suggest.engine import FEATURES, Example, contributions, fit, predict
+from medcurate.suggest.engine import contributions, fit, predict
+from medcurate.suggest.labelmodel import FEATURES, Example
 from medcurate.suggest.neighbours import neighbour_votes
 from medcurate.suggest.online import apply_decisions
 from suggestsupport import fake_embed, two_label_history

@@ -17,7 +17,8 @@ from medcurate.store.db import Database, open_database
 from medcurate.store.repository import all_items
 from medcurate.suggest import Suggestion
 from medcurate.suggest.embedding import item_vectors
-from medcurate.suggest.engine import EngineOptions, Example, ScoredLabel, fit
+from medcurate.suggest.engine import fit
+from medcurate.suggest.labelmodel import EngineOptions, Example, ScoredLabel
 from medcurate.suggest.labels import typical_neighbour_similarity
 from medcurate.suggest.neighbours import recency_weights
 from medcurate.suggest.online import OnlineOptions, apply_decisions, site_first
@@ -210,3 +211,35 @@ def test_topics_train_keeps_the_items_editors_decided_on_after_the_history(
     model = load_model(info.path, name="topics")
     assert model.keys[-1] == f"item:{decided_id}"
     assert model.trained_rows == len(model.keys) - 1 == len(ids) - 1
+
+
+def test_a_decision_carries_the_stored_titles_stems_and_matches_as_a_model_built_afresh() -> None:
+    titles = ["Telehealth startup raises funds", "Ransomware attack on hospital network"]
+    history = [
+        Example(
+            key=f"item:{i}",
+            title=f"{titles[i % 2]} {i}",
+            text=f"x{i}",
+            positives=(("Site: Own", "Site: Other")[i % 2],),
+        )
+        for i in range(40)
+    ]
+    model = fit(history, labels=(), embed=fake_embed)
+    decided = [
+        Example(
+            key="item:new", title="Cybersecurity startup raises funds", text="story", positives=("Site: New",)
+        ),
+        # A history item decided again: its row moves to the decided rows, with its new title.
+        Example(key="item:3", title="Hospital network ransomware", text="x3", negatives=("Site: Other",)),
+    ]
+    updated = apply_decisions(model, decided, embed=fake_embed)
+    carried = updated.title_rows
+    assert carried is not None and carried.titles == updated.titles
+    assert updated.title_index is carried
+    afresh = replace(updated, title_rows=None)
+    assert afresh.title_index is not carried
+    for title in ("A cybersecurity startup raises money", "Ransomware on a hospital network", "Parking"):
+        assert np.allclose(updated.profiles.match(title), afresh.profiles.match(title))
+    # Rows carried for other titles are not used: the model's own titles are stemmed.
+    stale = replace(updated, title_rows=model.title_index)
+    assert stale.title_index.titles == updated.titles

@@ -32,15 +32,9 @@ from medcurate.config import parse_config
 from medcurate.errors import ConfigError, SuggestError
 from medcurate.models import normalize_label
 from medcurate.suggest.embedding import Embed, Vector, item_vectors
-from medcurate.suggest.engine import (
-    EngineOptions,
-    Example,
-    LabelModel,
-    ScoredLabel,
-    fit,
-    predict,
-)
+from medcurate.suggest.engine import fit, predict
 from medcurate.suggest.evaluate import DEFAULT_K, EvaluationReport, examples_from_dir, score_rankings
+from medcurate.suggest.labelmodel import EngineOptions, Example, LabelModel, ScoredLabel
 from medcurate.suggest.labels import LabelInfo
 from medcurate.suggest.mesh import MESH_NAMESPACE, MeshIndex, mesh_label, related_count
 from medcurate.suggest.terms import (

@@ -32,10 +32,8 @@ is the normalised sum of its text's and its title's embeddings (a title is a foc
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from functools import cached_property
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -43,8 +41,15 @@ import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
 from medcurate.models import normalize_label
-from medcurate.suggest.classifiers import DEFAULT_MAX_CLASS_ROWS, fit_classifiers, rank_among_negatives
+from medcurate.suggest.classifiers import fit_classifiers, rank_among_negatives
 from medcurate.suggest.embedding import Embed, Vector, item_vectors
+from medcurate.suggest.labelmodel import (
+    FEATURES,
+    EngineOptions,
+    Example,
+    LabelModel,
+    ScoredLabel,
+)
 from medcurate.suggest.labels import (
     LabelInfo,
     Matrix,
@@ -53,157 +58,13 @@ from medcurate.suggest.labels import (
     term_hits,
     typical_neighbour_similarity,
 )
-from medcurate.suggest.lexical import LabelProfiles, label_profiles
-from medcurate.suggest.neighbours import neighbour_votes, recency_weights
-from medcurate.suggest.stacking import (
-    DEFAULT_MAX_STACK_ITEMS,
-    DEFAULT_THRESHOLD,
-    micro_f1_threshold,
-    stacking_folds,
-)
+from medcurate.suggest.neighbours import neighbour_votes
+from medcurate.suggest.stacking import micro_f1_threshold, stacking_folds
 
-FEATURES = ("knn", "classifier", "prototype", "prior", "term", "title_term", "lexical")
-DEFAULT_NEIGHBOURS = 10
-DEFAULT_VOTE_POWER = 3.0
-DEFAULT_FOLDS = 5
-DEFAULT_CLASSIFIER_C = 1.0
-DEFAULT_STACK_C = 1.0
-DEFAULT_MIN_STACK_ITEMS = 30
-DEFAULT_MIN_STACK_POSITIVES = 20
-DEFAULT_SEED = 13
-# Recency, in labelled items (not days, so that a quiet month does not erase the history): the kNN
-# votes and the prior halve every HALF_LIFE items from the newest.
-DEFAULT_HALF_LIFE = 150.0
 DEFAULT_REASON_TITLES = 3
 REASON_TITLE_CHARS = 60
 # A stored item this similar with the same title is the item itself (or a copy): never a neighbour.
 SELF_SIMILARITY = 0.995
-# Cold-start weights, in FEATURES order, and intercept: a centred prototype similarity of 0.3 (a
-# clear match) gives 0.5; a term match adds about as much as 0.1 of similarity, in the text and again
-# in the title (larger term weights let a word that merely occurs outrank the article's subject); the
-# lexical profile is a learned signal, left to the calibrated blend.
-DEFAULT_BLEND = (5.0, 4.0, 8.0, 0.0, 0.8, 0.8, 0.0)
-DEFAULT_BLEND_INTERCEPT = -2.4
-
-
-@dataclass(frozen=True, kw_only=True)
-class Example:
-    """One item of the history: its text, its labels, and the labels an editor rejected for it."""
-
-    key: str
-    title: str
-    text: str
-    positives: tuple[str, ...] = ()
-    negatives: tuple[str, ...] = ()
-    # When it was last labelled (any increasing number): recent decisions weigh more.
-    at: float = 0.0
-    # An editor decided on it (accepted, added or rejected a label), as opposed to labels imported.
-    decided: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class EngineOptions:
-    """How the learner fits and scores."""
-
-    neighbours: int = DEFAULT_NEIGHBOURS
-    vote_power: float = DEFAULT_VOTE_POWER
-    folds: int = DEFAULT_FOLDS
-    classifier_c: float = DEFAULT_CLASSIFIER_C
-    stack_c: float = DEFAULT_STACK_C
-    min_stack_items: int = DEFAULT_MIN_STACK_ITEMS
-    min_stack_positives: int = DEFAULT_MIN_STACK_POSITIVES
-    min_gate_items: int = DEFAULT_MIN_STACK_ITEMS  # history items that measure the gate (``fit``)
-    seed: int = DEFAULT_SEED
-    half_life: float = DEFAULT_HALF_LIFE
-    max_stack_items: int = DEFAULT_MAX_STACK_ITEMS  # held-out items that fit the blend (``stacking``)
-    max_class_rows: int = DEFAULT_MAX_CLASS_ROWS  # items of each class a label's classifier sees
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScoredLabel:
-    """A label's calibrated score for one item and why."""
-
-    label: str
-    score: float
-    reason: str
-
-
-@dataclass(frozen=True, kw_only=True, eq=False)
-class LabelModel:
-    """A fitted learner: the kNN store, per-label classifiers, prototypes and the stacking weights."""
-
-    labels: tuple[LabelInfo, ...]
-    label_vectors: Vector
-    keys: tuple[str, ...]
-    titles: tuple[str, ...]
-    item_vectors: Vector
-    votes: Matrix
-    classifier_coef: Matrix
-    classifier_intercept: Matrix
-    classifier_active: npt.NDArray[np.bool_]
-    # Labels x ``classifiers.RANK_POINTS``: quantiles of each classifier's logits over its negatives.
-    classifier_ranks: Matrix
-    blend: tuple[float, ...] = DEFAULT_BLEND
-    blend_intercept: float = DEFAULT_BLEND_INTERCEPT
-    threshold: float = DEFAULT_THRESHOLD
-    calibrated: bool = False
-    centre: Vector = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-    options: EngineOptions = field(default_factory=EngineOptions)
-    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
-    metrics: Mapping[str, Any] = field(default_factory=dict)
-    # When each stored item was last labelled (``Example.at``), and the words of the stored items.
-    times: Matrix = field(default_factory=lambda: np.zeros(0))
-    vocabulary: Vocabulary = field(default_factory=Vocabulary)
-    # Rows from ``trained_rows`` on (None: none) are items editors decided on, since training or
-    # before it (``Example.decided``): neighbours only when ``admitted``.
-    trained_rows: int | None = None
-    neighbour_gate: float = -1.0
-
-    @property
-    def label_keys(self) -> tuple[str, ...]:
-        """The normalised labels, in column order."""
-        return tuple(normalize_label(info.label) for info in self.labels)
-
-    @property
-    def row_times(self) -> Matrix:
-        """Each stored item's time (all equal when the model has none)."""
-        return self.times if len(self.times) == len(self.keys) else np.zeros(len(self.keys))
-
-    def admitted(self, similarities: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-        """The stored items that may be neighbours of an item (``similarities``: to each stored item).
-
-        Every item of the history; one editors decided on only when as similar as history items
-        typically are to their nearest item sharing a label (``neighbour_gate``): a decision counts
-        at once for items like it but, newer and so weighing more, does not push aside the history
-        neighbours of items it says little about.
-        """
-        trained = len(self.keys) if self.trained_rows is None else self.trained_rows
-        return np.asarray((np.arange(len(self.keys)) < trained) | (similarities >= self.neighbour_gate))
-
-    @cached_property
-    def history_positives(self) -> Matrix | None:
-        """Per label, how many items of the history carry it (None: no decided items)."""
-        if self.trained_rows is None:
-            return None
-        return np.asarray((self.votes[: self.trained_rows] > 0).sum(axis=0), dtype=np.float64)
-
-    @cached_property
-    def weights(self) -> Matrix:
-        """Each stored item's weight in the kNN votes and the prior (halving every ``half_life`` items)."""
-        return recency_weights(self.row_times, half_life=self.options.half_life)
-
-    @cached_property
-    def log_prior(self) -> Matrix:
-        """Log (weighted) share of labelled items that carry each label (add-one-half smoothed)."""
-        weights = self.weights
-        # Weighted counts rescaled to the number of items: with every weight 1, the plain count.
-        positives = weights @ (self.votes > 0) * (len(self.keys) / max(float(weights.sum()), 1e-12))
-        return np.asarray(np.log((positives + 0.5) / (len(self.keys) + 1.0)), dtype=np.float64)
-
-    @cached_property
-    def profiles(self) -> LabelProfiles:
-        """Each label's profile of title words (``lexical``), from the stored titles and votes."""
-        return label_profiles(self.labels, self.titles, self.votes, self.weights, self.vocabulary)
 
 
 def _sigmoid(values: npt.NDArray[Any]) -> Matrix:
@@ -424,6 +285,7 @@ def _stack(model: LabelModel, examples: Sequence[Example], options: EngineOption
             options=options,
             centre=model.centre,
         )
+        sub = replace(sub, title_rows=model.title_index.selecting(train_rows))
         for row in held_out:
             example = examples[row]
             signals = _signals(sub, model.item_vectors[row], example.title, example.text, rarity=True)

@@ -36,7 +36,8 @@ from medcurate.errors import FrontMatterError, SuggestError
 from medcurate.frontmatter import iter_documents, read_document
 from medcurate.models import normalize_label
 from medcurate.suggest.embedding import Embed, item_text, item_vectors
-from medcurate.suggest.engine import EngineOptions, Example, ScoredLabel, fit, predict
+from medcurate.suggest.engine import fit, predict
+from medcurate.suggest.labelmodel import EngineOptions, Example, ScoredLabel
 
 DEFAULT_K = 3
 DEFAULT_TRAIN_SHARE = 0.7

@@ -31,13 +31,8 @@ import numpy as np
 from medcurate.models import normalize_label
 from medcurate.suggest.classifiers import RANK_POINTS, fit_classifiers
 from medcurate.suggest.embedding import Embed, Vector, item_vectors
-from medcurate.suggest.engine import (
-    Example,
-    LabelModel,
-    ScoredLabel,
-    candidate_labels,
-    vote_matrix,
-)
+from medcurate.suggest.engine import candidate_labels, vote_matrix
+from medcurate.suggest.labelmodel import Example, LabelModel, ScoredLabel
 from medcurate.suggest.labels import label_prototypes
 
 DEFAULT_NOVEL_MIN_SCORE = 0.5
@@ -88,6 +83,7 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
     # Words of items the store did not hold yet (a decided item already counted is not counted twice).
     stored = set(model.keys)
     unseen = [f"{e.title}\n{e.text}" for e in fresh if e.key not in stored]
+    vocabulary = model.vocabulary.adding(unseen)
     return replace(
         model,
         labels=tuple(candidates),
@@ -98,7 +94,9 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
         votes=np.vstack([votes[rows], vote_matrix(fresh, keys)]),
         times=np.concatenate([model.row_times[rows], [e.at for e in fresh]]),
         trained_rows=sum(1 for i in keep if i < trained),
-        vocabulary=model.vocabulary.adding(unseen),
+        title_rows=model.title_index.selecting(rows).adding([e.title for e in fresh]),
+        stem_counts=model.stem_frequencies.adding(unseen, vocabulary),
+        vocabulary=vocabulary,
         classifier_coef=np.vstack([model.classifier_coef, np.zeros((pad, model.classifier_coef.shape[1]))]),
         classifier_intercept=np.concatenate([model.classifier_intercept, np.zeros(pad)]),
         classifier_active=np.concatenate([model.classifier_active, np.zeros(pad, dtype=bool)]),
@@ -168,10 +166,10 @@ def used_labels(model: LabelModel) -> tuple[set[str], int]:
     """The labels the site has used (normalised) and how many stored items carry a label."""
     if not len(model.keys):
         return set(), 0
-    carried = model.votes > 0
+    carried = model.carried
     keys = model.label_keys
-    used = {keys[column] for column in np.flatnonzero(carried.any(axis=0))}
-    return used, int(carried.any(axis=1).sum())
+    used = {keys[column] for column in np.flatnonzero(carried.getnnz(axis=0))}
+    return used, int(np.count_nonzero(carried.getnnz(axis=1)))
 
 
 def neighbour_rejects(model: LabelModel, vector: Vector) -> dict[str, int]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from medcurate.errors import SuggestError
-from medcurate.suggest.engine import EngineOptions, LabelModel
+from medcurate.suggest.labelmodel import EngineOptions, LabelModel
 from medcurate.suggest.labels import LabelInfo, Vocabulary
 
 # 2: the "recent" feature, the items' times and the vocabulary; 3: the "lexical" feature (seven blend

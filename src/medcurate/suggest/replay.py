@@ -31,7 +31,6 @@ from medcurate.settings import Settings
 from medcurate.store.db import Database, open_database
 from medcurate.store.repository import find_item
 from medcurate.suggest.encoders import embedding_cache
-from medcurate.suggest.engine import ScoredLabel
 from medcurate.suggest.evaluate import (
     DEFAULT_K,
     EvaluationReport,
@@ -40,6 +39,7 @@ from medcurate.suggest.evaluate import (
     example_from_file,
     examples_from_dir,
 )
+from medcurate.suggest.labelmodel import ScoredLabel
 from medcurate.suggest.service import latest_model, record_decision, suggest_for_item, train
 
 REPLAY_ACTOR = "replay"

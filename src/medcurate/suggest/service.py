@@ -50,7 +50,8 @@ from medcurate.suggest import DEFAULT_K, KINDS, Suggestion
 from medcurate.suggest.coldstart import enrich_labels
 from medcurate.suggest.embedding import Embed, item_text, stored_space
 from medcurate.suggest.encoders import embedding_cache
-from medcurate.suggest.engine import EngineOptions, Example, LabelModel, fit
+from medcurate.suggest.engine import fit
+from medcurate.suggest.labelmodel import EngineOptions, Example, LabelModel
 from medcurate.suggest.labels import LabelInfo
 from medcurate.suggest.mesh import default_index
 from medcurate.suggest.online import apply_decisions

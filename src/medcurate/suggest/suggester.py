@@ -24,7 +24,8 @@ from medcurate.rules import offering_entries
 from medcurate.suggest import DEFAULT_K, Suggestion
 from medcurate.suggest.coldstart import generality_weight, mesh_candidates
 from medcurate.suggest.embedding import Embed, Vector, item_text, item_vectors
-from medcurate.suggest.engine import LabelModel, ScoredLabel, predict
+from medcurate.suggest.engine import predict
+from medcurate.suggest.labelmodel import LabelModel, ScoredLabel
 from medcurate.suggest.mesh import MeshIndex
 from medcurate.suggest.online import site_first
 
