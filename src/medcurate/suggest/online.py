@@ -72,28 +72,30 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
         label_vectors = np.vstack([label_vectors, label_prototypes(embed, new_labels)])
     keys = [normalize_label(info.label) for info in candidates]
     votes = np.hstack([model.votes, np.zeros((len(model.keys), pad))]) if pad else model.votes
-    replaced = {e.key for e in examples}
-    keep = [i for i, key in enumerate(model.keys) if key not in replaced]
-    # Every row kept (no decided item re-decided): the arrays as they are, not a copy of each.
-    rows: list[int] | slice = keep if len(keep) < len(model.keys) else slice(None)
+    stored = set(model.keys)
+    replaced = {e.key for e in examples} & stored
+    # The rows kept; every row (no decided item re-decided): the arrays as they are, no pass over them.
+    rows: list[int] | slice = (
+        [i for i, key in enumerate(model.keys) if key not in replaced] if replaced else slice(None)
+    )
     # The history rows kept come first; a re-decided history item moves to the decided rows.
     trained = len(model.keys) if model.trained_rows is None else model.trained_rows
+    kept_trained = trained if isinstance(rows, slice) else sum(1 for i in rows if i < trained)
     fresh = [e for e in examples if e.positives or e.negatives]
     fresh_vectors = item_vectors(embed, [e.title for e in fresh], [e.text for e in fresh])
     # Words of items the store did not hold yet (a decided item already counted is not counted twice).
-    stored = set(model.keys)
     unseen = [f"{e.title}\n{e.text}" for e in fresh if e.key not in stored]
     vocabulary = model.vocabulary.adding(unseen)
     return replace(
         model,
         labels=tuple(candidates),
         label_vectors=np.asarray(label_vectors, dtype=np.float32),
-        keys=tuple([model.keys[i] for i in keep] + [e.key for e in fresh]),
-        titles=tuple([model.titles[i] for i in keep] + [e.title for e in fresh]),
+        keys=(*_kept(model.keys, rows), *(e.key for e in fresh)),
+        titles=(*_kept(model.titles, rows), *(e.title for e in fresh)),
         item_vectors=np.vstack([model.item_vectors[rows], fresh_vectors], dtype=np.float32),
         votes=np.vstack([votes[rows], vote_matrix(fresh, keys)]),
         times=np.concatenate([model.row_times[rows], [e.at for e in fresh]]),
-        trained_rows=sum(1 for i in keep if i < trained),
+        trained_rows=kept_trained,
         title_rows=model.title_index.selecting(rows).adding([e.title for e in fresh]),
         stem_counts=model.stem_frequencies.adding(unseen, vocabulary),
         vocabulary=vocabulary,
@@ -102,6 +104,10 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
         classifier_active=np.concatenate([model.classifier_active, np.zeros(pad, dtype=bool)]),
         classifier_ranks=np.vstack([model.classifier_ranks, np.full((pad, RANK_POINTS), np.inf)]),
     )
+
+
+def _kept(values: tuple[str, ...], rows: list[int] | slice) -> tuple[str, ...]:
+    return values[rows] if isinstance(rows, slice) else tuple(values[i] for i in rows)
 
 
 def refit_labels(model: LabelModel, labels: Sequence[str]) -> LabelModel:
