@@ -189,7 +189,7 @@ class LabelModel:
     def stem_frequencies(self) -> StemFrequencies:
         """The vocabulary's stem counts: those carried (``stem_counts``) when they are of this vocabulary."""
         carried = self.stem_counts
-        if carried is not None and carried.vocabulary is self.vocabulary:
+        if carried is not None and carried.vocabulary == self.vocabulary:
             return carried
         return StemFrequencies.of(self.vocabulary)
 

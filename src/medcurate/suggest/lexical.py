@@ -131,10 +131,12 @@ class TitleTerms:
 
     def selecting(self, rows: Sequence[int] | npt.NDArray[np.int64] | slice) -> TitleTerms:
         """Only the rows ``rows``, in that order (the columns stay)."""
-        if isinstance(rows, slice) and rows == slice(None):
-            return self
-        picked = range(len(self.titles))[rows] if isinstance(rows, slice) else rows
-        titles = tuple(self.titles[i] for i in picked)
+        if isinstance(rows, slice):
+            if rows == slice(None):
+                return self
+            titles = self.titles[rows]
+        else:
+            titles = tuple(self.titles[i] for i in rows)
         return TitleTerms(titles=titles, columns=self.columns, rows=sparse.csr_matrix(self.rows[rows]))
 
     def encode(self, texts: Sequence[str]) -> sparse.csr_matrix:

@@ -86,17 +86,21 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
     # Words of items the store did not hold yet (a decided item already counted is not counted twice).
     unseen = [f"{e.title}\n{e.text}" for e in fresh if e.key not in stored]
     vocabulary = model.vocabulary.adding(unseen)
+    title_rows = model.title_index.selecting(rows).adding([e.title for e in fresh])
     return replace(
         model,
         labels=tuple(candidates),
         label_vectors=np.asarray(label_vectors, dtype=np.float32),
-        keys=(*_kept(model.keys, rows), *(e.key for e in fresh)),
-        titles=(*_kept(model.titles, rows), *(e.title for e in fresh)),
+        keys=(
+            *(model.keys[rows] if isinstance(rows, slice) else (model.keys[i] for i in rows)),
+            *(e.key for e in fresh),
+        ),
+        titles=title_rows.titles,
         item_vectors=np.vstack([model.item_vectors[rows], fresh_vectors], dtype=np.float32),
         votes=np.vstack([votes[rows], vote_matrix(fresh, keys)]),
         times=np.concatenate([model.row_times[rows], [e.at for e in fresh]]),
         trained_rows=kept_trained,
-        title_rows=model.title_index.selecting(rows).adding([e.title for e in fresh]),
+        title_rows=title_rows,
         stem_counts=model.stem_frequencies.adding(unseen, vocabulary),
         vocabulary=vocabulary,
         classifier_coef=np.vstack([model.classifier_coef, np.zeros((pad, model.classifier_coef.shape[1]))]),
@@ -104,10 +108,6 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
         classifier_active=np.concatenate([model.classifier_active, np.zeros(pad, dtype=bool)]),
         classifier_ranks=np.vstack([model.classifier_ranks, np.full((pad, RANK_POINTS), np.inf)]),
     )
-
-
-def _kept(values: tuple[str, ...], rows: list[int] | slice) -> tuple[str, ...]:
-    return values[rows] if isinstance(rows, slice) else tuple(values[i] for i in rows)
 
 
 def refit_labels(model: LabelModel, labels: Sequence[str]) -> LabelModel:
