@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 import paths
 from medcurate.config import load_config
@@ -15,7 +17,7 @@ from medcurate.suggest.evaluate import examples_from_dir
 from medcurate.suggest.labelmodel import EngineOptions, Example
 from medcurate.suggest.labels import LabelInfo
 from medcurate.suggest.online import extend
-from medcurate.suggest.persist import load_model, save_model
+from medcurate.suggest.persist import load_model, save_model, stored_format
 from medcurate.suggest.service import topic_labels
 
 FIXTURES = paths.FIXTURES / "suggest"
@@ -134,8 +136,29 @@ def test_enough_history_gives_a_calibrated_model_with_its_own_threshold(
     assert [label for label, _ in reloaded] == [label for label, _ in ranking]
     assert [score for _, score in reloaded] == pytest.approx([score for _, score in ranking])
     assert again.blend == model.blend
-    assert np.array_equal(again.votes, model.votes)
+    assert np.array_equal(again.votes.toarray(), model.votes.toarray())
     assert np.array_equal(again.classifier_ranks, model.classifier_ranks)
+
+
+def test_a_model_written_with_dense_votes_is_read_with_the_same_votes(
+    embed: EmbeddingCache, tmp_path: Path
+) -> None:
+    """A model of format 5 (votes written dense) is read, not retrained: its votes come back sparse."""
+    model = fit(_synthetic_history(), labels=(LabelInfo(label="Ops"),), embed=embed.embed)
+    save_model(model, tmp_path, name="topics")
+    with np.load(tmp_path / "topics.npz") as data:
+        arrays = {key: data[key] for key in data.files if not key.startswith("votes_")}
+    np.savez(tmp_path / "topics.npz", votes=model.votes.toarray(), **arrays)
+    meta = json.loads((tmp_path / "topics.json").read_text(encoding="utf-8"))
+    (tmp_path / "topics.json").write_text(json.dumps({**meta, "format": 5}), encoding="utf-8")
+    again = load_model(tmp_path, name="topics")
+    assert stored_format(tmp_path, name="topics") == 5
+    assert sparse.issparse(again.votes)
+    assert np.array_equal(again.votes.toarray(), model.votes.toarray())
+    title = "hackers encrypted servers with ransomware"
+    reloaded, ranking = _ranking(again, embed, title, title), _ranking(model, embed, title, title)
+    assert [label for label, _ in reloaded] == [label for label, _ in ranking]
+    assert [score for _, score in reloaded] == pytest.approx([score for _, score in ranking])
 
 
 def test_options_change_the_neighbourhood(embed: EmbeddingCache) -> None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from medcurate.suggest.embedding import Vector
@@ -55,21 +56,27 @@ class FittedClassifiers:
 
 
 def fit_classifiers(
-    vectors: Vector, votes: Matrix, *, c: float, max_class_rows: int = DEFAULT_MAX_CLASS_ROWS, seed: int = 0
+    vectors: Vector,
+    votes: Matrix | sparse.spmatrix,
+    *,
+    c: float,
+    max_class_rows: int = DEFAULT_MAX_CLASS_ROWS,
+    seed: int = 0,
 ) -> FittedClassifiers:
     """One balanced logistic regression per label column (none for a label no item or every item has).
 
-    ``votes``: items x labels, positive where an item carries the label; ``c``: the inverse of the
-    regularisation strength; ``max_class_rows``: the most items of each class a fit sees (a larger
-    class is sampled, with ``seed``). The ranks are measured on every stored item.
+    ``votes``: items x labels (dense or sparse), positive where an item carries the label; ``c``: the
+    inverse of the regularisation strength; ``max_class_rows``: the most items of each class a fit
+    sees (a larger class is sampled, with ``seed``). The ranks are measured on every stored item.
     """
     rng = np.random.default_rng(seed)
     n_labels = votes.shape[1]
     coef = np.zeros((n_labels, vectors.shape[1]))
     intercept = np.zeros(n_labels)
     active = np.zeros(n_labels, dtype=bool)
+    carried = _carried_by_column(votes)
     for column in range(n_labels):
-        target = votes[:, column] > 0
+        target = carried[:, column].toarray().ravel()
         if target.all() or not target.any():
             continue
         rows = training_rows(target, max_class_rows=max_class_rows, rng=rng)
@@ -100,26 +107,34 @@ def training_rows(
     return np.sort(np.concatenate(sampled))
 
 
-def negative_quantiles(vectors: Vector, votes: Matrix, coef: Matrix, intercept: Matrix) -> Matrix:
+def negative_quantiles(
+    vectors: Vector, votes: Matrix | sparse.spmatrix, coef: Matrix, intercept: Matrix
+) -> Matrix:
     """Labels x ``RANK_POINTS``: the quantiles of each label's logit over the stored items without it.
 
-    ``vectors``: the stored items; ``votes``: items x labels (positive where an item carries the
-    label); ``coef`` and ``intercept``: the labels' classifiers. A label every item carries has no
+    ``vectors``: the stored items; ``votes``: items x labels, dense or sparse (positive where an item
+    carries the label); ``coef`` and ``intercept``: the labels' classifiers. A label every item carries has no
     negatives: its row is all ``+inf``, so every item ranks 0 for it.
     """
     n_labels = votes.shape[1]
     quantiles = np.full((n_labels, RANK_POINTS), np.inf)
     points = np.linspace(0.0, 1.0, RANK_POINTS)
+    carried = _carried_by_column(votes)
     for first in range(0, n_labels, _COLUMNS_AT_ONCE):
         columns = slice(first, min(first + _COLUMNS_AT_ONCE, n_labels))
         # In the vectors' precision: a float64 product would first copy the whole store to float64.
         logits = np.asarray(vectors @ coef[columns].T.astype(vectors.dtype) + intercept[columns])
-        negative = votes[:, columns] <= 0
+        negative = ~carried[:, columns].toarray()
         for offset in range(logits.shape[1]):
             values = logits[negative[:, offset], offset]
             if len(values):
                 quantiles[first + offset] = np.quantile(values, points)
     return quantiles
+
+
+def _carried_by_column(votes: Matrix | sparse.spmatrix) -> sparse.csc_matrix:
+    """Items x labels, True where the item carries the label, by column: a label's items at once."""
+    return sparse.csc_matrix(votes > 0, dtype=bool)
 
 
 def rank_among_negatives(logits: Matrix, quantiles: Matrix) -> npt.NDArray[np.float64]:

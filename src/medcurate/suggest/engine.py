@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from medcurate.models import normalize_label
@@ -80,6 +81,8 @@ class _Signals:
     neighbours: npt.NDArray[np.int64]
     matched: list[list[str]]
     farther: npt.NDArray[np.int64]  # decided items that voted only for little-known labels
+    # The votes of the neighbours and then the farther items, dense: every label's reason reads them.
+    voter_votes: Matrix
 
 
 def _others(
@@ -102,6 +105,7 @@ def _signals(
     n_labels = len(model.labels)
     features = np.zeros((n_labels, len(FEATURES)))
     neighbours = farther = np.zeros(0, dtype=np.int64)
+    voter_votes = np.zeros((0, n_labels))
     if len(model.keys):
         similarities = model.item_vectors @ vector
         voted = neighbour_votes(
@@ -115,6 +119,7 @@ def _signals(
             history_positives=model.history_positives,
         )
         features[:, 0], neighbours, farther = voted.votes, voted.neighbours, voted.farther
+        voter_votes = model.votes[np.concatenate([neighbours, farther])].toarray()
     if model.classifier_active.any():
         logits = model.classifier_coef @ vector + model.classifier_intercept
         classifier = (_sigmoid(logits) + rank_among_negatives(logits, model.classifier_ranks)) / 2
@@ -127,7 +132,9 @@ def _signals(
     features[:, 4], matched = term_hits(model.labels, f"{title}\n{text}", vocabulary=vocabulary)
     features[:, 5], _ = term_hits(model.labels, title, vocabulary=vocabulary)
     features[:, 6] = model.profiles.match(title)
-    return _Signals(features=features, neighbours=neighbours, matched=matched, farther=farther)
+    return _Signals(
+        features=features, neighbours=neighbours, matched=matched, farther=farther, voter_votes=voter_votes
+    )
 
 
 def _probabilities(model: LabelModel, features: Matrix) -> Matrix:
@@ -143,7 +150,8 @@ def _reason(model: LabelModel, column: int, signals: _Signals) -> str:
     # A decided item that is not a neighbour voted in full only for a label new since training.
     new = model.history_positives is not None and model.history_positives[column] == 0
     voters = [*signals.neighbours, *(signals.farther if new else ())]
-    like = [model.titles[i] for i in voters if model.votes[i, column] > 0 and model.titles[i]]
+    votes = signals.voter_votes[: len(voters), column]
+    like = [model.titles[i] for i, vote in zip(voters, votes, strict=True) if vote > 0 and model.titles[i]]
     if like:
         shown = "; ".join(f"“{_short(title)}”" for title in like[:DEFAULT_REASON_TITLES])
         items = "an item" if len(like) == 1 else f"{len(like)} items"
@@ -151,7 +159,7 @@ def _reason(model: LabelModel, column: int, signals: _Signals) -> str:
     if signals.matched[column]:
         counts = Counter(signals.matched[column]).most_common(3)
         parts.append("mentions " + ", ".join(f"‘{w}’ {n}×" if n > 1 else f"‘{w}’" for w, n in counts))
-    if any(model.votes[i, column] < 0 for i in signals.neighbours):
+    if (signals.voter_votes[: len(signals.neighbours), column] < 0).any():
         parts.append("rejected for a similar item")
     if not parts:
         parts.append(f"close to the label's description ({signals.features[column, 2]:.2f})")
@@ -220,18 +228,19 @@ def candidate_labels(labels: Sequence[LabelInfo], examples: Sequence[Example]) -
     return [*known.values(), *learned]
 
 
-def vote_matrix(examples: Sequence[Example], keys: Sequence[str]) -> Matrix:
+def vote_matrix(examples: Sequence[Example], keys: Sequence[str]) -> sparse.csr_matrix:
     """Items x labels: 1 where the item carries the label, -1 where an editor rejected it, else 0."""
     column = {key: i for i, key in enumerate(keys)}
-    votes = np.zeros((len(examples), len(keys)))
+    cells: dict[tuple[int, int], float] = {}
     for row, example in enumerate(examples):
-        for label in example.negatives:
+        # A label both carried and rejected is carried: the positives are written last.
+        for label, vote in [*((x, -1.0) for x in example.negatives), *((x, 1.0) for x in example.positives)]:
             if (key := normalize_label(label)) in column:
-                votes[row, column[key]] = -1.0
-        for label in example.positives:
-            if (key := normalize_label(label)) in column:
-                votes[row, column[key]] = 1.0
-    return votes
+                cells[row, column[key]] = vote
+    rows = np.fromiter((row for row, _ in cells), dtype=np.int64, count=len(cells))
+    columns = np.fromiter((col for _, col in cells), dtype=np.int64, count=len(cells))
+    values = np.fromiter(cells.values(), dtype=np.float64, count=len(cells))
+    return sparse.csr_matrix((values, (rows, columns)), shape=(len(examples), len(keys)))
 
 
 def _assemble(
@@ -271,7 +280,7 @@ def _stack(model: LabelModel, examples: Sequence[Example], options: EngineOption
     n_items = len(examples)
     # Calibrated on the labels the site uses: a configured topic nobody chose would teach the
     # blend only that term and prototype matches mislead (``online.site_first`` ranks those).
-    used = (model.votes > 0).any(axis=0)
+    used = model.carried.getnnz(axis=0) > 0
     rows: list[Matrix] = []
     targets: list[Matrix] = []
     for train_rows, held_out in stacking_folds(
@@ -290,7 +299,7 @@ def _stack(model: LabelModel, examples: Sequence[Example], options: EngineOption
             example = examples[row]
             signals = _signals(sub, model.item_vectors[row], example.title, example.text, rarity=True)
             rows.append(signals.features[used])
-            targets.append((model.votes[row, used] > 0).astype(float))
+            targets.append(model.carried[row].toarray().ravel()[used])
     features = np.vstack(rows)
     target = np.concatenate(targets)
     stacker = LogisticRegression(C=options.stack_c, max_iter=2000)
@@ -346,7 +355,7 @@ def fit(
         options=options,
         centre=centre,
     )
-    positives = int((model.votes > 0).sum())
+    positives = model.carried.nnz
     model = replace(
         model,
         metrics={"items": len(labelled), "labels": len(candidates), "positives": positives},

@@ -100,7 +100,9 @@ class LabelModel:
     keys: tuple[str, ...]
     titles: tuple[str, ...]
     item_vectors: Vector
-    votes: Matrix
+    # Items x labels: 1 where the item carries the label, -1 where an editor rejected it. Sparse: an
+    # item carries or rejects a few of the site's labels, so the store grows with its labels' uses.
+    votes: sparse.csr_matrix
     classifier_coef: Matrix
     classifier_intercept: Matrix
     classifier_active: npt.NDArray[np.bool_]
@@ -155,14 +157,9 @@ class LabelModel:
         return np.asarray(self.carried[: self.trained_rows].sum(axis=0), dtype=np.float64).ravel()
 
     @cached_property
-    def sparse_votes(self) -> sparse.csr_matrix:
-        """``votes`` as a sparse matrix: an item carries or rejects few of the labels."""
-        return sparse.csr_matrix(self.votes)
-
-    @cached_property
     def carried(self) -> sparse.csr_matrix:
         """Items x labels, 1 where the stored item carries the label."""
-        return sparse.csr_matrix(self.sparse_votes > 0, dtype=np.float64)
+        return sparse.csr_matrix(self.votes > 0, dtype=np.float64)
 
     @cached_property
     def weights(self) -> Matrix:
@@ -196,6 +193,4 @@ class LabelModel:
     @cached_property
     def profiles(self) -> LabelProfiles:
         """Each label's profile of title words (``lexical``), from the stored titles and votes."""
-        return label_profiles(
-            self.labels, self.title_index, self.sparse_votes, self.weights, self.stem_frequencies
-        )
+        return label_profiles(self.labels, self.title_index, self.votes, self.weights, self.stem_frequencies)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from medcurate.suggest.embedding import EMBEDDING_DIM, Embed, Vector, normalise_rows
 from medcurate.suggest.mesh import mesh_words
@@ -146,20 +147,23 @@ def term_hits(
     return hits, matched
 
 
-def typical_neighbour_similarity(vectors: Vector, votes: Matrix, *, chunk: int = 1024) -> float:
+def typical_neighbour_similarity(
+    vectors: Vector, votes: Matrix | sparse.csr_matrix, *, chunk: int = 1024
+) -> float:
     """The median, over items carrying a label, of their similarity to the nearest other item sharing one.
 
-    ``vectors``: normalised item vectors; ``votes``: items x labels (> 0: carries it). -1 (every
-    similarity passes) when no two items share a label. Computed in row chunks, so memory grows with
-    the items, not with their square.
+    ``vectors``: normalised item vectors; ``votes``: items x labels (> 0: carries it), dense or
+    sparse. -1 (every similarity passes) when no two items share a label. Computed in row chunks, so
+    memory grows with the items, not with their square.
     """
-    carried = (votes > 0).astype(np.float32)
-    rows = np.flatnonzero(carried.any(axis=1))
+    carried = sparse.csr_matrix(votes > 0, dtype=np.float32)
+    rows = np.flatnonzero(carried.getnnz(axis=1))
+    labelled = carried[rows].T.tocsc()
     nearest: list[float] = []
     for start in range(0, len(rows), chunk):
         block = rows[start : start + chunk]
         similarities = vectors[block] @ vectors[rows].T
-        shares = (carried[block] @ carried[rows].T) > 0
+        shares = (carried[block] @ labelled).toarray() > 0
         shares[np.arange(len(block)), np.arange(start, start + len(block))] = False  # not itself
         best = np.where(shares, similarities, -np.inf).max(axis=1)
         nearest.extend(float(b) for b in best if np.isfinite(b))

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from medcurate.suggest.labels import Matrix
 
@@ -43,7 +44,7 @@ def neighbour_votes(
     similarities: npt.NDArray[np.floating],
     candidates: npt.NDArray[np.bool_],
     admitted: npt.NDArray[np.bool_],
-    votes: Matrix,
+    votes: Matrix | sparse.csr_matrix,
     recency: Matrix,
     count: int,
     vote_power: float,
@@ -55,7 +56,7 @@ def neighbour_votes(
         similarities: the item's similarity to each stored item.
         candidates: the stored items that may be its neighbours (not the item itself).
         admitted: the stored items that vote in full (the history, and decided items close enough).
-        votes: stored items x labels (1, -1 or 0).
+        votes: stored items x labels (1, -1 or 0), dense or sparse.
         recency: each stored item's weight for how recently it was labelled.
         count: how many neighbours vote.
         vote_power: how sharply a nearer neighbour outweighs a farther one.
@@ -74,12 +75,12 @@ def neighbour_votes(
     total = float(weights.sum())
     if total <= 0:
         return NeighbourVotes(votes=feature, neighbours=neighbours)
-    feature = weights @ votes[neighbours] / total
+    feature = np.asarray(votes[neighbours].T @ weights) / total
     if history_positives is None:
         return NeighbourVotes(votes=feature, neighbours=neighbours)
     farther = nearest[~admitted[nearest]]
-    shrunk = votes[farther] / (history_positives + 1.0)
-    feature = np.clip(feature + weighed(farther) @ shrunk / total, -1.0, 1.0)
+    shrunk = np.asarray(votes[farther].T @ weighed(farther)) / (history_positives + 1.0)
+    feature = np.clip(feature + shrunk / total, -1.0, 1.0)
     return NeighbourVotes(votes=feature, neighbours=neighbours, farther=farther)
 
 

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import sparse
 
 from medcurate.models import normalize_label
 from medcurate.suggest.classifiers import RANK_POINTS, fit_classifiers
@@ -71,7 +72,10 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
     if new_labels:
         label_vectors = np.vstack([label_vectors, label_prototypes(embed, new_labels)])
     keys = [normalize_label(info.label) for info in candidates]
-    votes = np.hstack([model.votes, np.zeros((len(model.keys), pad))]) if pad else model.votes
+    votes = model.votes
+    if pad:  # new label columns, empty: the same entries in a wider matrix
+        wider = (len(model.keys), len(keys))
+        votes = sparse.csr_matrix((votes.data, votes.indices, votes.indptr), shape=wider)
     stored = set(model.keys)
     replaced = {e.key for e in examples} & stored
     # The rows kept; every row (no decided item re-decided): the arrays as they are, no pass over them.
@@ -97,7 +101,7 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
         ),
         titles=title_rows.titles,
         item_vectors=np.vstack([model.item_vectors[rows], fresh_vectors], dtype=np.float32),
-        votes=np.vstack([votes[rows], vote_matrix(fresh, keys)]),
+        votes=sparse.vstack([votes[rows], vote_matrix(fresh, keys)], format="csr"),
         times=np.concatenate([model.row_times[rows], [e.at for e in fresh]]),
         trained_rows=kept_trained,
         title_rows=title_rows,
@@ -185,8 +189,8 @@ def neighbour_rejects(model: LabelModel, vector: Vector) -> dict[str, int]:
     similarities = model.item_vectors @ vector
     nearest = np.argsort(-similarities, kind="stable")[: model.options.neighbours]
     votes = model.votes[nearest]
-    rejects = (votes < 0).sum(axis=0)
-    net = rejects - (votes > 0).sum(axis=0)
+    rejects = np.asarray((votes < 0).sum(axis=0)).ravel()
+    net = rejects - np.asarray((votes > 0).sum(axis=0)).ravel()
     keys = model.label_keys
     return {keys[c]: int(rejects[c]) for c in np.flatnonzero(net > 0)}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from medcurate.errors import SuggestError
 from medcurate.suggest.labelmodel import EngineOptions, LabelModel
@@ -18,12 +19,13 @@ from medcurate.suggest.labels import LabelInfo, Vocabulary
 
 # 2: the "recent" feature, the items' times and the vocabulary; 3: the "lexical" feature (seven blend
 # weights); 4: the neighbour gate of decided items; 5: each classifier's quantiles over its label's
-# negatives (``classifiers``). A model of an older format is retrained.
-FORMAT_VERSION = 5
+# negatives (``classifiers``); 6: the votes sparse (their entries, columns and row offsets). A model
+# of a format this code cannot read is retrained; one of format 5 is read, its dense votes made sparse.
+FORMAT_VERSION = 6
+READABLE_FORMATS = frozenset({5, FORMAT_VERSION})
 _ARRAYS = (
     "label_vectors",
     "item_vectors",
-    "votes",
     "classifier_coef",
     "classifier_intercept",
     "classifier_active",
@@ -41,6 +43,10 @@ def save_model(model: LabelModel, directory: Path, *, name: str) -> None:
         centre=model.centre,
         words=np.array(list(words), dtype=str),
         word_counts=np.array(list(words.values()), dtype=np.int64),
+        votes_data=model.votes.data,
+        votes_indices=model.votes.indices,
+        votes_indptr=model.votes.indptr,
+        votes_shape=np.array(model.votes.shape, dtype=np.int64),
         **{key: getattr(model, key) for key in _ARRAYS},
     )
     meta: dict[str, Any] = {
@@ -72,14 +78,25 @@ def stored_format(directory: Path, *, name: str) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _stored_votes(data: Any) -> sparse.csr_matrix:
+    """The votes of an open ``.npz``: sparse from format 6 on, dense before."""
+    if "votes_data" not in data.files:
+        return sparse.csr_matrix(np.asarray(data["votes"], dtype=np.float64))
+    shape = tuple(int(n) for n in data["votes_shape"])
+    return sparse.csr_matrix(
+        (data["votes_data"].astype(np.float64), data["votes_indices"], data["votes_indptr"]), shape=shape
+    )
+
+
 def load_model(directory: Path, *, name: str) -> LabelModel:
     """Read the model ``name`` from ``directory`` (``SuggestError`` when unreadable or of another format)."""
-    if stored_format(directory, name=name) not in (FORMAT_VERSION, None):
+    if stored_format(directory, name=name) not in {*READABLE_FORMATS, None}:
         raise SuggestError(f"the model in {directory} has another format; run `medcurate topics train`")
     try:
         meta = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
         with np.load(directory / f"{name}.npz", allow_pickle=False) as data:
             arrays = {key: np.asarray(data[key]) for key in _ARRAYS}
+            votes = _stored_votes(data)
             # Models written before prototypes were centred have none: measured from the origin.
             centre = np.asarray(data["centre"]) if "centre" in data.files else np.zeros(0)
             words = {str(w): int(n) for w, n in zip(data["words"], data["word_counts"], strict=True)}
@@ -97,7 +114,7 @@ def load_model(directory: Path, *, name: str) -> LabelModel:
         keys=tuple(meta["keys"]),
         titles=tuple(meta["titles"]),
         item_vectors=arrays["item_vectors"].astype(np.float32),
-        votes=arrays["votes"].astype(np.float64),
+        votes=votes,
         classifier_coef=arrays["classifier_coef"].astype(np.float64),
         classifier_intercept=arrays["classifier_intercept"].astype(np.float64),
         classifier_active=arrays["classifier_active"].astype(bool),

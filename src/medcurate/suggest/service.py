@@ -55,7 +55,7 @@ from medcurate.suggest.labelmodel import EngineOptions, Example, LabelModel
 from medcurate.suggest.labels import LabelInfo
 from medcurate.suggest.mesh import default_index
 from medcurate.suggest.online import apply_decisions
-from medcurate.suggest.persist import FORMAT_VERSION, load_model, save_model, stored_format
+from medcurate.suggest.persist import FORMAT_VERSION, READABLE_FORMATS, load_model, save_model, stored_format
 from medcurate.suggest.suggester import EmbeddingSuggester
 from medcurate.suggest.terms import domain_centre
 
@@ -266,13 +266,13 @@ def load_suggester(database: Database, *, settings: Settings) -> EmbeddingSugges
     """The newest model as a suggester, with the decisions taken since its training applied.
 
     Trains a first model when none exists yet (a fresh site: the cold start), a new one when the
-    newest was written in an older format (``persist.FORMAT_VERSION``), and when it was fitted with
-    another encoder than ``settings.embedding`` (its vectors are re-embedded: two vector spaces are
-    never compared).
+    newest was written in a format this code cannot read (``persist.READABLE_FORMATS``), and when it
+    was fitted with another encoder than ``settings.embedding`` (its vectors are re-embedded: two
+    vector spaces are never compared).
     """
     row = latest_model(database)
     stored = stored_format(Path(row.path), name="topics") if row is not None else None
-    if row is not None and stored not in (FORMAT_VERSION, None):
+    if row is not None and stored not in {*READABLE_FORMATS, None}:
         LOGGER.warning("model %s has format %s, not %s: retraining", row.version, stored, FORMAT_VERSION)
         row = None
     if row is None:
