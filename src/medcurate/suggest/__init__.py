@@ -8,6 +8,7 @@ classifiers, MeSH term matching). The modules:
 - ``static``: the fast encoder, distilled from MiniLM; ``encoders``: the one chosen by name;
 - ``mesh``: the MeSH descriptor vocabulary and exact phrase matching of its names;
 - ``engine``: the learner (pure: texts and labels in, a calibrated model out);
+- ``labelmodel``: a fitted model, an immutable value; ``rowstore``: its item vectors, grown in place;
 - ``persist``: models on disk (``.npz`` + JSON, no pickle);
 - ``suggester``: ``EmbeddingSuggester`` (topics, MeSH, communities, offerings);
 - ``evaluate``: P@1, hit@3, micro-F1 and the ceiling, next to a TF-IDF baseline;

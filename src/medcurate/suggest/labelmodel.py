@@ -6,7 +6,8 @@ what is derived from its store (the recency weights, the prior, the labels' titl
 is computed once per model, on first use. The stems of the stored titles and the stem counts of the
 stored texts are carried from a model to the one that extends it (``title_rows``, ``stem_counts``),
 so that an editor's decision stems its own item's words, not every stored item's, before the next
-suggestion.
+suggestion; the item vectors are a view of an array with spare rows (``rowstore``), so that a decision
+writes its own item's vector, not a copy of the store.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from medcurate.suggest.embedding import Vector
 from medcurate.suggest.labels import LabelInfo, Matrix, Vocabulary
 from medcurate.suggest.lexical import LabelProfiles, StemFrequencies, TitleTerms, label_profiles
 from medcurate.suggest.neighbours import recency_weights
+from medcurate.suggest.rowstore import GrowingRows
 from medcurate.suggest.stacking import DEFAULT_MAX_STACK_ITEMS, DEFAULT_THRESHOLD
 
 FEATURES = ("knn", "classifier", "prototype", "prior", "term", "title_term", "lexical")
@@ -127,6 +129,8 @@ class LabelModel:
     # vocabulary's stem counts (``stem_frequencies``).
     title_rows: TitleTerms | None = None
     stem_counts: StemFrequencies | None = None
+    # The array ``item_vectors`` is a view of, when it has spare rows for the next decision (``online``).
+    vector_rows: GrowingRows | None = None
 
     @property
     def label_keys(self) -> tuple[str, ...]:

@@ -35,6 +35,7 @@ from medcurate.suggest.embedding import Embed, Vector, item_vectors
 from medcurate.suggest.engine import candidate_labels, vote_matrix
 from medcurate.suggest.labelmodel import Example, LabelModel, ScoredLabel
 from medcurate.suggest.labels import label_prototypes
+from medcurate.suggest.rowstore import appended
 
 DEFAULT_NOVEL_MIN_SCORE = 0.5
 DEFAULT_NOVEL_MARGIN = 0.3
@@ -91,6 +92,10 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
     unseen = [f"{e.title}\n{e.text}" for e in fresh if e.key not in stored]
     vocabulary = model.vocabulary.adding(unseen)
     title_rows = model.title_index.selecting(rows).adding([e.title for e in fresh])
+    # With every row kept, the new vectors are written after the store's in its array when it has room.
+    vector_rows, vectors = appended(
+        model.item_vectors[rows], np.asarray(fresh_vectors, dtype=np.float32), store=model.vector_rows
+    )
     return replace(
         model,
         labels=tuple(candidates),
@@ -100,7 +105,8 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
             *(e.key for e in fresh),
         ),
         titles=title_rows.titles,
-        item_vectors=np.vstack([model.item_vectors[rows], fresh_vectors], dtype=np.float32),
+        item_vectors=vectors,
+        vector_rows=vector_rows,
         votes=sparse.vstack([votes[rows], vote_matrix(fresh, keys)], format="csr"),
         times=np.concatenate([model.row_times[rows], [e.at for e in fresh]]),
         trained_rows=kept_trained,
