@@ -17,7 +17,7 @@ from medcurate.store.db import Database, open_database
 from medcurate.store.repository import all_items
 from medcurate.suggest import Suggestion
 from medcurate.suggest.embedding import item_vectors
-from medcurate.suggest.engine import fit
+from medcurate.suggest.engine import fit, predict
 from medcurate.suggest.labelmodel import EngineOptions, Example, ScoredLabel
 from medcurate.suggest.labels import typical_neighbour_similarity
 from medcurate.suggest.neighbours import recency_weights
@@ -243,3 +243,37 @@ def test_a_decision_carries_the_stored_titles_stems_and_matches_as_a_model_built
     # Rows carried for other titles are not used: the model's own titles are stemmed.
     stale = replace(updated, title_rows=model.title_index)
     assert stale.title_index.titles == updated.titles
+
+
+def test_a_second_decision_on_an_item_relabels_its_row_as_a_first_decision_would() -> None:
+    model = fit(two_label_history(40), labels=(), embed=fake_embed)
+    first = Example(
+        key="item:new", title="new", text="story", positives=("Site: Own",), at=100.0, decided=True
+    )
+    once = apply_decisions(model, [first], embed=fake_embed)
+    # The editor then adds the other label and rejects the first: the same item, the same text.
+    again = replace(first, positives=("Site: Other",), negatives=("Site: Own",), at=101.0)
+    twice = apply_decisions(once, [again], embed=fake_embed)
+    assert twice.keys == once.keys and twice.item_vectors is once.item_vectors  # nothing copied or moved
+    row, own, other = (
+        len(once.keys) - 1,
+        twice.label_keys.index("site: own"),
+        twice.label_keys.index("site: other"),
+    )
+    assert (twice.votes[row, own], twice.votes[row, other], twice.row_times[row]) == (-1.0, 1.0, 101.0)
+    assert (once.votes[row, own], once.votes[row, other]) == (1.0, 0.0)  # the earlier model is as it was
+    # The same model as the item decided once with those labels.
+    afresh = apply_decisions(model, [again], embed=fake_embed)
+    assert np.array_equal(twice.votes.toarray(), afresh.votes.toarray())
+    vector = item_vectors(fake_embed, ["new"], ["story"])[0]
+    ranked = {s.label: s.score for s in predict(twice, vector=vector, title="new", text="story")}
+    expected = {s.label: s.score for s in predict(afresh, vector=vector, title="new", text="story")}
+    assert ranked == pytest.approx(expected)
+    # A new text, or a label new to the model, is the item decided afresh: its row moves to the end.
+    edited = apply_decisions(twice, [replace(again, text="story, corrected")], embed=fake_embed)
+    assert edited.keys[-1] == "item:new" and not np.array_equal(
+        edited.item_vectors[-1], twice.item_vectors[-1]
+    )
+    added = apply_decisions(twice, [replace(again, positives=("Site: Brand New",))], embed=fake_embed)
+    assert added.keys == twice.keys and added.label_keys[-1] == "site: brand new"
+    assert added.votes[row, added.label_keys.index("site: brand new")] == 1.0

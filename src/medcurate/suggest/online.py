@@ -23,6 +23,7 @@ Pure: a fitted ``LabelModel`` and the decided items in, an updated model or a re
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -64,19 +65,10 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
     New labels become candidates (through their prototype, the neighbours' votes and their recent
     use); the classifiers wait for ``refit_labels`` or the next ``train``.
     """
+    model, examples = _relabelled_in_place(model, examples, embed=embed)
     if not examples:
         return model
-    candidates = candidate_labels(model.labels, examples)
-    new_labels = candidates[len(model.labels) :]
-    label_vectors = model.label_vectors
-    pad = len(new_labels)
-    if new_labels:
-        label_vectors = np.vstack([label_vectors, label_prototypes(embed, new_labels)])
-    keys = [normalize_label(info.label) for info in candidates]
-    votes = model.votes
-    if pad:  # new label columns, empty: the same entries in a wider matrix
-        wider = (len(model.keys), len(keys))
-        votes = sparse.csr_matrix((votes.data, votes.indices, votes.indptr), shape=wider)
+    model = _with_candidates(model, examples, embed=embed)
     stored = set(model.keys)
     replaced = {e.key for e in examples} & stored
     # The rows kept; every row (no decided item re-decided): the arrays as they are, no pass over them.
@@ -98,8 +90,6 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
     )
     return replace(
         model,
-        labels=tuple(candidates),
-        label_vectors=np.asarray(label_vectors, dtype=np.float32),
         keys=(
             *(model.keys[rows] if isinstance(rows, slice) else (model.keys[i] for i in rows)),
             *(e.key for e in fresh),
@@ -107,17 +97,81 @@ def extend(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> L
         titles=title_rows.titles,
         item_vectors=vectors,
         vector_rows=vector_rows,
-        votes=sparse.vstack([votes[rows], vote_matrix(fresh, keys)], format="csr"),
+        votes=sparse.vstack([model.votes[rows], vote_matrix(fresh, model.label_keys)], format="csr"),
         times=np.concatenate([model.row_times[rows], [e.at for e in fresh]]),
         trained_rows=kept_trained,
         title_rows=title_rows,
         stem_counts=model.stem_frequencies.adding(unseen, vocabulary),
         vocabulary=vocabulary,
+    )
+
+
+def _with_candidates(model: LabelModel, examples: Sequence[Example], *, embed: Embed) -> LabelModel:
+    """The model with every label ``examples`` carry among its candidates (new columns: empty, unfitted)."""
+    candidates = candidate_labels(model.labels, examples)
+    new_labels = candidates[len(model.labels) :]
+    if not new_labels:
+        return model
+    pad, votes = len(new_labels), model.votes
+    return replace(
+        model,
+        labels=tuple(candidates),
+        label_vectors=np.vstack([model.label_vectors, label_prototypes(embed, new_labels)], dtype=np.float32),
+        # The same entries in a wider matrix.
+        votes=sparse.csr_matrix(
+            (votes.data, votes.indices, votes.indptr), shape=(votes.shape[0], len(candidates))
+        ),
         classifier_coef=np.vstack([model.classifier_coef, np.zeros((pad, model.classifier_coef.shape[1]))]),
         classifier_intercept=np.concatenate([model.classifier_intercept, np.zeros(pad)]),
         classifier_active=np.concatenate([model.classifier_active, np.zeros(pad, dtype=bool)]),
         classifier_ranks=np.vstack([model.classifier_ranks, np.full((pad, RANK_POINTS), np.inf)]),
     )
+
+
+def _relabelled_in_place(
+    model: LabelModel, examples: Sequence[Example], *, embed: Embed
+) -> tuple[LabelModel, list[Example]]:
+    """The model with the decided items it holds among its decided rows relabelled there, and the rest.
+
+    An editor often decides on one item several times (a label accepted, then another added). Such an
+    item keeps its row when its text is the same and it carries no label new to the model: its votes and
+    its time change, its vector and title do not, so no array of the store is copied or moved. A
+    history item an editor decides on moves to the decided rows (behind the gate), as ``extend`` does.
+    """
+    trained = len(model.keys) if model.trained_rows is None else model.trained_rows
+    decided_keys = model.keys[trained:]
+    known = set(model.label_keys)
+    once = Counter(e.key for e in examples)
+    rows: dict[int, Example] = {}
+    for example in examples:
+        labels = (*example.positives, *example.negatives)
+        if once[example.key] != 1 or example.key not in decided_keys or not labels:
+            continue
+        if all(normalize_label(label) in known for label in labels):
+            rows[trained + decided_keys.index(example.key)] = example
+    vectors = item_vectors(embed, [e.title for e in rows.values()], [e.text for e in rows.values()])
+    rows = {
+        row: example
+        for (row, example), vector in zip(rows.items(), vectors, strict=True)
+        if model.titles[row] == example.title and np.array_equal(model.item_vectors[row], vector)
+    }
+    if not rows:
+        return model, list(examples)
+    indices = np.fromiter(rows, dtype=np.int64, count=len(rows))
+    kept = np.ones(len(model.keys))
+    kept[indices] = 0.0
+    # Items x relabelled items, 1 where the relabelled item's row is: its new votes put in that row.
+    placing = sparse.csr_matrix(
+        (np.ones(len(rows)), (indices, np.arange(len(rows)))), shape=(len(kept), len(rows))
+    )
+    votes = sparse.csr_matrix(
+        sparse.diags(kept) @ model.votes + placing @ vote_matrix(list(rows.values()), model.label_keys)
+    )
+    votes.eliminate_zeros()  # the old votes of those rows, multiplied away
+    times = model.row_times.copy()
+    times[indices] = [example.at for example in rows.values()]
+    placed = {id(example) for example in rows.values()}
+    return replace(model, votes=votes, times=times), [e for e in examples if id(e) not in placed]
 
 
 def refit_labels(model: LabelModel, labels: Sequence[str]) -> LabelModel:
