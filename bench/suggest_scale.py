@@ -4,8 +4,9 @@ Run ``python bench/suggest_scale.py`` from the repository root (``--items 2000,5
 ``--peer-up-to 5000``, ``--json``). For each size it fits the learner (``engine.fit``, as
 ``topics train`` does once the texts are embedded), applies one editor's decision to it
 (``online.apply_decisions``) and times the next suggestion on the updated model (``engine.predict``,
-its first on that model: what is derived from the store is computed then) and a second decision on
-the same item (the editor rejects a label of that suggestion), with the
+its first on that model: what is derived from the store is computed then), a suggestion on that
+model in use (site-first, as the suggester ranks) and a second decision on the same item (the editor
+rejects a label of that suggestion), with the
 default options and, as the peer in the same run, with no cap on the rows a label's classifier sees
 or on the held-out items that fit the blend (the learner before the caps). The peer's training is
 run up to ``--peer-up-to`` items only: it grows with the square of the store. Quality is measured on
@@ -39,7 +40,7 @@ from medcurate.suggest.embedding import item_vectors
 from medcurate.suggest.engine import fit, predict
 from medcurate.suggest.labelmodel import EngineOptions, Example, LabelModel
 from medcurate.suggest.labels import LabelInfo
-from medcurate.suggest.online import OnlineOptions, apply_decisions
+from medcurate.suggest.online import OnlineOptions, apply_decisions, site_first
 
 DIMENSIONS = 384
 VOCABULARY = 20_000
@@ -119,11 +120,12 @@ def editor_rounds(
     model: LabelModel, decided: Sequence[Example], probe: Example, embed: WordVectors
 ) -> dict[str, Any]:
     """Median seconds of an editor's decision (each on the model the last one left), of the next
-    suggestion (the first on the updated model), and of a second decision on the same item (a label
-    it does not carry rejected, after that suggestion)."""
+    suggestion (the first on the updated model), of a suggestion on that model in use (ranked as
+    the suggester ranks, site-first), and of a second decision on the same item (a label it does not
+    carry rejected, after that suggestion)."""
     vector = item_vectors(embed, [probe.title], [probe.text])[0]
     predict(model, vector=vector, title=probe.title, text=probe.text, key=probe.key)
-    decisions, suggestions, second_decisions = [], [], []
+    decisions, suggestions, in_use, second_decisions = [], [], [], []
     for example in decided:
         started = time.perf_counter()
         model = apply_decisions(model, [replace(example, decided=True)], embed=embed)
@@ -131,6 +133,13 @@ def editor_rounds(
         started = time.perf_counter()
         ranking = predict(model, vector=vector, title=probe.title, text=probe.text, key=probe.key)
         suggestions.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        site_first(
+            predict(model, vector=vector, title=probe.title, text=probe.text, key=probe.key),
+            model,
+            vector=vector,
+        )
+        in_use.append(time.perf_counter() - started)
         rejected = next(s.label for s in ranking if s.label not in example.positives)
         again = replace(example, decided=True, negatives=(rejected,), at=example.at + 0.5)
         started = time.perf_counter()
@@ -139,6 +148,7 @@ def editor_rounds(
     return {
         "decision_s": round(statistics.median(decisions), 2),
         "next_suggestion_s": round(statistics.median(suggestions), 2),
+        "suggestion_in_use_s": round(statistics.median(in_use), 3),
         "second_decision_s": round(statistics.median(second_decisions), 2),
     }
 
@@ -202,14 +212,21 @@ def main() -> int:
         return 0
     print(f"load {load[0]} -> {load[1]}, peak RSS {peak_mb} MB")
     print(
-        "| items | fit s | one decision s | the next suggestion s | a second decision on the item s | P@1 |"
-        "  (each: capped / uncapped)"
+        "| items | fit s | one decision s | the next suggestion s | a suggestion in use s"
+        " | a second decision on the item s | P@1 |  (each: capped / uncapped)"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
         cells = [
             " / ".join(str(row[kind].get(figure, "not run")) for kind in ("capped", "uncapped"))
-            for figure in ("fit_s", "decision_s", "next_suggestion_s", "second_decision_s", "p_at_1")
+            for figure in (
+                "fit_s",
+                "decision_s",
+                "next_suggestion_s",
+                "suggestion_in_use_s",
+                "second_decision_s",
+                "p_at_1",
+            )
         ]
         print(f"| {row['items']:,} | " + " | ".join(cells) + " |")
     return 0

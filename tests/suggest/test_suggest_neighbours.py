@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from medcurate.suggest.embedding import item_vectors
 from medcurate.suggest.engine import contributions, fit, predict
 from medcurate.suggest.labelmodel import FEATURES, Example
-from medcurate.suggest.neighbours import neighbour_votes
+from medcurate.suggest.neighbours import nearest_first, neighbour_votes
 from medcurate.suggest.online import apply_decisions
 from suggestsupport import fake_embed, two_label_history
 
@@ -81,6 +81,46 @@ def test_the_votes_stay_within_minus_one_and_one(seed: int, count: int) -> None:
     ).votes
     assert feature.shape == (labels,)
     assert np.all(np.abs(feature) <= 1.0 + 1e-12)
+
+
+# Few distinct values, so that ties (a story stored twice) and -inf (an item that may not vote) occur.
+_SIMILARITY_VALUES = st.sampled_from([-np.inf, -0.5, 0.0, 0.25, 0.5, 0.75, 0.9, 1.0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_SIMILARITY_VALUES, max_size=40), st.integers(min_value=0, max_value=45))
+def test_the_nearest_first_are_what_a_stable_sort_begins_with(values: list[float], count: int) -> None:
+    similarities = np.array(values, dtype=np.float64)
+    expected = np.argsort(-similarities, kind="stable")[:count]
+    assert nearest_first(similarities, count).tolist() == expected.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=10_000), count=st.integers(min_value=1, max_value=12))
+def test_the_neighbours_are_those_of_a_sort_of_every_item_when_most_are_not_admitted(
+    seed: int, count: int
+) -> None:
+    """The nearest are taken a few at a time, deeper until ``count`` are admitted: the same as sorting all."""
+    generator = np.random.default_rng(seed)
+    items = 60
+    similarities = np.round(generator.uniform(-1, 1, items), 1)  # rounded: ties
+    candidates = generator.random(items) < 0.9
+    admitted = generator.random(items) < 0.2  # most of the nearest are not admitted: several rounds
+    voted = neighbour_votes(
+        similarities=similarities,
+        candidates=candidates,
+        admitted=admitted,
+        votes=generator.choice([-1.0, 0.0, 1.0], size=(items, 3)),
+        recency=np.ones(items),
+        count=count,
+        vote_power=1.0,
+        history_positives=np.zeros(3),
+    )
+    ranked = np.argsort(-np.where(candidates, similarities, -np.inf), kind="stable")[: int(candidates.sum())]
+    nearest = ranked[:count]
+    assert voted.neighbours.tolist() == ranked[admitted[ranked]][:count].tolist()
+    if np.maximum(similarities[voted.neighbours], 0.0).sum() > 0:  # else nobody votes, farther or not
+        assert voted.farther.tolist() == nearest[~admitted[nearest]].tolist()
 
 
 def test_a_label_added_since_training_reaches_an_item_too_far_for_the_gate() -> None:

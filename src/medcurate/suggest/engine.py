@@ -88,10 +88,27 @@ class _Signals:
 def _others(
     model: LabelModel, similarities: npt.NDArray[Any], *, key: str, title: str
 ) -> npt.NDArray[np.bool_]:
-    """The stored items that are not the item being scored (by key, or same title and text)."""
-    same = np.array([k == key for k in model.keys], dtype=bool) if key else np.zeros(len(model.keys), bool)
-    titles = np.array([t == title for t in model.titles], dtype=bool)
-    return np.asarray(~(same | (titles & (similarities >= SELF_SIMILARITY))), dtype=bool)
+    """The stored items that are not the item being scored (by key, or same title and text).
+
+    Only the items about as similar as a copy have their titles compared, and the keys are searched by
+    ``tuple.index``: a suggestion on a large store does not compare every stored key and title in Python.
+    """
+    same = np.zeros(len(model.keys), dtype=bool)
+    if key:
+        same[_positions(model.keys, key)] = True
+    close = np.flatnonzero(similarities >= SELF_SIMILARITY)
+    same[[i for i in close if model.titles[i] == title]] = True
+    return ~same
+
+
+def _positions(values: tuple[str, ...], value: str) -> list[int]:
+    """Every index of ``value`` in ``values``."""
+    found: list[int] = []
+    while True:
+        try:
+            found.append(values.index(value, found[-1] + 1 if found else 0))
+        except ValueError:
+            return found
 
 
 def _signals(

@@ -63,9 +63,16 @@ def neighbour_votes(
         history_positives: per label, how many history items carry it; None: no farther votes.
     """
     feature = np.zeros(votes.shape[1])
-    ranked = np.argsort(-np.where(candidates, similarities, -np.inf), kind="stable")
-    ranked = ranked[: int(candidates.sum())]
-    neighbours = ranked[admitted[ranked]][:count]
+    eligible = int(candidates.sum())
+    masked = np.where(candidates, similarities, -np.inf)
+    # The nearest candidates until ``count`` of them are admitted (decided items below the gate are few).
+    depth = min(count, eligible)
+    while True:
+        ranked = nearest_first(masked, depth)
+        neighbours = ranked[admitted[ranked]][:count]
+        if len(neighbours) == count or depth >= eligible:
+            break
+        depth = min(eligible, 2 * depth)
     nearest = ranked[:count]
 
     def weighed(rows: npt.NDArray[np.int64]) -> Matrix:
@@ -82,6 +89,24 @@ def neighbour_votes(
     shrunk = np.asarray(votes[farther].T @ weighed(farther)) / (history_positives + 1.0)
     feature = np.clip(feature + shrunk / total, -1.0, 1.0)
     return NeighbourVotes(votes=feature, neighbours=neighbours, farther=farther)
+
+
+def nearest_first(similarities: npt.NDArray[np.floating], count: int) -> npt.NDArray[np.int64]:
+    """The indices of the ``count`` largest ``similarities``, largest first and ties by index.
+
+    What a stable ``argsort`` of the negated similarities begins with, by a partial sort: time linear
+    in the stored items, where sorting them all took most of a suggestion at 100,000 items.
+    """
+    size = len(similarities)
+    if count >= size:
+        return np.argsort(-similarities, kind="stable")
+    if count <= 0:
+        return np.zeros(0, dtype=np.int64)
+    kth = np.partition(similarities, size - count)[size - count]  # the count-th largest
+    above = np.flatnonzero(similarities > kth)
+    tied = np.flatnonzero(similarities == kth)[: count - len(above)]
+    chosen = np.concatenate([above, tied])
+    return chosen[np.lexsort((chosen, -similarities[chosen]))]
 
 
 def recency_weights(times: Sequence[float] | Matrix, *, half_life: float) -> Matrix:

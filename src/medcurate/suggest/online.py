@@ -36,6 +36,7 @@ from medcurate.suggest.embedding import Embed, Vector, item_vectors
 from medcurate.suggest.engine import candidate_labels, vote_matrix
 from medcurate.suggest.labelmodel import Example, LabelModel, ScoredLabel
 from medcurate.suggest.labels import label_prototypes
+from medcurate.suggest.neighbours import nearest_first
 from medcurate.suggest.rowstore import appended
 
 DEFAULT_NOVEL_MIN_SCORE = 0.5
@@ -247,7 +248,7 @@ def neighbour_rejects(model: LabelModel, vector: Vector) -> dict[str, int]:
     if not len(model.keys):
         return {}
     similarities = model.item_vectors @ vector
-    nearest = np.argsort(-similarities, kind="stable")[: model.options.neighbours]
+    nearest = nearest_first(similarities, model.options.neighbours)
     votes = model.votes[nearest]
     rejects = np.asarray((votes < 0).sum(axis=0)).ravel()
     net = rejects - np.asarray((votes > 0).sum(axis=0)).ravel()
